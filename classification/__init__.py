@@ -1,0 +1,38 @@
+"""Classification: the steward's policy, detectors, findings and masking."""
+
+from ._offline import OFFLINE_ENV, ensure_offline
+
+ensure_offline()
+
+from ._findings import Finding, resolve_overlaps  # noqa: E402
+from ._policy import (  # noqa: E402
+    MASKS,
+    EntityRule,
+    Marker,
+    Policy,
+    PolicyError,
+    RecognizerRule,
+    RoleRule,
+    default_policy,
+    load_policy,
+    parse_policy,
+    parse_policy_text,
+)
+
+__all__ = [
+    "MASKS",
+    "OFFLINE_ENV",
+    "EntityRule",
+    "Finding",
+    "Marker",
+    "Policy",
+    "PolicyError",
+    "RecognizerRule",
+    "RoleRule",
+    "default_policy",
+    "ensure_offline",
+    "load_policy",
+    "parse_policy",
+    "parse_policy_text",
+    "resolve_overlaps",
+]

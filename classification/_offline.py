@@ -1,0 +1,33 @@
+"""Keep the stack offline: no model hub, no analytics, no public-suffix fetch.
+
+These variables must be set before the libraries that read them are
+imported (tldextract reads its URL list when spaCy loads Presidio's entry
+points; unstructured phones home on import). Every entry point calls
+:func:`ensure_offline` first; the packages' ``__init__`` call it too, so
+any way in is covered. Values already set by the operator are kept.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["OFFLINE_ENV", "ensure_offline"]
+
+OFFLINE_ENV: dict[str, str] = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "DO_NOT_TRACK": "1",
+    "SCARF_NO_ANALYTICS": "true",
+    "UNSTRUCTURED_DISABLE_NOTICE": "1",
+    "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "",
+    "TOKENIZERS_PARALLELISM": "false",
+    "ANONYMIZED_TELEMETRY": "False",
+}
+
+
+def ensure_offline() -> None:
+    """Set the offline variables (idempotent; operator values win)."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)

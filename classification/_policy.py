@@ -1,0 +1,281 @@
+"""The steward's policy: levels, entities, recognizers, markers and roles.
+
+A policy is parsed from YAML (or JSON) into frozen pydantic models with
+``extra="forbid"``, so an unknown key stops loading with its key path. Every
+cross-reference (a level named by an entity, a role, a marker) is checked
+here; nothing downstream has to re-validate.
+
+Errors::
+
+    PolicyError            the policy cannot be used; message carries key paths
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = [
+    "MASKS",
+    "EntityRule",
+    "Marker",
+    "Policy",
+    "PolicyError",
+    "RecognizerRule",
+    "RoleRule",
+    "default_policy",
+    "load_policy",
+    "parse_policy",
+    "parse_policy_text",
+]
+
+Mask = Literal["pseudonym", "redact", "last4"]
+MASKS: tuple[str, ...] = ("pseudonym", "redact", "last4")
+
+_ENTITY_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+
+
+class PolicyError(ValueError):
+    """The policy is invalid; the message names each offending key path."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EntityRule(_Model):
+    """How sensitive one entity type is and how it is masked."""
+
+    level: str
+    mask: Mask = "redact"
+    gate: bool = False
+    min_score: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class RecognizerRule(_Model):
+    """A steward-defined recognizer: regex patterns with context, or a deny list."""
+
+    entity: str
+    patterns: tuple[str, ...] = ()
+    deny_list: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
+    score: float = Field(default=0.6, ge=0.0, le=1.0)
+    level: str
+    mask: Mask = "redact"
+    gate: bool = False
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for i, pattern in enumerate(patterns):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"[{i}]: invalid regular expression ({exc.msg})") from None
+        return patterns
+
+
+class Marker(_Model):
+    """Phrases that raise the level of the whole document containing them."""
+
+    phrases: tuple[str, ...] = Field(min_length=1)
+    level: str
+    case_sensitive: bool = False
+
+
+class RoleRule(_Model):
+    """What a role may see: a clearance level and entity types it may unmask."""
+
+    clearance: str
+    unmask: tuple[str, ...] | Literal["all"] = ()
+
+
+class Policy(_Model):
+    """A validated classification and access policy.
+
+    Levels are ordered from least to most sensitive; a level's rank is its
+    index. ``entities`` holds the built-in entity types the steward enables;
+    ``recognizers`` adds custom ones (their level and mask live on the rule).
+    """
+
+    levels: tuple[str, ...] = Field(min_length=1)
+    entities: dict[str, EntityRule] = Field(default_factory=dict)
+    recognizers: tuple[RecognizerRule, ...] = ()
+    markers: tuple[Marker, ...] = ()
+    min_score: float = Field(default=0.5, ge=0.0, le=1.0)
+    roles: dict[str, RoleRule] = Field(default_factory=dict)
+
+    # -- levels -----------------------------------------------------------
+    def rank(self, level: str) -> int:
+        """Index of ``level`` in the ordered levels (KeyError if unknown)."""
+        return self._ranks[level]
+
+    def level_name(self, rank: int) -> str:
+        return self.levels[rank]
+
+    @property
+    def lowest(self) -> str:
+        return self.levels[0]
+
+    @property
+    def highest(self) -> str:
+        return self.levels[-1]
+
+    @cached_property
+    def _ranks(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.levels)}
+
+    # -- entities ---------------------------------------------------------
+    @cached_property
+    def entity_rules(self) -> dict[str, EntityRule]:
+        """Every entity type the policy knows: built-in and custom."""
+        rules = dict(self.entities)
+        for rec in self.recognizers:
+            rules[rec.entity] = EntityRule(level=rec.level, mask=rec.mask, gate=rec.gate)
+        return rules
+
+    def entity_rule(self, entity: str) -> EntityRule:
+        """The rule for ``entity``; an unknown type fails closed (highest, redact)."""
+        rule = self.entity_rules.get(entity)
+        if rule is None:
+            return EntityRule(level=self.highest, mask="redact", gate=True)
+        return rule
+
+    def threshold(self, entity: str) -> float:
+        rule = self.entity_rules.get(entity)
+        if rule is not None and rule.min_score is not None:
+            return rule.min_score
+        return self.min_score
+
+    # -- roles ------------------------------------------------------------
+    def clearance(self, roles: Iterable[str]) -> int:
+        """Highest rank any known role grants; no known role: the lowest level."""
+        ranks = [self.rank(self.roles[r].clearance) for r in roles if r in self.roles]
+        return max(ranks, default=0)
+
+    def may_unmask(self, roles: Iterable[str], entity: str) -> bool:
+        """Whether a principal with ``roles`` may read ``entity`` spans in clear."""
+        roles = tuple(roles)
+        if self.rank(self.entity_rule(entity).level) <= self.clearance(roles):
+            return True
+        for role in roles:
+            rule = self.roles.get(role)
+            if rule is None:
+                continue
+            if rule.unmask == "all" or entity in rule.unmask:
+                return True
+        return False
+
+    # -- serialisation ----------------------------------------------------
+    def to_json(self) -> dict[str, object]:
+        return self.model_dump(mode="json", exclude_defaults=False)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A short stable hash of the policy, recorded in audit records."""
+        import hashlib
+
+        blob = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(root)"
+
+
+def _check_references(policy: Policy) -> list[str]:
+    """Cross-field checks that pydantic cannot express per field."""
+    errors: list[str] = []
+    levels = set(policy.levels)
+    if len(levels) != len(policy.levels):
+        errors.append("levels: duplicate level name")
+    for name, rule in policy.entities.items():
+        if not _ENTITY_NAME.match(name):
+            errors.append(f"entities.{name}: entity names are UPPER_SNAKE_CASE")
+        if rule.level not in levels:
+            errors.append(f"entities.{name}.level: unknown level {rule.level!r}")
+    seen: set[str] = set(policy.entities)
+    for i, rec in enumerate(policy.recognizers):
+        path = f"recognizers[{i}]"
+        if not _ENTITY_NAME.match(rec.entity):
+            errors.append(f"{path}.entity: entity names are UPPER_SNAKE_CASE")
+        if rec.entity in seen:
+            errors.append(f"{path}.entity: duplicate entity {rec.entity!r}")
+        seen.add(rec.entity)
+        if rec.level not in levels:
+            errors.append(f"{path}.level: unknown level {rec.level!r}")
+        if not rec.patterns and not rec.deny_list:
+            errors.append(f"{path}: needs patterns or deny_list")
+    for i, marker in enumerate(policy.markers):
+        if marker.level not in levels:
+            errors.append(f"markers[{i}].level: unknown level {marker.level!r}")
+        for j, phrase in enumerate(marker.phrases):
+            if not phrase.strip():
+                errors.append(f"markers[{i}].phrases[{j}]: empty phrase")
+    for name, role in policy.roles.items():
+        if role.clearance not in levels:
+            errors.append(f"roles.{name}.clearance: unknown level {role.clearance!r}")
+        if role.unmask != "all":
+            for j, entity in enumerate(role.unmask):
+                if entity not in seen:
+                    errors.append(f"roles.{name}.unmask[{j}]: unknown entity {entity!r}")
+    return errors
+
+
+def parse_policy(data: object) -> Policy:
+    """Validate a decoded policy document; raise :class:`PolicyError` with key paths."""
+    if not isinstance(data, Mapping):
+        raise PolicyError("(root): the policy must be a mapping")
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{_loc(err['loc'])}: {err['msg']}" for err in exc.errors(include_input=False)]
+        raise PolicyError("; ".join(lines)) from None
+    problems = _check_references(policy)
+    if problems:
+        raise PolicyError("; ".join(problems))
+    return policy
+
+
+def _decode(text: str, source: str) -> object:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise PolicyError(f"{source}: not valid YAML{where}") from None
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate a policy file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"cannot read policy file {path}: {exc.__class__.__name__}") from None
+    return parse_policy(_decode(text, path.name))
+
+
+def parse_policy_text(text: str) -> Policy:
+    """Validate a policy given as YAML or JSON text (JSON is a subset of YAML)."""
+    return parse_policy(_decode(text, "policy"))
+
+
+def default_policy() -> Policy:
+    """The policy bundled with ragseal (``classification/default_policy.yaml``)."""
+    text = resources.files("classification").joinpath("default_policy.yaml").read_text("utf-8")
+    return parse_policy(_decode(text, "default_policy.yaml"))

@@ -1,0 +1,55 @@
+"""The one interface ingestion and retrieval need of a vector engine.
+
+Two implementations: :class:`store.EdgeStore` (Qdrant Edge, in-process,
+the embedded default) and :class:`store.ClientStore` (qdrant-client, for a
+Qdrant server or cluster; ``":memory:"`` in tests). One contract test suite
+(``tests/store/test_contract.py``) runs on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from ._types import AccessFilter, Hit, Point
+
+__all__ = ["VectorStore"]
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """A collection of sealed chunks with their embeddings and labels."""
+
+    def upsert(self, points: Sequence[Point]) -> None:
+        """Insert or replace points (by id). Durable when it returns."""
+
+    def search(self, vector: Sequence[float], access: AccessFilter, limit: int) -> list[Hit]:
+        """The true top-``limit`` points by cosine similarity among those
+        ``access`` lets through, best first, with payloads.
+
+        The access filter is applied inside the engine's search, never after
+        it, and the result must be exact: when the engine's approximate
+        index could return fewer or other points than a brute-force search
+        over the visible set, the implementation falls back to exact search.
+        """
+
+    def retrieve(self, ids: Iterable[str]) -> list[Hit]:
+        """Points by id with payloads (score 0); unknown ids are skipped."""
+
+    def document_point_ids(self, tenant: str, doc_id: str) -> list[str]:
+        """Ids of every point of one document of one tenant."""
+
+    def delete_points(self, ids: Sequence[str]) -> None:
+        """Delete points by id (missing ids are ignored)."""
+
+    def set_payload(self, point_id: str, payload: Mapping[str, Any]) -> None:
+        """Overwrite fields of a point's payload (relabel; tamper tests)."""
+
+    def scroll(self, tenant: str | None = None) -> Iterable[Hit]:
+        """Every point (optionally of one tenant) with payload, in id order."""
+
+    def count(self) -> int:
+        """Number of points stored."""
+
+    def close(self) -> None:
+        """Flush and release the engine (files, locks, connections)."""
