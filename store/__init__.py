@@ -18,3 +18,31 @@ __all__ = [
     "VectorStore",
     "matches",
 ]
+
+from ._keyring import (  # noqa: E402
+    MAX_ENCRYPTIONS_PER_KEY,
+    DataKeyNotFound,
+    KeyProvider,
+    KeyringError,
+    KeyringStatus,
+    KeyUsageExceeded,
+    LocalKeyring,
+)
+from ._ids import IdHasher  # noqa: E402
+from ._sealing import FORMAT_V1, Labels, SealError, open_chunk, seal_chunk  # noqa: E402
+
+__all__ += [
+    "FORMAT_V1",
+    "IdHasher",
+    "MAX_ENCRYPTIONS_PER_KEY",
+    "DataKeyNotFound",
+    "KeyProvider",
+    "KeyUsageExceeded",
+    "KeyringError",
+    "KeyringStatus",
+    "Labels",
+    "LocalKeyring",
+    "SealError",
+    "open_chunk",
+    "seal_chunk",
+]

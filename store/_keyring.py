@@ -1,0 +1,431 @@
+"""Key provider: per-document data keys wrapped by versioned KEKs.
+
+The :class:`KeyProvider` protocol is what ingestion and retrieval use; the
+one implementation today is :class:`LocalKeyring`, a SQLite file in its own
+folder (``RAGSEAL_KEYRING``), apart from the vector store, so that restoring
+a store backup cannot bring back a document whose data key was destroyed.
+
+Hierarchy::
+
+    master key (RAGSEAL_MASTER_KEY, or master.key generated once, mode 0600)
+      └─ KEK v1, v2, ... (random 256-bit, wrapped by the master key)
+           ├─ data key per document (random 256-bit, AES-GCM wrapped,
+           │    AAD = tenant + doc id, so wrapped keys cannot be swapped)
+           └─ installation secrets (id hashing, pseudonyms, retrieval ids)
+
+A KMS or Vault transit provider implements the same protocol: ``wrap``
+and ``unwrap`` of the data keys move to the remote service, and the table
+of wrapped keys stays local or in a shared database (docs/KEYS.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import os
+import sqlite3
+import stat
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+__all__ = [
+    "MAX_ENCRYPTIONS_PER_KEY",
+    "DataKeyNotFound",
+    "KeyProvider",
+    "KeyUsageExceeded",
+    "KeyringError",
+    "KeyringStatus",
+    "LocalKeyring",
+]
+
+log = logging.getLogger(__name__)
+
+# Random 96-bit nonces: NIST SP 800-38D caps one key at 2^32 encryptions.
+# Per-document keys keep real use far below; this cap keeps it provably so.
+MAX_ENCRYPTIONS_PER_KEY = 2**24
+_KEY = 32
+_NONCE = 12
+
+
+class KeyringError(Exception):
+    """The key provider is unusable (wrong master key, bad permissions...)."""
+
+
+class DataKeyNotFound(KeyringError):
+    """No data key for this document: never ingested, or erased."""
+
+    def __init__(self) -> None:
+        super().__init__("no data key for this document")
+
+
+class KeyUsageExceeded(KeyringError):
+    """A data key reached its encryption cap; re-ingest under a new key."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyringStatus:
+    """What ``ragseal keys status`` shows: versions and counters, no key material."""
+
+    active_version: int
+    versions: dict[int, str]
+    data_keys_per_version: dict[int, int]
+    data_keys: int
+    encryptions: int
+    max_encryptions_one_key: int
+
+
+@runtime_checkable
+class KeyProvider(Protocol):
+    def ensure_data_key(self, doc_id: str, tenant: str) -> bytes:
+        """The document's data key, created (and wrapped) on first use."""
+
+    def data_key(self, doc_id: str, tenant: str) -> bytes:
+        """The document's data key; :class:`DataKeyNotFound` if erased."""
+
+    def destroy_data_key(self, doc_id: str, tenant: str) -> bool:
+        """Crypto-shred: forget the document's data key. True if one existed."""
+
+    def record_encryptions(self, doc_id: str, tenant: str, count: int) -> None:
+        """Count encryptions under a data key; raise past the cap."""
+
+    def secret(self, purpose: str) -> bytes:
+        """A stable 32-byte installation secret for ``purpose``."""
+
+    def status(self) -> KeyringStatus: ...
+
+    def check(self) -> None:
+        """Raise :class:`KeyringError` when keys cannot be used."""
+
+
+def _decode_master(value: str) -> bytes:
+    try:
+        key = base64.b64decode(value.strip(), validate=True)
+    except (ValueError, TypeError):
+        raise KeyringError("RAGSEAL_MASTER_KEY must be base64 of 32 bytes") from None
+    if len(key) != _KEY:
+        raise KeyringError("RAGSEAL_MASTER_KEY must be base64 of 32 bytes")
+    return key
+
+
+def _load_or_create_master(folder: Path) -> bytes:
+    path = folder / "master.key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KeyringError(
+                f"{path} is readable by group or others; run: chmod 600 {path}"
+            ) from None
+        return _decode_master(path.read_text("ascii"))
+    key = os.urandom(_KEY)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(base64.b64encode(key).decode("ascii") + "\n")
+    log.info("keyring: generated a new master key", extra={"keyring": str(folder)})
+    return key
+
+
+def _wrap(kek: bytes, key: bytes, aad: bytes) -> bytes:
+    nonce = os.urandom(_NONCE)
+    return nonce + AESGCM(kek).encrypt(nonce, key, aad)
+
+
+def _unwrap(kek: bytes, blob: bytes, aad: bytes) -> bytes:
+    return AESGCM(kek).decrypt(blob[:_NONCE], blob[_NONCE:], aad)
+
+
+def _dek_aad(doc_id: str, tenant: str) -> bytes:
+    return b"ragseal/dek/v1\x00" + tenant.encode() + b"\x00" + doc_id.encode()
+
+
+def _secret_aad(purpose: str) -> bytes:
+    return b"ragseal/secret/v1\x00" + purpose.encode()
+
+
+def _kek_aad(version: int) -> bytes:
+    return b"ragseal/kek/v1\x00" + str(version).encode()
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS keks (
+    version INTEGER PRIMARY KEY, wrapped BLOB, state TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS data_keys (
+    doc_id TEXT NOT NULL, tenant TEXT NOT NULL, kek_version INTEGER NOT NULL,
+    wrapped BLOB NOT NULL, encryptions INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL,
+    PRIMARY KEY (tenant, doc_id));
+CREATE INDEX IF NOT EXISTS data_keys_version ON data_keys (kek_version);
+CREATE TABLE IF NOT EXISTS secrets (
+    purpose TEXT PRIMARY KEY, kek_version INTEGER NOT NULL, wrapped BLOB NOT NULL);
+"""
+
+
+class LocalKeyring:
+    """The local key provider (one node; see docs/KEYS.md for replicas).
+
+    Args:
+        folder: where ``keyring.db`` (and ``master.key`` if generated) live.
+        master_key: raw 32-byte master key (from ``RAGSEAL_MASTER_KEY``);
+            ``None`` reads or creates ``master.key`` in ``folder``.
+    """
+
+    def __init__(self, folder: Path, master_key: bytes | None = None) -> None:
+        self._folder = Path(folder)
+        self._folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._master = master_key if master_key is not None else _load_or_create_master(
+            self._folder
+        )
+        if len(self._master) != _KEY:
+            raise KeyringError("the master key must be 32 bytes")
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            self._folder / "keyring.db", timeout=30, check_same_thread=False, isolation_level=None
+        )
+        with contextlib.suppress(OSError):
+            os.chmod(self._folder / "keyring.db", 0o600)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA secure_delete=ON")
+        self._db.execute("PRAGMA busy_timeout=30000")
+        self._db.executescript(_SCHEMA)
+        self._keks: dict[int, bytes] = {}
+        with self._tx():
+            if self._db.execute("SELECT COUNT(*) FROM keks").fetchone()[0] == 0:
+                self._add_kek(1)
+        self.check()
+
+    def __repr__(self) -> str:
+        return f"LocalKeyring(folder={str(self._folder)!r})"
+
+    # -- plumbing ---------------------------------------------------------
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _add_kek(self, version: int) -> None:
+        kek = os.urandom(_KEY)
+        self._db.execute(
+            "INSERT INTO keks (version, wrapped, state, created) VALUES (?, ?, 'active', ?)",
+            (version, _wrap(self._master, kek, _kek_aad(version)), time.time()),
+        )
+        self._keks[version] = kek
+
+    def _kek(self, version: int) -> bytes:
+        cached = self._keks.get(version)
+        if cached is not None:
+            return cached
+        row = self._db.execute(
+            "SELECT wrapped, state FROM keks WHERE version = ?", (version,)
+        ).fetchone()
+        if row is None or row[0] is None or row[1] == "retired":
+            raise KeyringError(f"key-encryption key v{version} is retired or missing")
+        try:
+            kek = _unwrap(self._master, row[0], _kek_aad(version))
+        except InvalidTag:
+            raise KeyringError("the master key does not open this keyring") from None
+        self._keks[version] = kek
+        return kek
+
+    def _active_version(self) -> int:
+        row = self._db.execute(
+            "SELECT MAX(version) FROM keks WHERE state = 'active'"
+        ).fetchone()
+        if row is None or row[0] is None:
+            raise KeyringError("keyring has no active key-encryption key")
+        return int(row[0])
+
+    # -- data keys --------------------------------------------------------
+    def ensure_data_key(self, doc_id: str, tenant: str) -> bytes:
+        with self._tx():
+            try:
+                return self.data_key(doc_id, tenant)
+            except DataKeyNotFound:
+                pass
+            version = self._active_version()
+            key = os.urandom(_KEY)
+            self._db.execute(
+                "INSERT INTO data_keys (doc_id, tenant, kek_version, wrapped, created)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (doc_id, tenant, version, _wrap(self._kek(version), key, _dek_aad(doc_id, tenant)),
+                 time.time()),
+            )
+            return key
+
+    def data_key(self, doc_id: str, tenant: str) -> bytes:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT kek_version, wrapped FROM data_keys WHERE tenant = ? AND doc_id = ?",
+                (tenant, doc_id),
+            ).fetchone()
+            if row is None:
+                raise DataKeyNotFound
+            try:
+                return _unwrap(self._kek(int(row[0])), row[1], _dek_aad(doc_id, tenant))
+            except InvalidTag:
+                raise KeyringError("a wrapped data key failed to open") from None
+
+    def destroy_data_key(self, doc_id: str, tenant: str) -> bool:
+        with self._tx():
+            cur = self._db.execute(
+                "DELETE FROM data_keys WHERE tenant = ? AND doc_id = ?", (tenant, doc_id)
+            )
+            existed = cur.rowcount > 0
+        # secure_delete zeroes the freed page; the checkpoint moves it out of
+        # the WAL so no copy of the wrapped key survives in either file.
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return existed
+
+    def record_encryptions(self, doc_id: str, tenant: str, count: int) -> None:
+        with self._tx():
+            row = self._db.execute(
+                "SELECT encryptions FROM data_keys WHERE tenant = ? AND doc_id = ?",
+                (tenant, doc_id),
+            ).fetchone()
+            if row is None:
+                raise DataKeyNotFound
+            if int(row[0]) + count > MAX_ENCRYPTIONS_PER_KEY:
+                raise KeyUsageExceeded("data key reached its encryption cap; delete and re-ingest")
+            self._db.execute(
+                "UPDATE data_keys SET encryptions = encryptions + ? WHERE tenant = ? AND doc_id = ?",
+                (count, tenant, doc_id),
+            )
+
+    # -- installation secrets --------------------------------------------
+    def secret(self, purpose: str) -> bytes:
+        with self._tx():
+            row = self._db.execute(
+                "SELECT kek_version, wrapped FROM secrets WHERE purpose = ?", (purpose,)
+            ).fetchone()
+            if row is not None:
+                try:
+                    return _unwrap(self._kek(int(row[0])), row[1], _secret_aad(purpose))
+                except InvalidTag:
+                    raise KeyringError("an installation secret failed to open") from None
+            version = self._active_version()
+            value = os.urandom(_KEY)
+            self._db.execute(
+                "INSERT INTO secrets (purpose, kek_version, wrapped) VALUES (?, ?, ?)",
+                (purpose, version, _wrap(self._kek(version), value, _secret_aad(purpose))),
+            )
+            return value
+
+    # -- rotation ---------------------------------------------------------
+    def rotate(self, batch: int = 500) -> int:
+        """Add a KEK version and re-wrap every key under it. Resumable.
+
+        Returns the new active version. Running it again after an
+        interruption finishes the re-wrap under the newest version.
+        """
+        with self._tx():
+            newest = int(self._db.execute("SELECT MAX(version) FROM keks").fetchone()[0])
+            pending = self._db.execute(
+                "SELECT COUNT(*) FROM data_keys WHERE kek_version < ?", (newest,)
+            ).fetchone()[0] + self._db.execute(
+                "SELECT COUNT(*) FROM secrets WHERE kek_version < ?", (newest,)
+            ).fetchone()[0]
+            if pending == 0:
+                self._db.execute(
+                    "UPDATE keks SET state = 'decrypt-only' WHERE version < ? AND state = 'active'",
+                    (newest,),
+                )
+                newest += 1
+                self._add_kek(newest)
+        self._rewrap_to(newest, batch)
+        with self._tx():
+            self._db.execute(
+                "UPDATE keks SET state = 'decrypt-only' WHERE version < ? AND state = 'active'",
+                (newest,),
+            )
+        log.info("keyring: rotated", extra={"kek_version": newest})
+        return newest
+
+    def _rewrap_to(self, version: int, batch: int) -> None:
+        target = self._kek(version)
+        while True:
+            with self._tx():
+                rows = self._db.execute(
+                    "SELECT doc_id, tenant, kek_version, wrapped FROM data_keys"
+                    " WHERE kek_version < ? LIMIT ?",
+                    (version, batch),
+                ).fetchall()
+                for doc_id, tenant, old, wrapped in rows:
+                    aad = _dek_aad(doc_id, tenant)
+                    key = _unwrap(self._kek(int(old)), wrapped, aad)
+                    self._db.execute(
+                        "UPDATE data_keys SET kek_version = ?, wrapped = ?"
+                        " WHERE tenant = ? AND doc_id = ?",
+                        (version, _wrap(target, key, aad), tenant, doc_id),
+                    )
+            if len(rows) < batch:
+                break
+        with self._tx():
+            for purpose, old, wrapped in self._db.execute(
+                "SELECT purpose, kek_version, wrapped FROM secrets WHERE kek_version < ?",
+                (version,),
+            ).fetchall():
+                value = _unwrap(self._kek(int(old)), wrapped, _secret_aad(purpose))
+                self._db.execute(
+                    "UPDATE secrets SET kek_version = ?, wrapped = ? WHERE purpose = ?",
+                    (version, _wrap(target, value, _secret_aad(purpose)), purpose),
+                )
+
+    def retire(self, version: int) -> None:
+        """Destroy an old KEK version; refused while any key is wrapped by it."""
+        with self._tx():
+            if version >= self._active_version():
+                raise KeyringError("the active key-encryption key cannot be retired")
+            users = self._db.execute(
+                "SELECT COUNT(*) FROM data_keys WHERE kek_version = ?", (version,)
+            ).fetchone()[0] + self._db.execute(
+                "SELECT COUNT(*) FROM secrets WHERE kek_version = ?", (version,)
+            ).fetchone()[0]
+            if users:
+                raise KeyringError(f"v{version} still wraps {users} keys; run `ragseal keys rotate`")
+            self._db.execute(
+                "UPDATE keks SET state = 'retired', wrapped = NULL WHERE version = ?", (version,)
+            )
+            self._keks.pop(version, None)
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # -- status -----------------------------------------------------------
+    def status(self) -> KeyringStatus:
+        with self._lock:
+            versions = {int(v): str(s) for v, s in self._db.execute(
+                "SELECT version, state FROM keks ORDER BY version")}
+            per_version = {int(v): int(n) for v, n in self._db.execute(
+                "SELECT kek_version, COUNT(*) FROM data_keys GROUP BY kek_version")}
+            total, enc, top = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(encryptions), 0), COALESCE(MAX(encryptions), 0)"
+                " FROM data_keys"
+            ).fetchone()
+            return KeyringStatus(
+                active_version=self._active_version(),
+                versions=versions,
+                data_keys_per_version=per_version,
+                data_keys=int(total),
+                encryptions=int(enc),
+                max_encryptions_one_key=int(top),
+            )
+
+    def check(self) -> None:
+        with self._lock:
+            self._kek(self._active_version())
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
