@@ -107,12 +107,15 @@ def mask(
     pseudonyms: Pseudonymizer,
     tenant: str,
     reveal: Callable[[Finding], bool] = lambda _f: False,
+    bare: Callable[[Finding], bool] = lambda _f: False,
 ) -> MaskedText:
     """Replace each finding the reader may not see with its mask.
 
     ``findings`` must be non-overlapping and sorted (``resolve_overlaps``).
     ``reveal(f)`` says whether the reader may see ``f`` in clear; the
     default masks everything (the strictest view, used for embeddings).
+    ``bare(f)`` forces the bare type tag instead of the policy's mask (a
+    query term its principal may not search by).
     """
     out: list[str] = []
     pieces: list[tuple[int, int, int, bool]] = []
@@ -129,7 +132,9 @@ def mask(
             pos += f.start - cursor
         value = text[f.start : f.end]
         kind = policy.entity_rule(f.entity).mask
-        if kind == "pseudonym":
+        if bare(f):
+            token = placeholder(f.entity)
+        elif kind == "pseudonym":
             token = pseudonyms.tag(tenant, f.entity, value)
         elif kind == "last4":
             token = _last4(f.entity, value)

@@ -1,0 +1,20 @@
+"""Ingestion: loaders, chunking, the ACL manifest and the secure pipeline."""
+
+from classification import ensure_offline
+
+ensure_offline()
+
+from ._manifest import Acl, Manifest, ManifestError, load_manifest, parse_acl, parse_manifest  # noqa: E402
+from ._pipeline import Ingestor, IngestError, IngestResult  # noqa: E402
+
+__all__ = [
+    "Acl",
+    "IngestError",
+    "IngestResult",
+    "Ingestor",
+    "Manifest",
+    "ManifestError",
+    "load_manifest",
+    "parse_acl",
+    "parse_manifest",
+]

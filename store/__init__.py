@@ -29,6 +29,7 @@ from ._keyring import (  # noqa: E402
     LocalKeyring,
 )
 from ._ids import IdHasher  # noqa: E402
+from ._sealed import SealedChunk, Span  # noqa: E402
 from ._sealing import FORMAT_V1, Labels, SealError, open_chunk, seal_chunk  # noqa: E402
 
 __all__ += [
@@ -43,6 +44,8 @@ __all__ += [
     "Labels",
     "LocalKeyring",
     "SealError",
+    "SealedChunk",
+    "Span",
     "open_chunk",
     "seal_chunk",
 ]

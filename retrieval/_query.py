@@ -1,0 +1,57 @@
+"""Mask a query the way its principal may search.
+
+An entity in the query whose type the principal may unmask becomes the same
+keyed pseudonym the chunks carry (asking about a person finds that person's
+chunks); any other becomes the bare type tag, so that a name typed into a
+query can never reveal who a masked pseudonym stands for. Type names typed
+by hand (``PERSON``, ``[PERSON]``, ``<PERSON>``) are normalised to the same
+tag, so "where does PERSON work" and a masked name rank identically.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from classification import Finding, Policy
+from classification._masking import Pseudonymizer, mask
+
+from ._principal import Principal
+
+__all__ = ["mask_query"]
+
+
+class _Classification(Protocol):
+    @property
+    def findings(self) -> tuple[Finding, ...]: ...
+
+
+class _Classifier(Protocol):
+    def classify(self, text: str) -> _Classification: ...
+
+
+def _type_tags(policy: Policy) -> re.Pattern[str]:
+    names = "|".join(sorted((re.escape(n) for n in policy.entity_rules), key=len, reverse=True))
+    return re.compile(rf"(?<![\w<\[{{])[<\[{{]?({names})[>\]}}]?(?![\w>\]}}])")
+
+
+def mask_query(
+    query: str,
+    principal: Principal,
+    policy: Policy,
+    classifier: _Classifier,
+    pseudonyms: Pseudonymizer,
+) -> str:
+    """The text to embed for ``query`` on behalf of ``principal``."""
+    findings = classifier.classify(query).findings
+    masked = mask(
+        query,
+        findings,
+        policy,
+        pseudonyms,
+        principal.tenant,
+        bare=lambda f: not policy.may_unmask(principal.roles, f.entity),
+    ).text
+    if not policy.entity_rules:
+        return masked
+    return _type_tags(policy).sub(lambda m: f"<{m.group(1)}>", masked)

@@ -1,0 +1,173 @@
+"""Retrieve context for a principal: filter inside the search, open, reveal."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from classification import Finding, Policy
+from classification._masking import Pseudonymizer, mask
+from store import (
+    DataKeyNotFound,
+    Hit,
+    KeyProvider,
+    Labels,
+    SealedChunk,
+    SealError,
+    VectorStore,
+    matches,
+    open_chunk,
+)
+
+from ._access import access_filter
+from ._principal import Principal
+from ._query import _Classifier, mask_query
+from ._retrieval_id import RetrievalIds
+
+__all__ = ["RetrievedChunk", "Retrieval", "Retriever"]
+
+log = logging.getLogger(__name__)
+
+
+class _Embedder(Protocol):
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    """A chunk as this principal may see it."""
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    score: float
+    level: str
+    masked: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return f"RetrievedChunk(chunk_id={self.chunk_id!r}, score={self.score:.4f})"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "chunk_id": self.chunk_id,
+            "doc_id": self.doc_id,
+            "text": self.text,
+            "score": round(self.score, 6),
+            "level": self.level,
+            "masked": list(self.masked),
+        }
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    retrieval_id: str
+    chunks: tuple[RetrievedChunk, ...]
+    dropped: int = 0
+
+    def __repr__(self) -> str:
+        return f"Retrieval(chunks={len(self.chunks)}, dropped={self.dropped})"
+
+
+class Retriever:
+    """The read path. ``policy`` is a callable so a policy change applies to
+    every later reveal decision without rebuilding anything."""
+
+    def __init__(
+        self,
+        *,
+        policy: Callable[[], Policy],
+        classifier: _Classifier,
+        embedder: _Embedder,
+        store: VectorStore,
+        keys: KeyProvider,
+        pseudonyms: Pseudonymizer,
+        retrieval_ids: RetrievalIds,
+    ) -> None:
+        self._policy = policy
+        self._classifier = classifier
+        self._embedder = embedder
+        self._store = store
+        self._keys = keys
+        self._pseudonyms = pseudonyms
+        self._ids = retrieval_ids
+
+    def _open(self, hit: Hit, policy: Policy) -> SealedChunk | None:
+        """Open one hit; ``None`` (and a log line with ids only) if it must not be served."""
+        p = hit.payload
+        try:
+            level = policy.level_name(int(p["level"]))
+            labels = Labels(
+                tenant=str(p["tenant"]),
+                doc_id=str(p["doc_id"]),
+                chunk_id=str(p["chunk_id"]),
+                level=level,
+                groups=tuple(str(g) for g in p.get("groups") or ()),
+                users=tuple(str(u) for u in p.get("users") or ()),
+            )
+            if labels.chunk_id != hit.id:
+                raise SealError
+            key = self._keys.data_key(labels.doc_id, labels.tenant)
+            raw = open_chunk(key, labels, base64.b64decode(str(p["sealed"]), validate=True))
+            return SealedChunk.from_bytes(raw)
+        except DataKeyNotFound:
+            log.warning("chunk dropped: data key erased", extra={"chunk_id": hit.id})
+        except (SealError, KeyError, IndexError, ValueError, TypeError, binascii.Error):
+            log.warning(
+                "chunk dropped: labels or ciphertext failed verification",
+                extra={"chunk_id": hit.id, "event": "seal_verification_failed"},
+            )
+        return None
+
+    def retrieve(self, principal: Principal, query: str, top_k: int = 5) -> Retrieval:
+        started = time.perf_counter()
+        policy = self._policy()
+        access = access_filter(principal, policy)
+        vector = self._embedder.embed(
+            [mask_query(query, principal, policy, self._classifier, self._pseudonyms)]
+        )[0]
+        # A little headroom, so a chunk dropped at open does not shorten the answer.
+        hits = self._store.search(vector, access, min(top_k + 5, 100))
+        chunks: list[RetrievedChunk] = []
+        dropped = 0
+        for hit in hits:
+            if len(chunks) == top_k:
+                break
+            if not matches(hit.payload, access):  # defence in depth: never serve outside the filter
+                dropped += 1
+                log.error("engine returned a point outside the access filter",
+                          extra={"chunk_id": hit.id})
+                continue
+            sealed = self._open(hit, policy)
+            if sealed is None:
+                dropped += 1
+                continue
+            view = mask(
+                sealed.text,
+                [Finding(e, s, t, sc, "sealed") for e, s, t, sc in sealed.spans],
+                policy,
+                self._pseudonyms,
+                principal.tenant,
+                reveal=lambda f: policy.may_unmask(principal.roles, f.entity),
+            )
+            chunks.append(
+                RetrievedChunk(
+                    chunk_id=hit.id,
+                    doc_id=str(hit.payload["doc_id"]),
+                    text=view.text,
+                    score=hit.score,
+                    level=policy.level_name(int(hit.payload["level"])),
+                    masked=view.masked_types,
+                )
+            )
+        retrieval_id = self._ids.issue(principal, [c.chunk_id for c in chunks])
+        log.info(
+            "retrieval",
+            extra={"sub_tenant": principal.tenant, "returned": len(chunks), "dropped": dropped,
+                   "ms": round((time.perf_counter() - started) * 1000, 2)},
+        )
+        return Retrieval(retrieval_id, tuple(chunks), dropped)
