@@ -58,6 +58,7 @@ __all__ = [
 
 DEFAULT_TENANT = "default"
 
+
 # pathspec >= 1.0 registers git's documented pattern semantics as "gitignore"
 # and deprecates the "gitwildmatch" name that 0.12 offers for the same thing.
 def _pattern_factory() -> str:
@@ -163,14 +164,15 @@ class Manifest(_Model):
 
     # -- resolution -------------------------------------------------------
     @cached_property
-    def _specs(self) -> tuple[pathspec.PathSpec, ...]:
+    def _specs(self) -> tuple[pathspec.PathSpec[pathspec.Pattern], ...]:
         return tuple(pathspec.PathSpec.from_lines(_PATTERN_FACTORY, [r.match]) for r in self.rules)
 
     def matching_rules(self, relpath: str | PurePath) -> tuple[int, ...]:
         """Indexes of the rules that match ``relpath``, in order (for reports)."""
         path = _normalise(relpath)
-        if path is None:
-            return ()
+        return () if path is None else self._matching(path)
+
+    def _matching(self, path: str) -> tuple[int, ...]:
         return tuple(i for i, spec in enumerate(self._specs) if spec.match_file(path))
 
     def resolve(self, relpath: str | PurePath, default_tenant: str | None = None) -> Acl | None:
@@ -189,7 +191,10 @@ class Manifest(_Model):
             rule and no default covers it, or its ACL names no group and no
             user.
         """
-        matched = self.matching_rules(relpath)
+        path = _normalise(relpath)
+        if path is None:
+            return None
+        matched = self._matching(path)
         if not matched and self.defaults.is_empty:
             return None
         tenant, groups, users, level = (
@@ -243,7 +248,12 @@ class Manifest(_Model):
 
 
 def _normalise(relpath: str | PurePath) -> str | None:
-    path = PurePosixPath(relpath.as_posix() if isinstance(relpath, PurePath) else relpath)
+    """``relpath`` as a clean POSIX path, or ``None`` when it leaves the folder."""
+    if isinstance(relpath, PurePath):
+        if relpath.is_absolute() or relpath.anchor:
+            return None
+        relpath = relpath.as_posix()
+    path = PurePosixPath(relpath)
     if path.is_absolute() or ".." in path.parts or not path.parts or path.parts == (".",):
         return None
     return path.as_posix()
