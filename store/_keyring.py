@@ -277,6 +277,14 @@ class LocalKeyring:
             except InvalidTag:
                 raise KeyringError("a wrapped data key failed to open") from None
 
+    def tenant_of(self, doc_id: str) -> str | None:
+        """The tenant a document's data key belongs to (doc ids are per tenant)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT tenant FROM data_keys WHERE doc_id = ? LIMIT 1", (doc_id,)
+            ).fetchone()
+            return None if row is None else str(row[0])
+
     def destroy_data_key(self, doc_id: str, tenant: str) -> bool:
         with self._tx():
             cur = self._db.execute(

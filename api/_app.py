@@ -1,0 +1,285 @@
+"""The HTTP API (CONTRACT.md). Built by :func:`create_app` from Settings.
+
+The lifespan builds the composition root once (store, keys, models) and a
+token verifier; routes receive them through dependencies. Routers never
+parse tokens: :func:`api._auth.current_principal` does, and role checks are
+the reusable :func:`require_role` dependency.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path, PurePath
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, File, Form, Request, Response, UploadFile
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from classification import PolicyError, parse_policy_text
+from ingest import IngestError, ManifestError, parse_acl
+from ingest._loaders import supported_extensions
+from retrieval import Principal, RetrievalIdError
+
+from ._auth import TokenVerifier, current_principal
+from ._container import Services
+from ._errors import ApiError, install_error_handlers
+from ._metrics import Metrics
+from ._settings import Settings
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+
+
+def require_role(role: str) -> Callable[..., Principal]:
+    """A dependency that admits only principals holding ``role``."""
+
+    def dependency(request: Request, principal: PrincipalDep) -> Principal:
+        if role not in principal.roles:
+            request.app.state.metrics.denied.labels(reason="role").inc()
+            raise ApiError(403, "forbidden", f"this operation needs the {role!r} role")
+        return principal
+
+    return dependency
+
+
+class RetrieveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: str = Field(min_length=1, max_length=2000)
+    top_k: int = Field(default=5, ge=1, le=50)
+
+
+class RetrievedChunkOut(BaseModel):
+    chunk_id: str
+    doc_id: str
+    text: str
+    score: float
+    level: str
+    masked: list[str]
+
+
+class RetrieveResponse(BaseModel):
+    retrieval_id: str
+    chunks: list[RetrievedChunkOut]
+
+
+class InspectRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answer: str = Field(max_length=100_000)
+    retrieval_id: str | None = Field(default=None, max_length=20_000)
+
+
+class InspectFindingOut(BaseModel):
+    type: str
+    start: int
+    end: int
+    action: str
+    reason: str
+
+
+class InspectResponse(BaseModel):
+    verdict: str
+    answer: str
+    findings: list[InspectFindingOut]
+
+
+class DocumentOut(BaseModel):
+    doc_id: str
+    chunks: int
+    level: str
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host in {"localhost", "testclient"}:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """Build the app. ``services`` may be injected (tests); else built from settings."""
+    settings.require_jwt()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services if services is not None else Services(settings)
+        app.state.services.warm_up()
+        app.state.verifier = TokenVerifier(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.services.close()
+
+    app = FastAPI(
+        title="ragseal",
+        version="0.1.0",
+        summary="Secure retrieval for RAG: the user's rights inside the vector search.",
+        lifespan=lifespan,
+    )
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+    max_body = settings.max_body_bytes
+
+    @app.middleware("http")
+    async def limits_and_metrics(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > max_body):
+            status = 413
+            response: Response = JSONResponse(
+                {"error": {"code": "too_large", "message": "request body too large"}}, 413)
+        else:
+            response = await call_next(request)
+            status = response.status_code
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        app.state.metrics.observe(request.method, path, status, time.perf_counter() - started)
+        return response
+
+    @app.post("/v1/retrieve", response_model=RetrieveResponse, tags=["retrieval"])
+    def retrieve(body: RetrieveRequest, principal: PrincipalDep,
+                 svc: ServicesDep) -> dict[str, object]:
+        """Retrieve context as the token's principal may see it."""
+        if len(body.query) > settings.max_query_chars:
+            raise ApiError(422, "invalid_request", "query is too long")
+        result = svc.retriever.retrieve(principal, body.query, min(body.top_k,
+                                                                   settings.max_top_k))
+        return {"retrieval_id": result.retrieval_id,
+                "chunks": [c.as_dict() for c in result.chunks]}
+
+    @app.post("/v1/inspect", response_model=InspectResponse, tags=["retrieval"])
+    def inspect(body: InspectRequest, principal: PrincipalDep,
+                svc: ServicesDep) -> dict[str, object]:
+        """Inspect a generated answer before it is shown."""
+        try:
+            result = svc.inspector.inspect(principal, body.answer, body.retrieval_id)
+        except RetrievalIdError:
+            raise ApiError(422, "invalid_retrieval_id",
+                           "retrieval_id is invalid, expired or not yours") from None
+        app.state.metrics.verdicts.labels(verdict=result.verdict).inc()
+        return result.as_dict()
+
+    @app.post("/v1/documents", status_code=201, response_model=DocumentOut, tags=["documents"])
+    def upload(
+        principal: Annotated[Principal, Depends(require_role("ingestor"))],
+        svc: ServicesDep,
+        file: Annotated[UploadFile, File(description="The document")],
+        acl: Annotated[str | None, Form(description="JSON: groups, users, level")] = None,
+    ) -> dict[str, object]:
+        """Ingest one document into the caller's tenant."""
+        name = PurePath(file.filename or "").name
+        suffix = PurePath(name).suffix.lower()
+        if suffix not in supported_extensions():
+            raise ApiError(422, "unsupported_type", "unsupported document type")
+        try:
+            acl_data = json.loads(acl) if acl else {"users": [principal.sub]}
+            resolved = parse_acl(acl_data, tenant=principal.tenant).resolve(name)
+        except (ValueError, ManifestError):
+            raise ApiError(422, "invalid_acl", "acl must be JSON with groups, users, level")\
+                from None
+        if resolved is None or resolved.tenant != principal.tenant:
+            raise ApiError(422, "invalid_acl", "acl must name at least one group or user")
+        with tempfile.TemporaryDirectory(prefix="ragseal-upload-") as tmp:
+            path = Path(tmp) / f"upload{suffix}"
+            size = 0
+            with path.open("wb") as out:
+                while chunk := file.file.read(1 << 20):
+                    size += len(chunk)
+                    if size > max_body:
+                        raise ApiError(413, "too_large", "document too large")
+                    out.write(chunk)
+            try:
+                result = svc.ingestor.ingest_file(path, source=name, acl=resolved)
+            except IngestError as exc:
+                raise ApiError(422, "document_refused", exc.reason) from None
+        return {"doc_id": result.doc_id, "chunks": result.chunks, "level": result.level}
+
+    @app.delete("/v1/documents/{doc_id}", status_code=204, tags=["documents"])
+    def delete(
+        doc_id: str,
+        principal: Annotated[Principal, Depends(require_role("ingestor"))],
+        svc: ServicesDep,
+    ) -> Response:
+        """Erase a document of the caller's tenant (data key and points)."""
+        if not svc.ingestor.delete(principal.tenant, doc_id):
+            raise ApiError(404, "not_found", "no such document")
+        return Response(status_code=204)
+
+    @app.get("/v1/policy", tags=["policy"])
+    def get_policy(
+        _p: Annotated[Principal, Depends(require_role("steward"))], svc: ServicesDep
+    ) -> dict[str, object]:
+        """The policy in force."""
+        return svc.policy.to_json()
+
+    @app.put("/v1/policy", tags=["policy"])
+    async def put_policy(
+        request: Request,
+        _p: Annotated[Principal, Depends(require_role("steward"))],
+        svc: ServicesDep,
+    ) -> dict[str, object]:
+        """Replace the policy (YAML or JSON body). Invalid: 422, old policy kept."""
+        raw = await request.body()
+        try:
+            text = raw.decode("utf-8")
+            new = parse_policy_text(text)
+        except UnicodeDecodeError:
+            raise ApiError(422, "invalid_policy", "policy must be UTF-8 YAML or JSON") from None
+        except PolicyError as exc:
+            raise ApiError(422, "invalid_policy", str(exc)) from None
+        try:
+            svc.set_policy(new)
+        except Exception as exc:  # a policy that cannot build detectors is refused
+            log.warning("policy rejected at build", extra={"error": exc.__class__.__name__})
+            raise ApiError(422, "invalid_policy", "policy could not be applied") from None
+        return new.to_json()
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz(svc: ServicesDep) -> JSONResponse:
+        """200 when the store and the keys are usable."""
+        checks = {"keys": "ok", "store": "ok"}
+        try:
+            svc.keys.check()
+        except Exception:
+            checks["keys"] = "failed"
+        try:
+            svc.store.count()
+        except Exception:
+            checks["store"] = "failed"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "failed", "checks": checks},
+                            status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    def metrics(request: Request) -> Response:
+        """Prometheus metrics (loopback clients only)."""
+        client = request.client.host if request.client else None
+        if not _is_loopback(client):
+            raise ApiError(403, "forbidden", "metrics are served to loopback clients only")
+        body, content_type = app.state.metrics.render()
+        return Response(body, media_type=content_type)
+
+    return app

@@ -1,0 +1,169 @@
+"""The composition root: builds every collaborator once, from Settings.
+
+The CLI and the server both build a :class:`Services`; nothing is created at
+import time. Heavy parts (Presidio and spaCy, the embedding model, the
+store) are built on first use, or all at once by :meth:`Services.warm_up`
+(the server does that in its lifespan, so the first request is not slow).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from classification import Policy, default_policy, ensure_offline, load_policy
+from classification._masking import Pseudonymizer
+from ingest import Ingestor
+from retrieval import Inspector, RetrievalIds, Retriever
+from store import IdHasher, LocalKeyring, VectorStore
+
+from ._settings import Settings
+
+if TYPE_CHECKING:
+    from classification._classifier import Classifier
+    from ingest._chunking import Chunker
+    from ingest._embedder import Embedder
+
+__all__ = ["Services"]
+
+log = logging.getLogger(__name__)
+
+
+class Services:
+    """Everything a command or a request needs, built lazily from ``settings``."""
+
+    def __init__(self, settings: Settings, *, policy: Policy | None = None) -> None:
+        ensure_offline()
+        self.settings = settings
+        self._policy = policy if policy is not None else self._load_policy()
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"Services(data_dir={str(self.settings.data_dir)!r})"
+
+    def _load_policy(self) -> Policy:
+        if self.settings.policy is not None:
+            return load_policy(self.settings.policy)
+        return default_policy()
+
+    # -- policy -------------------------------------------------------------
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    def set_policy(self, policy: Policy) -> None:
+        """Swap the policy (and the classifier built for it) atomically.
+
+        The new classifier is built and warmed before anything is swapped,
+        so a failure leaves the old policy in force.
+        """
+        from classification._classifier import Classifier
+
+        classifier = Classifier(policy)
+        classifier.warm_up()
+        with self._lock:
+            self._policy = policy
+            self.__dict__["classifier"] = classifier
+            for name in ("ingestor", "retriever", "inspector"):
+                self.__dict__.pop(name, None)
+        log.info("policy replaced", extra={"policy": policy.fingerprint})
+
+    # -- keys and ids -----------------------------------------------------
+    @cached_property
+    def keys(self) -> LocalKeyring:
+        return LocalKeyring(self.settings.keyring_dir, self.settings.master_key_bytes())
+
+    @cached_property
+    def ids(self) -> IdHasher:
+        return IdHasher(self.keys.secret("ids"))
+
+    @cached_property
+    def pseudonyms(self) -> Pseudonymizer:
+        return Pseudonymizer(self.keys.secret("pseudonyms"))
+
+    @cached_property
+    def retrieval_ids(self) -> RetrievalIds:
+        return RetrievalIds(self.keys.secret("retrieval-ids"), self.settings.retrieval_id_ttl)
+
+    # -- models and store -------------------------------------------------
+    @cached_property
+    def classifier(self) -> Classifier:
+        from classification._classifier import Classifier
+
+        classifier = Classifier(self._policy)
+        classifier.warm_up()
+        return classifier
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        from ingest._embedder import Embedder
+
+        embedder = Embedder()
+        embedder.warm_up()
+        return embedder
+
+    @cached_property
+    def chunker(self) -> Chunker:
+        from ingest._chunking import Chunker
+
+        return Chunker()
+
+    @cached_property
+    def store(self) -> VectorStore:
+        from store._open import open_store
+
+        s = self.settings
+        return open_store(
+            data_dir=s.data_dir,
+            qdrant_url=s.qdrant_url,
+            qdrant_api_key=s.qdrant_api_key.get_secret_value() if s.qdrant_api_key else None,
+            collection=s.collection,
+        )
+
+    # -- the three paths --------------------------------------------------
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        return Ingestor(
+            policy=self._policy,
+            classifier=self.classifier,
+            chunker=self.chunker,
+            embedder=self.embedder,
+            store=self.store,
+            keys=self.keys,
+            ids=self.ids,
+            pseudonyms=self.pseudonyms,
+        )
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(
+            policy=lambda: self._policy,
+            classifier=self.classifier,
+            embedder=self.embedder,
+            store=self.store,
+            keys=self.keys,
+            pseudonyms=self.pseudonyms,
+            retrieval_ids=self.retrieval_ids,
+        )
+
+    @cached_property
+    def inspector(self) -> Inspector:
+        return Inspector(
+            policy=lambda: self._policy,
+            classifier=self.classifier,
+            pseudonyms=self.pseudonyms,
+            retrieval_ids=self.retrieval_ids,
+        )
+
+    def warm_up(self) -> None:
+        """Build everything now (server start): fail at startup, not on a request."""
+        _ = (self.keys, self.store, self.classifier, self.embedder, self.ingestor,
+             self.retriever, self.inspector)
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
+        if "keys" in self.__dict__:
+            self.keys.close()

@@ -1,0 +1,489 @@
+"""The ``ragseal`` command line.
+
+Exit status: 0 success, 1 a failed check (refused files, tampering found),
+2 bad usage or bad input, always with one clear line on stderr. ``--json``
+prints exactly one JSON document on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn, TypeVar
+
+import click
+
+from classification import ensure_offline
+
+ensure_offline()
+
+F = TypeVar("F", bound=Callable[..., object])
+
+EXAMPLES_INGEST = """
+\b
+Examples:
+  ragseal ingest samples/corpus --manifest samples/corpus/acl.yaml
+  ragseal ingest report.pdf --manifest acl.yaml --tenant acme --json
+"""
+
+
+class _Exit(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    raise _Exit(code, message)
+
+
+def _echo_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from ._settings import ConfigError, Settings
+
+    try:
+        return Settings()
+    except ConfigError as exc:
+        _fail(f"configuration: {exc}")
+
+
+@contextmanager
+def _services() -> Iterator[object]:
+    from ._container import Services
+
+    services = Services(_settings())
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def principal_options(func: F) -> F:
+    """--user/--groups/--roles/--tenant: act as this principal (operator tools)."""
+    func = click.option("--tenant", default="default", show_default=True,
+                        help="Tenant of the principal.")(func)
+    func = click.option("--roles", default="", help="Comma-separated roles, e.g. hr,employee.")(func)
+    func = click.option("--groups", default="", help="Comma-separated ACL groups.")(func)
+    func = click.option("--user", "user", required=True, help="The principal's sub (user id).")(func)
+    return func
+
+
+def _principal(user: str, groups: str, roles: str, tenant: str):  # type: ignore[no-untyped-def]
+    from retrieval import Principal
+
+    try:
+        return Principal(sub=user, tenant=tenant, groups=_split(groups), roles=_split(roles))
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+def _read_input(value: str) -> str:
+    if value == "-":
+        return sys.stdin.read()
+    return value
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Configuration comes from RAGSEAL_* environment variables (see README).",
+)
+@click.option("-v", "--verbose", count=True, help="Log to stderr (-v info, -vv debug). "
+              "Logs never hold document text, queries or keys.")
+def cli(verbose: int) -> None:
+    """ragseal: a secure retrieval layer for RAG.
+
+    \b
+    Typical flow:
+      1. ragseal policy check               validate the steward's policy
+      2. ragseal ingest DIR --manifest ACL  classify, mask, seal and index files
+      3. ragseal token --sub alice ...      mint a dev token (HS256 secret)
+      4. ragseal serve                      the HTTP API on 127.0.0.1:8000
+    """
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+# -- ingest -----------------------------------------------------------------
+@cli.command(epilog=EXAMPLES_INGEST)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
+              help="ACL manifest (YAML). Files no rule covers are refused.")
+@click.option("--tenant", help="Tenant for every file (overrides the manifest).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
+           as_json: bool) -> None:
+    """Ingest files and folders: parse, classify, mask, seal, embed and index.
+
+    Supported: .txt .md .html .pdf .docx .eml. Every file needs an ACL from
+    the manifest; a file that no rule covers is listed and not ingested.
+    Exit status 1 when any file was refused.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ingest import ManifestError, load_manifest
+    from ingest._runner import ingest_paths
+
+    acl = None
+    if manifest is not None:
+        try:
+            acl = load_manifest(manifest)
+        except ManifestError as exc:
+            _fail(f"manifest: {exc}")
+    else:
+        click.echo("warning: no --manifest given; every file will be refused (default deny)",
+                   err=True)
+    console = Console(stderr=True)
+    with _services() as services:
+        progress = Progress(
+            TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=console, transient=True, disable=as_json or not console.is_terminal,
+        )
+        with progress:
+            task = progress.add_task("files", total=None)
+            report = ingest_paths(
+                services.ingestor,  # type: ignore[attr-defined]
+                list(paths),
+                acl,
+                tenant=tenant,
+                exclude=[manifest] if manifest is not None else [],
+                on_total=lambda n: progress.update(task, total=n),
+                on_file=lambda _p: progress.advance(task),
+            )
+    if as_json:
+        _echo_json(report.as_dict())
+    else:
+        _print_report(report, console)
+    if report.refused:
+        raise _Exit(1, f"{len(report.refused)} file(s) refused")
+
+
+def _print_report(report, console) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    out = console.__class__()  # stdout
+    out.print(f"[bold]ingested[/] {len(report.ingested)} file(s), {report.chunks} chunk(s) "
+              f"in {report.seconds:.1f}s; refused {len(report.refused)}; "
+              f"skipped {report.skipped} hidden")
+    if report.ingested:
+        levels = ", ".join(f"{k}: {v}" for k, v in report.level_counts().items())
+        out.print(f"levels: {levels}")
+        entities = ", ".join(f"{k}: {v}" for k, v in report.entity_counts().items()) or "none"
+        out.print(f"entities: {entities}")
+    if report.refused:
+        table = Table("refused file", "reason", title="Refused")
+        for r in report.refused:
+            table.add_row(r.path, r.reason)
+        out.print(table)
+
+
+# -- delete -----------------------------------------------------------------
+@cli.command()
+@click.argument("doc_id")
+@click.option("--tenant", help="Tenant of the document (looked up when omitted).")
+def delete(doc_id: str, tenant: str | None) -> None:
+    """Erase a document: destroy its data key, then delete its points.
+
+    A backup of the vector store restored later cannot serve it again: the
+    key that opens its chunks is gone from the keyring.
+    """
+    with _services() as services:
+        keys = services.keys  # type: ignore[attr-defined]
+        tenant = tenant or keys.tenant_of(doc_id)
+        if tenant is None:
+            _fail("no such document (give --tenant if its key was already destroyed)")
+        if not services.ingestor.delete(tenant, doc_id):  # type: ignore[attr-defined]
+            _fail("no such document")
+    click.echo(f"deleted {doc_id}")
+
+
+# -- classify -----------------------------------------------------------------
+@cli.command()
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True, help="Print findings as JSON.")
+def classify(path: str, as_json: bool) -> None:
+    """Preview what would be detected in a file (or - for stdin). Stores nothing.
+
+    Prints each finding with its type, offsets, score and level, and the level
+    the document would get from its content (markers and gating entities).
+    """
+    from ingest._loaders import LoadError, load_document
+
+    from ._settings import ConfigError, Settings
+
+    if path == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            text = load_document(Path(path)).text
+        except LoadError as exc:
+            _fail(f"{path}: {exc}")
+    try:
+        settings = Settings()
+    except ConfigError as exc:
+        _fail(f"configuration: {exc}")
+    from ._container import Services
+
+    services = Services(settings)
+    policy = services.policy
+    result = services.classifier.classify(text)
+    rank = result.marker_level or 0
+    for f in result.findings:
+        rule = policy.entity_rule(f.entity)
+        if rule.gate:
+            rank = max(rank, policy.rank(rule.level))
+    findings = [
+        {**f.as_dict(), "level": policy.entity_rule(f.entity).level} for f in result.findings
+    ]
+    if as_json:
+        _echo_json({"level": policy.level_name(rank), "findings": findings})
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console()
+    shown = Text(text)
+    for f in result.findings:
+        shown.stylize("bold reverse", f.start, f.end)
+    console.print(shown)
+    table = Table("type", "start", "end", "score", "level", title="Findings")
+    for item in findings:
+        table.add_row(str(item["type"]), str(item["start"]), str(item["end"]),
+                      f"{item['score']:.2f}", str(item["level"]))
+    console.print(table)
+    console.print(f"document level from content: [bold]{policy.level_name(rank)}[/]")
+
+
+# -- query ------------------------------------------------------------------
+@cli.command()
+@click.argument("text")
+@principal_options
+@click.option("-k", "top_k", default=5, show_default=True, type=click.IntRange(1, 50),
+              help="How many chunks to return.")
+@click.option("--json", "as_json", is_flag=True, help="Print the retrieval as JSON.")
+def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int,
+          as_json: bool) -> None:
+    """Retrieve context as a principal would see it (operator tool; no token).
+
+    \b
+    Example:
+      ragseal query "What is Maria's phone number?" --user maria@acme.example \\
+          --groups hr,all-staff --roles hr --tenant acme
+    """
+    principal = _principal(user, groups, roles, tenant)
+    text = _read_input(text)
+    if not text.strip():
+        _fail("the query is empty")
+    with _services() as services:
+        result = services.retriever.retrieve(principal, text, top_k)  # type: ignore[attr-defined]
+    if as_json:
+        _echo_json({"retrieval_id": result.retrieval_id,
+                    "chunks": [c.as_dict() for c in result.chunks]})
+        return
+    from rich.console import Console
+    from rich.panel import Panel
+
+    console = Console()
+    if not result.chunks:
+        console.print("no chunk visible to this principal matches")
+    for i, c in enumerate(result.chunks, 1):
+        masked = ", ".join(c.masked) or "none"
+        console.print(Panel(c.text, title=f"{i}. score {c.score:.3f} · level {c.level} · "
+                            f"doc {c.doc_id[:12]}", subtitle=f"masked: {masked}"))
+
+
+# -- inspect ------------------------------------------------------------------
+@cli.command()
+@click.argument("text")
+@principal_options
+@click.option("--retrieval-id", help="The retrieval id the answer was written from.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+def inspect(text: str, user: str, groups: str, roles: str, tenant: str,
+            retrieval_id: str | None, as_json: bool) -> None:
+    """Inspect an answer (or - for stdin) before it is shown to a principal."""
+    from retrieval import RetrievalIdError
+
+    principal = _principal(user, groups, roles, tenant)
+    answer = _read_input(text)
+    with _services() as services:
+        try:
+            result = services.inspector.inspect(principal, answer, retrieval_id)  # type: ignore[attr-defined]
+        except RetrievalIdError as exc:
+            _fail(str(exc))
+    if as_json:
+        _echo_json(result.as_dict())
+        return
+    click.echo(f"verdict: {result.verdict}")
+    for f in result.findings:
+        click.echo(f"  {f.type} [{f.start}:{f.end}] {f.action} ({f.reason})")
+    click.echo(result.answer)
+
+
+# -- token ------------------------------------------------------------------
+@cli.command()
+@click.option("--sub", required=True, help="Subject (user id).")
+@click.option("--groups", default="", help="Comma-separated groups.")
+@click.option("--roles", default="", help="Comma-separated roles.")
+@click.option("--tenant", help="Tenant claim (absent means 'default').")
+@click.option("--ttl", default=3600, show_default=True, type=click.IntRange(1, 7 * 86400),
+              help="Lifetime in seconds.")
+def token(sub: str, groups: str, roles: str, tenant: str | None, ttl: int) -> None:
+    """Mint a development token signed with RAGSEAL_JWT_SECRET (HS256).
+
+    \b
+    Example:
+      export RAGSEAL_JWT_SECRET=$(python -c 'import secrets;print(secrets.token_urlsafe(48))')
+      TOKEN=$(ragseal token --sub maria@acme.example --groups hr,all-staff --roles hr --tenant acme)
+      curl -H "Authorization: Bearer $TOKEN" -d '{"query":"payroll"}' \\
+           -H 'content-type: application/json' http://127.0.0.1:8000/v1/retrieve
+    """
+    from ._auth import mint_token
+
+    settings = _settings()
+    if settings.jwt_secret is None:
+        _fail("set RAGSEAL_JWT_SECRET (at least 32 bytes) to mint HS256 tokens")
+    click.echo(mint_token(
+        settings.jwt_secret.get_secret_value(), sub=sub, tenant=tenant, groups=_split(groups),
+        roles=_split(roles), ttl=ttl, audience=settings.jwt_audience, issuer=settings.jwt_issuer,
+    ))
+
+
+# -- serve ------------------------------------------------------------------
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def serve(host: str, port: int) -> None:
+    """Serve the HTTP API. Refuses to start without JWT configuration."""
+    import uvicorn
+
+    from ._app import create_app
+    from ._settings import ConfigError
+
+    settings = _settings()
+    try:
+        settings.require_jwt()
+    except ConfigError as exc:
+        _fail(str(exc))
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+
+
+# -- policy -----------------------------------------------------------------
+@cli.group()
+def policy() -> None:
+    """Validate and show the steward's policy."""
+
+
+@policy.command("check")
+@click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+def policy_check(file: Path | None) -> None:
+    """Validate FILE (default: RAGSEAL_POLICY, else the bundled policy).
+
+    Exits 2 with the offending key path, e.g. recognizers[2].patterns[0]: ...
+    """
+    from classification import PolicyError, default_policy, load_policy
+
+    try:
+        if file is None:
+            settings = _settings()
+            file = settings.policy
+        pol = load_policy(file) if file is not None else default_policy()
+    except PolicyError as exc:
+        _fail(f"policy: {exc}")
+    click.echo(f"policy OK: {len(pol.levels)} levels, {len(pol.entity_rules)} entity types, "
+               f"{len(pol.roles)} roles (fingerprint {pol.fingerprint})")
+
+
+# -- keys -------------------------------------------------------------------
+@cli.group()
+def keys() -> None:
+    """Key-encryption keys: rotate, retire, status (never shows key material)."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Add a KEK version and re-wrap every data key under it (resumable)."""
+    with _services() as services:
+        version = services.keys.rotate()  # type: ignore[attr-defined]
+    click.echo(f"rotated: active key-encryption key is now v{version}")
+
+
+@keys.command("retire")
+@click.argument("version", type=int)
+def keys_retire(version: int) -> None:
+    """Destroy an old KEK version (after a complete rotation)."""
+    from store import KeyringError
+
+    with _services() as services:
+        try:
+            services.keys.retire(version)  # type: ignore[attr-defined]
+        except KeyringError as exc:
+            _fail(str(exc))
+    click.echo(f"retired v{version}")
+
+
+@keys.command("status")
+@click.option("--json", "as_json", is_flag=True)
+def keys_status(as_json: bool) -> None:
+    """KEK versions, data keys per version and usage counters."""
+    from dataclasses import asdict
+
+    with _services() as services:
+        status = services.keys.status()  # type: ignore[attr-defined]
+    if as_json:
+        _echo_json(asdict(status))
+        return
+    click.echo(f"active version: v{status.active_version}")
+    for v, state in status.versions.items():
+        click.echo(f"  v{v}: {state}, {status.data_keys_per_version.get(v, 0)} data keys")
+    click.echo(f"data keys: {status.data_keys}; encryptions: {status.encryptions} "
+               f"(max on one key: {status.max_encryptions_one_key})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: maps every known failure to one line and an exit code."""
+    from classification import PolicyError
+    from store import KeyringError
+    from store._errors import StoreError
+
+    try:
+        cli.main(args=argv, prog_name="ragseal", standalone_mode=False)
+    except _Exit as exc:
+        if exc.code and exc.message:
+            click.echo(f"ragseal: {exc.message}", err=True)
+        return exc.code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except click.Abort:
+        click.echo("ragseal: aborted", err=True)
+        return 2
+    except PolicyError as exc:
+        click.echo(f"ragseal: policy: {exc}", err=True)
+        return 2
+    except (KeyringError, StoreError) as exc:
+        click.echo(f"ragseal: {exc}", err=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
