@@ -1,0 +1,212 @@
+"""Configuration: the one place that reads ``RAGSEAL_*`` from the environment.
+
+Build a :class:`Settings` once at the entry point (server lifespan, CLI) and
+pass it down to constructors; nothing else reads ``os.environ``. Settings
+fail closed: a value that would weaken security (a short JWT secret, an API
+key sent over plain http, a malformed master key, a variable set but empty)
+stops startup with a message naming the variable, never its value. Secrets
+are ``SecretStr`` and never appear in ``repr``/``str``.
+
+Errors::
+
+    ConfigError            the configuration cannot be used; names the variable
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ENV_PREFIX", "ConfigError", "Settings"]
+
+ENV_PREFIX = "RAGSEAL_"
+MIN_JWT_SECRET_BYTES = 32
+MASTER_KEY_BYTES = 32
+_VALUE_ERROR_PREFIX = "Value error, "
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; the message names the variable and the fix."""
+
+
+def _env_name(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def _decode_master_key(value: str) -> bytes:
+    text = "".join(value.split())
+    # Accept the URL-safe alphabet too: both are "base64 of 32 bytes".
+    text = text.translate(str.maketrans("-_", "+/"))
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("must be base64 of exactly 32 bytes") from None
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """Every setting ragseal reads, from ``RAGSEAL_*`` variables or keyword arguments.
+
+    Raises:
+        ConfigError: a value is invalid or unsafe; the message names the
+            variable (``RAGSEAL_...``) and never echoes the value.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="forbid",
+        frozen=True,
+        hide_input_in_errors=True,
+    )
+
+    data_dir: Path = Path(".ragseal")
+    policy: Path | None = None
+    qdrant_url: str | None = None
+    qdrant_api_key: SecretStr | None = None
+    collection: str = Field(default="ragseal_chunks", pattern=r"^[A-Za-z0-9_-]{1,255}$")
+    jwt_secret: SecretStr | None = None
+    jwt_jwks: Path | None = None
+    jwt_audience: str = Field(default="ragseal", min_length=1, max_length=256)
+    jwt_issuer: str | None = Field(default=None, min_length=1, max_length=1024)
+    keyring: Path | None = None
+    master_key: SecretStr | None = None
+
+    # Operational limits.
+    retrieval_id_ttl: int = Field(default=900, ge=1, le=7 * 24 * 3600)
+    """Seconds a retrieval id stays valid for ``/v1/inspect``."""
+    max_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    """Largest request body accepted (document uploads included)."""
+    max_query_chars: int = Field(default=2000, ge=1, le=100_000)
+    max_top_k: int = Field(default=50, ge=1, le=50)
+    """Cap on ``top_k``; the contract allows 1..50, an operator may lower it."""
+    rate_limit_per_minute: int = Field(default=120, ge=0)
+    """Requests per principal per minute; 0 turns rate limiting off."""
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc)) from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_empty(cls, data: Any) -> Any:
+        # Fail closed: a variable that is set but empty is a mistake, not "unset".
+        if isinstance(data, dict):
+            empty = sorted(
+                _env_name(key)
+                for key, value in data.items()
+                if isinstance(value, str) and not value.strip()
+            )
+            if empty:
+                verb = "is" if len(empty) == 1 else "are"
+                raise ValueError(
+                    f"{', '.join(empty)} {verb} set but empty; unset or give a value"
+                )
+        return data
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _strong_jwt_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_JWT_SECRET_BYTES:
+            raise ValueError(
+                f"must be at least {MIN_JWT_SECRET_BYTES} bytes; generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+        return value
+
+    @field_validator("master_key")
+    @classmethod
+    def _valid_master_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        if len(_decode_master_key(value.get_secret_value())) != MASTER_KEY_BYTES:
+            raise ValueError("must be base64 of exactly 32 bytes")
+        return value
+
+    @field_validator("qdrant_url")
+    @classmethod
+    def _valid_qdrant_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError:
+            raise ValueError("must be an http:// or https:// URL") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not carry credentials; use RAGSEAL_QDRANT_API_KEY")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.qdrant_api_key is not None:
+            if self.qdrant_url is None:
+                raise ValueError(
+                    "RAGSEAL_QDRANT_API_KEY is set but RAGSEAL_QDRANT_URL is not; "
+                    "set the server URL or unset the key"
+                )
+            parts = urlsplit(self.qdrant_url)
+            if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+                raise ValueError(
+                    "RAGSEAL_QDRANT_API_KEY would be sent in clear: RAGSEAL_QDRANT_URL "
+                    "must use https:// unless the server is on loopback"
+                )
+        if self.jwt_secret is not None and self.jwt_jwks is not None:
+            raise ValueError(
+                "RAGSEAL_JWT_SECRET and RAGSEAL_JWT_JWKS are both set; the token "
+                "algorithm is pinned by configuration, so set only one"
+            )
+        return self
+
+    @property
+    def keyring_dir(self) -> Path:
+        """Folder of the local key provider: ``keyring`` or ``data_dir/keys``."""
+        return self.keyring if self.keyring is not None else self.data_dir / "keys"
+
+    def master_key_bytes(self) -> bytes | None:
+        """The decoded master key, or None when it is to be generated."""
+        if self.master_key is None:
+            return None
+        return _decode_master_key(self.master_key.get_secret_value())
+
+    def require_jwt(self) -> None:
+        """Refuse to serve without a way to verify tokens (no anonymous mode).
+
+        Raises:
+            ConfigError: neither ``jwt_secret`` nor ``jwt_jwks`` is set.
+        """
+        if self.jwt_secret is None and self.jwt_jwks is None:
+            raise ConfigError(
+                "set RAGSEAL_JWT_SECRET or RAGSEAL_JWT_JWKS: the server verifies "
+                "bearer tokens and has no anonymous mode"
+            )
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        message = str(error["msg"]).removeprefix(_VALUE_ERROR_PREFIX)
+        loc = error["loc"]
+        if loc:
+            lines.append(f"{_env_name(str(loc[0]))}: {message}")
+        else:
+            lines.append(message)
+    return "invalid configuration: " + "; ".join(lines)
