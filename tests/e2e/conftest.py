@@ -1,0 +1,51 @@
+"""One real ingest of the bundled sample corpus, shared by the end-to-end tests.
+
+Real components throughout: unstructured, Presidio with the packaged spaCy
+model, MiniLM embeddings, AES-GCM sealing, Qdrant Edge on disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from api._container import Services
+from api._settings import Settings
+from ingest import load_manifest
+from ingest._runner import BatchReport, ingest_paths
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
+JWT_SECRET = "e2e-test-secret-" + "z" * 40
+
+
+@dataclass
+class World:
+    data_dir: Path
+    settings: Settings
+    services: Services
+    reports: dict[str, BatchReport]
+
+    def doc_id(self, tenant: str, source: str) -> str:
+        return self.services.ids.doc_id(tenant, source)
+
+
+def ingest_corpus(services: Services, folder: Path) -> BatchReport:
+    manifest = folder / "acl.yaml"
+    return ingest_paths(services.ingestor, [folder], load_manifest(manifest), exclude=[manifest])
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    data_dir = tmp_path_factory.mktemp("e2e-data")
+    settings = Settings(data_dir=data_dir, jwt_secret=JWT_SECRET)
+    services = Services(settings)
+    reports = {
+        "acme": ingest_corpus(services, SAMPLES / "corpus"),
+        "globex": ingest_corpus(services, SAMPLES / "other-tenant"),
+    }
+    yield World(data_dir, settings, services, reports)
+    services.close()
