@@ -1,0 +1,176 @@
+"""The HTTP API over the ingested sample corpus, through the real app."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi.testclient import TestClient
+
+from api._app import create_app
+from api._auth import mint_token
+
+from .conftest import JWT_SECRET, World
+
+UNAUTHORIZED = {"error": {"code": "unauthorized", "message": "missing or invalid bearer token"}}
+
+
+@pytest.fixture(scope="module")
+def client(world: World) -> Iterator[TestClient]:
+    with TestClient(create_app(world.settings, world.services)) as c:
+        yield c
+
+
+def bearer(**claims: object) -> dict[str, str]:
+    token = mint_token(JWT_SECRET, **claims)  # type: ignore[arg-type]
+    return {"Authorization": f"Bearer {token}"}
+
+
+HR = dict(sub="hrp@acme.example", tenant="acme", groups=["hr", "all-staff"], roles=["hr"])
+EMPLOYEE = dict(sub="emp@acme.example", tenant="acme", groups=["all-staff"], roles=["employee"])
+INGESTOR = dict(sub="bot@acme.example", tenant="acme", groups=["all-staff"], roles=["ingestor"])
+STEWARD = dict(sub="steward@acme.example", tenant="acme", groups=["all-staff"], roles=["steward"])
+
+
+def test_when_valid_token_then_retrieve_returns_contract_shape(client: TestClient) -> None:
+    r = client.post("/v1/retrieve", json={"query": "travel expenses", "top_k": 3},
+                    headers=bearer(**EMPLOYEE))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert isinstance(body["retrieval_id"], str) and 1 <= len(body["chunks"]) <= 3
+    for chunk in body["chunks"]:
+        assert set(chunk) == {"chunk_id", "doc_id", "text", "score", "level", "masked"}
+        assert chunk["level"] in {"public", "internal"}
+
+
+def _rs256_token() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    return jwt.encode({"sub": "x", "aud": "ragseal", "exp": int(time.time()) + 60}, pem,
+                      algorithm="RS256")
+
+
+def _alg_none() -> str:
+    header = jwt.utils.base64url_encode(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    body = jwt.utils.base64url_encode(json.dumps(
+        {"sub": "x", "aud": "ragseal", "exp": int(time.time()) + 60}).encode())
+    return f"{header.decode()}.{body.decode()}."
+
+
+BAD_TOKENS = {
+    "expired": lambda: jwt.encode({"sub": "x", "aud": "ragseal", "exp": int(time.time()) - 120},
+                                  JWT_SECRET, algorithm="HS256"),
+    "wrong_audience": lambda: mint_token(JWT_SECRET, sub="x", audience="other"),
+    "bad_signature": lambda: mint_token("another-secret-" + "q" * 40, sub="x"),
+    "alg_none": _alg_none,
+    "rs256_when_hs256_pinned": _rs256_token,
+    "garbage": lambda: "not.a.token",
+}
+
+
+@pytest.mark.parametrize("case", [None, *BAD_TOKENS], ids=lambda c: c or "missing")
+def test_when_token_missing_or_bad_then_401_with_one_body(client: TestClient,
+                                                          case: str | None) -> None:
+    headers = {} if case is None else {"Authorization": f"Bearer {BAD_TOKENS[case]()}"}
+    r = client.post("/v1/retrieve", json={"query": "payroll"}, headers=headers)
+    assert r.status_code == 401
+    assert r.json() == UNAUTHORIZED
+
+
+@pytest.mark.parametrize("body", [{"query": ""}, {"query": "x", "top_k": 0},
+                                  {"query": "x", "top_k": 51}, {"query": "x" * 2001},
+                                  {"query": "x", "filter": {"tenant": "globex"}}])
+def test_when_retrieve_body_invalid_then_422_without_echo(client: TestClient,
+                                                          body: dict[str, object]) -> None:
+    r = client.post("/v1/retrieve", json=body, headers=bearer(**EMPLOYEE))
+    assert r.status_code == 422
+    assert "error" in r.json() and "globex" not in r.text and "xxxx" not in r.text
+
+
+def test_when_retrieval_id_of_another_principal_then_inspect_refuses(client: TestClient) -> None:
+    rid = client.post("/v1/retrieve", json={"query": "payroll"},
+                      headers=bearer(**HR)).json()["retrieval_id"]
+    ok = client.post("/v1/inspect", json={"answer": "All good.", "retrieval_id": rid},
+                     headers=bearer(**HR))
+    assert ok.status_code == 200 and ok.json()["verdict"] == "allow"
+    other = client.post("/v1/inspect", json={"answer": "All good.", "retrieval_id": rid},
+                        headers=bearer(**EMPLOYEE))
+    assert other.status_code == 422
+
+
+def test_when_answer_leaks_ssn_to_employee_then_inspect_redacts(client: TestClient) -> None:
+    answer = "Her SSN is 536-22-8419 and she lives in Ohio."
+    r = client.post("/v1/inspect", json={"answer": answer, "retrieval_id": None},
+                    headers=bearer(**EMPLOYEE))
+    body = r.json()
+    assert body["verdict"] in {"redact", "block"}
+    assert "536-22-8419" not in body["answer"]
+    assert any(f["type"] == "US_SSN" for f in body["findings"])
+
+
+def test_when_not_ingestor_then_documents_forbidden(client: TestClient) -> None:
+    files = {"file": ("note.txt", b"hello", "text/plain")}
+    assert client.post("/v1/documents", files=files, headers=bearer(**EMPLOYEE)).status_code == 403
+    assert client.delete("/v1/documents/abc", headers=bearer(**EMPLOYEE)).status_code == 403
+
+
+def test_when_ingestor_uploads_then_201_and_delete_erases(client: TestClient) -> None:
+    text = b"Quarterly zeppelin maintenance notes: inspect the gondola hinges weekly."
+    files = {"file": ("zeppelin-notes.txt", text, "text/plain")}
+    acl = json.dumps({"groups": ["all-staff"], "level": "internal"})
+    r = client.post("/v1/documents", files=files, data={"acl": acl}, headers=bearer(**INGESTOR))
+    assert r.status_code == 201, r.text
+    doc = r.json()
+    assert doc["chunks"] >= 1 and doc["level"] == "internal"
+    found = client.post("/v1/retrieve", json={"query": "zeppelin gondola hinges", "top_k": 1},
+                        headers=bearer(**EMPLOYEE)).json()["chunks"]
+    assert found and found[0]["doc_id"] == doc["doc_id"]
+    assert client.delete(f"/v1/documents/{doc['doc_id']}",
+                         headers=bearer(**INGESTOR)).status_code == 204
+    after = client.post("/v1/retrieve", json={"query": "zeppelin gondola hinges", "top_k": 50},
+                        headers=bearer(**EMPLOYEE)).json()["chunks"]
+    assert all(c["doc_id"] != doc["doc_id"] for c in after)
+    assert client.delete(f"/v1/documents/{doc['doc_id']}",
+                         headers=bearer(**INGESTOR)).status_code == 404
+
+
+def test_when_other_tenant_deletes_then_404(client: TestClient, world: World) -> None:
+    doc_id = world.reports["acme"].ingested[0].doc_id
+    other = dict(INGESTOR, tenant="globex")
+    assert client.delete(f"/v1/documents/{doc_id}", headers=bearer(**other)).status_code == 404
+
+
+def test_when_upload_type_unsupported_then_422(client: TestClient) -> None:
+    files = {"file": ("tool.exe", b"MZ\x90\x00", "application/octet-stream")}
+    assert client.post("/v1/documents", files=files, headers=bearer(**INGESTOR)).status_code == 422
+
+
+def test_when_steward_puts_invalid_policy_then_422_and_old_policy_kept(
+    client: TestClient,
+) -> None:
+    assert client.get("/v1/policy", headers=bearer(**EMPLOYEE)).status_code == 403
+    before = client.get("/v1/policy", headers=bearer(**STEWARD))
+    assert before.status_code == 200
+    bad = "levels: [public]\nentities:\n  PERSON: {level: secret}\n"
+    r = client.put("/v1/policy", content=bad, headers=bearer(**STEWARD))
+    assert r.status_code == 422 and "entities.PERSON.level" in r.json()["error"]["message"]
+    assert client.get("/v1/policy", headers=bearer(**STEWARD)).json() == before.json()
+
+
+def test_when_body_too_large_then_413(client: TestClient, world: World) -> None:
+    size = world.settings.max_body_bytes + 1
+    r = client.post("/v1/retrieve", content=b"{" + b" " * size + b"}",
+                    headers={**bearer(**EMPLOYEE), "content-type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_when_health_and_metrics_requested_then_served(client: TestClient) -> None:
+    assert client.get("/healthz").json()["status"] == "ok"
+    r = client.get("/metrics")
+    assert r.status_code == 200 and "ragseal_requests_total" in r.text
