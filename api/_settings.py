@@ -115,9 +115,7 @@ class Settings(BaseSettings):
             )
             if empty:
                 verb = "is" if len(empty) == 1 else "are"
-                raise ValueError(
-                    f"{', '.join(empty)} {verb} set but empty; unset or give a value"
-                )
+                raise ValueError(f"{', '.join(empty)} {verb} set but empty; unset or give a value")
         return data
 
     @field_validator("jwt_secret")

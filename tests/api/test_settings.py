@@ -88,7 +88,7 @@ def test_when_settings_are_built_then_they_cannot_be_changed() -> None:
     settings = Settings()
 
     with pytest.raises(pydantic.ValidationError):
-        settings.collection = "other"  # type: ignore[misc]
+        settings.collection = "other"
 
 
 def test_when_an_unknown_setting_is_passed_then_it_is_refused() -> None:
