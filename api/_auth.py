@@ -438,6 +438,8 @@ def mint_token(
         raise ValueError(f"the JWT secret must be at least {MIN_JWT_SECRET_BYTES} bytes")
     if ttl <= 0:
         raise ValueError("ttl must be a positive number of seconds")
+    if isinstance(groups, str) or isinstance(roles, str):
+        raise ValueError("groups and roles must be lists of names, not one string")
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": sub,

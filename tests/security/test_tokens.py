@@ -713,6 +713,7 @@ def test_when_a_minted_token_has_no_tenant_then_it_speaks_for_the_default_tenant
         pytest.param({"sub": ""}, id="empty_sub"),
         pytest.param({"tenant": ""}, id="empty_tenant"),
         pytest.param({"groups": ["x" * 257]}, id="group_too_long"),
+        pytest.param({"roles": "legal"}, id="roles_as_one_string"),
     ],
 )
 def test_when_mint_arguments_are_unsafe_then_minting_is_refused(kwargs: dict[str, Any]) -> None:
