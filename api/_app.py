@@ -29,7 +29,7 @@ from retrieval import Principal, RetrievalIdError
 
 from ._auth import TokenVerifier, current_principal
 from ._container import Services
-from ._errors import ApiError, install_error_handlers
+from ._errors import ApiError, error_response, install_error_handlers
 from ._metrics import Metrics
 from ._settings import Settings
 
@@ -149,8 +149,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > max_body):
             status = 413
-            response: Response = JSONResponse(
-                {"error": {"code": "too_large", "message": "request body too large"}}, 413)
+            response: Response = error_response(413, "too_large", "request body too large")
         else:
             response = await call_next(request)
             status = response.status_code
