@@ -22,6 +22,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 __all__ = [
     "MASKS",
@@ -197,6 +198,17 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return path or "(root)"
 
 
+def _message(err: ErrorDetails) -> str:
+    """``path: message``; a validator naming an item (``[0]: ...``) extends the path."""
+    path, msg = _loc(err["loc"]), err["msg"]
+    if err["type"] == "value_error":
+        msg = str(err.get("ctx", {}).get("error", msg))
+        if msg.startswith("[") and "]: " in msg:
+            item, _, msg = msg.partition(": ")
+            return f"{path}{item}: {msg}"
+    return f"{path}: {msg}"
+
+
 def _check_references(policy: Policy) -> list[str]:
     """Cross-field checks that pydantic cannot express per field."""
     errors: list[str] = []
@@ -243,7 +255,7 @@ def parse_policy(data: object) -> Policy:
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{_loc(err['loc'])}: {err['msg']}" for err in exc.errors(include_input=False)]
+        lines = [_message(err) for err in exc.errors(include_input=False)]
         raise PolicyError("; ".join(lines)) from None
     problems = _check_references(policy)
     if problems:

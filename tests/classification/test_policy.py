@@ -1,0 +1,95 @@
+"""The policy model: the bundled default is valid; errors name key paths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from classification import PolicyError, default_policy, parse_policy, parse_policy_text
+
+BASE: dict[str, Any] = {
+    "levels": ["public", "internal", "confidential"],
+    "entities": {"PERSON": {"level": "confidential", "mask": "pseudonym"}},
+}
+
+
+def _with(**changes: Any) -> dict[str, Any]:
+    return {**BASE, **changes}
+
+
+def test_when_default_policy_loads_then_it_knows_builtin_and_custom_entities() -> None:
+    policy = default_policy()
+    assert policy.levels[0] == policy.lowest
+    assert {"PERSON", "CREDIT_CARD", "PASSWORD", "EMPLOYEE_ID", "PROJECT_CODENAME"} <= set(
+        policy.entity_rules
+    )
+    assert policy.entity_rule("EMPLOYEE_ID").level == "confidential"
+    assert policy.entity_rule("US_SSN").gate
+
+
+def test_when_entity_is_unknown_then_rule_fails_closed() -> None:
+    policy = parse_policy(BASE)
+    rule = policy.entity_rule("NOT_IN_POLICY")
+    assert (rule.level, rule.mask, rule.gate) == ("confidential", "redact", True)
+
+
+def test_when_entity_sets_min_score_then_threshold_overrides_global() -> None:
+    policy = parse_policy(
+        _with(
+            min_score=0.5,
+            entities={"PERSON": {"level": "internal", "min_score": 0.8}, "URL": {"level": "public"}},
+        )
+    )
+    assert policy.threshold("PERSON") == 0.8
+    assert policy.threshold("URL") == 0.5
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            _with(recognizers=[{"entity": "X_ID", "patterns": ["ok", "(bad"], "level": "internal"}]),
+            "recognizers[0].patterns[1]: invalid regular expression",
+        ),
+        (_with(entities={"PERSON": {"level": "secret"}}), "entities.PERSON.level: unknown level"),
+        (
+            _with(roles={"hr": {"clearance": "internal", "unmask": ["PERSON", "NOPE"]}}),
+            "roles.hr.unmask[1]: unknown entity 'NOPE'",
+        ),
+        (_with(roles={"hr": {"clearance": "top"}}), "roles.hr.clearance: unknown level"),
+        (_with(bogus=1), "bogus: Extra inputs are not permitted"),
+        (
+            _with(entities={"PERSON": {"level": "internal", "colour": "red"}}),
+            "entities.PERSON.colour: Extra inputs are not permitted",
+        ),
+        (_with(entities={"PERSON": {"level": "internal", "mask": "blur"}}), "entities.PERSON.mask:"),
+        (_with(recognizers=[{"entity": "X_ID", "level": "internal"}]), "recognizers[0]: needs"),
+        (
+            _with(recognizers=[{"entity": "PERSON", "deny_list": ["x"], "level": "internal"}]),
+            "recognizers[0].entity: duplicate entity 'PERSON'",
+        ),
+        (_with(entities={"person": {"level": "internal"}}), "entities.person: entity names"),
+        (_with(markers=[{"phrases": ["  "], "level": "internal"}]), "markers[0].phrases[0]: empty"),
+        (_with(markers=[{"phrases": ["x"], "level": "nope"}]), "markers[0].level: unknown level"),
+        (_with(min_score=1.5), "min_score:"),
+        (_with(levels=["a", "a"]), "levels: duplicate level name"),
+        ([], "(root): the policy must be a mapping"),
+    ],
+)
+def test_when_policy_is_invalid_then_error_names_the_key_path(data: object, expected: str) -> None:
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(data)
+    assert expected in str(caught.value)
+
+
+def test_when_yaml_is_broken_then_error_gives_the_line() -> None:
+    with pytest.raises(PolicyError, match="not valid YAML at line 2"):
+        parse_policy_text("levels: [a]\n  bad: : x\n")
+
+
+def test_when_pattern_is_invalid_then_error_does_not_echo_the_pattern() -> None:
+    canary = "CANARY(7f3a"
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(_with(recognizers=[{"entity": "X_ID", "patterns": [canary], "level": "internal"}]))
+    assert canary not in str(caught.value)
