@@ -13,15 +13,24 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
 
 from classification import ensure_offline
 
+if TYPE_CHECKING:
+    from ingest._runner import BatchReport
+    from retrieval import Principal
+
+    from ._container import Services
+    from ._settings import Settings
+
 ensure_offline()
 
 F = TypeVar("F", bound=Callable[..., object])
+
+log = logging.getLogger(__name__)
 
 EXAMPLES_INGEST = """
 \b
@@ -46,7 +55,7 @@ def _echo_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     from ._settings import ConfigError, Settings
 
     try:
@@ -56,7 +65,7 @@ def _settings():  # type: ignore[no-untyped-def]
 
 
 @contextmanager
-def _services() -> Iterator[object]:
+def _services() -> Iterator[Services]:
     from ._container import Services
 
     services = Services(_settings())
@@ -76,13 +85,15 @@ def principal_options(func: F) -> F:
     """--user/--groups/--roles/--tenant: act as this principal (operator tools)."""
     func = click.option("--tenant", default="default", show_default=True,
                         help="Tenant of the principal.")(func)
-    func = click.option("--roles", default="", help="Comma-separated roles, e.g. hr,employee.")(func)
+    func = click.option("--roles", default="",
+                        help="Comma-separated roles, e.g. hr,employee.")(func)
     func = click.option("--groups", default="", help="Comma-separated ACL groups.")(func)
-    func = click.option("--user", "user", required=True, help="The principal's sub (user id).")(func)
+    func = click.option("--user", "user", required=True,
+                        help="The principal's sub (user id).")(func)
     return func
 
 
-def _principal(user: str, groups: str, roles: str, tenant: str):  # type: ignore[no-untyped-def]
+def _principal(user: str, groups: str, roles: str, tenant: str) -> Principal:
     from retrieval import Principal
 
     try:
@@ -134,7 +145,13 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
     Exit status 1 when any file was refused.
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from ingest import ManifestError, load_manifest
     from ingest._runner import ingest_paths
@@ -150,6 +167,11 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
                    err=True)
     console = Console(stderr=True)
     with _services() as services:
+        if acl is not None and manifest is not None:
+            try:
+                acl.check_levels(services.policy.levels)
+            except ManifestError as exc:
+                _fail(f"manifest: {manifest.name}: {exc}")
         progress = Progress(
             TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
             console=console, transient=True, disable=as_json or not console.is_terminal,
@@ -157,7 +179,7 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
         with progress:
             task = progress.add_task("files", total=None)
             report = ingest_paths(
-                services.ingestor,  # type: ignore[attr-defined]
+                services.ingestor,
                 list(paths),
                 acl,
                 tenant=tenant,
@@ -168,15 +190,17 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
     if as_json:
         _echo_json(report.as_dict())
     else:
-        _print_report(report, console)
+        _print_report(report)
     if report.refused:
         raise _Exit(1, f"{len(report.refused)} file(s) refused")
 
 
-def _print_report(report, console) -> None:  # type: ignore[no-untyped-def]
+def _print_report(report: BatchReport) -> None:
+    """The human summary, on stdout (progress and errors stay on stderr)."""
+    from rich.console import Console
     from rich.table import Table
 
-    out = console.__class__()  # stdout
+    out = Console()
     out.print(f"[bold]ingested[/] {len(report.ingested)} file(s), {report.chunks} chunk(s) "
               f"in {report.seconds:.1f}s; refused {len(report.refused)}; "
               f"skipped {report.skipped} hidden")
@@ -200,14 +224,20 @@ def delete(doc_id: str, tenant: str | None) -> None:
     """Erase a document: destroy its data key, then delete its points.
 
     A backup of the vector store restored later cannot serve it again: the
-    key that opens its chunks is gone from the keyring.
+    key that opens its chunks is gone from the keyring. DOC_ID is the
+    doc_id that "ingest --json" and "query --json" print. Exit status 2 when
+    no such document exists.
+
+    \b
+    Example:
+      ragseal delete 3f9a2b...e1 --tenant acme
     """
     with _services() as services:
-        keys = services.keys  # type: ignore[attr-defined]
+        keys = services.keys
         tenant = tenant or keys.tenant_of(doc_id)
         if tenant is None:
             _fail("no such document (give --tenant if its key was already destroyed)")
-        if not services.ingestor.delete(tenant, doc_id):  # type: ignore[attr-defined]
+        if not services.ingestor.delete(tenant, doc_id):
             _fail("no such document")
     click.echo(f"deleted {doc_id}")
 
@@ -221,27 +251,28 @@ def classify(path: str, as_json: bool) -> None:
 
     Prints each finding with its type, offsets, score and level, and the level
     the document would get from its content (markers and gating entities).
+    Offsets are into the text as read: the extracted text of a file, or
+    stdin as given.
+
+    \b
+    Examples:
+      ragseal classify samples/corpus/hr/employee-roster-2026-q4.txt
+      echo "mail jane@example.com" | ragseal classify - --json
     """
     from ingest._loaders import LoadError, load_document
 
-    from ._settings import ConfigError, Settings
-
     if path == "-":
         text = sys.stdin.read()
+        if not text.strip():
+            _fail("no text to classify on stdin")
     else:
         try:
             text = load_document(Path(path)).text
         except LoadError as exc:
             _fail(f"{path}: {exc}")
-    try:
-        settings = Settings()
-    except ConfigError as exc:
-        _fail(f"configuration: {exc}")
-    from ._container import Services
-
-    services = Services(settings)
-    policy = services.policy
-    result = services.classifier.classify(text)
+    with _services() as services:
+        policy = services.policy
+        result = services.classifier.classify(text)
     rank = result.marker_level or 0
     for f in result.findings:
         rule = policy.entity_rule(f.entity)
@@ -291,7 +322,7 @@ def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int
     if not text.strip():
         _fail("the query is empty")
     with _services() as services:
-        result = services.retriever.retrieve(principal, text, top_k)  # type: ignore[attr-defined]
+        result = services.retriever.retrieve(principal, text, top_k)
     if as_json:
         _echo_json({"retrieval_id": result.retrieval_id,
                     "chunks": [c.as_dict() for c in result.chunks]})
@@ -316,14 +347,24 @@ def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 def inspect(text: str, user: str, groups: str, roles: str, tenant: str,
             retrieval_id: str | None, as_json: bool) -> None:
-    """Inspect an answer (or - for stdin) before it is shown to a principal."""
+    """Inspect an answer (or - for stdin) before it is shown to a principal.
+
+    Verdict allow, redact (spans above the principal's clearance masked) or
+    block (secrets). With --retrieval-id, the id must come from a query by
+    this same principal.
+
+    \b
+    Example:
+      ragseal inspect "Call Maria on 555-0100" --user emp@acme.example \\
+          --groups all-staff --roles employee --tenant acme --json
+    """
     from retrieval import RetrievalIdError
 
     principal = _principal(user, groups, roles, tenant)
     answer = _read_input(text)
     with _services() as services:
         try:
-            result = services.inspector.inspect(principal, answer, retrieval_id)  # type: ignore[attr-defined]
+            result = services.inspector.inspect(principal, answer, retrieval_id)
         except RetrievalIdError as exc:
             _fail(str(exc))
     if as_json:
@@ -358,10 +399,15 @@ def token(sub: str, groups: str, roles: str, tenant: str | None, ttl: int) -> No
     settings = _settings()
     if settings.jwt_secret is None:
         _fail("set RAGSEAL_JWT_SECRET (at least 32 bytes) to mint HS256 tokens")
-    click.echo(mint_token(
-        settings.jwt_secret.get_secret_value(), sub=sub, tenant=tenant, groups=_split(groups),
-        roles=_split(roles), ttl=ttl, audience=settings.jwt_audience, issuer=settings.jwt_issuer,
-    ))
+    try:
+        minted = mint_token(
+            settings.jwt_secret, sub=sub, tenant=tenant, groups=_split(groups),
+            roles=_split(roles), ttl=ttl, audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+        )
+    except ValueError as exc:  # claims off-shape; the message names no value
+        _fail(str(exc))
+    click.echo(minted)
 
 
 # -- serve ------------------------------------------------------------------
@@ -369,17 +415,32 @@ def token(sub: str, groups: str, roles: str, tenant: str | None, ttl: int) -> No
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def serve(host: str, port: int) -> None:
-    """Serve the HTTP API. Refuses to start without JWT configuration."""
+    """Serve the HTTP API. Refuses to start without JWT configuration.
+
+    Set RAGSEAL_JWT_SECRET (HS256) or RAGSEAL_JWT_JWKS (RS256/ES256); there
+    is no anonymous mode.
+
+    \b
+    Example:
+      RAGSEAL_JWT_SECRET=$(cat .ragseal/dev-jwt-secret) ragseal serve --port 8000
+    """
     import uvicorn
 
+    from classification import load_policy
+
     from ._app import create_app
+    from ._auth import TokenVerifier
     from ._settings import ConfigError
 
     settings = _settings()
     try:
-        settings.require_jwt()
+        # Build the verifier now: a missing or unusable JWKS stops here, with
+        # one line, instead of inside the server's startup after a traceback.
+        TokenVerifier(settings)
     except ConfigError as exc:
         _fail(str(exc))
+    if settings.policy is not None:
+        load_policy(settings.policy)  # PolicyError: one line, exit 2 (see main)
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
 
@@ -396,6 +457,11 @@ def policy_check(file: Path | None) -> None:
     """Validate FILE (default: RAGSEAL_POLICY, else the bundled policy).
 
     Exits 2 with the offending key path, e.g. recognizers[2].patterns[0]: ...
+
+    \b
+    Examples:
+      ragseal policy check my-policy.yaml
+      RAGSEAL_POLICY=my-policy.yaml ragseal policy check
     """
     from classification import PolicyError, default_policy, load_policy
 
@@ -418,34 +484,51 @@ def keys() -> None:
 
 @keys.command("rotate")
 def keys_rotate() -> None:
-    """Add a KEK version and re-wrap every data key under it (resumable)."""
+    """Add a KEK version and re-wrap every data key under it (resumable).
+
+    \b
+    Example:
+      ragseal keys rotate && ragseal keys status
+    """
     with _services() as services:
-        version = services.keys.rotate()  # type: ignore[attr-defined]
+        version = services.keys.rotate()
     click.echo(f"rotated: active key-encryption key is now v{version}")
 
 
 @keys.command("retire")
 @click.argument("version", type=int)
 def keys_retire(version: int) -> None:
-    """Destroy an old KEK version (after a complete rotation)."""
+    """Destroy an old KEK version (after a complete rotation).
+
+    Refused (exit 2) for the active version or one that still wraps keys.
+
+    \b
+    Example:
+      ragseal keys rotate && ragseal keys retire 1
+    """
     from store import KeyringError
 
     with _services() as services:
         try:
-            services.keys.retire(version)  # type: ignore[attr-defined]
+            services.keys.retire(version)
         except KeyringError as exc:
             _fail(str(exc))
     click.echo(f"retired v{version}")
 
 
 @keys.command("status")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def keys_status(as_json: bool) -> None:
-    """KEK versions, data keys per version and usage counters."""
+    """KEK versions, data keys per version and usage counters (no key material).
+
+    \b
+    Example:
+      ragseal keys status --json
+    """
     from dataclasses import asdict
 
     with _services() as services:
-        status = services.keys.status()  # type: ignore[attr-defined]
+        status = services.keys.status()
     if as_json:
         _echo_json(asdict(status))
         return
@@ -457,13 +540,19 @@ def keys_status(as_json: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry point: maps every known failure to one line and an exit code."""
+    """Console entry point: maps every known failure to one line and an exit code.
+
+    Anything unexpected is reported as one line naming the error's type only
+    (its message might hold document text); ``-vv`` logs the traceback.
+    """
     from classification import PolicyError
     from store import KeyringError
     from store._errors import StoreError
 
     try:
-        cli.main(args=argv, prog_name="ragseal", standalone_mode=False)
+        # Outside standalone mode click *returns* the code of a ctx.exit()
+        # (``--help`` gives 0) instead of raising it.
+        code = cli.main(args=argv, prog_name="ragseal", standalone_mode=False)
     except _Exit as exc:
         if exc.code and exc.message:
             click.echo(f"ragseal: {exc.message}", err=True)
@@ -482,7 +571,16 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyringError, StoreError) as exc:
         click.echo(f"ragseal: {exc}", err=True)
         return 2
-    return 0
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        click.echo(f"ragseal: cannot use{where}: {exc.strerror or type(exc).__name__}", err=True)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into one line
+        log.debug("unexpected error", exc_info=True)
+        click.echo(f"ragseal: unexpected error ({type(exc).__name__}); "
+                   "run with -vv for details", err=True)
+        return 1
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":
