@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 __all__ = ["Finding", "resolve_overlaps"]
@@ -26,10 +27,17 @@ class Finding:
             raise ValueError("finding span must satisfy 0 <= start < end")
 
     def shifted(self, offset: int) -> Finding:
-        return Finding(self.entity, self.start + offset, self.end + offset, self.score, self.detector)
+        return Finding(
+            self.entity, self.start + offset, self.end + offset, self.score, self.detector
+        )
 
     def as_dict(self) -> dict[str, object]:
-        return {"type": self.entity, "start": self.start, "end": self.end, "score": round(self.score, 4)}
+        return {
+            "type": self.entity,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 4),
+        }
 
 
 def resolve_overlaps(findings: list[Finding], rank: dict[str, int] | None = None) -> list[Finding]:
@@ -37,26 +45,41 @@ def resolve_overlaps(findings: list[Finding], rank: dict[str, int] | None = None
 
     Conflicts go to the more sensitive entity (``rank``), then the higher
     score, then the longer span: masking must never reveal a part of a span
-    that another detector thought sensitive, so a loser that sticks out of
-    the winner is not kept as a fragment but dropped only when fully
-    covered; partial overlaps are merged into the winner's type.
+    that another detector thought sensitive, so a loser is not kept as a
+    fragment: a loser fully inside a kept finding is dropped, and a loser
+    that sticks out is merged into the winner, whose span grows to cover the
+    loser and every kept finding the loser touched.
     """
     rank = rank or {}
-    ordered = sorted(
-        findings,
-        key=lambda f: (-rank.get(f.entity, 0), -f.score, -(f.end - f.start), f.start),
-    )
+
+    def priority(f: Finding) -> tuple[int, float, int, int]:
+        return (-rank.get(f.entity, 0), -f.score, -(f.end - f.start), f.start)
+
+    # ``kept`` never overlaps, so it is sorted by start and by end at once.
     kept: list[Finding] = []
-    for f in ordered:
-        clash = [k for k in kept if f.start < k.end and k.start < f.end]
+    starts: list[int] = []
+    for f in sorted(findings, key=priority):
+        hi = bisect_left(starts, f.end)
+        lo = hi
+        while lo > 0 and kept[lo - 1].end > f.start:
+            lo -= 1
+        clash = kept[lo:hi]
         if not clash:
-            kept.append(f)
+            kept.insert(hi, f)
+            starts.insert(hi, f.start)
             continue
-        # Extend the first winner to cover the sticking-out part of ``f``.
-        winner = clash[0]
-        start, end = min(winner.start, f.start), max(winner.end, f.end)
-        if (start, end) != (winner.start, winner.end):
-            merged = Finding(winner.entity, start, end, winner.score, winner.detector)
-            kept = [k for k in kept if k is not winner and not (start < k.end and k.start < end)]
-            kept.append(merged)
-    return sorted(kept, key=lambda f: f.start)
+        if len(clash) == 1 and clash[0].start <= f.start and f.end <= clash[0].end:
+            continue  # fully covered by a stronger finding
+        # The clash plus ``f`` is one contiguous stretch: it becomes one
+        # finding of the strongest type.
+        winner = min(clash, key=priority)
+        merged = Finding(
+            winner.entity,
+            min(f.start, clash[0].start),
+            max(f.end, clash[-1].end),
+            winner.score,
+            winner.detector,
+        )
+        kept[lo:hi] = [merged]
+        starts[lo:hi] = [merged.start]
+    return kept
