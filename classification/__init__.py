@@ -4,6 +4,8 @@ from ._offline import OFFLINE_ENV, ensure_offline
 
 ensure_offline()
 
+from ._classifier import Classification, Classifier  # noqa: E402
+from ._detectors import DetectorError, supported_entities  # noqa: E402
 from ._findings import Finding, resolve_overlaps  # noqa: E402
 from ._policy import (  # noqa: E402
     MASKS,
@@ -22,6 +24,9 @@ from ._policy import (  # noqa: E402
 __all__ = [
     "MASKS",
     "OFFLINE_ENV",
+    "Classification",
+    "Classifier",
+    "DetectorError",
     "EntityRule",
     "Finding",
     "Marker",
@@ -35,4 +40,5 @@ __all__ = [
     "parse_policy",
     "parse_policy_text",
     "resolve_overlaps",
+    "supported_entities",
 ]
