@@ -115,10 +115,11 @@ class Retriever:
             raw = open_chunk(key, labels, base64.b64decode(str(p["sealed"]), validate=True))
             return SealedChunk.from_bytes(raw)
         except DataKeyNotFound:
-            log.warning("chunk dropped: data key erased", extra={"chunk_id": hit.id})
+            log.warning("chunk dropped: data key erased chunk_id=%s", hit.id,
+                        extra={"chunk_id": hit.id, "event": "data_key_missing"})
         except (SealError, KeyError, IndexError, ValueError, TypeError, binascii.Error):
             log.warning(
-                "chunk dropped: labels or ciphertext failed verification",
+                "chunk dropped: labels or ciphertext failed verification chunk_id=%s", hit.id,
                 extra={"chunk_id": hit.id, "event": "seal_verification_failed"},
             )
         return None
@@ -139,8 +140,8 @@ class Retriever:
                 break
             if not matches(hit.payload, access):  # defence in depth: never serve outside the filter
                 dropped += 1
-                log.error("engine returned a point outside the access filter",
-                          extra={"chunk_id": hit.id})
+                log.error("engine returned a point outside the access filter chunk_id=%s",
+                          hit.id, extra={"chunk_id": hit.id})
                 continue
             sealed = self._open(hit, policy)
             if sealed is None:
