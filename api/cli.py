@@ -198,7 +198,6 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
 def _print_report(report: BatchReport) -> None:
     """The human summary, on stdout (progress and errors stay on stderr)."""
     from rich.console import Console
-    from rich.table import Table
 
     out = Console()
     out.print(f"[bold]ingested[/] {len(report.ingested)} file(s), {report.chunks} chunk(s) "
@@ -210,10 +209,10 @@ def _print_report(report: BatchReport) -> None:
         entities = ", ".join(f"{k}: {v}" for k, v in report.entity_counts().items()) or "none"
         out.print(f"entities: {entities}")
     if report.refused:
-        table = Table("refused file", "reason", title="Refused")
+        # One plain line per file: paths are neither wrapped nor read as markup.
+        out.print("[bold]refused[/]")
         for r in report.refused:
-            table.add_row(r.path, r.reason)
-        out.print(table)
+            out.print(f"  {r.path}: {r.reason}", markup=False, highlight=False, soft_wrap=True)
 
 
 # -- delete -----------------------------------------------------------------
@@ -329,13 +328,15 @@ def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int
         return
     from rich.console import Console
     from rich.panel import Panel
+    from rich.text import Text
 
     console = Console()
     if not result.chunks:
         console.print("no chunk visible to this principal matches")
     for i, c in enumerate(result.chunks, 1):
         masked = ", ".join(c.masked) or "none"
-        console.print(Panel(c.text, title=f"{i}. score {c.score:.3f} · level {c.level} · "
+        # Text(): document text is shown as is, never parsed as rich markup.
+        console.print(Panel(Text(c.text), title=f"{i}. score {c.score:.3f} · level {c.level} · "
                             f"doc {c.doc_id[:12]}", subtitle=f"masked: {masked}"))
 
 
