@@ -49,3 +49,30 @@ __all__ += [
     "open_chunk",
     "seal_chunk",
 ]
+
+from typing import TYPE_CHECKING  # noqa: E402
+
+from ._edge import EdgeStore, edge_access_filter  # noqa: E402
+from ._errors import StoreError  # noqa: E402
+from ._open import open_store  # noqa: E402
+
+__all__ += [
+    "ClientStore",
+    "EdgeStore",
+    "StoreError",
+    "client_access_filter",
+    "edge_access_filter",
+    "open_store",
+]
+
+if TYPE_CHECKING:
+    from ._client import ClientStore, client_access_filter
+
+
+def __getattr__(name: str) -> object:
+    # qdrant-client takes ~1.7 s to import; only server deployments need it.
+    if name in {"ClientStore", "client_access_filter"}:
+        from . import _client
+
+        return getattr(_client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,299 @@
+"""qdrant-client backend: a Qdrant server or cluster (``":memory:"`` in tests).
+
+qdrant-client's *local* mode (``":memory:"`` or ``path=``) is pure-Python
+brute force: exact by construction, payload indexes ignored, slow above a
+few tens of thousands of points. It is supported for tests, not as a store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import partial
+from typing import Any, TypeVar
+
+from qdrant_client import QdrantClient, models
+
+from ._errors import StoreError
+from ._types import AccessFilter, Hit, Point
+from ._validate import canonical_id, check_labels, check_vector
+
+__all__ = ["ClientStore", "client_access_filter"]
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+# Same plan as store/_edge.py (see the comment there and docs/TRAPS.md): a
+# Qdrant server builds HNSW by itself above its indexing threshold, and its
+# filtered HNSW has the same recall holes, so exact search is the default.
+EXACT_MAX_VISIBLE = 20_000
+HNSW_MIN_VISIBLE_FRACTION = 0.5
+HNSW_EF_MIN = 512
+
+_SCROLL_PAGE = 256
+_UPSERT_BATCH = 256
+_INDEXES: tuple[tuple[str, models.PayloadSchemaType], ...] = (
+    ("tenant", models.PayloadSchemaType.KEYWORD),
+    ("doc_id", models.PayloadSchemaType.KEYWORD),
+    ("groups", models.PayloadSchemaType.KEYWORD),
+    ("users", models.PayloadSchemaType.KEYWORD),
+    ("level", models.PayloadSchemaType.INTEGER),
+)
+
+
+def client_access_filter(access: AccessFilter) -> models.Filter:
+    """The one qdrant-client filter that decides what a principal may see.
+
+    ``tenant == t AND level <= max_level AND (groups any-of principal
+    groups OR users any-of [user])``; with no groups, only the users
+    condition.
+    """
+    readers: list[models.Condition] = [
+        models.FieldCondition(key="users", match=models.MatchAny(any=[access.user]))
+    ]
+    if access.groups:
+        readers.insert(
+            0, models.FieldCondition(key="groups", match=models.MatchAny(any=list(access.groups)))
+        )
+    return models.Filter(
+        must=[
+            models.FieldCondition(key="tenant", match=models.MatchValue(value=access.tenant)),
+            models.FieldCondition(key="level", range=models.Range(lte=access.max_level)),
+            models.Filter(should=readers),
+        ]
+    )
+
+
+class ClientStore:
+    """:class:`store.VectorStore` on a Qdrant collection through qdrant-client.
+
+    Args:
+        client: A connected client (``QdrantClient(url=..., api_key=...)``).
+        collection: Collection name; created (cosine, ``dim``) if missing.
+        dim: Vector size.
+
+    Raises:
+        StoreError: The collection exists with another vector configuration,
+            or the server cannot be reached.
+    """
+
+    def __init__(self, client: QdrantClient, collection: str, dim: int = 384) -> None:
+        self._client = client
+        self._collection = collection
+        self._dim = dim
+        self._closed = False
+        options = client.init_options
+        self._local = options.get("location") == ":memory:" or options.get("path") is not None
+        self._ensure_collection()
+
+    def __repr__(self) -> str:
+        return f"ClientStore(collection={self._collection!r}, dim={self._dim}, local={self._local})"
+
+    def upsert(self, points: Sequence[Point]) -> None:
+        """Insert or replace points; returns once the server applied them."""
+        for start in range(0, len(points), _UPSERT_BATCH):
+            batch = [self._to_struct(p) for p in points[start : start + _UPSERT_BATCH]]
+            upsert = partial(self._live().upsert, self._collection, batch, wait=True)
+            self._call("upsert", upsert)
+        logger.debug("upserted points", extra={"count": len(points)})
+
+    def search(self, vector: Sequence[float], access: AccessFilter, limit: int) -> list[Hit]:
+        """The true top-``limit`` visible points, best first."""
+        query = check_vector(vector, self._dim, "query")
+        if limit <= 0:
+            return []
+        flt = client_access_filter(access)
+        if self._local:
+            # Local mode is brute force already; search_params would only warn.
+            return self._query(query, flt, limit, None)
+        if not self._may_use_hnsw(access, flt):
+            return self._query(query, flt, limit, models.SearchParams(exact=True))
+        params = models.SearchParams(hnsw_ef=max(HNSW_EF_MIN, 4 * limit))
+        hits = self._query(query, flt, limit, params)
+        if len(hits) < limit:
+            logger.warning(
+                "hnsw search came back short; redoing exact",
+                extra={"returned": len(hits), "limit": limit, "tenant": access.tenant},
+            )
+            hits = self._query(query, flt, limit, models.SearchParams(exact=True))
+        return hits
+
+    def retrieve(self, ids: Iterable[str]) -> list[Hit]:
+        """Points by id with payloads (score 0), in request order; unknown ids skipped."""
+        wanted = list(dict.fromkeys(canonical_id(i) for i in ids))
+        if not wanted:
+            return []
+        records = self._call(
+            "retrieve",
+            lambda: self._live().retrieve(self._collection, wanted, with_payload=True),
+        )
+        found = {str(r.id): Hit(id=str(r.id), score=0.0, payload=r.payload or {}) for r in records}
+        return [found[i] for i in wanted if i in found]
+
+    def document_point_ids(self, tenant: str, doc_id: str) -> list[str]:
+        """Ids of every point of one document of one tenant."""
+        flt = models.Filter(
+            must=[
+                models.FieldCondition(key="tenant", match=models.MatchValue(value=tenant)),
+                models.FieldCondition(key="doc_id", match=models.MatchValue(value=doc_id)),
+            ]
+        )
+        return [hit.id for hit in self._scroll(flt, with_payload=False)]
+
+    def delete_points(self, ids: Sequence[str]) -> None:
+        """Delete points by id (missing ids are ignored)."""
+        wanted: list[models.ExtendedPointId] = [canonical_id(i) for i in ids]
+        if wanted:
+            selector = models.PointIdsList(points=wanted)
+            self._call("delete", lambda: self._live().delete(self._collection, selector, wait=True))
+        logger.debug("deleted points", extra={"count": len(wanted)})
+
+    def set_payload(self, point_id: str, payload: Mapping[str, Any]) -> None:
+        """Overwrite fields of a point's payload.
+
+        Raises:
+            StoreError: No point has that id, or a label field has a wrong type.
+        """
+        pid = canonical_id(point_id)
+        fields = check_labels(pid, payload)
+        if not self.retrieve([pid]):
+            raise StoreError(f"no point {pid} in collection {self._collection!r}")
+        self._call(
+            "set_payload",
+            lambda: self._live().set_payload(self._collection, fields, points=[pid], wait=True),
+        )
+
+    def scroll(self, tenant: str | None = None) -> Iterator[Hit]:
+        """Every point (optionally of one tenant) with payload, in id order."""
+        flt = None
+        if tenant is not None:
+            flt = models.Filter(
+                must=[models.FieldCondition(key="tenant", match=models.MatchValue(value=tenant))]
+            )
+        return self._scroll(flt, with_payload=True)
+
+    def count(self) -> int:
+        """Number of points stored."""
+        return self._call("count", lambda: self._live().count(self._collection, exact=True).count)
+
+    def close(self) -> None:
+        """Close the client's connections (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            self._call("close", self._client.close)
+
+    # -- internals -----------------------------------------------------------
+
+    def _live(self) -> QdrantClient:
+        if self._closed:
+            raise StoreError(f"the store for collection {self._collection!r} is closed")
+        return self._client
+
+    def _call(self, what: str, fn: Callable[[], _T]) -> _T:
+        try:
+            return fn()
+        except StoreError:
+            raise
+        except Exception as exc:  # transport, server and local-mode errors alike
+            text = str(exc)
+            text = text if len(text) <= 200 else text[:200] + "..."
+            raise StoreError(
+                f"Qdrant {what} failed on collection {self._collection!r}: {text}"
+            ) from exc
+
+    def _ensure_collection(self) -> None:
+        client, name = self._client, self._collection
+        try:
+            exists = client.collection_exists(name)
+        except Exception as exc:  # connection refused, TLS, auth
+            raise StoreError(
+                f"cannot reach Qdrant for collection {name!r} ({type(exc).__name__}); "
+                "check RAGSEAL_QDRANT_URL and RAGSEAL_QDRANT_API_KEY"
+            ) from exc
+        if not exists:
+            vectors = models.VectorParams(size=self._dim, distance=models.Distance.COSINE)
+            self._call("create", lambda: client.create_collection(name, vectors_config=vectors))
+            logger.info("collection created", extra={"collection": name, "dim": self._dim})
+        info = self._call("open", lambda: client.get_collection(name))
+        params = info.config.params.vectors
+        if not isinstance(params, models.VectorParams):
+            raise StoreError(
+                f"collection {name!r} uses named vectors; ragseal needs one unnamed "
+                f"{self._dim}-dim cosine vector (use another RAGSEAL_COLLECTION)"
+            )
+        if params.size != self._dim or params.distance != models.Distance.COSINE:
+            raise StoreError(
+                f"collection {name!r} holds {params.size}-dim {params.distance.value} vectors; "
+                f"ragseal needs {self._dim}-dim Cosine (use another RAGSEAL_COLLECTION)"
+            )
+        if self._local:
+            return  # local mode ignores payload indexes (and warns on creation)
+        present = set(info.payload_schema or {})
+        for field, schema in _INDEXES:
+            if field not in present:
+                self._call("index", partial(client.create_payload_index, name, field, schema))
+
+    def _may_use_hnsw(self, access: AccessFilter, flt: models.Filter) -> bool:
+        client, name = self._live(), self._collection
+        tenant_only = models.Filter(
+            must=[models.FieldCondition(key="tenant", match=models.MatchValue(value=access.tenant))]
+        )
+        upper = self._call("count", lambda: client.count(name, tenant_only, exact=True).count)
+        if upper < EXACT_MAX_VISIBLE:
+            return False  # cheap upper bound from the tenant index settles most queries
+        total = self._call("count", lambda: client.count(name, exact=False).count)
+        floor = max(EXACT_MAX_VISIBLE, HNSW_MIN_VISIBLE_FRACTION * total)
+        if upper < floor:
+            return False
+        visible = self._call("count", lambda: client.count(name, flt, exact=True).count)
+        return visible >= floor
+
+    def _query(
+        self,
+        vector: list[float],
+        flt: models.Filter,
+        limit: int,
+        params: models.SearchParams | None,
+    ) -> list[Hit]:
+        response = self._call(
+            "search",
+            lambda: self._live().query_points(
+                self._collection,
+                query=vector,
+                query_filter=flt,
+                search_params=params,
+                limit=limit,
+                with_payload=True,
+            ),
+        )
+        return [
+            Hit(id=str(p.id), score=float(p.score), payload=p.payload or {})
+            for p in response.points
+        ]
+
+    def _scroll(self, flt: models.Filter | None, *, with_payload: bool) -> Iterator[Hit]:
+        offset: Any = None
+        while True:
+            page = partial(
+                self._live().scroll,
+                self._collection,
+                scroll_filter=flt,
+                limit=_SCROLL_PAGE,
+                offset=offset,
+                with_payload=with_payload,
+            )
+            records, offset = self._call("scroll", page)
+            for rec in records:
+                yield Hit(id=str(rec.id), score=0.0, payload=rec.payload or {})
+            if offset is None:
+                return
+
+    def _to_struct(self, point: Point) -> models.PointStruct:
+        pid = canonical_id(point.id)
+        vector = check_vector(point.vector, self._dim, pid)
+        try:
+            return models.PointStruct(
+                id=pid, vector=vector, payload=check_labels(pid, point.payload)
+            )
+        except ValueError:  # pydantic quotes the offending value
+            raise StoreError(f"point {pid}: payload is not JSON-compatible") from None

@@ -1,0 +1,13 @@
+"""Errors of the vector store layer."""
+
+from __future__ import annotations
+
+__all__ = ["StoreError"]
+
+
+class StoreError(Exception):
+    """The vector engine failed or is unusable.
+
+    Messages name the store (path or collection) and the fix; they never hold
+    document text, vectors or payload values.
+    """
