@@ -139,6 +139,8 @@ class Detector(Protocol):
 
     def warm_up(self) -> None: ...
 
+    def detect(self, text: str) -> list[Finding]: ...
+
     def detect_many(self, texts: Sequence[str]) -> list[list[Finding]]: ...
 
 
@@ -219,7 +221,7 @@ class PresidioDetector:
                 "or a deny_list"
             )
         if self._entities:
-            self._engine = _build_engine(self._policy, self._entities)
+            self._engine = _build_engine(self._policy)
             self._max_length = _nlp_of(self._engine).max_length
         self._warm = True
         logger.info(
@@ -230,7 +232,11 @@ class PresidioDetector:
             },
         )
 
+    def detect(self, text: str) -> list[Finding]:
+        return self.detect_many([text])[0]
+
     def detect_many(self, texts: Sequence[str]) -> list[list[Finding]]:
+        """Findings per text (all scores; thresholds are the caller's), one NLP batch."""
         engine = self.engine
         if engine is None:
             return [[] for _ in texts]
@@ -269,11 +275,14 @@ def _nlp_of(engine: AnalyzerEngine) -> Language:
     return nlp
 
 
-def _build_engine(policy: Policy, entities: frozenset[str]) -> AnalyzerEngine:
+def _build_engine(policy: Policy) -> AnalyzerEngine:
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NlpEngineProvider
 
-    ner_entities = sorted(e for e in entities if e in NER_LABELS)
+    # Built-in recognizers serve ``entities:`` only; a ``recognizers:`` rule
+    # gets exactly its own patterns, even under a built-in type's name.
+    builtin = frozenset(policy.entities)
+    ner_entities = sorted(e for e in builtin if e in NER_LABELS)
     mapping = {label: e for e in ner_entities for label in NER_LABELS[e]}
     configuration = {
         "nlp_engine_name": "spacy",
@@ -287,7 +296,7 @@ def _build_engine(policy: Policy, entities: frozenset[str]) -> AnalyzerEngine:
     nlp_engine = NlpEngineProvider(
         nlp_engines=(engine_class,), nlp_configuration=configuration
     ).create_engine()
-    recognizers = _recognizers(policy, entities, ner_entities)
+    recognizers = _recognizers(policy, builtin, ner_entities)
     # Never hand AnalyzerEngine an empty registry: it would load *every*
     # predefined recognizer. (A policy with no entity builds no engine.)
     assert recognizers  # noqa: S101 - entities is non-empty and all supported
@@ -304,7 +313,7 @@ def _build_engine(policy: Policy, entities: frozenset[str]) -> AnalyzerEngine:
 
 
 def _recognizers(
-    policy: Policy, entities: frozenset[str], ner_entities: list[str]
+    policy: Policy, builtin: frozenset[str], ner_entities: list[str]
 ) -> list[EntityRecognizer]:
     from presidio_analyzer import predefined_recognizers as predefined
 
@@ -315,10 +324,10 @@ def _recognizers(
         recognizers.append(
             predefined.SpacyRecognizer(supported_language=LANGUAGE, supported_entities=ner_entities)
         )
-    for entity in sorted(entities & set(PREDEFINED_RECOGNIZERS)):
+    for entity in sorted(builtin & set(PREDEFINED_RECOGNIZERS)):
         for class_name in PREDEFINED_RECOGNIZERS[entity]:
             recognizers.append(getattr(predefined, class_name)(supported_language=LANGUAGE))
-    recognizers += secret_recognizers(entities & _SECRET_ENTITIES)
+    recognizers += secret_recognizers(builtin & _SECRET_ENTITIES)
     recognizers += _policy_recognizers(policy)
     return recognizers
 

@@ -223,3 +223,19 @@ def test_when_finding_lies_inside_its_right_reading_then_dropped() -> None:
         Finding("PHONE_NUMBER", 5, 20, 0.4),  # sticks out of the card: kept
     ]
     assert drop_known_confusions(findings) == [findings[0], findings[2], findings[3]]
+
+
+def test_when_rule_reuses_a_builtin_name_then_only_its_own_patterns_run() -> None:
+    policy = parse_policy(
+        {
+            "levels": ["a"],
+            "recognizers": [{"entity": "PERSON", "deny_list": ["Zorro"], "level": "a"}],
+        }
+    )
+    detector = PresidioDetector(policy)
+    text = "Maria Garcia met Zorro."
+    assert [(f.entity, text[f.start : f.end]) for f in detector.detect(text)] == [
+        ("PERSON", "Zorro")
+    ]
+    assert detector.engine is not None
+    assert detector.engine.nlp_engine.nlp["en"].pipe_names == []
