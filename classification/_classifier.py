@@ -57,9 +57,9 @@ class Classification:
         ]
         return max(ranks, default=None)
 
-    def level(self, policy: Policy, base: int = 0) -> int:
-        """The text's level: max of ``base`` (e.g. from the ACL manifest), marker and gates."""
-        return max(base, self.marker_level or 0, self.gate_level(policy) or 0)
+    def level(self, policy: Policy, base_rank: int = 0) -> int:
+        """The text's rank: max of ``base_rank`` (e.g. the ACL manifest's), marker and gates."""
+        return max(base_rank, self.marker_level or 0, self.gate_level(policy) or 0)
 
 
 class Classifier:

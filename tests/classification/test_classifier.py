@@ -180,7 +180,7 @@ def test_when_levels_combine_then_the_highest_of_base_marker_and_gate_wins(polic
     assert gate.gate_level(policy) == 3
     assert plain.gate_level(policy) is None
     assert plain.level(policy) == 1
-    assert plain.level(policy, base=2) == 2
+    assert plain.level(policy, base_rank=2) == 2
     assert Classification().level(policy) == 0
 
 
