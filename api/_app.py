@@ -223,7 +223,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         svc: ServicesDep,
     ) -> Response:
         """Erase a document of the caller's tenant (data key and points)."""
-        if not svc.ingestor.delete(principal.tenant, doc_id):
+        if not svc.erase(principal.tenant, doc_id):
             raise ApiError(404, "not_found", "no such document")
         return Response(status_code=204)
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from classification import Policy, default_policy, ensure_offline, load_policy
 from classification._masking import Pseudonymizer
-from ingest import Ingestor
+from ingest import Ingestor, erase_document
 from retrieval import Inspector, RetrievalIds, Retriever
 from store import IdHasher, LocalKeyring, VectorStore
 
@@ -156,6 +156,10 @@ class Services:
             pseudonyms=self.pseudonyms,
             retrieval_ids=self.retrieval_ids,
         )
+
+    def erase(self, tenant: str, doc_id: str) -> bool:
+        """Crypto-shred a document and delete its points (no model loaded)."""
+        return erase_document(self.store, self.keys, tenant, doc_id)
 
     def warm_up(self) -> None:
         """Build everything now (server start): fail at startup, not on a request."""

@@ -236,7 +236,7 @@ def delete(doc_id: str, tenant: str | None) -> None:
         tenant = tenant or keys.tenant_of(doc_id)
         if tenant is None:
             _fail("no such document (give --tenant if its key was already destroyed)")
-        if not services.ingestor.delete(tenant, doc_id):
+        if not services.erase(tenant, doc_id):
             _fail("no such document")
     click.echo(f"deleted {doc_id}")
 

@@ -24,7 +24,7 @@ from store import IdHasher, KeyProvider, Labels, Point, SealedChunk, VectorStore
 
 from ._manifest import Acl
 
-__all__ = ["Ingestor", "IngestError", "IngestResult"]
+__all__ = ["IngestError", "IngestResult", "Ingestor", "erase_document"]
 
 log = logging.getLogger(__name__)
 
@@ -220,14 +220,21 @@ class Ingestor:
         return self.ingest_text(loaded.text, source=source, acl=acl)
 
     def delete(self, tenant: str, doc_id: str) -> bool:
-        """Erase a document: destroy its data key first, then its points.
+        """Erase a document (see :func:`erase_document`)."""
+        return erase_document(self._store, self._keys, tenant, doc_id)
 
-        Key first: if the process dies in between, the points left behind
-        can never be opened again (and a later delete removes them).
-        """
-        had_key = self._keys.destroy_data_key(doc_id, tenant)
-        ids = self._store.document_point_ids(tenant, doc_id)
-        if ids:
-            self._store.delete_points(ids)
-        log.info("deleted document", extra={"doc_id": doc_id, "tenant": tenant, "points": len(ids)})
-        return had_key or bool(ids)
+
+def erase_document(store: VectorStore, keys: KeyProvider, tenant: str, doc_id: str) -> bool:
+    """Erase a document: destroy its data key first, then its points.
+
+    Key first: if the process dies in between, the points left behind can
+    never be opened again (and a later delete removes them). Needs no model.
+    Returns whether anything of the document existed.
+    """
+    had_key = keys.destroy_data_key(doc_id, tenant)
+    ids = store.document_point_ids(tenant, doc_id)
+    if ids:
+        store.delete_points(ids)
+    log.info("deleted document doc_id=%s", doc_id,
+             extra={"doc_id": doc_id, "tenant": tenant, "points": len(ids)})
+    return had_key or bool(ids)

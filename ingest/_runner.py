@@ -31,6 +31,7 @@ class BatchReport:
 
     ingested: list[IngestResult] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)  # parallel to ``ingested``
     skipped: int = 0
     seconds: float = 0.0
 
@@ -55,9 +56,9 @@ class BatchReport:
             "chunks": self.chunks,
             "seconds": round(self.seconds, 3),
             "documents": [
-                {"doc_id": r.doc_id, "tenant": r.tenant, "chunks": r.chunks, "level": r.level,
-                 "entities": r.entities}
-                for r in self.ingested
+                {"path": p, "doc_id": r.doc_id, "tenant": r.tenant, "chunks": r.chunks,
+                 "level": r.level, "entities": r.entities}
+                for p, r in zip(self.paths, self.ingested, strict=True)
             ],
             "refusals": [{"path": r.path, "reason": r.reason} for r in self.refused],
             "entities": self.entity_counts(),
@@ -93,15 +94,15 @@ def iter_files(paths: Sequence[Path], exclude: set[Path]) -> Iterator[tuple[Path
                 yield path, None
 
 
-def _source_name(path: Path, base: Path | None) -> str:
-    """The path the manifest matches and the doc id is derived from."""
-    resolved = path.resolve()
-    if base is not None:
-        try:
-            return resolved.relative_to(base.resolve()).as_posix()
-        except ValueError:
-            pass
-    return path.name
+def _source_name(path: Path, base: Path | None) -> str | None:
+    """The path the manifest matches and the doc id is derived from: relative
+    to the manifest's folder; ``None`` for a file outside it (not covered)."""
+    if base is None:
+        return path.name
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return None
 
 
 def ingest_paths(
@@ -131,6 +132,9 @@ def ingest_paths(
                 report.refused.append(Refusal(shown, problem))
                 continue
             source = _source_name(path, base)
+            if source is None:
+                report.refused.append(Refusal(shown, "outside the manifest's folder"))
+                continue
             acl = manifest.resolve(source, tenant) if manifest is not None else None
             if acl is None:
                 report.refused.append(
@@ -138,6 +142,7 @@ def ingest_paths(
                 continue
             try:
                 report.ingested.append(ingestor.ingest_file(path, source=source, acl=acl))
+                report.paths.append(shown)
             except IngestError as exc:
                 report.refused.append(Refusal(shown, exc.reason))
         finally:

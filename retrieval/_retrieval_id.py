@@ -1,21 +1,23 @@
-"""Signed, self-contained retrieval ids: any replica holding the installation
+"""Sealed, self-contained retrieval ids: any replica holding the installation
 secret can verify one; none needs shared memory.
 
-Format: ``base64url(json body) "." base64url(HMAC-SHA256(key, body))`` where
-the body binds the principal (sub, tenant), the chunk ids returned and an
-expiry. Nothing in it is secret, but nothing in it can be changed.
+Format: ``base64url(0x01 || nonce(12) || AES-256-GCM(key, json body))``. The
+body binds the principal (sub, tenant), the chunk ids returned and an expiry.
+Authenticated encryption makes the id opaque (the client learns nothing from
+it, not even the principal it names) and any change to it detectable.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ._principal import Principal
 
@@ -45,11 +47,17 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+_VERSION = b"\x01"
+_AAD = b"ragseal/retrieval-id/v1"
+
+
 class RetrievalIds:
     """Issues and verifies retrieval ids under ``key``."""
 
     def __init__(self, key: bytes, ttl_seconds: int = 900) -> None:
-        self._key = key
+        if len(key) != 32:
+            raise ValueError("retrieval id key must be 32 bytes")
+        self._aead = AESGCM(key)
         self._ttl = ttl_seconds
 
     def __repr__(self) -> str:
@@ -62,27 +70,25 @@ class RetrievalIds:
             "tenant": principal.tenant,
             "chunks": list(chunk_ids),
             "exp": int(time.time()) + self._ttl,
-            "n": _b64(os.urandom(9)),
         }
         raw = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
-        mac = hmac.new(self._key, raw, hashlib.sha256).digest()
-        return f"{_b64(raw)}.{_b64(mac)}"
+        nonce = os.urandom(12)
+        return _b64(_VERSION + nonce + self._aead.encrypt(nonce, raw, _AAD))
 
     def verify(self, token: str, principal: Principal) -> RetrievalSession:
         try:
-            body_b64, mac_b64 = token.split(".")
-            raw = _unb64(body_b64)
-            expected = hmac.new(self._key, raw, hashlib.sha256).digest()
-            if not hmac.compare_digest(expected, _unb64(mac_b64)):
+            blob = _unb64(token)
+            # Canonical encoding only: no two strings name the same id.
+            if _b64(blob) != token or len(blob) < 1 + 12 + 16 or blob[:1] != _VERSION:
                 raise RetrievalIdError
-            body = json.loads(raw)
+            body = json.loads(self._aead.decrypt(blob[1:13], blob[13:], _AAD))
             session = RetrievalSession(
                 sub=str(body["sub"]),
                 tenant=str(body["tenant"]),
                 chunk_ids=tuple(str(c) for c in body["chunks"]),
                 expires=int(body["exp"]),
             )
-        except (ValueError, KeyError, TypeError, RetrievalIdError):
+        except (ValueError, KeyError, TypeError, InvalidTag, RetrievalIdError):
             raise RetrievalIdError from None
         if session.sub != principal.sub or session.tenant != principal.tenant:
             raise RetrievalIdError

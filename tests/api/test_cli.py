@@ -554,12 +554,6 @@ def test_when_ingest_path_does_not_exist_then_it_is_refused_not_a_crash(
     assert report["refusals"] == [{"path": str(missing), "reason": "no such file or folder"}]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest/_runner.py _source_name falls back to the bare file name for a file "
-    "outside the manifest's folder, so it gets the manifest's defaults (fail open); "
-    "Manifest.resolve_file documents such a file as not covered",
-)
 def test_when_a_file_lies_outside_the_manifest_folder_then_it_is_refused(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

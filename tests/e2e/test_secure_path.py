@@ -39,6 +39,15 @@ passphrase this quarter is {CANARY_PHRASE}; do not share it outside the team.
 {CANARY_NAME} reports to the head of engineering and works from the Austin office.
 """
 
+# No gating entity here, so confidential readers (HR) reach it.
+TEAM_NOTES = """Team notes
+
+The gripper calibration project is led by Zebulon Quackenbush, who reports to
+the head of engineering. Weekly syncs are on Tuesdays.
+
+The cafeteria menu changes on Mondays; soup is served from noon.
+"""
+
 MANIFEST = "defaults: {tenant: acme, groups: [eng], level: internal}\n"
 LEGAL = Principal("counsel@acme.example", "acme", ("eng",), ("legal",))
 EMPLOYEE = Principal("emp@acme.example", "acme", ("eng",), ("employee",))
@@ -60,13 +69,21 @@ def canary(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     docs, data_dir = base / "docs", base / "data"
     docs.mkdir()
     (docs / CANARY_FILE).write_text(CANARY_DOC, encoding="utf-8")
+    (docs / "team-notes.txt").write_text(TEAM_NOTES, encoding="utf-8")
     (docs / "acl.yaml").write_text(MANIFEST, encoding="utf-8")
     services = _services_like(world, data_dir)
     report = ingest_paths(services.ingestor, [docs], load_manifest(docs / "acl.yaml"),
                           exclude=[docs / "acl.yaml"])
-    assert len(report.ingested) == 1 and not report.refused
+    assert len(report.ingested) == 2 and not report.refused
     yield services, data_dir
     services.close()
+
+
+def _close_store(services: Services) -> None:
+    """Close the store (flushing it) and forget everything that holds it."""
+    services.store.close()
+    for name in ("store", "ingestor", "retriever", "inspector"):
+        services.__dict__.pop(name, None)
 
 
 def _all_bytes(folder: Path) -> bytes:
@@ -77,8 +94,7 @@ def test_when_canaries_ingested_then_no_byte_at_rest_holds_them(
     canary: tuple[Services, Path],
 ) -> None:
     services, data_dir = canary
-    services.store.close()  # flush WAL and segments to disk
-    del services.__dict__["store"]
+    _close_store(services)  # flush WAL and segments to disk
     blob = _all_bytes(data_dir)
     assert len(blob) > 10_000
     for value in (CANARY_NAME, CANARY_EMAIL, CANARY_SSN, CANARY_CARD, CANARY_PHRASE,
@@ -123,8 +139,11 @@ def test_when_entitled_principal_names_a_person_then_finds_their_chunk(
     canary: tuple[Services, Path],
 ) -> None:
     services, _ = canary
-    chunks = services.retriever.retrieve(HR, f"Who does {CANARY_NAME} report to?", 1).chunks
+    chunks = services.retriever.retrieve(HR, f"What does {CANARY_NAME} lead?", 1).chunks
     assert chunks and CANARY_NAME in chunks[0].text  # HR unmasks PERSON
+    # The same question without the name does not single that chunk out as strongly.
+    other = services.retriever.retrieve(HR, "What does Tobias Fennimore lead?", 1).chunks
+    assert not other or other[0].score < chunks[0].score
 
 
 def test_when_unentitled_principal_names_a_person_then_ranking_equals_typed_placeholder(
@@ -151,8 +170,7 @@ def test_when_document_deleted_then_restored_store_copy_serves_nothing(
                  exclude=[docs / "acl.yaml"])
     doc_id = services.ids.doc_id("acme", "victim.txt")
     assert services.retriever.retrieve(LEGAL, "wifi passphrase", 3).chunks
-    services.store.close()
-    del services.__dict__["store"]
+    _close_store(services)
     backup = tmp_path / "store-backup"
     shutil.copytree(data_dir / "store", backup)  # a backup taken before the deletion
 
@@ -160,8 +178,7 @@ def test_when_document_deleted_then_restored_store_copy_serves_nothing(
     assert services.store.document_point_ids("acme", doc_id) == []
     assert services.retriever.retrieve(LEGAL, "wifi passphrase", 10).chunks == ()
 
-    services.store.close()
-    del services.__dict__["store"]
+    _close_store(services)
     shutil.rmtree(data_dir / "store")
     shutil.copytree(backup, data_dir / "store")  # restore the old store, keep the keyring
     assert services.store.document_point_ids("acme", doc_id)  # the points are back...
