@@ -73,8 +73,20 @@ class Labels:
         return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
-def _hkdf(key: bytes, info: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(key)
+# The primitive layer, kept apart so tests/store/test_vectors.py can run the
+# NIST GCM and RFC 5869 known answers through exactly what sealing calls.
+def _hkdf(key: bytes, info: bytes, salt: bytes | None = None, length: int = KEY_BYTES) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(key)
+
+
+def _aes_gcm_encrypt(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """AES-GCM, 128-bit tag: returns ``ciphertext || tag``."""
+    return AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+def _aes_gcm_decrypt(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
+    """Inverse of :func:`_aes_gcm_encrypt`; raises ``InvalidTag`` on any mismatch."""
+    return AESGCM(key).decrypt(nonce, ciphertext, aad)
 
 
 def _chunk_keys(data_key: bytes, chunk_id: str) -> tuple[bytes, bytes]:
@@ -88,7 +100,7 @@ def seal_chunk(data_key: bytes, labels: Labels, plaintext: bytes) -> bytes:
     """Encrypt ``plaintext`` for the chunk named by ``labels``."""
     enc_key, commitment = _chunk_keys(data_key, labels.chunk_id)
     nonce = os.urandom(_NONCE)
-    ciphertext = AESGCM(enc_key).encrypt(nonce, plaintext, labels.aad(FORMAT_V1))
+    ciphertext = _aes_gcm_encrypt(enc_key, nonce, plaintext, labels.aad(FORMAT_V1))
     return bytes([FORMAT_V1]) + nonce + commitment + ciphertext
 
 
@@ -101,6 +113,6 @@ def open_chunk(data_key: bytes, labels: Labels, blob: bytes) -> bytes:
         enc_key, expected = _chunk_keys(data_key, labels.chunk_id)
         if not hmac.compare_digest(commitment, expected):
             raise SealError
-        return AESGCM(enc_key).decrypt(nonce, blob[_HEADER:], labels.aad(FORMAT_V1))
+        return _aes_gcm_decrypt(enc_key, nonce, blob[_HEADER:], labels.aad(FORMAT_V1))
     except (SealError, InvalidTag, ValueError, TypeError):
         raise SealError from None
