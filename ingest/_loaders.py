@@ -332,6 +332,8 @@ def _docx(data: bytes, depth: int) -> list[str]:
 def _email(data: bytes, depth: int) -> list[str]:
     from unstructured.partition.email import partition_email
 
+    if b"\x00" in data:  # RFC 5322 messages are text; binary parts are base64
+        raise LoadError("binary data, not text")
     try:
         msg = email.message_from_bytes(data, policy=email.policy.default)
         if not isinstance(msg, EmailMessage):

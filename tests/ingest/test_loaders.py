@@ -248,6 +248,10 @@ def failure_cases(tmp_path: Path) -> dict[str, tuple[Path, str]]:
             write(tmp_path, "nul.txt", f"{CANARY}\x00\x00\x01".encode()),
             "binary data, not text",
         ),
+        "binary eml": (
+            write(tmp_path, "junk.eml", b"From: x\r\n\r\n" + bytes(range(256)) * 4),
+            "binary data, not text",
+        ),
         "corrupt pdf": (
             write(tmp_path, "bad.pdf", f"%PDF-1.7 {CANARY} trash"),
             "corrupt or encrypted PDF",
@@ -276,8 +280,8 @@ def failure_cases(tmp_path: Path) -> dict[str, tuple[Path, str]]:
 
 CASES = [
     "unsupported", "odd suffix", "empty", "blank", "latin-1", "binary junk", "nul bytes",
-    "corrupt pdf", "encrypted pdf", "image-only pdf", "script-only html", "corrupt docx",
-    "ole docx", "directory", "missing",
+    "binary eml", "corrupt pdf", "encrypted pdf", "image-only pdf", "script-only html",
+    "corrupt docx", "ole docx", "directory", "missing",
 ]  # fmt: skip
 
 
@@ -294,6 +298,10 @@ def test_when_file_cannot_be_loaded_then_load_error_gives_reason_without_content
     # nothing chained that could carry content into a traceback
     assert info.value.__cause__ is None
     assert info.value.__context__ is None or info.value.__suppress_context__
+
+
+def test_failure_table_lists_every_case(tmp_path: Path) -> None:
+    assert sorted(CASES) == sorted(failure_cases(tmp_path))
 
 
 def test_when_file_exceeds_limit_then_too_large_names_sizes_only(tmp_path: Path) -> None:
