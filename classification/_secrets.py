@@ -47,24 +47,19 @@ def shannon_entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
 
 
-def _char_classes(value: str) -> int:
-    return sum(
-        (
-            any(c.islower() for c in value),
-            any(c.isupper() for c in value),
-            any(c.isdigit() for c in value),
-            any(not c.isalnum() for c in value),
-        )
-    )
-
-
 def looks_random(value: str, min_length: int, min_entropy: float) -> bool:
-    """Long, high-entropy and mixing at least two character classes."""
-    return (
-        len(value) >= min_length
-        and shannon_entropy(value) >= min_entropy
-        and _char_classes(value) >= 2
-    )
+    """Long, high-entropy, and not words: letters with digits or with case switches.
+
+    ``kinetochore-microtubule`` is long and high-entropy but has neither a
+    digit nor an upper-case letter after a lower-case one; a random
+    base64/hex string of 20+ characters almost always has both.
+    """
+    if len(value) < min_length or shannon_entropy(value) < min_entropy:
+        return False
+    if not any(c.isalpha() for c in value):
+        return False
+    switches = sum(1 for a, b in zip(value, value[1:], strict=False) if a.islower() and b.isupper())
+    return any(c.isdigit() for c in value) or switches >= 3
 
 
 def _copy(patterns: Sequence[Pattern]) -> list[Pattern]:
@@ -307,7 +302,7 @@ class PasswordRecognizer(PatternRecognizer):
     PLACEHOLDERS = frozenset(
         {
             "str", "string", "bytes", "secretstr", "optional", "none", "null", "nil",
-            "true", "false", "required", "undefined", "password", "redacted", "hidden",
+            "true", "false", "required", "undefined", "redacted", "hidden",
         }
     )  # fmt: skip
 

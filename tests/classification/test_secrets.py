@@ -132,6 +132,7 @@ def test_when_bearer_token_then_token_only_found(text: str, secret: str) -> None
         "Authorization: Bearer <token>",
         "Bearer abcdefghijklmnopqrstuvwxyz",  # one character class
         "Bearer aaaaaaaaaaaaaaaa1111",  # low entropy
+        "Bearer authentication-required-everywhere",  # words
     ],
 )
 def test_when_bearer_without_credential_then_not_found(text: str) -> None:
@@ -179,6 +180,9 @@ def test_when_random_string_follows_keyword_then_found(text: str, secret: str) -
     [
         "token: aaaaaaaaaaaaaaaaaaaaaaaa",  # low entropy
         "The secret to success is consistency and internationalization.",
+        "the key player in kinetochore-microtubule attachment",  # words, no digits
+        "a secreted phosphatidylinositol-specific phospholipase C",
+        "the Dot/Icm type IVB secretion system: Dot/Icm-translocated effectors",
         "token endpoint: https://login.example.com/oauth2/v2.0/tokenAbc123XYZ",
         f"{TOKEN} appears with no keyword before it",
         f"api key\n{TOKEN}",  # not on the keyword's line
@@ -203,6 +207,7 @@ def test_when_no_keyworded_random_string_then_not_found(text: str) -> None:
         ("PGPASSWORD=abc123 psql -h db", "abc123"),
         ("mysql --password=Tr0ub4dor&3 -h db", "Tr0ub4dor&3"),
         ("passwd => 'Secr3t!'", "Secr3t!"),
+        ("https://username:password@example.com", "password"),  # weak, still a password
     ],
 )
 def test_when_password_in_config_or_url_then_value_only_found(text: str, secret: str) -> None:
