@@ -39,8 +39,10 @@ def check_vector(vector: Sequence[float], dim: int, what: str) -> list[float]:
     values = [float(x) for x in vector]
     if len(values) != dim:
         raise StoreError(f"{what}: vector has {len(values)} dimensions, the store expects {dim}")
-    if not all(math.isfinite(x) for x in values):
-        raise StoreError(f"{what}: vector has a non-finite component")
+    # One C-level sum instead of 384 isfinite calls: NaN and inf survive a sum
+    # (only absurd magnitudes near 1e308 could overflow, and they are refused too).
+    if not math.isfinite(sum(values)):
+        raise StoreError(f"{what}: vector has a non-finite or out-of-range component")
     return values
 
 

@@ -168,6 +168,15 @@ def test_when_a_vector_has_the_wrong_size_then_store_error(store: VectorStore) -
     assert store.count() == 0
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_when_a_vector_is_not_finite_then_store_error(store: VectorStore, bad: float) -> None:
+    with pytest.raises(StoreError, match="non-finite"):
+        store.upsert([Point(new_id(random.Random(9)), [bad] + [0.5] * (DIM - 1), payload())])
+    with pytest.raises(StoreError, match="non-finite"):
+        store.search([0.5] * (DIM - 1) + [bad], everyone(), 3)
+    assert store.count() == 0
+
+
 @pytest.mark.parametrize(
     "labels",
     [{"level": 1.0}, {"level": "1"}, {"level": True}, {"groups": "hr"}, {"users": [1]},
