@@ -73,7 +73,8 @@ class Embedder:
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        return [[float(x) for x in row] for row in vectors]
+        rows: list[list[float]] = vectors.tolist()
+        return rows
 
     def _load(self) -> SentenceTransformer:
         model = self._model
