@@ -141,6 +141,8 @@ class Ingestor:
         if not spans:
             raise IngestError("no text to ingest")
         data_key = self._keys.ensure_data_key(doc_id, tenant)
+        # Counted before sealing: the cap is enforced before the key is used.
+        self._keys.record_encryptions(doc_id, tenant, len(spans))
 
         points: list[Point] = []
         embed_texts: list[str] = []
@@ -182,7 +184,6 @@ class Ingestor:
             points.append(Point(id=chunk_id, vector=(), payload=payload))
             embed_texts.append(masked.text[m_start:m_end])
 
-        self._keys.record_encryptions(doc_id, tenant, len(points))
         vectors = self._embedder.embed(embed_texts)
         points = [Point(p.id, v, p.payload) for p, v in zip(points, vectors, strict=True)]
 

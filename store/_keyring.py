@@ -190,7 +190,10 @@ class LocalKeyring:
         )
         with contextlib.suppress(OSError):
             os.chmod(self._folder / "keyring.db", 0o600)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        # Rollback journal, not WAL: with secure_delete a destroyed key's page is
+        # overwritten in keyring.db when the deleting transaction commits; a WAL
+        # would keep the old page until a checkpoint that any open reader delays.
+        self._db.execute("PRAGMA journal_mode=DELETE")
         self._db.execute("PRAGMA secure_delete=ON")
         self._db.execute("PRAGMA busy_timeout=30000")
         self._db.executescript(_SCHEMA)
@@ -207,13 +210,20 @@ class LocalKeyring:
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                raise KeyringError("the keyring is busy or not writable; try again") from None
             try:
                 yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError:
+                self._db.execute("ROLLBACK")
+                raise KeyringError("the keyring is busy or not writable; try again") from None
 
     def _add_kek(self, version: int) -> None:
         kek = os.urandom(_KEY)
@@ -290,14 +300,12 @@ class LocalKeyring:
             cur = self._db.execute(
                 "DELETE FROM data_keys WHERE tenant = ? AND doc_id = ?", (tenant, doc_id)
             )
-            existed = cur.rowcount > 0
-        # secure_delete zeroes the freed page; the checkpoint moves it out of
-        # the WAL so no copy of the wrapped key survives in either file.
-        with self._lock:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return existed
+            # secure_delete zeroes the freed cells when this transaction commits.
+            return cur.rowcount > 0
 
     def record_encryptions(self, doc_id: str, tenant: str, count: int) -> None:
+        if count < 0:
+            raise ValueError("an encryption count cannot be negative")
         with self._tx():
             row = self._db.execute(
                 "SELECT encryptions FROM data_keys WHERE tenant = ? AND doc_id = ?",
@@ -372,7 +380,10 @@ class LocalKeyring:
                 ).fetchall()
                 for doc_id, tenant, old, wrapped in rows:
                     aad = _dek_aad(doc_id, tenant)
-                    key = _unwrap(self._kek(int(old)), wrapped, aad)
+                    try:
+                        key = _unwrap(self._kek(int(old)), wrapped, aad)
+                    except InvalidTag:
+                        raise KeyringError("a wrapped data key failed to open") from None
                     self._db.execute(
                         "UPDATE data_keys SET kek_version = ?, wrapped = ?"
                         " WHERE tenant = ? AND doc_id = ?",
@@ -385,7 +396,10 @@ class LocalKeyring:
                 "SELECT purpose, kek_version, wrapped FROM secrets WHERE kek_version < ?",
                 (version,),
             ).fetchall():
-                value = _unwrap(self._kek(int(old)), wrapped, _secret_aad(purpose))
+                try:
+                    value = _unwrap(self._kek(int(old)), wrapped, _secret_aad(purpose))
+                except InvalidTag:
+                    raise KeyringError("an installation secret failed to open") from None
                 self._db.execute(
                     "UPDATE secrets SET kek_version = ?, wrapped = ? WHERE purpose = ?",
                     (version, _wrap(target, value, _secret_aad(purpose)), purpose),
@@ -394,6 +408,10 @@ class LocalKeyring:
     def retire(self, version: int) -> None:
         """Destroy an old KEK version; refused while any key is wrapped by it."""
         with self._tx():
+            state = self._db.execute(
+                "SELECT state FROM keks WHERE version = ?", (version,)).fetchone()
+            if state is None:
+                raise KeyringError(f"no key-encryption key v{version}")
             if version >= self._active_version():
                 raise KeyringError("the active key-encryption key cannot be retired")
             users = self._db.execute(
@@ -407,8 +425,6 @@ class LocalKeyring:
                 "UPDATE keks SET state = 'retired', wrapped = NULL WHERE version = ?", (version,)
             )
             self._keks.pop(version, None)
-        with self._lock:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- status -----------------------------------------------------------
     def status(self) -> KeyringStatus:
