@@ -246,8 +246,9 @@ class EdgeStore:
             raise StoreError(f"Qdrant Edge {what} failed on {self._path}: {_short(exc)}") from exc
 
     def _ensure_indexes(self) -> None:
-        # Before any upsert: Qdrant builds per-value HNSW links for indexed
-        # keyword fields only for fields indexed when the segment is built.
+        # Created before the first upsert, so that every segment and every
+        # graph optimize() builds knows them (Qdrant adds per-value graph
+        # links for the keyword fields indexed when it builds HNSW).
         present = set(self._call("info", self._shard.info).payload_schema)
         for name, schema in _INDEXES:
             if name not in present:
