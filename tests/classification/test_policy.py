@@ -38,7 +38,10 @@ def test_when_entity_sets_min_score_then_threshold_overrides_global() -> None:
     policy = parse_policy(
         _with(
             min_score=0.5,
-            entities={"PERSON": {"level": "internal", "min_score": 0.8}, "URL": {"level": "public"}},
+            entities={
+                "PERSON": {"level": "internal", "min_score": 0.8},
+                "URL": {"level": "public"},
+            },
         )
     )
     assert policy.threshold("PERSON") == 0.8
@@ -49,7 +52,9 @@ def test_when_entity_sets_min_score_then_threshold_overrides_global() -> None:
     ("data", "expected"),
     [
         (
-            _with(recognizers=[{"entity": "X_ID", "patterns": ["ok", "(bad"], "level": "internal"}]),
+            _with(
+                recognizers=[{"entity": "X_ID", "patterns": ["ok", "(bad"], "level": "internal"}]
+            ),
             "recognizers[0].patterns[1]: invalid regular expression",
         ),
         (_with(entities={"PERSON": {"level": "secret"}}), "entities.PERSON.level: unknown level"),
@@ -63,7 +68,10 @@ def test_when_entity_sets_min_score_then_threshold_overrides_global() -> None:
             _with(entities={"PERSON": {"level": "internal", "colour": "red"}}),
             "entities.PERSON.colour: Extra inputs are not permitted",
         ),
-        (_with(entities={"PERSON": {"level": "internal", "mask": "blur"}}), "entities.PERSON.mask:"),
+        (
+            _with(entities={"PERSON": {"level": "internal", "mask": "blur"}}),
+            "entities.PERSON.mask:",
+        ),
         (_with(recognizers=[{"entity": "X_ID", "level": "internal"}]), "recognizers[0]: needs"),
         (
             _with(recognizers=[{"entity": "PERSON", "deny_list": ["x"], "level": "internal"}]),
@@ -91,5 +99,7 @@ def test_when_yaml_is_broken_then_error_gives_the_line() -> None:
 def test_when_pattern_is_invalid_then_error_does_not_echo_the_pattern() -> None:
     canary = "CANARY(7f3a"
     with pytest.raises(PolicyError) as caught:
-        parse_policy(_with(recognizers=[{"entity": "X_ID", "patterns": [canary], "level": "internal"}]))
+        parse_policy(
+            _with(recognizers=[{"entity": "X_ID", "patterns": [canary], "level": "internal"}])
+        )
     assert canary not in str(caught.value)
