@@ -59,6 +59,15 @@ class Pseudonymizer:
     def __repr__(self) -> str:
         return "Pseudonymizer(<key hidden>)"
 
+    def search_tag(self, tenant: str, entity: str, value: str) -> str:
+        """A keyed hash of an entity value, stored with the chunks that name it,
+        so that a principal entitled to the type can search by that value.
+        Same normalisation as :meth:`tag`; a different label, so neither
+        can be computed from the other."""
+        msg = b"\x00".join(
+            (b"search", tenant.encode(), entity.encode(), _normalise(entity, value).encode()))
+        return hmac.new(self._key, msg, hashlib.sha256).hexdigest()[:24]
+
     def tag(self, tenant: str, entity: str, value: str) -> str:
         msg = b"\x00".join((tenant.encode(), entity.encode(), _normalise(entity, value).encode()))
         digest = hmac.new(self._key, msg, hashlib.sha256).hexdigest()

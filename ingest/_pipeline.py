@@ -166,8 +166,13 @@ class Ingestor:
                 groups=acl.groups,
                 users=acl.users,
             )
+            original = text[o_start:o_end]
+            tags = sorted({
+                self._pseudonyms.search_tag(tenant, f.entity, original[f.start : f.end])
+                for f in chunk_spans
+            })
             sealed = SealedChunk(
-                text[o_start:o_end],
+                original,
                 tuple((f.entity, f.start, f.end, f.score) for f in chunk_spans),
                 source,
             )
@@ -179,6 +184,7 @@ class Ingestor:
                 "level": rank,
                 "groups": list(acl.groups),
                 "users": list(acl.users),
+                "tags": tags,
                 "sealed": base64.b64encode(blob).decode("ascii"),
             }
             points.append(Point(id=chunk_id, vector=(), payload=payload))

@@ -3,7 +3,7 @@
 from ._access import access_filter
 from ._inspect import SECRET_TYPES, InspectFinding, InspectResult, Inspector
 from ._principal import Principal
-from ._query import mask_query
+from ._query import MaskedQuery, mask_query
 from ._retrieval_id import RetrievalIdError, RetrievalIds, RetrievalSession
 from ._retriever import Retrieval, RetrievedChunk, Retriever
 
@@ -11,6 +11,7 @@ __all__ = [
     "SECRET_TYPES",
     "InspectFinding",
     "InspectResult",
+    "MaskedQuery",
     "Inspector",
     "Principal",
     "Retrieval",

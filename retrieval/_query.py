@@ -11,6 +11,7 @@ tag, so "where does PERSON work" and a masked name rank identically.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Protocol
 
 from classification import Finding, Policy
@@ -18,7 +19,19 @@ from classification._masking import Pseudonymizer, mask
 
 from ._principal import Principal
 
-__all__ = ["mask_query"]
+__all__ = ["MaskedQuery", "mask_query"]
+
+
+@dataclass(frozen=True)
+class MaskedQuery:
+    """What is embedded, and the search tags of the entities this principal
+    may search by (keyed hashes; see :meth:`Pseudonymizer.search_tag`)."""
+
+    text: str
+    tags: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return f"MaskedQuery(len={len(self.text)}, tags={len(self.tags)})"
 
 
 class _Classification(Protocol):
@@ -41,9 +54,10 @@ def mask_query(
     policy: Policy,
     classifier: _Classifier,
     pseudonyms: Pseudonymizer,
-) -> str:
-    """The text to embed for ``query`` on behalf of ``principal``."""
+) -> MaskedQuery:
+    """The text to embed for ``query`` on behalf of ``principal``, and its tags."""
     findings = classifier.classify(query).findings
+    entitled = [f for f in findings if policy.may_unmask(principal.roles, f.entity)]
     masked = mask(
         query,
         findings,
@@ -52,6 +66,10 @@ def mask_query(
         principal.tenant,
         bare=lambda f: not policy.may_unmask(principal.roles, f.entity),
     ).text
-    if not policy.entity_rules:
-        return masked
-    return _type_tags(policy).sub(lambda m: f"<{m.group(1)}>", masked)
+    tags = tuple(sorted({
+        pseudonyms.search_tag(principal.tenant, f.entity, query[f.start : f.end])
+        for f in entitled
+    }))
+    if policy.entity_rules:
+        masked = _type_tags(policy).sub(lambda m: f"<{m.group(1)}>", masked)
+    return MaskedQuery(masked, tags)

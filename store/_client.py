@@ -38,6 +38,7 @@ _INDEXES: tuple[tuple[str, models.PayloadSchemaType], ...] = (
     ("groups", models.PayloadSchemaType.KEYWORD),
     ("users", models.PayloadSchemaType.KEYWORD),
     ("level", models.PayloadSchemaType.INTEGER),
+    ("tags", models.PayloadSchemaType.KEYWORD),
 )
 
 
@@ -97,12 +98,18 @@ class ClientStore:
             self._call("upsert", upsert)
         logger.debug("upserted points", extra={"count": len(points)})
 
-    def search(self, vector: Sequence[float], access: AccessFilter, limit: int) -> list[Hit]:
+    def search(
+        self, vector: Sequence[float], access: AccessFilter, limit: int,
+        *, tags: Sequence[str] = (),
+    ) -> list[Hit]:
         """The true top-``limit`` visible points, best first."""
         query = check_vector(vector, self._dim, "query")
         if limit <= 0:
             return []
         flt = client_access_filter(access)
+        if tags:  # nested beside the access filter: it can only narrow it
+            flt = models.Filter(must=[
+                flt, models.FieldCondition(key="tags", match=models.MatchAny(any=list(tags)))])
         if self._local:
             # Local mode is brute force already; search_params would only warn.
             return self._query(query, flt, limit, None)

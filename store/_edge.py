@@ -66,6 +66,7 @@ _INDEXES: tuple[tuple[str, PayloadSchemaType], ...] = (
     ("groups", PayloadSchemaType.Keyword),
     ("users", PayloadSchemaType.Keyword),
     ("level", PayloadSchemaType.Integer),
+    ("tags", PayloadSchemaType.Keyword),
 )
 
 
@@ -132,13 +133,18 @@ class EdgeStore:
             self._call("upsert", partial(shard.update, operation))
         logger.debug("upserted points", extra={"count": len(points)})
 
-    def search(self, vector: Sequence[float], access: AccessFilter, limit: int) -> list[Hit]:
+    def search(
+        self, vector: Sequence[float], access: AccessFilter, limit: int,
+        *, tags: Sequence[str] = (),
+    ) -> list[Hit]:
         """The true top-``limit`` visible points, best first (see module constants)."""
         self._live()
         query = check_vector(vector, self._dim, "query")
         if limit <= 0:
             return []
         flt = edge_access_filter(access)
+        if tags:  # nested beside the access filter: it can only narrow it
+            flt = Filter(must=[flt, FieldCondition("tags", match=MatchAny(list(tags)))])
         if not self._may_use_hnsw(access, flt):
             return self._query(query, flt, limit, SearchParams(exact=True))
         hits = self._query(query, flt, limit, SearchParams(hnsw_ef=max(HNSW_EF_MIN, 4 * limit)))

@@ -23,9 +23,16 @@ class VectorStore(Protocol):
     def upsert(self, points: Sequence[Point]) -> None:
         """Insert or replace points (by id). Durable when it returns."""
 
-    def search(self, vector: Sequence[float], access: AccessFilter, limit: int) -> list[Hit]:
+    def search(
+        self, vector: Sequence[float], access: AccessFilter, limit: int,
+        *, tags: Sequence[str] = (),
+    ) -> list[Hit]:
         """The true top-``limit`` points by cosine similarity among those
         ``access`` lets through, best first, with payloads.
+
+        ``tags`` (entity search tags, keyed hashes) narrow the search to
+        points carrying any of them: the condition is nested beside the
+        access filter (``must=[access, tags]``), so it can only narrow it.
 
         The access filter is applied inside the engine's search, never after
         it, and the result must be exact: when the engine's approximate

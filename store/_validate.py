@@ -19,7 +19,7 @@ from ._errors import StoreError
 __all__ = ["canonical_id", "check_labels", "check_vector"]
 
 _KEYWORDS = ("tenant", "doc_id", "chunk_id")
-_KEYWORD_LISTS = ("groups", "users")
+_KEYWORD_LISTS = ("groups", "users", "tags")
 
 
 def canonical_id(point_id: str) -> str:

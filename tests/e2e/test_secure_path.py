@@ -135,15 +135,20 @@ def test_when_label_edited_in_store_then_chunk_never_served_and_logged_without_c
                             services.retriever.retrieve(LEGAL, "office wifi passphrase", 3).chunks}
 
 
-def test_when_entitled_principal_names_a_person_then_finds_their_chunk(
-    canary: tuple[Services, Path],
+@pytest.mark.parametrize("person", ["Aisha Patel", "Daniel Okafor", "Maria Gonzalez",
+                                    "Tom Becker"])
+def test_when_entitled_principal_names_a_person_then_finds_their_chunks(
+    world: World, person: str,
 ) -> None:
-    services, _ = canary
-    chunks = services.retriever.retrieve(HR, f"What does {CANARY_NAME} lead?", 1).chunks
-    assert chunks and CANARY_NAME in chunks[0].text  # HR unmasks PERSON
-    # The same question without the name does not single that chunk out as strongly.
-    other = services.retriever.retrieve(HR, "What does Tobias Fennimore lead?", 1).chunks
-    assert not other or other[0].score < chunks[0].score
+    hr = Principal("hrp@acme.example", "acme", ("all-staff", "hr", "support"), ("hr",))
+    chunks = world.services.retriever.retrieve(hr, f"Tell me about {person}", 3).chunks
+    assert chunks and person in chunks[0].text  # found, and in clear: HR unmasks PERSON
+    # A principal who may not unmask names gets no such help: the name is a bare <PERSON>.
+    employee = Principal("emp@acme.example", "acme", ("all-staff", "hr", "support"),
+                         ("employee",))
+    blind = world.services.retriever.retrieve(employee, f"Tell me about {person}", 3).chunks
+    typed = world.services.retriever.retrieve(employee, "Tell me about PERSON", 3).chunks
+    assert [c.chunk_id for c in blind] == [c.chunk_id for c in typed]
 
 
 def test_when_unentitled_principal_names_a_person_then_ranking_equals_typed_placeholder(
