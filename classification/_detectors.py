@@ -324,9 +324,13 @@ def _recognizers(
         recognizers.append(
             predefined.SpacyRecognizer(supported_language=LANGUAGE, supported_entities=ner_entities)
         )
+    from ._email import PrivateDomainEmailRecognizer
+
+    ours = {"EmailRecognizer": PrivateDomainEmailRecognizer}
     for entity in sorted(builtin & set(PREDEFINED_RECOGNIZERS)):
         for class_name in PREDEFINED_RECOGNIZERS[entity]:
-            recognizers.append(getattr(predefined, class_name)(supported_language=LANGUAGE))
+            factory = ours.get(class_name) or getattr(predefined, class_name)
+            recognizers.append(factory(supported_language=LANGUAGE))
     recognizers += secret_recognizers(builtin & _SECRET_ENTITIES)
     recognizers += _policy_recognizers(policy)
     return recognizers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -239,3 +240,29 @@ def test_when_rule_reuses_a_builtin_name_then_only_its_own_patterns_run() -> Non
     ]
     assert detector.engine is not None
     assert detector.engine.nlp_engine.nlp["en"].pipe_names == []
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Write to maria.gonzalez@acme.example today.", True),
+        ("Ops list: ops-team@corp.internal", True),
+        ("admin@fileserver.local is the contact", True),
+        ("Send it to jane.doe@gmail.com please", True),
+        ("Not an address: maria@localhost", False),
+        ("Version 2.3@build is out", False),
+    ],
+)
+def test_when_email_on_private_or_public_domain_then_detected(text: str, found: bool) -> None:
+    from classification import Classifier, default_policy
+
+    classifier = _shared_classifier(Classifier, default_policy)
+    types = {f.entity for f in classifier.classify(text).findings}
+    assert ("EMAIL_ADDRESS" in types) is found
+
+
+@functools.cache
+def _shared_classifier(cls, factory):  # type: ignore[no-untyped-def]
+    c = cls(factory())
+    c.warm_up()
+    return c
