@@ -10,7 +10,6 @@ any label bound as associated data, must raise the one opaque SealError.
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import replace
 
 import pytest
@@ -208,7 +207,6 @@ def _mutated(rng: random.Random, labels: Labels, field: str) -> Labels:
 @pytest.mark.slow
 def test_when_many_chunks_tampered_in_every_region_and_label_then_none_opens() -> None:
     rng = random.Random(20240604)
-    started = time.perf_counter()
     tampered = 0
     seen_regions = dict.fromkeys(REGIONS, 0)
     previous: tuple[bytes, Labels] | None = None
@@ -234,9 +232,7 @@ def test_when_many_chunks_tampered_in_every_region_and_label_then_none_opens() -
             assert _fails(key, other_labels, blob) and _fails(key, labels, other_blob), n
             tampered += 2
         previous = (blob, labels)
-    elapsed = time.perf_counter() - started
 
     assert CHUNKS >= 1000
     assert min(seen_regions.values()) >= CHUNKS * 0.99  # ciphertext skips empty plaintexts
     assert tampered >= CHUNKS * (1 + 12 + 32 + 16 + len(LABEL_FIELDS))
-    assert elapsed < 60, f"{tampered} tampered opens took {elapsed:.1f} s"
