@@ -31,6 +31,7 @@ __all__ = ["MaskedText", "Pseudonymizer", "mask", "placeholder"]
 
 PSEUDONYM_HEX = 6
 _SPACE = re.compile(r"\s+")
+_POSSESSIVE = re.compile(r"['\u2019]s?$")  # spaCy keeps "Maria Gonzalez's" as one PERSON
 _EDGE_PUNCT = ".,;:!?\"'()[]{}<>"
 
 
@@ -41,7 +42,10 @@ def placeholder(entity: str) -> str:
 
 
 def _normalise(entity: str, value: str) -> str:
-    value = unicodedata.normalize("NFKC", value).strip().strip(_EDGE_PUNCT)
+    value = unicodedata.normalize("NFKC", value).strip()
+    if "@" not in value:
+        value = _POSSESSIVE.sub("", value)
+    value = value.strip(_EDGE_PUNCT)
     value = _SPACE.sub(" ", value).casefold()
     if entity in {"CREDIT_CARD", "PHONE_NUMBER", "US_SSN", "IBAN_CODE", "US_BANK_NUMBER"}:
         value = re.sub(r"[\s\-./()]", "", value)

@@ -74,3 +74,11 @@ def test_when_any_spans_masked_then_clear_pieces_map_back_exactly(text: str, dat
             assert out.to_original(m_start) == o_start
     # idempotent: masking the already-masked text finds nothing new to hide
     assert mask(out.text, [], POLICY, PSEUDO, "acme").text == out.text
+
+
+@pytest.mark.parametrize("variant", ["Maria Gonzalez's", "Maria Gonzalez\u2019s", "Maria Gonzalez'",
+                                     " maria   GONZALEZ ", "Maria Gonzalez."])
+def test_when_name_is_possessive_or_spaced_then_same_pseudonym_and_search_tag(variant: str) -> None:
+    assert PSEUDO.tag("acme", "PERSON", variant) == PSEUDO.tag("acme", "PERSON", "Maria Gonzalez")
+    assert PSEUDO.search_tag("acme", "PERSON", variant) == \
+        PSEUDO.search_tag("acme", "PERSON", "Maria Gonzalez")
