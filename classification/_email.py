@@ -21,7 +21,7 @@ PRIVATE_TLDS = frozenset({
 })
 
 
-class PrivateDomainEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
+class PrivateDomainEmailRecognizer(EmailRecognizer):
     """Presidio's e-mail recognizer, also valid for private/reserved TLDs."""
 
     def validate_result(self, pattern_text: str) -> bool:

@@ -77,12 +77,13 @@ class Inspector:
         policy = self._policy()
         found = self._classifier.classify(answer).findings
         findings: list[InspectFinding] = []
-        offending = set()
+        offending: set[tuple[int, int]] = set()
         for f in found:
             if f.entity in SECRET_TYPES:
                 findings.append(InspectFinding(f.entity, f.start, f.end, "block", "secret"))
             elif not policy.may_unmask(principal.roles, f.entity):
-                findings.append(InspectFinding(f.entity, f.start, f.end, "redact", "above_clearance"))
+                findings.append(
+                    InspectFinding(f.entity, f.start, f.end, "redact", "above_clearance"))
             else:
                 continue
             offending.add((f.start, f.end))
