@@ -6,6 +6,7 @@ Exception tree::
     SealError                  a sealed chunk could not be opened (opaque)
     KeyringError               the key provider is unusable
       DataKeyNotFound          no data key for that document (erased?)
+    AuditError                 an audit record could not be written (fail closed)
 """
 
 from ._protocol import VectorStore
@@ -76,3 +77,27 @@ def __getattr__(name: str) -> object:
 
         return getattr(_client, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+from ._audit import (  # noqa: E402
+    AUDIT_SEAL_EVERY,
+    Actor,
+    AuditError,
+    AuditLog,
+    AuditProblem,
+    AuditReport,
+    default_replica_id,
+    read_audit,
+    verify_audit,
+)
+
+__all__ += [
+    "AUDIT_SEAL_EVERY",
+    "Actor",
+    "AuditError",
+    "AuditLog",
+    "AuditProblem",
+    "AuditReport",
+    "default_replica_id",
+    "read_audit",
+    "verify_audit",
+]
