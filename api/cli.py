@@ -300,6 +300,113 @@ def classify(path: str, as_json: bool) -> None:
     console.print(f"document level from content: [bold]{policy.level_name(rank)}[/]")
 
 
+# -- eval -------------------------------------------------------------------
+@cli.command("eval")
+@click.argument("labeled", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (with offsets).")
+@click.option("--predictions", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write our spans: one JSON line per sample, "
+                   '{"spans": [{"type", "start", "end", "score"}]}.')
+@click.option("--map", "maps", multiple=True, metavar="GOLD=OURS",
+              help="Score gold type GOLD as our type OURS (repeatable); GOLD= skips it.")
+@click.option("--match", "scheme", default="overlap", show_default=True,
+              type=click.Choice(["overlap", "exact", "token"]), help="Matching scheme.")
+@click.option("--iou", default=0.5, show_default=True, type=click.FloatRange(0.01, 1.0),
+              help="Minimum character IoU for --match overlap.")
+@click.option("--policy", "policy_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Policy to detect with (default: RAGSEAL_POLICY, else the bundled one).")
+@click.option("--misses", "max_misses", default=5, show_default=True,
+              type=click.IntRange(0, 1000), help="Worst misses to list per gold type.")
+def eval_(labeled: Path, as_json: bool, predictions: Path | None, maps: tuple[str, ...],
+          scheme: str, iou: float, policy_file: Path | None, max_misses: int) -> None:
+    """Detection quality on a labelled corpus: precision, recall, F2 per type.
+
+    LABELED is JSON lines {"text": str, "spans": [{"type", "start", "end"}]}
+    (blank lines skipped). All lines are classified in one process, in
+    batches, under the policy. Gold types are scored as ours when the policy
+    detects a type of that name or --map names one; other gold types are
+    listed as not evaluated, and predictions of types no evaluated gold type
+    maps to are ignored.
+
+    \b
+    Matching (--match):
+      overlap  span level, like presidio-research's SpanEvaluator: spans are
+               trimmed of edge whitespace/punctuation; same type and character
+               IoU >= --iou (0.5), one-to-one, best IoU first (default)
+      exact    span level, same type and same trimmed start and end
+      token    token level (words and punctuation): each token counts once,
+               TP if gold and predicted types agree, else FP and/or FN
+    F2 weighs recall twice as much as precision. "pii" is the same figure
+    ignoring types. Missed text is shown in the terminal view only; --json
+    gives offsets (sample number, start, end).
+
+    \b
+    Examples:
+      ragseal eval labeled.jsonl --map GPE=LOCATION --map STREET_ADDRESS=LOCATION
+      ragseal eval labeled.jsonl --json --predictions ours.jsonl --match exact
+    """
+    from classification import Classifier, DetectorError, default_policy, load_policy
+    from classification._eval import EvalInputError, evaluate, parse_labeled, parse_mapping
+    from classification._eval import predict as predict_spans
+
+    try:
+        mapping = parse_mapping(maps)
+        with labeled.open(encoding="utf-8") as fh:
+            samples = parse_labeled(fh)
+    except EvalInputError as exc:
+        _fail(f"{labeled.name}: {exc}" if str(exc).startswith("line") else str(exc))
+    except UnicodeDecodeError:
+        _fail(f"{labeled.name}: not UTF-8 text")
+    if policy_file is None:
+        policy_file = _settings().policy
+    pol = load_policy(policy_file) if policy_file is not None else default_policy()
+    known = set(pol.entity_rules)
+    unknown = sorted({t for t in mapping.values() if t and t not in known})
+    if unknown:
+        _fail(f"--map: the policy does not detect {', '.join(unknown)}")
+    try:
+        predicted = predict_spans(Classifier(pol), [s.text for s in samples])
+    except DetectorError as exc:
+        _fail(f"policy: {exc}")
+    if predictions is not None:
+        with predictions.open("w", encoding="utf-8") as out:
+            for spans in predicted:
+                out.write(json.dumps({"spans": [s.as_dict() for s in spans]}) + "\n")
+    report = evaluate(samples, predicted, mapping=mapping, known_types=known,
+                      scheme=scheme, iou=iou)
+    if as_json:
+        _echo_json(report.as_dict(max_misses=max_misses))
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x:.3f}"
+
+    console = Console()
+    title = f"{len(samples)} samples, match {scheme}" + (f" (IoU >= {iou})"
+                                                         if scheme == "overlap" else "")
+    table = Table("type", "tp", "fp", "fn", "precision", "recall", "F2", title=title)
+    rows = [*sorted(report.per_type.items()), ("overall", report.overall), ("pii", report.pii)]
+    for name, c in rows:
+        table.add_row(name, str(c.tp), str(c.fp), str(c.fn), pct(c.precision), pct(c.recall),
+                      pct(c.f2), style="bold" if name in ("overall", "pii") else None)
+    console.print(table)
+    if report.not_evaluated:
+        console.print("not evaluated (gold type: spans): " + ", ".join(
+            f"{t}: {n}" for t, n in sorted(report.not_evaluated.items())), markup=False)
+    for gold_type, misses in sorted(report.misses.items()):
+        if not misses or not max_misses:
+            continue
+        console.print(f"worst misses, {gold_type}:", markup=False)
+        for m in misses[:max_misses]:
+            snippet = samples[m.sample - 1].text[m.start:m.end].replace("\n", " ")
+            line = Text(f"  sample {m.sample} [{m.reason}] ")
+            line.append(snippet[:80], style="bold")
+            console.print(line)
+
+
 # -- query ------------------------------------------------------------------
 @cli.command()
 @click.argument("text")
