@@ -137,14 +137,14 @@ class Counts:
 class Miss:
     """A gold span that no prediction matched, and why."""
 
-    line: int  # 1-based line of the labelled file
+    sample: int  # 1-based sample number (the line, when the file has no blank lines)
     type: str  # the gold type as written in the corpus
     start: int
     end: int
     reason: Literal["missed", "wrong type", "boundary"]
 
     def as_dict(self) -> dict[str, object]:
-        return {"line": self.line, "type": self.type, "start": self.start, "end": self.end,
+        return {"sample": self.sample, "type": self.type, "start": self.start, "end": self.end,
                 "reason": self.reason}
 
 
@@ -338,7 +338,7 @@ def evaluate(
     ignored: Counter[str] = Counter()
     misses: dict[str, list[Miss]] = defaultdict(list)
 
-    for line, (sample, predicted) in enumerate(zip(samples, predictions, strict=True), 1):
+    for number, (sample, predicted) in enumerate(zip(samples, predictions, strict=True), 1):
         text = sample.text
         gold: list[tuple[int, int, str]] = []
         gold_names: list[str] = []
@@ -398,7 +398,7 @@ def evaluate(
                     else "boundary" if any(p[2] == gt for p in overlapping)
                     else "wrong type"
                 )
-                misses[gold_names[i]].append(Miss(line, gold_names[i], gs, ge, reason))
+                misses[gold_names[i]].append(Miss(number, gold_names[i], gs, ge, reason))
         if scheme == "token":
             # Per gold type as written: a gold span counts as found when every
             # token of it got the right type.
@@ -412,13 +412,13 @@ def evaluate(
                 if not covered:
                     reason = "missed" if not sub else (
                         "boundary" if any(t == gt for *_, t in sub) else "wrong type")
-                    misses[name].append(Miss(line, name, gs, ge, reason))
+                    misses[name].append(Miss(number, name, gs, ge, reason))
 
     for t in evaluated:
         per_type.setdefault(t, Counts())
     overall = sum(per_type.values(), Counts())
     ranked = {
-        t: sorted(ms, key=lambda m: (_REASON_ORDER[m.reason], -(m.end - m.start), m.line))
+        t: sorted(ms, key=lambda m: (_REASON_ORDER[m.reason], -(m.end - m.start), m.sample))
         for t, ms in misses.items()
     }
     return EvalReport(

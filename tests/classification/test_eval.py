@@ -109,7 +109,7 @@ def test_when_counting_two_samples_then_overall_is_the_micro_sum() -> None:
     assert report.overall == Counts(tp=1, fp=1, fn=2)
     # P = 1/2, R = 1/3: F2 = 5 * (1/6) / (2 + 1/3) = 5/14
     assert report.overall.f2 == pytest.approx(5 / 14)
-    assert [m.line for m in report.misses["PERSON"]] == [2]
+    assert [m.sample for m in report.misses["PERSON"]] == [2]
     assert report.misses["PHONE_NUMBER"][0].reason == "missed"
 
 
