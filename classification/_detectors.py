@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from spacy.language import Language
 
 __all__ = [
+    "HIPAA_ENTITIES",
     "KNOWN_CONFUSIONS",
     "NER_LABELS",
     "PREDEFINED_RECOGNIZERS",
@@ -97,6 +98,13 @@ PREDEFINED_RECOGNIZERS: dict[str, tuple[str, ...]] = {
 }
 
 _SECRET_ENTITIES = frozenset({"AWS_ACCESS_KEY", "PRIVATE_KEY", "API_TOKEN", "PASSWORD"})
+# Our recognizers beyond Presidio's (``_address``, ``_hipaa``); names kept
+# here so that listing them imports no Presidio.
+_ADDRESS_ENTITIES = frozenset({"STREET_ADDRESS"})
+HIPAA_ENTITIES = frozenset({
+    "MEDICAL_RECORD_NUMBER", "HEALTH_PLAN_ID", "ACCOUNT_NUMBER", "DEVICE_SERIAL", "FAX_NUMBER",
+    "AGE_OVER_89", "ZIP_CODE",
+})  # fmt: skip
 
 # (wrong reading, right reading): a finding of the first type lying inside
 # one of the second is a known false positive of the first recognizer (a
@@ -146,7 +154,13 @@ class Detector(Protocol):
 
 def supported_entities() -> frozenset[str]:
     """Built-in entity types a policy may enable under ``entities:``."""
-    return frozenset(NER_LABELS) | frozenset(PREDEFINED_RECOGNIZERS) | _SECRET_ENTITIES
+    return (
+        frozenset(NER_LABELS)
+        | frozenset(PREDEFINED_RECOGNIZERS)
+        | _SECRET_ENTITIES
+        | _ADDRESS_ENTITIES
+        | HIPAA_ENTITIES
+    )
 
 
 def unsupported_entities(policy: Policy) -> list[str]:
@@ -332,6 +346,14 @@ def _recognizers(
             factory = ours.get(class_name) or getattr(predefined, class_name)
             recognizers.append(factory(supported_language=LANGUAGE))
     recognizers += secret_recognizers(builtin & _SECRET_ENTITIES)
+    if "STREET_ADDRESS" in builtin:
+        from ._address import StreetAddressRecognizer
+
+        recognizers.append(StreetAddressRecognizer(supported_language=LANGUAGE))
+    if builtin & HIPAA_ENTITIES:
+        from ._hipaa import hipaa_recognizers
+
+        recognizers += hipaa_recognizers(builtin & HIPAA_ENTITIES)
     recognizers += _policy_recognizers(policy)
     return recognizers
 
