@@ -5,28 +5,63 @@ view). The *masked* text is what gets chunked and embedded, so every chunk
 the embedder sees fits its window exactly; each masked chunk is mapped back
 to its original span, whose text and entity spans are sealed under the
 document's data key with the chunk's labels as associated data.
+
+Versions (docs/INGEST.md): every document version has a keyed ``version``
+id over its content, ACL, policy and :data:`PIPELINE_VERSION`. A version
+the keyring already names current is skipped (nothing written). A new one
+is sealed under a *pending* data key and upserted while the old version
+stays current (its points cannot be opened yet); one keyring transaction
+then makes it current (the old points can no longer be opened), and the
+old points are deleted. A run killed anywhere converges when run again:
+:meth:`Ingestor.recover` removes whatever never became current.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import hashlib
+import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from classification import Finding, Policy
 from classification._masking import MaskedText, Pseudonymizer, mask
-from store import IdHasher, KeyProvider, Labels, Point, SealedChunk, VectorStore, seal_chunk
+from store import (
+    DataKeyNotFound,
+    Hit,
+    IdHasher,
+    KeyProvider,
+    Labels,
+    Point,
+    SealedChunk,
+    SealError,
+    VectorStore,
+    open_chunk,
+    seal_chunk,
+)
 
 from ._manifest import Acl
 
-__all__ = ["IngestError", "IngestResult", "Ingestor", "erase_document"]
+__all__ = ["PIPELINE_VERSION", "IngestError", "IngestResult", "Ingestor", "erase_document"]
 
 log = logging.getLogger(__name__)
+
+# Part of every version id: bump it when a code change alters what the same
+# file, ACL and policy become (chunking, masking, sealing, embedding model),
+# so that the next run re-ingests instead of calling the file unchanged.
+PIPELINE_VERSION = "2"
+
+Checkpoint = Callable[[str], None]
+
+
+def _no_checkpoint(_name: str) -> None:
+    return None
 
 
 class IngestError(Exception):
@@ -67,6 +102,8 @@ class IngestResult:
     entities: dict[str, int] = field(default_factory=dict)
     removed_points: int = 0
     seconds: float = 0.0
+    version: str = ""
+    unchanged: bool = False
 
 
 def _chunk_findings(findings: Sequence[Finding], start: int, end: int) -> tuple[Finding, ...]:
@@ -97,6 +134,7 @@ class Ingestor:
         keys: KeyProvider,
         ids: IdHasher,
         pseudonyms: Pseudonymizer,
+        checkpoint: Checkpoint | None = None,
     ) -> None:
         self.policy = policy
         self._classifier = classifier
@@ -106,6 +144,8 @@ class Ingestor:
         self._keys = keys
         self._ids = ids
         self._pseudonyms = pseudonyms
+        # Called after every durable write (crash tests kill the process there).
+        self._checkpoint = checkpoint or _no_checkpoint
 
     def doc_id(self, tenant: str, source: str) -> str:
         return self._ids.doc_id(tenant, source)
@@ -119,17 +159,50 @@ class Ingestor:
         except KeyError:
             raise IngestError(f"unknown level {acl.level!r} (not in the policy's levels)") from None
 
-    def ingest_text(self, text: str, *, source: str, acl: Acl) -> IngestResult:
+    def version_id(self, acl: Acl, content_sha256: str) -> str:
+        """The keyed id of one document version: content, resolved ACL, policy
+        and pipeline version. Equal ids mean re-ingesting would change nothing."""
+        parts = [
+            PIPELINE_VERSION,
+            content_sha256,
+            acl.tenant,
+            sorted(acl.groups),
+            sorted(acl.users),
+            acl.level or "",
+            self.policy.fingerprint,
+        ]
+        return self._ids.keyed_hash("version", json.dumps(parts, separators=(",", ":")))
+
+    def ingest_text(
+        self, text: str, *, source: str, acl: Acl, content_sha256: str | None = None
+    ) -> IngestResult:
         """Ingest one document's text. ``source`` names it (sealed, and hashed
-        into the doc id so re-ingesting the same source replaces it)."""
+        into the doc id so re-ingesting the same source replaces it).
+
+        ``content_sha256`` is the SHA-256 of the file the text came from (the
+        text's own when omitted); with the ACL and the policy it makes the
+        version id, and an unchanged version writes nothing.
+        """
         started = time.perf_counter()
+        if content_sha256 is None:
+            content_sha256 = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        doc_id = self._ids.doc_id(acl.tenant, source)
+        version = self.version_id(acl, content_sha256)
+        same = self._unchanged(doc_id, acl.tenant, version, started)
+        if same is not None:
+            return same
+        return self._ingest(text, source=source, acl=acl, doc_id=doc_id, version=version,
+                            started=started)
+
+    def _ingest(
+        self, text: str, *, source: str, acl: Acl, doc_id: str, version: str, started: float
+    ) -> IngestResult:
         if not text.strip():
             raise IngestError("no text to ingest")
         if not acl.groups and not acl.users:
             raise IngestError("no ACL group or user may read this document")
         policy = self.policy
         tenant = acl.tenant
-        doc_id = self._ids.doc_id(tenant, source)
         base = self._base_rank(acl)
 
         result = self._classifier.classify(text)
@@ -140,13 +213,18 @@ class Ingestor:
         spans = [(s, e) for s, e in self._chunker.split(masked.text) if masked.text[s:e].strip()]
         if not spans:
             raise IngestError("no text to ingest")
-        data_key = self._keys.ensure_data_key(doc_id, tenant)
+        # A pending key: until make_current below, nothing sealed under it opens.
+        data_key = self._keys.ensure_data_key(doc_id, tenant, version=version)
+        self._checkpoint("key")
         # Counted before sealing: the cap is enforced before the key is used.
-        self._keys.record_encryptions(doc_id, tenant, len(spans))
+        self._keys.record_encryptions(doc_id, tenant, len(spans), version=version)
+        self._checkpoint("count")
 
         points: list[Point] = []
         embed_texts: list[str] = []
         top_rank = doc_rank
+        # The ids' MAC joins its parts with NUL: this is MAC("chunk", doc_id, version, index).
+        chunk_base = f"{doc_id}\x00{version}"
         for index, (m_start, m_end) in enumerate(spans):
             o_start = masked.to_original(m_start)
             o_end = masked.to_original(m_end, end=True)
@@ -157,7 +235,7 @@ class Ingestor:
                 if rule.gate:
                     rank = max(rank, policy.rank(rule.level))
             top_rank = max(top_rank, rank)
-            chunk_id = self._ids.chunk_id(doc_id, index)
+            chunk_id = self._ids.chunk_id(chunk_base, index)
             labels = Labels(
                 tenant=tenant,
                 doc_id=doc_id,
@@ -181,6 +259,7 @@ class Ingestor:
                 "tenant": tenant,
                 "doc_id": doc_id,
                 "chunk_id": chunk_id,
+                "version": version,
                 "level": rank,
                 "groups": list(acl.groups),
                 "users": list(acl.users),
@@ -193,11 +272,18 @@ class Ingestor:
         vectors = self._embedder.embed(embed_texts)
         points = [Point(p.id, v, p.payload) for p, v in zip(points, vectors, strict=True)]
 
-        old = set(self._store.document_point_ids(tenant, doc_id))
         self._store.upsert(points)
-        stale = sorted(old - {p.id for p in points})
-        if stale:
-            self._store.delete_points(stale)
+        self._checkpoint("upsert")
+        try:
+            # The switch: one keyring transaction. Before it readers open only the
+            # old version, after it only the new one.
+            self._keys.make_current(doc_id, tenant, version)
+        except DataKeyNotFound:
+            # Another run swept our pending key (recover()): leave no trace.
+            self._drop_version(tenant, doc_id, version)
+            raise IngestError("document changed concurrently; run again") from None
+        self._checkpoint("switch")
+        removed = self._finish(tenant, doc_id, version)
 
         counts = Counter(f.entity for f in findings)
         elapsed = time.perf_counter() - started
@@ -212,19 +298,162 @@ class Ingestor:
             chunks=len(points),
             level=policy.level_name(top_rank),
             entities=dict(sorted(counts.items())),
-            removed_points=len(stale),
+            removed_points=removed,
             seconds=elapsed,
+            version=version,
         )
 
     def ingest_file(self, path: Path, *, source: str, acl: Acl) -> IngestResult:
-        """Load a file (:mod:`ingest._loaders`) and ingest its text."""
-        from ._loaders import LoadError, load_document
+        """Load a file (:mod:`ingest._loaders`) and ingest its text.
 
+        The file's bytes are hashed first: an unchanged version is reported
+        without parsing, classifying or embedding anything.
+        """
+        from ._loaders import DEFAULT_MAX_BYTES, LoadError, _read_bytes, load_document
+
+        started = time.perf_counter()
+        try:
+            data = _read_bytes(path, DEFAULT_MAX_BYTES)
+        except LoadError as exc:
+            raise IngestError(str(exc)) from None
+        doc_id = self._ids.doc_id(acl.tenant, source)
+        version = self.version_id(acl, hashlib.sha256(data).hexdigest())
+        del data
+        same = self._unchanged(doc_id, acl.tenant, version, started)
+        if same is not None:
+            return same
         try:
             loaded = load_document(path)
         except LoadError as exc:
             raise IngestError(str(exc)) from None
-        return self.ingest_text(loaded.text, source=source, acl=acl)
+        return self._ingest(loaded.text, source=source, acl=acl, doc_id=doc_id,
+                            version=version, started=started)
+
+    # -- versions ---------------------------------------------------------
+    def _points(self, tenant: str, doc_id: str) -> list[Hit]:
+        return self._store.retrieve(self._store.document_point_ids(tenant, doc_id))
+
+    def _unchanged(
+        self, doc_id: str, tenant: str, version: str, started: float
+    ) -> IngestResult | None:
+        """The result for a version that is already current, else ``None``.
+
+        Also finishes what a run killed after the switch left behind (old
+        points, pending keys), so a resumed run converges.
+        """
+        if self._keys.current_version(doc_id, tenant) != version:
+            return None
+        hits = self._points(tenant, doc_id)
+        mine = [h for h in hits if h.payload.get("version") == version]
+        if not mine:
+            return None  # its points are gone: ingest it again under the same key
+        removed = self._finish(tenant, doc_id, version, hits)
+        top = max(int(h.payload.get("level", 0)) for h in mine)
+        return IngestResult(
+            doc_id=doc_id,
+            tenant=tenant,
+            chunks=len(mine),
+            level=self.policy.level_name(min(top, len(self.policy.levels) - 1)),
+            removed_points=removed,
+            seconds=time.perf_counter() - started,
+            version=version,
+            unchanged=True,
+        )
+
+    def _finish(
+        self, tenant: str, doc_id: str, version: str, hits: Iterable[Hit] | None = None
+    ) -> int:
+        """After the switch: delete the document's points of other versions
+        (they no longer open) and destroy its keys that never became current."""
+        if hits is None:
+            hits = self._points(tenant, doc_id)
+        stale = sorted(h.id for h in hits if h.payload.get("version") != version)
+        if stale:
+            self._store.delete_points(stale)
+            self._checkpoint("delete-old")
+        for t, d, v in self._keys.pending_versions():
+            if (t, d) == (tenant, doc_id) and v != version:
+                self._keys.destroy_data_key(doc_id, tenant, version=v)
+                self._checkpoint("destroy-pending")
+        return len(stale)
+
+    def _drop_version(self, tenant: str, doc_id: str, version: str) -> int:
+        """Delete one non-current version: its points first, then its key (so
+        no point is ever left whose key is gone without a later run noticing)."""
+        stale = sorted(h.id for h in self._points(tenant, doc_id)
+                       if h.payload.get("version") == version)
+        if stale:
+            self._store.delete_points(stale)
+            self._checkpoint("delete-pending")
+        if self._keys.destroy_data_key(doc_id, tenant, version=version):
+            self._checkpoint("destroy-pending")
+        return len(stale)
+
+    def recover(self) -> int:
+        """Remove every version that never became current (a run killed
+        between sealing and switching). Run before a batch; returns the
+        number of points deleted. Assumes no other ingest runs meanwhile."""
+        removed = 0
+        for tenant, doc_id, version in self._keys.pending_versions():
+            if self._keys.current_version(doc_id, tenant) == version:
+                continue  # cannot happen with make_current; never delete current data
+            removed += self._drop_version(tenant, doc_id, version)
+        if removed:
+            log.info("recovered interrupted ingest", extra={"points": removed})
+        return removed
+
+    def sweep(self, tenant: str, keep: Callable[[str], bool]) -> tuple[list[str], int]:
+        """``--sync``: erase the tenant's documents whose source ``keep`` rejects,
+        and delete points no current key opens. Returns (erased doc ids, points).
+
+        Sources are sealed: each document's source is read from one of its
+        chunks, opened with its current key (nothing about paths at rest).
+        """
+        by_doc: dict[str, list[Hit]] = {}
+        for hit in self._store.scroll(tenant):
+            by_doc.setdefault(str(hit.payload.get("doc_id", "")), []).append(hit)
+        erased: list[str] = []
+        orphans = 0
+        for doc_id, hits in sorted(by_doc.items()):
+            current = self._keys.current_version(doc_id, tenant)
+            try:
+                key = self._keys.data_key(doc_id, tenant)
+            except DataKeyNotFound:
+                key = None
+            live = [] if key is None else [
+                h for h in hits if current is None or h.payload.get("version") == current]
+            kept = {h.id for h in live}
+            dead = sorted(h.id for h in hits if h.id not in kept)
+            if dead:
+                self._store.delete_points(dead)
+                self._checkpoint("sync-orphans")
+                orphans += len(dead)
+            if key is None or not live:
+                continue
+            source = self._source_of(live, key)
+            if source is not None and not keep(source):
+                erase_document(self._store, self._keys, tenant, doc_id)
+                self._checkpoint("sync-erase")
+                erased.append(doc_id)
+        return erased, orphans
+
+    def _source_of(self, hits: Sequence[Hit], key: bytes) -> str | None:
+        for hit in hits:
+            p = hit.payload
+            try:
+                labels = Labels(
+                    tenant=str(p["tenant"]),
+                    doc_id=str(p["doc_id"]),
+                    chunk_id=str(p["chunk_id"]),
+                    level=self.policy.level_name(int(p["level"])),
+                    groups=tuple(str(g) for g in p.get("groups") or ()),
+                    users=tuple(str(u) for u in p.get("users") or ()),
+                )
+                raw = open_chunk(key, labels, base64.b64decode(str(p["sealed"]), validate=True))
+                return SealedChunk.from_bytes(raw).source
+            except (SealError, KeyError, IndexError, ValueError, TypeError, binascii.Error):
+                continue
+        return None
 
     def delete(self, tenant: str, doc_id: str) -> bool:
         """Erase a document (see :func:`erase_document`)."""
@@ -232,11 +461,12 @@ class Ingestor:
 
 
 def erase_document(store: VectorStore, keys: KeyProvider, tenant: str, doc_id: str) -> bool:
-    """Erase a document: destroy its data key first, then its points.
+    """Erase a document: destroy the data keys of all its versions first, then
+    its points.
 
     Key first: if the process dies in between, the points left behind can
-    never be opened again (and a later delete removes them). Needs no model.
-    Returns whether anything of the document existed.
+    never be opened again (and a later delete or ``--sync`` removes them).
+    Needs no model. Returns whether anything of the document existed.
     """
     had_key = keys.destroy_data_key(doc_id, tenant)
     ids = store.document_point_ids(tenant, doc_id)

@@ -13,6 +13,7 @@ from typing import Protocol
 from classification import Finding, Policy
 from classification._masking import Pseudonymizer, mask
 from store import (
+    AccessFilter,
     DataKeyNotFound,
     Hit,
     KeyProvider,
@@ -78,6 +79,9 @@ class Retrieval:
 # lifts chunks about the person asked for above merely topical ones.
 TAG_BONUS = 0.25
 
+# The deepest search a retrieval makes when chunks are dropped at open.
+MAX_SEARCH_LIMIT = 200
+
 
 def _fuse(hits: list[Hit], tagged: list[Hit]) -> list[Hit]:
     """Merge plain and tag-filtered results; tagged chunks get :data:`TAG_BONUS`."""
@@ -125,7 +129,13 @@ class Retriever:
             )
             if labels.chunk_id != hit.id:
                 raise SealError
-            key = self._keys.data_key(labels.doc_id, labels.tenant)
+            # Only the current version of a document opens: a version still
+            # being ingested, or one just replaced, is dropped like any
+            # unopenable chunk (docs/INGEST.md).
+            version = p.get("version")
+            key = self._keys.data_key(
+                labels.doc_id, labels.tenant, version=None if version is None else str(version)
+            )
             raw = open_chunk(key, labels, base64.b64decode(str(p["sealed"]), validate=True))
             return SealedChunk.from_bytes(raw)
         except DataKeyNotFound:
@@ -146,14 +156,48 @@ class Retriever:
         vector = self._embedder.embed([masked.text])[0]
         # A little headroom, so a chunk dropped at open does not shorten the answer.
         limit = min(top_k + 5, 100)
-        hits = self._store.search(vector, access, limit)
-        if masked.tags:
-            hits = _fuse(hits, self._store.search(vector, access, limit, tags=masked.tags))
+        # While a document is replaced, its new points are in the store but do
+        # not open yet: when too many are dropped, search again deeper (bounded).
+        ceiling = min(max(4 * limit, top_k), MAX_SEARCH_LIMIT)
         chunks: list[RetrievedChunk] = []
+        dropped = 0
+        seen: set[str] = set()
+        while True:
+            hits = self._store.search(vector, access, limit)
+            exhausted = len(hits) < limit  # nothing deeper to find
+            if masked.tags:
+                hits = _fuse(hits, self._store.search(vector, access, limit, tags=masked.tags))
+            dropped += self._take(hits, seen, chunks, top_k, access, policy, principal)
+            if len(chunks) >= top_k or exhausted or limit >= ceiling:
+                break
+            limit = min(limit * 2, ceiling)
+        retrieval_id = self._ids.issue(principal, [c.chunk_id for c in chunks])
+        log.info(
+            "retrieval",
+            extra={"sub_tenant": principal.tenant, "returned": len(chunks), "dropped": dropped,
+                   "ms": round((time.perf_counter() - started) * 1000, 2)},
+        )
+        return Retrieval(retrieval_id, tuple(chunks), dropped)
+
+    def _take(
+        self,
+        hits: list[Hit],
+        seen: set[str],
+        chunks: list[RetrievedChunk],
+        top_k: int,
+        access: AccessFilter,
+        policy: Policy,
+        principal: Principal,
+    ) -> int:
+        """Open hits not seen before, best first, into ``chunks`` (up to
+        ``top_k``); returns how many were dropped."""
         dropped = 0
         for hit in hits:
             if len(chunks) == top_k:
                 break
+            if hit.id in seen:
+                continue
+            seen.add(hit.id)
             if not matches(hit.payload, access):  # defence in depth: never serve outside the filter
                 dropped += 1
                 log.error("engine returned a point outside the access filter chunk_id=%s",
@@ -181,10 +225,4 @@ class Retriever:
                     masked=view.masked_types,
                 )
             )
-        retrieval_id = self._ids.issue(principal, [c.chunk_id for c in chunks])
-        log.info(
-            "retrieval",
-            extra={"sub_tenant": principal.tenant, "returned": len(chunks), "dropped": dropped,
-                   "ms": round((time.perf_counter() - started) * 1000, 2)},
-        )
-        return Retrieval(retrieval_id, tuple(chunks), dropped)
+        return dropped

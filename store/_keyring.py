@@ -9,9 +9,20 @@ Hierarchy::
 
     master key (RAGSEAL_MASTER_KEY, or master.key generated once, mode 0600)
       └─ KEK v1, v2, ... (random 256-bit, wrapped by the master key)
-           ├─ data key per document (random 256-bit, AES-GCM wrapped,
-           │    AAD = tenant + doc id, so wrapped keys cannot be swapped)
+           ├─ data key per document *version* (random 256-bit, AES-GCM
+           │    wrapped, AAD = tenant + doc id [+ version], so wrapped keys
+           │    cannot be swapped): one current, others pending
            └─ installation secrets (id hashing, pseudonyms, retrieval ids)
+
+Versions (docs/INGEST.md): ingestion seals a new version of a document
+under a *pending* key, upserts its points, then :meth:`LocalKeyring.make_current`
+switches in ONE transaction: the pending key becomes the document's data
+key and the old one is destroyed. Before the switch the new points cannot
+be opened (``data_key(..., version=new)`` raises :class:`DataKeyNotFound`),
+after it the old ones cannot: no reader ever sees both versions or neither.
+Storage: ``data_keys`` holds the current key of each document (its schema
+predates versions), ``current_versions`` names the version it belongs to
+(no row: an unversioned key), ``pending_keys`` the versions not yet current.
 
 A KMS or Vault transit provider implements the same protocol: ``wrap``
 and ``unwrap`` of the data keys move to the remote service, and the table
@@ -84,17 +95,34 @@ class KeyringStatus:
 
 @runtime_checkable
 class KeyProvider(Protocol):
-    def ensure_data_key(self, doc_id: str, tenant: str) -> bytes:
-        """The document's data key, created (and wrapped) on first use."""
+    def ensure_data_key(self, doc_id: str, tenant: str, version: str | None = None) -> bytes:
+        """The data key of a document (``version=None``) or of one version of it,
+        created (and wrapped) on first use; a new version's key is *pending*
+        until :meth:`make_current`."""
 
-    def data_key(self, doc_id: str, tenant: str) -> bytes:
-        """The document's data key; :class:`DataKeyNotFound` if erased."""
+    def data_key(self, doc_id: str, tenant: str, version: str | None = None) -> bytes:
+        """The document's current data key; with ``version``, only if that
+        version is current. :class:`DataKeyNotFound` otherwise (erased, pending)."""
 
-    def destroy_data_key(self, doc_id: str, tenant: str) -> bool:
-        """Crypto-shred: forget the document's data key. True if one existed."""
+    def destroy_data_key(self, doc_id: str, tenant: str, version: str | None = None) -> bool:
+        """Crypto-shred: forget every key of the document (``version=None``) or
+        one version's key. True if one existed."""
 
-    def record_encryptions(self, doc_id: str, tenant: str, count: int) -> None:
+    def record_encryptions(
+        self, doc_id: str, tenant: str, count: int, version: str | None = None
+    ) -> None:
         """Count encryptions under a data key; raise past the cap."""
+
+    def current_version(self, doc_id: str, tenant: str) -> str | None:
+        """The version whose key is the document's data key (``None``: no
+        versioned key)."""
+
+    def make_current(self, doc_id: str, tenant: str, version: str) -> None:
+        """Atomically make a pending version current and destroy the previous
+        current key; :class:`DataKeyNotFound` if that version has no pending key."""
+
+    def pending_versions(self) -> list[tuple[str, str, str]]:
+        """``(tenant, doc_id, version)`` of every key that never became current."""
 
     def secret(self, purpose: str) -> bytes:
         """A stable 32-byte installation secret for ``purpose``."""
@@ -142,8 +170,9 @@ def _unwrap(kek: bytes, blob: bytes, aad: bytes) -> bytes:
     return AESGCM(kek).decrypt(blob[:_NONCE], blob[_NONCE:], aad)
 
 
-def _dek_aad(doc_id: str, tenant: str) -> bytes:
-    return b"ragseal/dek/v1\x00" + tenant.encode() + b"\x00" + doc_id.encode()
+def _dek_aad(doc_id: str, tenant: str, version: str | None = None) -> bytes:
+    aad = b"ragseal/dek/v1\x00" + tenant.encode() + b"\x00" + doc_id.encode()
+    return aad if version is None else aad + b"\x00" + version.encode()
 
 
 def _secret_aad(purpose: str) -> bytes:
@@ -162,6 +191,15 @@ CREATE TABLE IF NOT EXISTS data_keys (
     wrapped BLOB NOT NULL, encryptions INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL,
     PRIMARY KEY (tenant, doc_id));
 CREATE INDEX IF NOT EXISTS data_keys_version ON data_keys (kek_version);
+CREATE TABLE IF NOT EXISTS current_versions (
+    tenant TEXT NOT NULL, doc_id TEXT NOT NULL, version TEXT NOT NULL,
+    PRIMARY KEY (tenant, doc_id));
+CREATE TABLE IF NOT EXISTS pending_keys (
+    tenant TEXT NOT NULL, doc_id TEXT NOT NULL, version TEXT NOT NULL,
+    kek_version INTEGER NOT NULL, wrapped BLOB NOT NULL,
+    encryptions INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL,
+    PRIMARY KEY (tenant, doc_id, version));
+CREATE INDEX IF NOT EXISTS pending_keys_version ON pending_keys (kek_version);
 CREATE TABLE IF NOT EXISTS secrets (
     purpose TEXT PRIMARY KEY, kek_version INTEGER NOT NULL, wrapped BLOB NOT NULL);
 """
@@ -258,23 +296,57 @@ class LocalKeyring:
         return int(row[0])
 
     # -- data keys --------------------------------------------------------
-    def ensure_data_key(self, doc_id: str, tenant: str) -> bytes:
+    def _current(self, doc_id: str, tenant: str) -> str | None:
+        row = self._db.execute(
+            "SELECT version FROM current_versions WHERE tenant = ? AND doc_id = ?",
+            (tenant, doc_id),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def _open_key(self, kek_version: int, wrapped: bytes, aad: bytes) -> bytes:
+        try:
+            return _unwrap(self._kek(kek_version), wrapped, aad)
+        except InvalidTag:
+            raise KeyringError("a wrapped data key failed to open") from None
+
+    def _pending(self, doc_id: str, tenant: str, version: str) -> tuple[int, bytes] | None:
+        row = self._db.execute(
+            "SELECT kek_version, wrapped FROM pending_keys"
+            " WHERE tenant = ? AND doc_id = ? AND version = ?",
+            (tenant, doc_id, version),
+        ).fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]))
+
+    def ensure_data_key(self, doc_id: str, tenant: str, version: str | None = None) -> bytes:
         with self._tx():
-            try:
-                return self.data_key(doc_id, tenant)
-            except DataKeyNotFound:
-                pass
-            version = self._active_version()
+            if version is None or self._current(doc_id, tenant) == version:
+                try:
+                    return self.data_key(doc_id, tenant, version)
+                except DataKeyNotFound:
+                    if version is not None:
+                        raise
+            else:
+                pending = self._pending(doc_id, tenant, version)
+                if pending is not None:
+                    return self._open_key(*pending, _dek_aad(doc_id, tenant, version))
+            kek_version = self._active_version()
             key = os.urandom(_KEY)
-            self._db.execute(
-                "INSERT INTO data_keys (doc_id, tenant, kek_version, wrapped, created)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (doc_id, tenant, version, _wrap(self._kek(version), key, _dek_aad(doc_id, tenant)),
-                 time.time()),
-            )
+            wrapped = _wrap(self._kek(kek_version), key, _dek_aad(doc_id, tenant, version))
+            if version is None:
+                self._db.execute(
+                    "INSERT INTO data_keys (doc_id, tenant, kek_version, wrapped, created)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (doc_id, tenant, kek_version, wrapped, time.time()),
+                )
+            else:
+                self._db.execute(
+                    "INSERT INTO pending_keys (tenant, doc_id, version, kek_version, wrapped,"
+                    " created) VALUES (?, ?, ?, ?, ?, ?)",
+                    (tenant, doc_id, version, kek_version, wrapped, time.time()),
+                )
             return key
 
-    def data_key(self, doc_id: str, tenant: str) -> bytes:
+    def data_key(self, doc_id: str, tenant: str, version: str | None = None) -> bytes:
         with self._lock:
             row = self._db.execute(
                 "SELECT kek_version, wrapped FROM data_keys WHERE tenant = ? AND doc_id = ?",
@@ -282,43 +354,125 @@ class LocalKeyring:
             ).fetchone()
             if row is None:
                 raise DataKeyNotFound
-            try:
-                return _unwrap(self._kek(int(row[0])), row[1], _dek_aad(doc_id, tenant))
-            except InvalidTag:
-                raise KeyringError("a wrapped data key failed to open") from None
+            current = self._current(doc_id, tenant)
+            if version is not None and current != version:
+                raise DataKeyNotFound  # pending, superseded or never ingested
+            return self._open_key(int(row[0]), row[1], _dek_aad(doc_id, tenant, current))
+
+    def current_version(self, doc_id: str, tenant: str) -> str | None:
+        with self._lock:
+            return self._current(doc_id, tenant)
+
+    def make_current(self, doc_id: str, tenant: str, version: str) -> None:
+        with self._tx():
+            row = self._db.execute(
+                "SELECT kek_version, wrapped, encryptions, created FROM pending_keys"
+                " WHERE tenant = ? AND doc_id = ? AND version = ?",
+                (tenant, doc_id, version),
+            ).fetchone()
+            if row is None:
+                if self._current(doc_id, tenant) == version:
+                    return  # already switched (a resumed run)
+                raise DataKeyNotFound
+            # REPLACE deletes the previous current key's row: with secure_delete
+            # its bytes are overwritten when this one transaction commits.
+            self._db.execute(
+                "INSERT OR REPLACE INTO data_keys"
+                " (doc_id, tenant, kek_version, wrapped, encryptions, created)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (doc_id, tenant, *row),
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO current_versions (tenant, doc_id, version)"
+                " VALUES (?, ?, ?)",
+                (tenant, doc_id, version),
+            )
+            self._db.execute(
+                "DELETE FROM pending_keys WHERE tenant = ? AND doc_id = ? AND version = ?",
+                (tenant, doc_id, version),
+            )
+
+    def pending_versions(self) -> list[tuple[str, str, str]]:
+        with self._lock:
+            return [(str(t), str(d), str(v)) for t, d, v in self._db.execute(
+                "SELECT tenant, doc_id, version FROM pending_keys ORDER BY tenant, doc_id, version"
+            )]
+
+    def key_versions(self) -> list[tuple[str, str, str | None, str]]:
+        """``(tenant, doc_id, version, "current" | "pending")`` of every data key
+        (``version`` is ``None`` for an unversioned key); ids only, no key material."""
+        with self._lock:
+            current: list[tuple[str, str, str | None, str]] = [
+                (str(t), str(d), None if v is None else str(v), "current")
+                       for t, d, v in self._db.execute(
+                "SELECT k.tenant, k.doc_id, c.version FROM data_keys k LEFT JOIN"
+                " current_versions c ON c.tenant = k.tenant AND c.doc_id = k.doc_id")]
+            pending: list[tuple[str, str, str | None, str]] = [
+                (t, d, v, "pending") for t, d, v in self.pending_versions()]
+            return sorted(current + pending, key=lambda r: (r[0], r[1], r[2] or "", r[3]))
 
     def tenant_of(self, doc_id: str) -> str | None:
         """The tenant a document's data key belongs to (doc ids are per tenant)."""
         with self._lock:
             row = self._db.execute(
-                "SELECT tenant FROM data_keys WHERE doc_id = ? LIMIT 1", (doc_id,)
+                "SELECT tenant FROM data_keys WHERE doc_id = ?"
+                " UNION SELECT tenant FROM pending_keys WHERE doc_id = ? LIMIT 1",
+                (doc_id, doc_id),
             ).fetchone()
             return None if row is None else str(row[0])
 
-    def destroy_data_key(self, doc_id: str, tenant: str) -> bool:
+    def destroy_data_key(self, doc_id: str, tenant: str, version: str | None = None) -> bool:
         with self._tx():
-            cur = self._db.execute(
-                "DELETE FROM data_keys WHERE tenant = ? AND doc_id = ?", (tenant, doc_id)
-            )
             # secure_delete zeroes the freed cells when this transaction commits.
-            return cur.rowcount > 0
+            if version is None:
+                gone = self._db.execute(
+                    "DELETE FROM data_keys WHERE tenant = ? AND doc_id = ?", (tenant, doc_id)
+                ).rowcount
+                gone += self._db.execute(
+                    "DELETE FROM pending_keys WHERE tenant = ? AND doc_id = ?", (tenant, doc_id)
+                ).rowcount
+                self._db.execute(
+                    "DELETE FROM current_versions WHERE tenant = ? AND doc_id = ?",
+                    (tenant, doc_id),
+                )
+                return gone > 0
+            gone = self._db.execute(
+                "DELETE FROM pending_keys WHERE tenant = ? AND doc_id = ? AND version = ?",
+                (tenant, doc_id, version),
+            ).rowcount
+            if self._current(doc_id, tenant) == version:
+                gone += self._db.execute(
+                    "DELETE FROM data_keys WHERE tenant = ? AND doc_id = ?", (tenant, doc_id)
+                ).rowcount
+                self._db.execute(
+                    "DELETE FROM current_versions WHERE tenant = ? AND doc_id = ?",
+                    (tenant, doc_id),
+                )
+            return gone > 0
 
-    def record_encryptions(self, doc_id: str, tenant: str, count: int) -> None:
+    def record_encryptions(
+        self, doc_id: str, tenant: str, count: int, version: str | None = None
+    ) -> None:
         if count < 0:
             raise ValueError("an encryption count cannot be negative")
         with self._tx():
-            row = self._db.execute(
-                "SELECT encryptions FROM data_keys WHERE tenant = ? AND doc_id = ?",
-                (tenant, doc_id),
-            ).fetchone()
+            if version is None or self._current(doc_id, tenant) == version:
+                select = "SELECT encryptions FROM data_keys WHERE tenant = ? AND doc_id = ?"
+                update = ("UPDATE data_keys SET encryptions = encryptions + ?"
+                          " WHERE tenant = ? AND doc_id = ?")
+                args: tuple[str, ...] = (tenant, doc_id)
+            else:
+                select = ("SELECT encryptions FROM pending_keys"
+                          " WHERE tenant = ? AND doc_id = ? AND version = ?")
+                update = ("UPDATE pending_keys SET encryptions = encryptions + ?"
+                          " WHERE tenant = ? AND doc_id = ? AND version = ?")
+                args = (tenant, doc_id, version)
+            row = self._db.execute(select, args).fetchone()
             if row is None:
                 raise DataKeyNotFound
             if int(row[0]) + count > MAX_ENCRYPTIONS_PER_KEY:
                 raise KeyUsageExceeded("data key reached its encryption cap; delete and re-ingest")
-            self._db.execute(
-                "UPDATE data_keys SET encryptions = encryptions + ? WHERE tenant = ? AND doc_id = ?",
-                (count, tenant, doc_id),
-            )
+            self._db.execute(update, (count, *args))
 
     # -- installation secrets --------------------------------------------
     def secret(self, purpose: str) -> bytes:
@@ -351,6 +505,8 @@ class LocalKeyring:
             pending = self._db.execute(
                 "SELECT COUNT(*) FROM data_keys WHERE kek_version < ?", (newest,)
             ).fetchone()[0] + self._db.execute(
+                "SELECT COUNT(*) FROM pending_keys WHERE kek_version < ?", (newest,)
+            ).fetchone()[0] + self._db.execute(
                 "SELECT COUNT(*) FROM secrets WHERE kek_version < ?", (newest,)
             ).fetchone()[0]
             if pending == 0:
@@ -374,12 +530,14 @@ class LocalKeyring:
         while True:
             with self._tx():
                 rows = self._db.execute(
-                    "SELECT doc_id, tenant, kek_version, wrapped FROM data_keys"
-                    " WHERE kek_version < ? LIMIT ?",
+                    "SELECT k.doc_id, k.tenant, k.kek_version, k.wrapped, c.version"
+                    " FROM data_keys k LEFT JOIN current_versions c"
+                    " ON c.tenant = k.tenant AND c.doc_id = k.doc_id"
+                    " WHERE k.kek_version < ? LIMIT ?",
                     (version, batch),
                 ).fetchall()
-                for doc_id, tenant, old, wrapped in rows:
-                    aad = _dek_aad(doc_id, tenant)
+                for doc_id, tenant, old, wrapped, doc_version in rows:
+                    aad = _dek_aad(doc_id, tenant, doc_version)
                     try:
                         key = _unwrap(self._kek(int(old)), wrapped, aad)
                     except InvalidTag:
@@ -391,6 +549,19 @@ class LocalKeyring:
                     )
             if len(rows) < batch:
                 break
+        with self._tx():
+            for tenant, doc_id, doc_version, old, wrapped in self._db.execute(
+                "SELECT tenant, doc_id, version, kek_version, wrapped FROM pending_keys"
+                " WHERE kek_version < ?",
+                (version,),
+            ).fetchall():
+                aad = _dek_aad(doc_id, tenant, doc_version)
+                key = self._open_key(int(old), wrapped, aad)
+                self._db.execute(
+                    "UPDATE pending_keys SET kek_version = ?, wrapped = ?"
+                    " WHERE tenant = ? AND doc_id = ? AND version = ?",
+                    (version, _wrap(target, key, aad), tenant, doc_id, doc_version),
+                )
         with self._tx():
             for purpose, old, wrapped in self._db.execute(
                 "SELECT purpose, kek_version, wrapped FROM secrets WHERE kek_version < ?",
@@ -417,6 +588,8 @@ class LocalKeyring:
             users = self._db.execute(
                 "SELECT COUNT(*) FROM data_keys WHERE kek_version = ?", (version,)
             ).fetchone()[0] + self._db.execute(
+                "SELECT COUNT(*) FROM pending_keys WHERE kek_version = ?", (version,)
+            ).fetchone()[0] + self._db.execute(
                 "SELECT COUNT(*) FROM secrets WHERE kek_version = ?", (version,)
             ).fetchone()[0]
             if users:
@@ -432,10 +605,12 @@ class LocalKeyring:
             versions = {int(v): str(s) for v, s in self._db.execute(
                 "SELECT version, state FROM keks ORDER BY version")}
             per_version = {int(v): int(n) for v, n in self._db.execute(
-                "SELECT kek_version, COUNT(*) FROM data_keys GROUP BY kek_version")}
+                "SELECT kek_version, COUNT(*) FROM (SELECT kek_version FROM data_keys"
+                " UNION ALL SELECT kek_version FROM pending_keys) GROUP BY kek_version")}
             total, enc, top = self._db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(encryptions), 0), COALESCE(MAX(encryptions), 0)"
-                " FROM data_keys"
+                " FROM (SELECT encryptions FROM data_keys"
+                " UNION ALL SELECT encryptions FROM pending_keys)"
             ).fetchone()
             return KeyringStatus(
                 active_version=self._active_version(),
