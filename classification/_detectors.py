@@ -378,8 +378,9 @@ def _policy_recognizers(policy: Policy) -> list[EntityRecognizer]:
                     ) from None
             # As written: case-sensitive, so [A-Z] means upper case (Presidio's
             # default adds IGNORECASE|DOTALL); stewards can write (?i) themselves.
+            factory = _validated_recognizer(rule.validator) if rule.validator else PatternRecognizer
             out.append(
-                PatternRecognizer(
+                factory(
                     supported_entity=rule.entity,
                     name=f"policy.{path}",
                     patterns=patterns,
@@ -401,6 +402,46 @@ def _policy_recognizers(policy: Policy) -> list[EntityRecognizer]:
                 )
             )
     return out
+
+
+def luhn_ok(value: str) -> bool:
+    """Luhn checksum over the digits of ``value`` (at least 2 digits)."""
+    digits = [int(c) for c in value if c.isdigit()]
+    if len(digits) < 2:
+        return False
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def mod97_ok(value: str) -> bool:
+    """ISO 7064 mod-97 (IBAN): first four characters moved last, letters as 10..35."""
+    chars = [c for c in value.upper() if c.isalnum()]
+    if len(chars) < 5:
+        return False
+    moved = chars[4:] + chars[:4]
+    number = "".join(str(int(c, 36)) for c in moved)
+    return int(number) % 97 == 1
+
+
+_VALIDATORS = {"luhn": luhn_ok, "mod97": mod97_ok}
+
+
+@functools.lru_cache(maxsize=2)
+def _validated_recognizer(validator: str) -> type:
+    """A ``PatternRecognizer`` that drops matches failing the named checksum."""
+    from presidio_analyzer import PatternRecognizer
+
+    check = _VALIDATORS[validator]
+
+    class ValidatedPatternRecognizer(PatternRecognizer):  # type: ignore[misc]
+        def validate_result(self, pattern_text: str) -> bool:
+            return check(pattern_text)
+
+    return ValidatedPatternRecognizer
 
 
 _ONTONOTES_LABELS = frozenset(

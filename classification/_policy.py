@@ -61,11 +61,103 @@ class EntityRule(_Model):
     min_score: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
+def _nested_quantifier(pattern: str) -> str | None:
+    """Why ``pattern`` can backtrack catastrophically, or None (static check).
+
+    Flags a group repeated without bound (``*``, ``+``, ``{n,}``) that itself
+    holds an unbounded repeat, like ``(a+)+`` or ``(.*)*``, and a repeated
+    alternation with two equal branches, like ``(a|a)*``.
+    """
+    stack: list[dict[str, object]] = [{"unbounded": False, "branches": [""]}]
+    i, n = 0, len(pattern)
+
+    def unbounded_at(j: int) -> int:
+        """Length of an unbounded quantifier at ``j`` (0 if none)."""
+        if j < n and pattern[j] in "*+":
+            return 1
+        m = re.match(r"\{\d*,\}", pattern[j:])
+        return len(m.group(0)) if m else 0
+
+    while i < n:
+        c = pattern[i]
+        top = stack[-1]
+        if c == "\\":
+            top["branches"][-1] += pattern[i : i + 2]  # type: ignore[index, operator]
+            i += 2
+        elif c == "[":
+            j = i + 1
+            if j < n and pattern[j] == "^":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 2 if pattern[j] == "\\" else 1
+            top["branches"][-1] += pattern[i : j + 1]  # type: ignore[index, operator]
+            i = j + 1
+        elif c == "(":
+            stack.append({"unbounded": False, "branches": [""]})
+            i += 1
+            continue
+        elif c == "|":
+            top["branches"].append("")  # type: ignore[attr-defined]
+            i += 1
+            continue
+        elif c == ")" and len(stack) > 1:
+            group = stack.pop()
+            q = unbounded_at(i + 1)
+            if q:
+                if group["unbounded"]:
+                    return "a repeated group holds an unbounded repeat (nested quantifiers)"
+                branches = [b for b in group["branches"]]  # type: ignore[attr-defined]
+                if len(branches) != len(set(branches)):
+                    return "a repeated alternation has two equal branches"
+            if group["unbounded"] or q:
+                stack[-1]["unbounded"] = True
+            stack[-1]["branches"][-1] += "(...)"  # type: ignore[index, operator]
+            i += 1 + q
+            continue
+        else:
+            top["branches"][-1] += c  # type: ignore[index, operator]
+            i += 1
+        if unbounded_at(i):
+            stack[-1]["unbounded"] = True
+    return None
+
+
+_PROBE_TIMEOUT = 0.05
+
+
+def _slow_on_probe(pattern: str) -> bool:
+    """Run the pattern on adversarial strings with a timeout (``regex`` module)."""
+    import regex
+
+    try:
+        compiled = regex.compile(pattern, regex.MULTILINE)
+    except regex.error:
+        return False  # ``re`` accepted it; the detector reports what regex refuses
+    letters = {c for c in pattern if c.isalnum()} | set("a0 .-_@")
+    for c in sorted(letters)[:24]:
+        for size in (28, 3000):
+            try:
+                compiled.search(c * size + "!\n", timeout=_PROBE_TIMEOUT)
+            except TimeoutError:
+                return True
+    return False
+
+
+Validator = Literal["luhn", "mod97"]
+
+
 class RecognizerRule(_Model):
-    """A steward-defined recognizer: regex patterns with context, or a deny list."""
+    """A steward-defined recognizer: regex patterns with context, or a deny list.
+
+    ``validator`` drops pattern matches that fail a checksum: ``luhn`` (card
+    numbers) or ``mod97`` (IBAN, ISO 7064) on the match's letters and digits.
+    """
 
     entity: str
     patterns: tuple[str, ...] = ()
+    validator: Validator | None = None
     deny_list: tuple[str, ...] = ()
     context: tuple[str, ...] = ()
     score: float = Field(default=0.6, ge=0.0, le=1.0)
@@ -81,6 +173,14 @@ class RecognizerRule(_Model):
                 re.compile(pattern)
             except re.error as exc:
                 raise ValueError(f"[{i}]: invalid regular expression ({exc.msg})") from None
+            reason = _nested_quantifier(pattern)
+            if reason is None and _slow_on_probe(pattern):
+                reason = "it backtracks catastrophically on a probe string"
+            if reason is not None:
+                raise ValueError(
+                    f"[{i}]: regular expression refused, {reason}; rewrite it without "
+                    "nested unbounded repeats (e.g. (ab)+ rather than (a+b?)+)"
+                )
         return patterns
 
 
