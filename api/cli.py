@@ -136,13 +136,17 @@ def cli(verbose: int) -> None:
               help="ACL manifest (YAML). Files no rule covers are refused.")
 @click.option("--tenant", help="Tenant for every file (overrides the manifest).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--sync", is_flag=True,
+              help="Also erase documents whose files are gone from the given folders.")
 def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
-           as_json: bool) -> None:
+           as_json: bool, sync: bool) -> None:
     """Ingest files and folders: parse, classify, mask, seal, embed and index.
 
     Supported: .txt .md .html .pdf .docx .eml. Every file needs an ACL from
     the manifest; a file that no rule covers is listed and not ingested.
-    Exit status 1 when any file was refused.
+    Unchanged files (same content, ACL and policy) write nothing; a changed
+    file replaces its old version atomically for readers. A run that was
+    killed can simply be run again. Exit status 1 when any file was refused.
     """
     from rich.console import Console
     from rich.progress import (
@@ -150,6 +154,7 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
         MofNCompleteColumn,
         Progress,
         TextColumn,
+        TimeElapsedColumn,
         TimeRemainingColumn,
     )
 
@@ -173,19 +178,32 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
             except ManifestError as exc:
                 _fail(f"manifest: {manifest.name}: {exc}")
         progress = Progress(
-            TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[chunks]} chunks"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(), TimeRemainingColumn(),
             console=console, transient=True, disable=as_json or not console.is_terminal,
         )
+        counted = {"chunks": 0}
+
+        def _advance(result_chunks: int) -> None:
+            counted["chunks"] += result_chunks
+            elapsed = progress.tasks[0].elapsed or 0.0
+            rate = f"{counted['chunks'] / elapsed:.1f} chunks/s" if elapsed else ""
+            progress.update(task, chunks=counted["chunks"], rate=rate)
+
         with progress:
-            task = progress.add_task("files", total=None)
+            task = progress.add_task("files", total=None, chunks=0, rate="")
             report = ingest_paths(
                 services.ingestor,
                 list(paths),
                 acl,
                 tenant=tenant,
                 exclude=[manifest] if manifest is not None else [],
+                sync=sync,
                 on_total=lambda n: progress.update(task, total=n),
                 on_file=lambda _p: progress.advance(task),
+                on_result=lambda r: _advance(0 if r.unchanged else r.chunks),
             )
     if as_json:
         _echo_json(report.as_dict())
@@ -201,7 +219,8 @@ def _print_report(report: BatchReport) -> None:
 
     out = Console()
     out.print(f"[bold]ingested[/] {len(report.ingested)} file(s), {report.chunks} chunk(s) "
-              f"in {report.seconds:.1f}s; refused {len(report.refused)}; "
+              f"in {report.seconds:.1f}s; unchanged {len(report.unchanged)}; "
+              f"removed {len(report.removed)}; refused {len(report.refused)}; "
               f"skipped {report.skipped} hidden")
     if report.ingested:
         levels = ", ".join(f"{k}: {v}" for k, v in report.level_counts().items())

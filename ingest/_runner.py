@@ -1,7 +1,11 @@
 """Batch ingestion of files and folders: walk, resolve ACLs, ingest, report.
 
 Bad input never stops the run: each file that cannot be ingested is listed
-with its reason (never its content) and the run goes on.
+with its reason (never its content) and the run goes on. A run starts by
+removing what a killed run left half-done (:meth:`Ingestor.recover`), so
+running again after a crash converges to the store an uninterrupted run
+makes; unchanged files are reported and write nothing; ``sync`` also erases
+the documents whose files are gone (docs/INGEST.md).
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ class BatchReport:
     paths: list[str] = field(default_factory=list)  # parallel to ``ingested``
     skipped: int = 0
     seconds: float = 0.0
+    unchanged: list[IngestResult] = field(default_factory=list)
+    unchanged_paths: list[str] = field(default_factory=list)  # parallel to ``unchanged``
+    removed: list[str] = field(default_factory=list)  # doc ids erased by sync
+    recovered_points: int = 0  # points of interrupted runs removed
 
     @property
     def chunks(self) -> int:
@@ -63,6 +71,14 @@ class BatchReport:
             "refusals": [{"path": r.path, "reason": r.reason} for r in self.refused],
             "entities": self.entity_counts(),
             "levels": self.level_counts(),
+            "unchanged": len(self.unchanged),
+            "unchanged_documents": [
+                {"path": p, "doc_id": r.doc_id, "tenant": r.tenant, "chunks": r.chunks}
+                for p, r in zip(self.unchanged_paths, self.unchanged, strict=True)
+            ],
+            "removed": len(self.removed),
+            "removed_documents": list(self.removed),
+            "recovered_points": self.recovered_points,
         }
 
 
@@ -75,23 +91,53 @@ def iter_files(paths: Sequence[Path], exclude: set[Path]) -> Iterator[tuple[Path
     """
     for root in paths:
         if not root.exists():
-            yield root, "no such file or folder"
+            problem = "symlink loop" if _is_loop(root) else "no such file or folder"
+            yield root, problem
             continue
         if root.is_file():
-            if root.resolve() not in exclude:
+            if _resolved(root) not in exclude:
                 yield root, None
             continue
+        walk_errors: list[OSError] = []
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False,
-                                                     onerror=lambda e: None):
+                                                     onerror=walk_errors.append):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
                 path = Path(dirpath) / name
-                if path.resolve() in exclude:
+                if _resolved(path) in exclude:
                     continue
                 if name.startswith("."):
                     yield path, "hidden"
                     continue
-                yield path, None
+                yield path, _problem(path)
+        for error in walk_errors:  # a folder we may not list: say so, never stop
+            if error.filename:
+                yield Path(error.filename), "unreadable folder"
+
+
+def _resolved(path: Path) -> Path | None:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before 3.13)
+        return None
+
+
+def _is_loop(path: Path) -> bool:
+    return path.is_symlink() and _resolved(path) is None
+
+
+def _problem(path: Path) -> str | None:
+    """Why a walked file cannot be ingested, found before reading it."""
+    if path.is_symlink():
+        if _resolved(path) is None:
+            return "symlink loop"
+        if not path.exists():
+            return "broken symlink"
+    if not path.is_file():
+        return "not a regular file"
+    if not os.access(path, os.R_OK):
+        return "unreadable file (permission denied)"
+    return None
 
 
 def _source_name(path: Path, base: Path | None) -> str | None:
@@ -99,10 +145,17 @@ def _source_name(path: Path, base: Path | None) -> str | None:
     to the manifest's folder; ``None`` for a file outside it (not covered)."""
     if base is None:
         return path.name
+    resolved = _resolved(path)
+    if resolved is None:
+        return None
     try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
+        return resolved.relative_to(base.resolve()).as_posix()
     except ValueError:
         return None
+
+
+def _under(source: str, folders: Sequence[str]) -> bool:
+    return any(f == "" or source == f or source.startswith(f + "/") for f in folders)
 
 
 def ingest_paths(
@@ -112,26 +165,38 @@ def ingest_paths(
     *,
     tenant: str | None = None,
     exclude: Sequence[Path] = (),
+    sync: bool = False,
     on_file: Callable[[Path], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    on_result: Callable[[IngestResult], None] | None = None,
 ) -> BatchReport:
-    """Ingest every file under ``paths`` with the ACL the manifest gives it."""
+    """Ingest every file under ``paths`` with the ACL the manifest gives it.
+
+    With ``sync``, documents of the tenants involved whose source lies under
+    one of ``paths`` (inside the manifest's folder) but whose file is gone are
+    erased (data keys destroyed, points deleted).
+    """
     started = time.perf_counter()
     report = BatchReport()
-    files = list(iter_files(paths, {p.resolve() for p in exclude}))
+    report.recovered_points = ingestor.recover()
+    files = list(iter_files(paths, {p for p in (_resolved(e) for e in exclude) if p}))
     if on_total is not None:
         on_total(len(files))
     base = manifest.base_dir if manifest is not None else None
+    present: set[str] = set()
+    tenants: set[str] = {tenant} if tenant else set()
     for path, problem in files:
         shown = str(path)
         try:
+            source = _source_name(path, base) if problem != "symlink loop" else None
+            if source is not None:
+                present.add(source)  # the file is there, ingested or not: sync keeps it
             if problem == "hidden":
                 report.skipped += 1
                 continue
             if problem is not None:
                 report.refused.append(Refusal(shown, problem))
                 continue
-            source = _source_name(path, base)
             if source is None:
                 report.refused.append(Refusal(shown, "outside the manifest's folder"))
                 continue
@@ -140,13 +205,31 @@ def ingest_paths(
                 report.refused.append(
                     Refusal(shown, "no ACL rule covers this file (default deny)"))
                 continue
+            tenants.add(acl.tenant)
             try:
-                report.ingested.append(ingestor.ingest_file(path, source=source, acl=acl))
-                report.paths.append(shown)
+                result = ingestor.ingest_file(path, source=source, acl=acl)
             except IngestError as exc:
                 report.refused.append(Refusal(shown, exc.reason))
+                continue
+            if result.unchanged:
+                report.unchanged.append(result)
+                report.unchanged_paths.append(shown)
+            else:
+                report.ingested.append(result)
+                report.paths.append(shown)
+            if on_result is not None:
+                on_result(result)
         finally:
             if on_file is not None:
                 on_file(path)
+    if sync and manifest is not None and base is not None:
+        folders = [f for f in (_source_name(p, base) for p in paths if p.is_dir()) if f is not None]
+        folders = ["" if f == "." else f for f in folders]
+        if manifest.defaults.tenant is not None and tenant is None:
+            tenants.add(manifest.defaults.tenant)
+        for t in sorted(tenants):
+            erased, _ = ingestor.sweep(
+                t, lambda source: not _under(source, folders) or source in present)
+            report.removed.extend(erased)
     report.seconds = time.perf_counter() - started
     return report
