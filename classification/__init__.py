@@ -5,7 +5,8 @@ from ._offline import OFFLINE_ENV, ensure_offline
 ensure_offline()
 
 from ._classifier import Classification, Classifier  # noqa: E402
-from ._detectors import DetectorError, supported_entities  # noqa: E402
+from ._detectors import HIPAA_ENTITIES, DetectorError, supported_entities  # noqa: E402
+from ._eval import Counts, EvalInputError, EvalReport, evaluate, parse_labeled  # noqa: E402
 from ._findings import Finding, resolve_overlaps  # noqa: E402
 from ._policy import (  # noqa: E402
     MASKS,
@@ -22,12 +23,16 @@ from ._policy import (  # noqa: E402
 )
 
 __all__ = [
+    "HIPAA_ENTITIES",
     "MASKS",
     "OFFLINE_ENV",
     "Classification",
     "Classifier",
+    "Counts",
     "DetectorError",
     "EntityRule",
+    "EvalInputError",
+    "EvalReport",
     "Finding",
     "Marker",
     "Policy",
@@ -36,7 +41,9 @@ __all__ = [
     "RoleRule",
     "default_policy",
     "ensure_offline",
+    "evaluate",
     "load_policy",
+    "parse_labeled",
     "parse_policy",
     "parse_policy_text",
     "resolve_overlaps",

@@ -11,7 +11,7 @@ bypass):
 entity                   value                                       needs context
 =======================  ==========================================  =============
 MEDICAL_RECORD_NUMBER    ``MRN 00123456``, ``MR# 4455667``           MRN, medical record
-HEALTH_PLAN_ID           member/subscriber/policy id, 6-20 chars     health plan, member id, insurance
+HEALTH_PLAN_ID           member/subscriber/policy id, 6-20 chars     health plan, member id
 ACCOUNT_NUMBER           6-17 digits, optional dashes                account, acct
 DEVICE_SERIAL            ``SN`` / serial number + 6-20 chars         serial, device, implant
 FAX_NUMBER               a phone-like number                         fax, facsimile

@@ -30,7 +30,8 @@ def test_when_a_pattern_can_backtrack_catastrophically_then_the_policy_is_refuse
 
 
 @pytest.mark.parametrize(
-    "pattern", [r"\bEMP-\d{6}\b", r"(ab)+", r"(\d{3})+", r"[(+]+x", r"\b[A-Z]{2}\d+\b", r"(a{1,3})+"]
+    "pattern",
+    [r"\bEMP-\d{6}\b", r"(ab)+", r"(\d{3})+", r"[(+]+x", r"\b[A-Z]{2}\d+\b", r"(a{1,3})+"],
 )
 def test_when_a_pattern_is_linear_then_it_is_accepted(pattern: str) -> None:
     parse_policy(policy([pattern]))
