@@ -21,11 +21,13 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, File, Form, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from classification import PolicyError, parse_policy_text
 from ingest import IngestError, ManifestError, parse_acl
 from ingest._loaders import supported_extensions
 from retrieval import Principal, RetrievalIdError
+from store import AuditError
 
 from ._auth import TokenVerifier, current_principal
 from ._container import Services
@@ -48,11 +50,33 @@ def _services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(_services)]
 
 
+def audit(svc: Services, action: str, principal: Principal | None, outcome: str = "ok",
+          **fields: object) -> None:
+    """Write one audit record (docs/AUDIT.md), failing the request closed with a 503.
+
+    Fields are ids, counts, verdicts and codes only; the policy fingerprint
+    is added here.
+    """
+    try:
+        svc.audit.record(action, principal=principal, outcome=outcome,
+                         policy=svc.policy.fingerprint, **fields)
+    except AuditError:
+        log.error("audit record not written; request refused", extra={"action": action})
+        raise ApiError(503, "audit_unavailable",
+                       "the audit trail is unavailable; the request was not served") from None
+
+
+def _route(request: Request) -> str:
+    return str(getattr(request.scope.get("route"), "path", "unmatched"))
+
+
 def require_role(role: str) -> Callable[..., Principal]:
     """A dependency that admits only principals holding ``role``."""
 
     def dependency(request: Request, principal: PrincipalDep) -> Principal:
         if role not in principal.roles:
+            audit(request.app.state.services, "access_denied", principal, "denied",
+                  required_role=role, method=request.method, route=_route(request))
             request.app.state.metrics.denied.labels(reason="role").inc()
             raise ApiError(403, "forbidden", f"this operation needs the {role!r} role")
         return principal
@@ -158,14 +182,36 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         app.state.metrics.observe(request.method, path, status, time.perf_counter() - started)
         return response
 
+    @app.middleware("http")
+    async def audit_auth_failures(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        if response.status_code == 401:
+            # The uniform 401 of api._auth; its reason code is in request.state.
+            reason = str(getattr(request.state, "auth_failure", None) or "unknown")
+            try:
+                await run_in_threadpool(audit, request.app.state.services, "auth_failed",
+                                        None, "denied", reason=reason[:64],
+                                        method=request.method, route=_route(request))
+            except ApiError as exc:
+                return error_response(exc.status, exc.code, exc.message)
+        return response
+
     @app.post("/v1/retrieve", response_model=RetrieveResponse, tags=["retrieval"])
     def retrieve(body: RetrieveRequest, principal: PrincipalDep,
                  svc: ServicesDep) -> dict[str, object]:
         """Retrieve context as the token's principal may see it."""
+        query_hash = svc.ids.keyed_hash("query", body.query)
         if len(body.query) > settings.max_query_chars:
+            audit(svc, "retrieve", principal, "invalid", reason="query_too_long",
+                  query_hash=query_hash)
             raise ApiError(422, "invalid_request", "query is too long")
         result = svc.retriever.retrieve(principal, body.query, min(body.top_k,
                                                                    settings.max_top_k))
+        audit(svc, "retrieve", principal, top_k=body.top_k, query_hash=query_hash,
+              returned=len(result.chunks), dropped=result.dropped,
+              chunk_ids=[c.chunk_id for c in result.chunks],
+              doc_ids=sorted({c.doc_id for c in result.chunks}),
+              retrieval_hash=svc.ids.keyed_hash("retrieval-id", result.retrieval_id))
         return {"retrieval_id": result.retrieval_id,
                 "chunks": [c.as_dict() for c in result.chunks]}
 
@@ -176,9 +222,16 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         try:
             result = svc.inspector.inspect(principal, body.answer, body.retrieval_id)
         except RetrievalIdError:
+            audit(svc, "inspect", principal, "denied", reason="invalid_retrieval_id",
+                  retrieval_hash=svc.ids.keyed_hash("retrieval-id", body.retrieval_id or ""))
             raise ApiError(422, "invalid_retrieval_id",
                            "retrieval_id is invalid, expired or not yours") from None
         app.state.metrics.verdicts.labels(verdict=result.verdict).inc()
+        audit(svc, "inspect", principal, verdict=result.verdict,
+              findings=len(result.findings),
+              finding_types=sorted({f.type for f in result.findings}),
+              retrieval_hash=(svc.ids.keyed_hash("retrieval-id", body.retrieval_id)
+                              if body.retrieval_id else None))
         return result.as_dict()
 
     @app.post("/v1/documents", status_code=201, response_model=DocumentOut, tags=["documents"])
@@ -192,14 +245,17 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         name = PurePath(file.filename or "").name
         suffix = PurePath(name).suffix.lower()
         if suffix not in supported_extensions():
+            audit(svc, "ingest", principal, "refused", reason="unsupported_type")
             raise ApiError(422, "unsupported_type", "unsupported document type")
         try:
             acl_data = json.loads(acl) if acl else {"users": [principal.sub]}
             resolved = parse_acl(acl_data, tenant=principal.tenant).resolve(name)
         except (ValueError, ManifestError):
+            audit(svc, "ingest", principal, "refused", reason="invalid_acl")
             raise ApiError(422, "invalid_acl", "acl must be JSON with groups, users, level")\
                 from None
         if resolved is None or resolved.tenant != principal.tenant:
+            audit(svc, "ingest", principal, "refused", reason="invalid_acl")
             raise ApiError(422, "invalid_acl", "acl must name at least one group or user")
         with tempfile.TemporaryDirectory(prefix="ragseal-upload-") as tmp:
             path = Path(tmp) / f"upload{suffix}"
@@ -208,12 +264,16 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 while chunk := file.file.read(1 << 20):
                     size += len(chunk)
                     if size > max_body:
+                        audit(svc, "ingest", principal, "refused", reason="too_large")
                         raise ApiError(413, "too_large", "document too large")
                     out.write(chunk)
             try:
                 result = svc.ingestor.ingest_file(path, source=name, acl=resolved)
             except IngestError as exc:
+                audit(svc, "ingest", principal, "refused", reason="document_refused")
                 raise ApiError(422, "document_refused", exc.reason) from None
+        audit(svc, "ingest", principal, doc_id=result.doc_id, chunks=result.chunks,
+              level=result.level, entities=result.entities)
         return {"doc_id": result.doc_id, "chunks": result.chunks, "level": result.level}
 
     @app.delete("/v1/documents/{doc_id}", status_code=204, tags=["documents"])
@@ -224,7 +284,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     ) -> Response:
         """Erase a document of the caller's tenant (data key and points)."""
         if not svc.erase(principal.tenant, doc_id):
+            audit(svc, "delete", principal, "not_found",
+                  doc_hash=svc.ids.keyed_hash("doc-id", doc_id))
             raise ApiError(404, "not_found", "no such document")
+        audit(svc, "delete", principal, doc_id=doc_id[:64])
         return Response(status_code=204)
 
     @app.get("/v1/policy", tags=["policy"])
@@ -232,6 +295,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         _p: Annotated[Principal, Depends(require_role("steward"))], svc: ServicesDep
     ) -> dict[str, object]:
         """The policy in force."""
+        audit(svc, "policy_read", _p)
         return svc.policy.to_json()
 
     @app.put("/v1/policy", tags=["policy"])
@@ -242,18 +306,23 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     ) -> dict[str, object]:
         """Replace the policy (YAML or JSON body). Invalid: 422, old policy kept."""
         raw = await request.body()
+        previous = svc.policy.fingerprint
         try:
             text = raw.decode("utf-8")
             new = parse_policy_text(text)
         except UnicodeDecodeError:
+            audit(svc, "policy_update", _p, "invalid", reason="not_utf8")
             raise ApiError(422, "invalid_policy", "policy must be UTF-8 YAML or JSON") from None
         except PolicyError as exc:
+            audit(svc, "policy_update", _p, "invalid", reason="invalid_policy")
             raise ApiError(422, "invalid_policy", str(exc)) from None
         try:
             svc.set_policy(new)
         except Exception as exc:  # a policy that cannot build detectors is refused
             log.warning("policy rejected at build", extra={"error": exc.__class__.__name__})
+            audit(svc, "policy_update", _p, "invalid", reason="build_failed")
             raise ApiError(422, "invalid_policy", "policy could not be applied") from None
+        audit(svc, "policy_update", _p, previous=previous)
         return new.to_json()
 
     @app.get("/healthz", tags=["operations"])

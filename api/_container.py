@@ -17,7 +17,7 @@ from classification import Policy, default_policy, ensure_offline, load_policy
 from classification._masking import Pseudonymizer
 from ingest import Ingestor, erase_document
 from retrieval import Inspector, RetrievalIds, Retriever
-from store import IdHasher, LocalKeyring, VectorStore
+from store import AuditLog, IdHasher, LocalKeyring, VectorStore
 
 from ._settings import Settings
 
@@ -86,6 +86,11 @@ class Services:
     @cached_property
     def retrieval_ids(self) -> RetrievalIds:
         return RetrievalIds(self.keys.secret("retrieval-ids"), self.settings.retrieval_id_ttl)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """This process's audit chain under ``data_dir/audit`` (docs/AUDIT.md)."""
+        return AuditLog(self.settings.data_dir / "audit", self.keys.secret("audit-seal"))
 
     # -- models and store -------------------------------------------------
     @cached_property
@@ -163,11 +168,15 @@ class Services:
 
     def warm_up(self) -> None:
         """Build everything now (server start): fail at startup, not on a request."""
-        _ = (self.keys, self.store, self.classifier, self.embedder, self.ingestor,
+        _ = (self.keys, self.audit, self.store, self.classifier, self.embedder, self.ingestor,
              self.retriever, self.inspector)
 
     def close(self) -> None:
-        if "store" in self.__dict__:
-            self.store.close()
-        if "keys" in self.__dict__:
-            self.keys.close()
+        try:
+            if "audit" in self.__dict__:
+                self.audit.close()  # the shutdown seal
+        finally:
+            if "store" in self.__dict__:
+                self.store.close()
+            if "keys" in self.__dict__:
+                self.keys.close()

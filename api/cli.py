@@ -20,8 +20,11 @@ import click
 from classification import ensure_offline
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from ingest._runner import BatchReport
     from retrieval import Principal
+    from store import Actor
 
     from ._container import Services
     from ._settings import Settings
@@ -102,6 +105,28 @@ def _principal(user: str, groups: str, roles: str, tenant: str) -> Principal:
         _fail(str(exc))
 
 
+def _operator(tenant: str | None) -> Actor:
+    """The principal of an operator command: ``cli:<OS user>`` (audit records)."""
+    import getpass
+
+    from store import Actor
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        import os
+
+        user = f"uid{os.getuid()}"
+    return Actor(sub=f"cli:{user}", tenant=tenant or "*")
+
+
+def _audit(services: Services, action: str, principal: Principal | Actor | None,
+           outcome: str = "ok", **fields: object) -> None:
+    """One audit record (docs/AUDIT.md); an AuditError ends the command (exit 2)."""
+    services.audit.record(action, principal=principal, outcome=outcome,
+                          policy=services.policy.fingerprint, **fields)
+
+
 def _read_input(value: str) -> str:
     if value == "-":
         return sys.stdin.read()
@@ -177,6 +202,7 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
                 acl.check_levels(services.policy.levels)
             except ManifestError as exc:
                 _fail(f"manifest: {manifest.name}: {exc}")
+        _ = services.audit  # no audit trail, no ingestion
         progress = Progress(
             TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[chunks]} chunks"),
@@ -205,6 +231,16 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
                 on_file=lambda _p: progress.advance(task),
                 on_result=lambda r: _advance(0 if r.unchanged else r.chunks),
             )
+        operator = _operator(tenant)
+        for result in report.ingested:
+            _audit(services, "ingest", _operator(result.tenant), doc_id=result.doc_id,
+                   chunks=result.chunks, level=result.level, entities=result.entities)
+        for refusal in report.refused:
+            # The path may itself be sensitive: a keyed hash only.
+            _audit(services, "ingest", operator, "refused", reason=refusal.reason[:120],
+                   path_hash=services.ids.keyed_hash("path", refusal.path))
+        for doc_id in report.removed:
+            _audit(services, "delete", operator, doc_id=doc_id[:64], reason="sync")
     if as_json:
         _echo_json(report.as_dict())
     else:
@@ -256,7 +292,10 @@ def delete(doc_id: str, tenant: str | None) -> None:
         if tenant is None:
             _fail("no such document (give --tenant if its key was already destroyed)")
         if not services.erase(tenant, doc_id):
+            _audit(services, "delete", _operator(tenant), "not_found",
+                   doc_hash=services.ids.keyed_hash("doc-id", doc_id))
             _fail("no such document")
+        _audit(services, "delete", _operator(tenant), doc_id=doc_id[:64])
     click.echo(f"deleted {doc_id}")
 
 
@@ -448,6 +487,11 @@ def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int
         _fail("the query is empty")
     with _services() as services:
         result = services.retriever.retrieve(principal, text, top_k)
+        _audit(services, "retrieve", principal, top_k=top_k,
+               query_hash=services.ids.keyed_hash("query", text),
+               returned=len(result.chunks), dropped=result.dropped,
+               chunk_ids=[c.chunk_id for c in result.chunks],
+               doc_ids=sorted({c.doc_id for c in result.chunks}), via="cli")
     if as_json:
         _echo_json({"retrieval_id": result.retrieval_id,
                     "chunks": [c.as_dict() for c in result.chunks]})
@@ -493,7 +537,12 @@ def inspect(text: str, user: str, groups: str, roles: str, tenant: str,
         try:
             result = services.inspector.inspect(principal, answer, retrieval_id)
         except RetrievalIdError as exc:
+            _audit(services, "inspect", principal, "denied", reason="invalid_retrieval_id",
+                   via="cli")
             _fail(str(exc))
+        _audit(services, "inspect", principal, verdict=result.verdict,
+               findings=len(result.findings),
+               finding_types=sorted({f.type for f in result.findings}), via="cli")
     if as_json:
         _echo_json(result.as_dict())
         return
@@ -618,7 +667,9 @@ def keys_rotate() -> None:
       ragseal keys rotate && ragseal keys status
     """
     with _services() as services:
+        _ = services.audit  # no audit trail, no key operation
         version = services.keys.rotate()
+        _audit(services, "keys_rotate", _operator(None), version=version)
     click.echo(f"rotated: active key-encryption key is now v{version}")
 
 
@@ -636,10 +687,13 @@ def keys_retire(version: int) -> None:
     from store import KeyringError
 
     with _services() as services:
+        _ = services.audit  # no audit trail, no key operation
         try:
             services.keys.retire(version)
         except KeyringError as exc:
+            _audit(services, "keys_retire", _operator(None), "refused", version=version)
             _fail(str(exc))
+        _audit(services, "keys_retire", _operator(None), version=version)
     click.echo(f"retired v{version}")
 
 
@@ -666,6 +720,80 @@ def keys_status(as_json: bool) -> None:
                f"(max on one key: {status.max_encryptions_one_key})")
 
 
+# -- audit ------------------------------------------------------------------
+_DURATION = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _parse_since(value: str) -> datetime:
+    import re
+    from datetime import UTC, datetime, timedelta
+
+    match = re.fullmatch(r"(\d{1,9})([smhdw])", value.strip())
+    if match:
+        seconds = int(match.group(1)) * _DURATION[match.group(2)]
+        return datetime.now(UTC) - timedelta(seconds=seconds)
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        _fail("--since must be an ISO 8601 time (2026-03-01T00:00:00Z) or a duration "
+              "(30m, 24h, 7d)")
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+@cli.group()
+def audit() -> None:
+    """The tamper-evident audit trail: verify the chains, export for a SIEM."""
+
+
+@audit.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def audit_verify(as_json: bool) -> None:
+    """Check every replica's chain under $RAGSEAL_DATA_DIR/audit.
+
+    Exit status 1 naming the first bad record (file and seq) on any
+    modification, deletion, insertion or reordering, a seal that does not
+    check, or a chain file missing. See docs/AUDIT.md for what is detected.
+
+    \b
+    Example:
+      ragseal audit verify && echo intact
+    """
+    from store import verify_audit
+
+    settings = _settings()
+    with _services() as services:
+        key = services.keys.secret("audit-seal")
+    report = verify_audit(settings.data_dir / "audit", key)
+    if as_json:
+        _echo_json(report.as_dict())
+    else:
+        click.echo(f"audit: {report.chains} chain(s), {report.records} record(s), "
+                   f"{report.seals} seal(s)")
+        for name, count in sorted(report.unsealed.items()):
+            click.echo(f"  {name}: {count} record(s) after the last seal (running or crashed)")
+    if not report.ok:
+        raise _Exit(1, f"audit trail tampered: {report.problems[0]}")
+
+
+@audit.command("export")
+@click.option("--since", help="ISO 8601 time or a duration back from now (15m, 24h, 7d).")
+def audit_export(since: str | None) -> None:
+    """Print audit records as JSON lines (oldest first), chain fields included.
+
+    \b
+    Examples:
+      ragseal audit export --since 24h >> siem.jsonl
+      ragseal audit export --since 2026-03-01T00:00:00Z
+    """
+    from store import read_audit
+
+    cutoff = _parse_since(since) if since else None
+    settings = _settings()
+    for record in read_audit(settings.data_dir / "audit", cutoff):
+        click.echo(json.dumps(record, sort_keys=True, separators=(",", ":"),
+                              ensure_ascii=False))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: maps every known failure to one line and an exit code.
 
@@ -673,7 +801,7 @@ def main(argv: list[str] | None = None) -> int:
     (its message might hold document text); ``-vv`` logs the traceback.
     """
     from classification import PolicyError
-    from store import KeyringError
+    from store import AuditError, KeyringError
     from store._errors import StoreError
 
     try:
@@ -695,7 +823,7 @@ def main(argv: list[str] | None = None) -> int:
     except PolicyError as exc:
         click.echo(f"ragseal: policy: {exc}", err=True)
         return 2
-    except (KeyringError, StoreError) as exc:
+    except (KeyringError, StoreError, AuditError) as exc:
         click.echo(f"ragseal: {exc}", err=True)
         return 2
     except OSError as exc:
