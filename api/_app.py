@@ -29,9 +29,15 @@ from ingest._loaders import supported_extensions
 from retrieval import Principal, RetrievalIdError
 from store import AuditError
 
-from ._auth import TokenVerifier, current_principal
+from ._auth import TokenVerifier
 from ._container import Services
 from ._errors import ApiError, error_response, install_error_handlers
+from ._limits import (
+    DEFAULT_REQUEST_TIMEOUT_S,
+    RateLimiter,
+    TimeoutMiddleware,
+    rate_limited_principal,
+)
 from ._metrics import Metrics
 from ._settings import Settings
 
@@ -39,7 +45,8 @@ __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 
-PrincipalDep = Annotated[Principal, Depends(current_principal)]
+# Authenticated, then rate limited per (tenant, sub): every principal route uses this.
+PrincipalDep = Annotated[Principal, Depends(rate_limited_principal)]
 
 
 def _services(request: Request) -> Services:
@@ -130,6 +137,35 @@ class DocumentOut(BaseModel):
     level: str
 
 
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+# Every route may answer with the one error body (CONTRACT.md); documented once so
+# the OpenAPI schema tells clients (and schemathesis) the truth. No 500: there is none.
+_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in [
+        (400, "Malformed request body"), (401, "Missing or invalid bearer token"),
+        (403, "Not allowed"), (404, "Not found"),
+        (413, "Request too large"), (422, "Invalid input"), (429, "Rate limited"),
+        (503, "Timed out or unavailable"),
+    ]
+}
+
+
+# PUT /v1/policy reads the raw body (YAML or JSON); say so in the schema.
+_POLICY_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object"}},
+    "application/yaml": {"schema": {"type": "string"}},
+}}}
+
+
 def _is_loopback(host: str | None) -> bool:
     if host is None:
         return False
@@ -162,9 +198,13 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         version="0.1.0",
         summary="Secure retrieval for RAG: the user's rights inside the vector search.",
         lifespan=lifespan,
+        responses=_ERROR_RESPONSES,
     )
     app.state.metrics = Metrics()
     install_error_handlers(app)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.request_timeout = DEFAULT_REQUEST_TIMEOUT_S
+    app.add_middleware(TimeoutMiddleware)  # inside the metrics middleware: 503s are counted
     max_body = settings.max_body_bytes
 
     @app.middleware("http")
@@ -274,6 +314,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 raise ApiError(422, "document_refused", exc.reason) from None
         audit(svc, "ingest", principal, doc_id=result.doc_id, chunks=result.chunks,
               level=result.level, entities=result.entities)
+        app.state.metrics.ingested(result.chunks)
         return {"doc_id": result.doc_id, "chunks": result.chunks, "level": result.level}
 
     @app.delete("/v1/documents/{doc_id}", status_code=204, tags=["documents"])
@@ -298,7 +339,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         audit(svc, "policy_read", _p)
         return svc.policy.to_json()
 
-    @app.put("/v1/policy", tags=["policy"])
+    @app.put("/v1/policy", tags=["policy"], openapi_extra=_POLICY_BODY)
     async def put_policy(
         request: Request,
         _p: Annotated[Principal, Depends(require_role("steward"))],

@@ -149,9 +149,9 @@ def cli(verbose: int) -> None:
       3. ragseal token --sub alice ...      mint a dev token (HS256 secret)
       4. ragseal serve                      the HTTP API on 127.0.0.1:8000
     """
-    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from ._logging import configure_logging
+
+    configure_logging({0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG))
 
 
 # -- ingest -----------------------------------------------------------------
@@ -618,7 +618,9 @@ def serve(host: str, port: int) -> None:
     if settings.policy is not None:
         load_policy(settings.policy)  # PolicyError: one line, exit 2 (see main)
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+    # log_config=None: uvicorn keeps its hands off logging; its loggers propagate to
+    # the JSON handler the cli group configured (-v shows access lines: no bodies).
+    uvicorn.run(app, host=host, port=port, log_config=None, server_header=False)
 
 
 # -- policy -----------------------------------------------------------------
