@@ -84,7 +84,6 @@ def require_role(role: str) -> Callable[..., Principal]:
         if role not in principal.roles:
             audit(request.app.state.services, "access_denied", principal, "denied",
                   required_role=role, method=request.method, route=_route(request))
-            request.app.state.metrics.denied.labels(reason="role").inc()
             raise ApiError(403, "forbidden", f"this operation needs the {role!r} role")
         return principal
 
