@@ -254,8 +254,9 @@ def _print_report(report: BatchReport) -> None:
     from rich.console import Console
 
     out = Console()
-    out.print(f"[bold]ingested[/] {len(report.ingested)} file(s), {report.chunks} chunk(s) "
-              f"in {report.seconds:.1f}s; unchanged {len(report.unchanged)}; "
+    total = len(report.ingested) + len(report.unchanged)
+    out.print(f"[bold]ingested[/] {total} file(s) ({len(report.unchanged)} unchanged), "
+              f"{report.chunks} chunk(s) written in {report.seconds:.1f}s; "
               f"removed {len(report.removed)}; refused {len(report.refused)}; "
               f"skipped {report.skipped} hidden")
     if report.ingested:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._manifest import Manifest
-from ._pipeline import Ingestor, IngestError, IngestResult
+from ._pipeline import IngestError, Ingestor, IngestResult
 
 __all__ = ["BatchReport", "Refusal", "ingest_paths", "iter_files"]
 
@@ -57,25 +57,28 @@ class BatchReport:
         return dict(sorted(Counter(r.level for r in self.ingested).items()))
 
     def as_dict(self) -> dict[str, object]:
+        """``ingested`` counts every file now in the store as this run saw it
+        (``written`` ones plus ``unchanged`` ones, flagged per document);
+        entity and level counts cover what was written."""
+        documents = [
+            {"path": p, "doc_id": r.doc_id, "tenant": r.tenant, "chunks": r.chunks,
+             "level": r.level, "entities": r.entities, "unchanged": r.unchanged}
+            for p, r in [*zip(self.paths, self.ingested, strict=True),
+                         *zip(self.unchanged_paths, self.unchanged, strict=True)]
+        ]
         return {
-            "ingested": len(self.ingested),
+            "ingested": len(self.ingested) + len(self.unchanged),
             "refused": len(self.refused),
             "skipped": self.skipped,
-            "chunks": self.chunks,
+            "chunks": self.chunks + sum(r.chunks for r in self.unchanged),
             "seconds": round(self.seconds, 3),
-            "documents": [
-                {"path": p, "doc_id": r.doc_id, "tenant": r.tenant, "chunks": r.chunks,
-                 "level": r.level, "entities": r.entities}
-                for p, r in zip(self.paths, self.ingested, strict=True)
-            ],
+            "documents": documents,
             "refusals": [{"path": r.path, "reason": r.reason} for r in self.refused],
             "entities": self.entity_counts(),
             "levels": self.level_counts(),
+            "written": len(self.ingested),
+            "chunks_written": self.chunks,
             "unchanged": len(self.unchanged),
-            "unchanged_documents": [
-                {"path": p, "doc_id": r.doc_id, "tenant": r.tenant, "chunks": r.chunks}
-                for p, r in zip(self.unchanged_paths, self.unchanged, strict=True)
-            ],
             "removed": len(self.removed),
             "removed_documents": list(self.removed),
             "recovered_points": self.recovered_points,
