@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, File, Form, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from classification import PolicyError, parse_policy_text
@@ -94,6 +94,15 @@ class RetrieveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     query: str = Field(min_length=1, max_length=2000)
     top_k: int = Field(default=5, ge=1, le=50)
+
+    @field_validator("top_k", mode="before")
+    @classmethod
+    def _json_integer(cls, value: object) -> object:
+        # JSON Schema's "integer" takes 7 and 7.0 but never true or "7", which
+        # pydantic's lax mode would coerce (found by schemathesis).
+        if isinstance(value, bool | str):
+            raise ValueError("must be an integer")
+        return value
 
 
 class RetrievedChunkOut(BaseModel):

@@ -12,6 +12,7 @@ tenant, level within clearance, a shared group or the sub among users.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -186,3 +187,26 @@ def test_matrix_covers_every_route_of_the_app(client: TestClient) -> None:
                ("DELETE", "/v1/documents/{doc_id}"), ("GET", "/v1/policy"),
                ("PUT", "/v1/policy"), ("GET", "/healthz"), ("GET", "/metrics")}
     assert {p for p in paths if p[0] != "HEAD"} == covered
+
+
+def _metric(text: str, name: str) -> float:
+    match = re.search(rf"^{name} ([0-9.e+]+)$", text, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_when_ingestor_uploads_then_ingest_and_denied_counters_rise(
+    client: TestClient, world: World
+) -> None:
+    before = client.get("/metrics").text
+    ingestor = Caller("ingestor", "acme", "own-groups")
+    r = _call("upload", ingestor, client, world)
+    assert r.status_code == 201
+    client.delete(f"/v1/documents/{r.json()['doc_id']}", headers=ingestor.headers())
+    assert _call("upload", Caller("employee", "acme", "own-groups"), client, world) \
+        .status_code == 403
+    after = client.get("/metrics").text
+    for name, rise in [("ragseal_documents_ingested_total", 1),
+                       ('ragseal_denied_total{reason="forbidden"}', 1)]:
+        assert _metric(after, re.escape(name)) - _metric(before, re.escape(name)) == rise, name
+    assert _metric(after, "ragseal_chunks_ingested_total") >= \
+        _metric(before, "ragseal_chunks_ingested_total") + 1

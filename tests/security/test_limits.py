@@ -255,7 +255,7 @@ def test_when_query_over_setting_then_422_without_echo() -> None:
         assert_error(r, 422, "invalid_request")
 
 
-@pytest.mark.parametrize("top_k", [0, -1, 51, 10**9, 2.5, None, "five", [5]])
+@pytest.mark.parametrize("top_k", [0, -1, 51, 10**9, 2.5, None, "five", [5], True, "5"])
 def test_when_top_k_out_of_range_or_type_then_422(client: TestClient, top_k: object) -> None:
     r = client.post("/v1/retrieve", json={"query": "x", "top_k": top_k},
                     headers=bearer(**EMPLOYEE))
