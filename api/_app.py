@@ -33,7 +33,6 @@ from ._auth import TokenVerifier
 from ._container import Services
 from ._errors import ApiError, error_response, install_error_handlers
 from ._limits import (
-    DEFAULT_REQUEST_TIMEOUT_S,
     RateLimiter,
     TimeoutMiddleware,
     rate_limited_principal,
@@ -211,7 +210,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     install_error_handlers(app)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
-    app.state.request_timeout = DEFAULT_REQUEST_TIMEOUT_S
+    app.state.request_timeout = settings.request_timeout_seconds or None
     app.add_middleware(TimeoutMiddleware)  # inside the metrics middleware: 503s are counted
     max_body = settings.max_body_bytes
 

@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     """Cap on ``top_k``; the contract allows 1..50, an operator may lower it."""
     rate_limit_per_minute: int = Field(default=120, ge=0)
     """Requests per principal per minute; 0 turns rate limiting off."""
+    request_timeout_seconds: float = Field(default=30.0, ge=0, le=3600)
+    """Seconds before a request is answered 503 ``timeout``; 0 disables the deadline."""
 
     def __init__(self, **values: Any) -> None:
         try:
