@@ -77,7 +77,10 @@ _ZIP_AFTER = regex.compile(r"[ ,]+(?:[A-Z]{2}[ ])?\d{5}(?:-\d{4})?\b")
 _MAX_PARTS = 4
 
 
-class StreetAddressRecognizer(EntityRecognizer):  # type: ignore[misc]
+_NAME = "StreetAddressRecognizer"
+
+
+class StreetAddressRecognizer(EntityRecognizer):
     """``STREET_ADDRESS``: a street line plus unit, city, state, ZIP and country."""
 
     ENTITY = "STREET_ADDRESS"
@@ -88,7 +91,7 @@ class StreetAddressRecognizer(EntityRecognizer):  # type: ignore[misc]
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(
             supported_entities=[self.ENTITY],
-            name="StreetAddressRecognizer",
+            name=_NAME,
             supported_language=supported_language,
             context=list(self.CONTEXT),
         )
@@ -105,11 +108,11 @@ class StreetAddressRecognizer(EntityRecognizer):  # type: ignore[misc]
                 RecognizerResult(
                     self.ENTITY, start, end, self.SCORE,
                     analysis_explanation=AnalysisExplanation(
-                        recognizer=self.name, original_score=self.SCORE,
+                        recognizer=_NAME, original_score=self.SCORE,
                         textual_explanation="street line",
                     ),
                     recognition_metadata={
-                        RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                        RecognizerResult.RECOGNIZER_NAME_KEY: _NAME,
                         RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
                     },
                 )

@@ -437,7 +437,7 @@ def _validated_recognizer(validator: str) -> type:
 
     check = _VALIDATORS[validator]
 
-    class ValidatedPatternRecognizer(PatternRecognizer):  # type: ignore[misc]
+    class ValidatedPatternRecognizer(PatternRecognizer):
         def validate_result(self, pattern_text: str) -> bool:
             return check(pattern_text)
 

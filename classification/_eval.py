@@ -362,18 +362,19 @@ def evaluate(
         pred = [p for p in pred if p[0] < p[1]]
 
         if scheme == "token":
-            for g, p in zip(_token_types(text, gold), _token_types(text, pred), strict=True):
-                if g is not None and g == p:
-                    per_type[g] += Counts(tp=1)
+            for gold_t, pred_t in zip(_token_types(text, gold), _token_types(text, pred),
+                                      strict=True):
+                if gold_t is not None and gold_t == pred_t:
+                    per_type[gold_t] += Counts(tp=1)
                 else:
-                    if p is not None:
-                        per_type[p] += Counts(fp=1)
-                    if g is not None:
-                        per_type[g] += Counts(fn=1)
-                if g is not None and p is not None:
+                    if pred_t is not None:
+                        per_type[pred_t] += Counts(fp=1)
+                    if gold_t is not None:
+                        per_type[gold_t] += Counts(fn=1)
+                if gold_t is not None and pred_t is not None:
                     pii += Counts(tp=1)
-                elif g is not None or p is not None:
-                    pii += Counts(fp=int(p is not None), fn=int(g is not None))
+                elif gold_t is not None or pred_t is not None:
+                    pii += Counts(fp=int(pred_t is not None), fn=int(gold_t is not None))
         else:
             exact = scheme == "exact"
             gold_hit, pred_hit = _match_spans(gold, pred, exact, iou)

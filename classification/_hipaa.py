@@ -44,7 +44,7 @@ _FLAGS = regex.MULTILINE | regex.IGNORECASE
 _WINDOW = 40  # characters before a value searched for a context word
 
 
-class HipaaRecognizer(PatternRecognizer):  # type: ignore[misc]
+class HipaaRecognizer(PatternRecognizer):
     """A pattern recognizer whose matches need one of ``REQUIRED`` just before them."""
 
     ENTITY = ""
@@ -74,7 +74,7 @@ class HipaaRecognizer(PatternRecognizer):  # type: ignore[misc]
         nlp_artifacts: NlpArtifacts | None = None,
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
-        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts,
+        results: list[RecognizerResult] = super().analyze(text, list(entities), nlp_artifacts,
                                                           regex_flags)
         if self._required is None:
             return results

@@ -82,7 +82,7 @@ def _nested_quantifier(pattern: str) -> str | None:
         c = pattern[i]
         top = stack[-1]
         if c == "\\":
-            top["branches"][-1] += pattern[i : i + 2]  # type: ignore[index, operator]
+            top["branches"][-1] += pattern[i : i + 2]  # type: ignore[index]
             i += 2
         elif c == "[":
             j = i + 1
@@ -92,7 +92,7 @@ def _nested_quantifier(pattern: str) -> str | None:
                 j += 1
             while j < n and pattern[j] != "]":
                 j += 2 if pattern[j] == "\\" else 1
-            top["branches"][-1] += pattern[i : j + 1]  # type: ignore[index, operator]
+            top["branches"][-1] += pattern[i : j + 1]  # type: ignore[index]
             i = j + 1
         elif c == "(":
             stack.append({"unbounded": False, "branches": [""]})
@@ -113,11 +113,11 @@ def _nested_quantifier(pattern: str) -> str | None:
                     return "a repeated alternation has two equal branches"
             if group["unbounded"] or q:
                 stack[-1]["unbounded"] = True
-            stack[-1]["branches"][-1] += "(...)"  # type: ignore[index, operator]
+            stack[-1]["branches"][-1] += "(...)"  # type: ignore[index]
             i += 1 + q
             continue
         else:
-            top["branches"][-1] += c  # type: ignore[index, operator]
+            top["branches"][-1] += c  # type: ignore[index]
             i += 1
         if unbounded_at(i):
             stack[-1]["unbounded"] = True

@@ -5,7 +5,7 @@ from classification import ensure_offline
 ensure_offline()
 
 from ._manifest import Acl, Manifest, ManifestError, load_manifest, parse_acl, parse_manifest  # noqa: E402
-from ._pipeline import Ingestor, IngestError, IngestResult, erase_document  # noqa: E402
+from ._pipeline import IngestError, Ingestor, IngestResult, erase_document  # noqa: E402
 
 __all__ = [
     "Acl",

@@ -20,6 +20,7 @@ __all__ = [
     "matches",
 ]
 
+from ._ids import IdHasher  # noqa: E402
 from ._keyring import (  # noqa: E402
     MAX_ENCRYPTIONS_PER_KEY,
     DataKeyNotFound,
@@ -29,7 +30,6 @@ from ._keyring import (  # noqa: E402
     KeyUsageExceeded,
     LocalKeyring,
 )
-from ._ids import IdHasher  # noqa: E402
 from ._sealed import SealedChunk, Span  # noqa: E402
 from ._sealing import FORMAT_V1, Labels, SealError, open_chunk, seal_chunk  # noqa: E402
 
