@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install ragseal with its test tools, then run the whole test suite
-# (slow tests included). Extra arguments go to pytest, e.g.
+# Install ragseal with its test tools, run the whole test suite (slow tests
+# included), then the static checks (scripts/lint.sh). Extra arguments go to
+# pytest, e.g.
 #   scripts/test.sh -m "not slow"    the quick subset
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -11,4 +12,5 @@ if [[ $rc -eq 5 ]]; then
   echo "scripts/test.sh: pytest collected no tests; that is a failure here" >&2
   exit 1
 fi
+scripts/lint.sh || { echo "scripts/test.sh: static checks failed" >&2; [[ $rc -eq 0 ]] && rc=1; }
 exit $rc

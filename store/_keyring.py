@@ -593,7 +593,8 @@ class LocalKeyring:
                 "SELECT COUNT(*) FROM secrets WHERE kek_version = ?", (version,)
             ).fetchone()[0]
             if users:
-                raise KeyringError(f"v{version} still wraps {users} keys; run `ragseal keys rotate`")
+                raise KeyringError(
+                    f"v{version} still wraps {users} keys; run `ragseal keys rotate`")
             self._db.execute(
                 "UPDATE keks SET state = 'retired', wrapped = NULL WHERE version = ?", (version,)
             )
