@@ -220,6 +220,15 @@ class Policy(_Model):
         return self._ranks[level]
 
     def level_name(self, rank: int) -> str:
+        """Name of the level at ``rank``; IndexError outside ``0..len-1``.
+
+        Negative ranks are refused rather than indexed from the end: a
+        tampered payload level of -1 passes every ``level <= clearance``
+        filter and must never map back to a real level name (and so to
+        the labels the chunk was sealed under).
+        """
+        if isinstance(rank, bool) or not 0 <= rank < len(self.levels):
+            raise IndexError("level rank out of range")
         return self.levels[rank]
 
     @property

@@ -59,7 +59,7 @@ def client_access_filter(access: AccessFilter) -> models.Filter:
     return models.Filter(
         must=[
             models.FieldCondition(key="tenant", match=models.MatchValue(value=access.tenant)),
-            models.FieldCondition(key="level", range=models.Range(lte=access.max_level)),
+            models.FieldCondition(key="level", range=models.Range(gte=0, lte=access.max_level)),
             models.Filter(should=readers),
         ]
     )

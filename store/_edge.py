@@ -83,7 +83,7 @@ def edge_access_filter(access: AccessFilter) -> Filter:
     return Filter(
         must=[
             FieldCondition("tenant", match=MatchValue(access.tenant)),
-            FieldCondition("level", range=RangeFloat(lte=float(access.max_level))),
+            FieldCondition("level", range=RangeFloat(gte=0.0, lte=float(access.max_level))),
             Filter(should=list(readers)),
         ]
     )

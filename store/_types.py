@@ -65,7 +65,7 @@ def matches(payload: Mapping[str, Any], access: AccessFilter) -> bool:
     if payload.get("tenant") != access.tenant:
         return False
     level = payload.get("level")
-    if not isinstance(level, int) or isinstance(level, bool) or level > access.max_level:
+    if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= access.max_level:
         return False
     groups = payload.get("groups") or []
     users = payload.get("users") or []

@@ -103,3 +103,11 @@ def test_when_pattern_is_invalid_then_error_does_not_echo_the_pattern() -> None:
             _with(recognizers=[{"entity": "X_ID", "patterns": [canary], "level": "internal"}])
         )
     assert canary not in str(caught.value)
+
+
+@pytest.mark.parametrize("rank", [-1, -4, 4, 99])
+def test_when_level_rank_out_of_range_or_negative_then_refused(rank: int) -> None:
+    from classification import default_policy
+
+    with pytest.raises(IndexError):
+        default_policy().level_name(rank)

@@ -120,7 +120,8 @@ def test_when_label_edited_in_store_then_chunk_never_served_and_logged_without_c
     original = dict(store.retrieve([hit.chunk_id])[0].payload)
     caplog.set_level(logging.DEBUG)
     try:
-        for tamper in ({"level": 0}, {"groups": ["eng", "everyone"]}, {"users": ["emp@acme.example"]},
+        for tamper in ({"level": 0}, {"level": -1}, {"level": -4}, {"groups": ["eng", "everyone"]},
+                       {"users": ["emp@acme.example"]},
                        {"tenant": "acme2"}, {"doc_id": "0" * 32}):
             store.set_payload(hit.chunk_id, {**original, **tamper})
             for who in (LEGAL, EMPLOYEE):

@@ -218,6 +218,17 @@ def test_when_principal_has_no_groups_then_only_user_grants_make_points_visible(
     assert store.search(unit(1), nobody, 10) == []
 
 
+def test_when_a_level_is_negative_then_nobody_sees_the_point(store: VectorStore) -> None:
+    # A tampered level of -1 would pass a bare `level <= clearance` condition.
+    rng = random.Random(12)
+    tampered = Point(new_id(rng), unit(3), payload(level=-1))
+    store.upsert([tampered])
+    for max_level in (0, 3):
+        access = AccessFilter(tenant="acme", max_level=max_level, groups=("hr",), user="ceo")
+        assert store.search(unit(3), access, 10) == []
+        assert not matches(tampered.payload, access)
+
+
 def test_when_limit_exceeds_the_visible_set_then_every_visible_point_comes_back(
     store: VectorStore,
 ) -> None:
