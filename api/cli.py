@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -163,8 +164,12 @@ def cli(verbose: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--sync", is_flag=True,
               help="Also erase documents whose files are gone from the given folders.")
+@click.option("--workers", type=click.IntRange(1, 256), default=os.cpu_count() or 1,
+              show_default="the cores",
+              help="Processes that parse and classify in parallel (used when there are "
+                   "at least 8 files per worker; writes stay in one process, in order).")
 def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
-           as_json: bool, sync: bool) -> None:
+           as_json: bool, sync: bool, workers: int) -> None:
     """Ingest files and folders: parse, classify, mask, seal, embed and index.
 
     Supported: .txt .md .html .pdf .docx .eml. Every file needs an ACL from
@@ -227,6 +232,7 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
                 tenant=tenant,
                 exclude=[manifest] if manifest is not None else [],
                 sync=sync,
+                workers=workers,
                 on_total=lambda n: progress.update(task, total=n),
                 on_file=lambda _p: progress.advance(task),
                 on_result=lambda r: _advance(0 if r.unchanged else r.chunks),

@@ -48,7 +48,9 @@ from store import (
 
 from ._manifest import Acl
 
-__all__ = ["PIPELINE_VERSION", "IngestError", "IngestResult", "Ingestor", "erase_document"]
+__all__ = [
+    "PIPELINE_VERSION", "FilePlan", "IngestError", "IngestResult", "Ingestor", "erase_document",
+]
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,15 @@ class IngestResult:
     seconds: float = 0.0
     version: str = ""
     unchanged: bool = False
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """A file that must be ingested: its doc id and the version its bytes make."""
+
+    doc_id: str
+    version: str
+    started: float
 
 
 def _chunk_findings(findings: Sequence[Finding], start: int, end: int) -> tuple[Finding, ...]:
@@ -195,7 +206,8 @@ class Ingestor:
                             started=started)
 
     def _ingest(
-        self, text: str, *, source: str, acl: Acl, doc_id: str, version: str, started: float
+        self, text: str, *, source: str, acl: Acl, doc_id: str, version: str, started: float,
+        classification: _Classification | None = None,
     ) -> IngestResult:
         if not text.strip():
             raise IngestError("no text to ingest")
@@ -205,7 +217,7 @@ class Ingestor:
         tenant = acl.tenant
         base = self._base_rank(acl)
 
-        result = self._classifier.classify(text)
+        result = classification if classification is not None else self._classifier.classify(text)
         findings = result.findings
         doc_rank = max(base, result.marker_level if result.marker_level is not None else 0)
         masked: MaskedText = mask(text, findings, policy, self._pseudonyms, tenant)
@@ -303,13 +315,10 @@ class Ingestor:
             version=version,
         )
 
-    def ingest_file(self, path: Path, *, source: str, acl: Acl) -> IngestResult:
-        """Load a file (:mod:`ingest._loaders`) and ingest its text.
-
-        The file's bytes are hashed first: an unchanged version is reported
-        without parsing, classifying or embedding anything.
-        """
-        from ._loaders import DEFAULT_MAX_BYTES, LoadError, _read_bytes, load_document
+    def plan_file(self, path: Path, *, source: str, acl: Acl) -> FilePlan | IngestResult:
+        """Hash the file's bytes and decide: the unchanged result (nothing to
+        do), or a :class:`FilePlan` naming the version to ingest."""
+        from ._loaders import DEFAULT_MAX_BYTES, LoadError, _read_bytes
 
         started = time.perf_counter()
         try:
@@ -322,12 +331,35 @@ class Ingestor:
         same = self._unchanged(doc_id, acl.tenant, version, started)
         if same is not None:
             return same
+        return FilePlan(doc_id=doc_id, version=version, started=started)
+
+    def ingest_planned(
+        self, plan: FilePlan, text: str, *, source: str, acl: Acl,
+        classification: _Classification | None = None,
+    ) -> IngestResult:
+        """Ingest a planned file whose text (and, from a worker process, its
+        classification) is already at hand: every durable write happens here,
+        in the caller's process, in the order the caller chooses."""
+        return self._ingest(text, source=source, acl=acl, doc_id=plan.doc_id,
+                            version=plan.version, started=plan.started,
+                            classification=classification)
+
+    def ingest_file(self, path: Path, *, source: str, acl: Acl) -> IngestResult:
+        """Load a file (:mod:`ingest._loaders`) and ingest its text.
+
+        The file's bytes are hashed first: an unchanged version is reported
+        without parsing, classifying or embedding anything.
+        """
+        from ._loaders import LoadError, load_document
+
+        plan = self.plan_file(path, source=source, acl=acl)
+        if isinstance(plan, IngestResult):
+            return plan
         try:
             loaded = load_document(path)
         except LoadError as exc:
             raise IngestError(str(exc)) from None
-        return self._ingest(loaded.text, source=source, acl=acl, doc_id=doc_id,
-                            version=version, started=started)
+        return self.ingest_planned(plan, loaded.text, source=source, acl=acl)
 
     # -- versions ---------------------------------------------------------
     def _points(self, tenant: str, doc_id: str) -> list[Hit]:
@@ -353,7 +385,7 @@ class Ingestor:
             doc_id=doc_id,
             tenant=tenant,
             chunks=len(mine),
-            level=self.policy.level_name(min(top, len(self.policy.levels) - 1)),
+            level=self.policy.level_name(min(max(top, 0), len(self.policy.levels) - 1)),
             removed_points=removed,
             seconds=time.perf_counter() - started,
             version=version,

@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ._manifest import Manifest
-from ._pipeline import IngestError, Ingestor, IngestResult
+from ._manifest import Acl, Manifest
+from ._pipeline import FilePlan, IngestError, Ingestor, IngestResult
+
+if TYPE_CHECKING:
+    from ._workers import ParsePool
 
 __all__ = ["BatchReport", "Refusal", "ingest_paths", "iter_files"]
 
@@ -83,6 +88,21 @@ class BatchReport:
             "removed_documents": list(self.removed),
             "recovered_points": self.recovered_points,
         }
+
+
+# Worker processes take seconds to start (spaCy, Presidio): a pool only pays
+# for itself with this many files per worker.
+POOL_MIN_FILES = 8
+
+
+@dataclass(frozen=True)
+class _Pending:
+    path: Path
+    shown: str
+    source: str
+    acl: Acl
+    plan: FilePlan
+    future: Future[Any]
 
 
 def iter_files(paths: Sequence[Path], exclude: set[Path]) -> Iterator[tuple[Path, str | None]]:
@@ -172,12 +192,18 @@ def ingest_paths(
     on_file: Callable[[Path], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     on_result: Callable[[IngestResult], None] | None = None,
+    workers: int = 1,
 ) -> BatchReport:
     """Ingest every file under ``paths`` with the ACL the manifest gives it.
 
     With ``sync``, documents of the tenants involved whose source lies under
     one of ``paths`` (inside the manifest's folder) but whose file is gone are
     erased (data keys destroyed, points deleted).
+
+    With ``workers`` > 1 and enough files to repay the start of the worker
+    processes (:data:`POOL_MIN_FILES` per worker), files are parsed and
+    classified in a process pool (:mod:`ingest._workers`); every durable
+    write still happens here, in file order.
     """
     started = time.perf_counter()
     report = BatchReport()
@@ -188,8 +214,79 @@ def ingest_paths(
     base = manifest.base_dir if manifest is not None else None
     present: set[str] = set()
     tenants: set[str] = {tenant} if tenant else set()
+    pool = None
+    if workers > 1 and len(files) >= POOL_MIN_FILES * workers:
+        from ._workers import ParsePool
+
+        pool = ParsePool(ingestor.policy.to_json(), workers)
+    pending: deque[_Pending] = deque()
+
+    def record(shown: str, result: IngestResult) -> None:
+        if result.unchanged:
+            report.unchanged.append(result)
+            report.unchanged_paths.append(shown)
+        else:
+            report.ingested.append(result)
+            report.paths.append(shown)
+        if on_result is not None:
+            on_result(result)
+
+    def finish_oldest() -> None:
+        item = pending.popleft()
+        try:
+            assert pool is not None
+            parsed = pool.result(item.future)
+            if parsed.error is not None:
+                report.refused.append(Refusal(item.shown, parsed.error))
+                return
+            record(item.shown, ingestor.ingest_planned(
+                item.plan, parsed.text, source=item.source, acl=item.acl,
+                classification=parsed))
+        except IngestError as exc:
+            report.refused.append(Refusal(item.shown, exc.reason))
+        finally:
+            if on_file is not None:
+                on_file(item.path)
+
+    try:
+        _walk(files, pool, pending, finish_oldest, record, report, ingestor, manifest, base,
+              tenant, present, tenants, on_file)
+        while pending:
+            finish_oldest()
+    finally:
+        if pool is not None:
+            pool.close()
+    if sync and manifest is not None and base is not None:
+        folders = [f for f in (_source_name(p, base) for p in paths if p.is_dir()) if f is not None]
+        folders = ["" if f == "." else f for f in folders]
+        if manifest.defaults.tenant is not None and tenant is None:
+            tenants.add(manifest.defaults.tenant)
+        for t in sorted(tenants):
+            erased, _ = ingestor.sweep(
+                t, lambda source: not _under(source, folders) or source in present)
+            report.removed.extend(erased)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _walk(
+    files: list[tuple[Path, str | None]],
+    pool: ParsePool | None,
+    pending: deque[_Pending],
+    finish_oldest: Callable[[], None],
+    record: Callable[[str, IngestResult], None],
+    report: BatchReport,
+    ingestor: Ingestor,
+    manifest: Manifest | None,
+    base: Path | None,
+    tenant: str | None,
+    present: set[str],
+    tenants: set[str],
+    on_file: Callable[[Path], None] | None,
+) -> None:
     for path, problem in files:
         shown = str(path)
+        handed_off = False
         try:
             source = _source_name(path, base) if problem != "symlink loop" else None
             if source is not None:
@@ -210,29 +307,20 @@ def ingest_paths(
                 continue
             tenants.add(acl.tenant)
             try:
-                result = ingestor.ingest_file(path, source=source, acl=acl)
+                if pool is None:
+                    record(shown, ingestor.ingest_file(path, source=source, acl=acl))
+                    continue
+                plan = ingestor.plan_file(path, source=source, acl=acl)
+                if isinstance(plan, IngestResult):
+                    record(shown, plan)
+                    continue
             except IngestError as exc:
                 report.refused.append(Refusal(shown, exc.reason))
                 continue
-            if result.unchanged:
-                report.unchanged.append(result)
-                report.unchanged_paths.append(shown)
-            else:
-                report.ingested.append(result)
-                report.paths.append(shown)
-            if on_result is not None:
-                on_result(result)
+            while len(pending) >= pool.max_in_flight:  # backpressure
+                finish_oldest()
+            pending.append(_Pending(path, shown, source, acl, plan, pool.submit(path)))
+            handed_off = True  # its progress tick comes when it finishes
         finally:
-            if on_file is not None:
+            if on_file is not None and not handed_off:
                 on_file(path)
-    if sync and manifest is not None and base is not None:
-        folders = [f for f in (_source_name(p, base) for p in paths if p.is_dir()) if f is not None]
-        folders = ["" if f == "." else f for f in folders]
-        if manifest.defaults.tenant is not None and tenant is None:
-            tenants.add(manifest.defaults.tenant)
-        for t in sorted(tenants):
-            erased, _ = ingestor.sweep(
-                t, lambda source: not _under(source, folders) or source in present)
-            report.removed.extend(erased)
-    report.seconds = time.perf_counter() - started
-    return report

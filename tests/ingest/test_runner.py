@@ -209,3 +209,48 @@ def test_when_a_file_changes_then_only_the_new_version_opens_and_old_points_are_
 
     with pytest.raises(DataKeyNotFound):
         keys.data_key(first.doc_id, "acme", version=first.version)
+
+
+@pytest.mark.slow
+def test_when_run_with_workers_then_same_outcome_as_one_process_in_file_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ingest import _workers
+
+    submitted: list[Path] = []
+    real_submit = _workers.ParsePool.submit
+
+    def counting_submit(self: _workers.ParsePool, path: Path):  # type: ignore[no-untyped-def]
+        submitted.append(path)
+        return real_submit(self, path)
+
+    monkeypatch.setattr(_workers.ParsePool, "submit", counting_submit)
+    reports = []
+    for name, workers in (("one", 1), ("pool", 2)):
+        root = tmp_path / name
+        root.mkdir()
+        corpus = _corpus(root)
+        for i in range(20):
+            (corpus / f"note-{i:02d}.txt").write_text(
+                f"Maintenance note {i}: check the gripper calibration on line {i % 4}.")
+        for bad in ("empty.txt", "junk.txt", "data.xyz"):
+            _bad(corpus, bad)
+        keys = LocalKeyring(root / "keys", os.urandom(32))
+        store = EdgeStore(root / "store")
+        ingestor = Ingestor(
+            policy=default_policy(), classifier=_StubClassifier(), chunker=_StubChunker(),
+            embedder=_StubEmbedder(), store=store, keys=keys, ids=IdHasher(keys.secret("ids")),
+            pseudonyms=Pseudonymizer(keys.secret("pseudonyms")),
+        )
+        ticks: list[Path] = []
+        report = _run(ingestor, corpus, workers=workers, on_file=ticks.append)
+        assert len(ticks) == 24  # every file ticks the progress once, pooled or not
+        reports.append((report, store.count()))
+        store.close()
+        keys.close()
+    (one, one_points), (pool, pool_points) = reports
+    assert [Path(p).name for p in pool.paths] == [Path(p).name for p in one.paths]
+    assert len(pool.paths) == 21 and pool_points == one_points == 21
+    assert _reasons(pool) == _reasons(one) and len(pool.refused) == 3
+    assert [r.level for r in pool.ingested] == [r.level for r in one.ingested]
+    assert len(submitted) == 23  # the pooled run parsed every candidate in a worker

@@ -1,0 +1,100 @@
+"""Parsing and classification in a process pool (``ragseal ingest --workers N``).
+
+spaCy NER holds the GIL: on several cores only processes run it in
+parallel. Each worker process loads the policy's classifier once (spawned,
+not forked: the parent has ONNX Runtime and torch threads that a fork would
+copy in an unusable state) and returns the document text with its findings.
+Everything durable (keys, seals, embeddings, upserts, the version switch)
+stays in the parent, in file order, so crash consistency is unchanged.
+
+Backpressure: at most ``2 x workers`` files are in flight, so memory stays
+bounded however many files the run covers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from classification import Finding
+
+__all__ = ["ParsePool", "Parsed"]
+
+_classifier: Any = None
+
+Span = tuple[str, int, int, float, str]
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A worker's answer: the text and its classification, or a refusal reason."""
+
+    text: str
+    findings: tuple[Finding, ...]
+    marker_level: int | None
+    error: str | None = None
+
+    def __repr__(self) -> str:  # never the text
+        return f"Parsed(len={len(self.text)}, findings={len(self.findings)}, error={self.error!r})"
+
+
+def _init(policy_data: Mapping[str, Any]) -> None:
+    from classification import Classifier, ensure_offline, parse_policy
+
+    ensure_offline()
+    global _classifier
+    _classifier = Classifier(parse_policy(policy_data))
+    _classifier.warm_up()
+
+
+def _parse(path: str) -> tuple[str, tuple[Span, ...], int | None, str | None]:
+    """Load and classify one file (in a worker). Only reasons, never text, on error."""
+    from ._loaders import LoadError, load_document
+
+    try:
+        text = load_document(Path(path)).text
+    except LoadError as exc:
+        return "", (), None, str(exc)
+    except Exception as exc:  # a parser bug must refuse one file, not stop the run
+        return "", (), None, f"cannot load document: {type(exc).__name__}"
+    result = _classifier.classify(text)
+    spans = tuple((f.entity, f.start, f.end, f.score, f.detector) for f in result.findings)
+    return text, spans, result.marker_level, None
+
+
+class ParsePool:
+    """A bounded pool of classifier processes for one policy."""
+
+    def __init__(self, policy_data: Mapping[str, Any], workers: int) -> None:
+        if workers < 2:
+            raise ValueError("a parse pool needs at least 2 workers")
+        self.workers = workers
+        self.max_in_flight = 2 * workers
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init,
+            initargs=(dict(policy_data),),
+        )
+
+    def submit(self, path: Path) -> Future[tuple[str, tuple[Span, ...], int | None, str | None]]:
+        return self._pool.submit(_parse, str(path))
+
+    @staticmethod
+    def result(future: Future[tuple[str, tuple[Span, ...], int | None, str | None]]) -> Parsed:
+        text, spans, marker, error = future.result()
+        findings = tuple(Finding(e, s, t, sc, d) for e, s, t, sc, d in spans)
+        return Parsed(text, findings, marker, error)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> ParsePool:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
