@@ -33,6 +33,7 @@ __all__ = [
     "RecognizerRule",
     "RoleRule",
     "default_policy",
+    "key_path",
     "load_policy",
     "parse_policy",
     "parse_policy_text",
@@ -297,7 +298,8 @@ class Policy(_Model):
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _loc(loc: tuple[int | str, ...]) -> str:
+def key_path(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as a key path: ``recognizers[2].patterns[0]``."""
     path = ""
     for part in loc:
         if isinstance(part, int):
@@ -309,7 +311,7 @@ def _loc(loc: tuple[int | str, ...]) -> str:
 
 def _message(err: ErrorDetails) -> str:
     """``path: message``; a validator naming an item (``[0]: ...``) extends the path."""
-    path, msg = _loc(err["loc"]), err["msg"]
+    path, msg = key_path(err["loc"]), err["msg"]
     if err["type"] == "value_error":
         msg = str(err.get("ctx", {}).get("error", msg))
         if msg.startswith("[") and "]: " in msg:

@@ -44,6 +44,8 @@ from pydantic import (
     field_validator,
 )
 
+from classification import key_path
+
 __all__ = [
     "DEFAULT_TENANT",
     "Acl",
@@ -259,20 +261,10 @@ def _normalise(relpath: str | PurePath) -> str | None:
     return path.as_posix()
 
 
-def _loc(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "(root)"
-
-
 def _validation_error(exc: ValidationError, source: str, prefix: str = "") -> ManifestError:
     lines = []
     for err in exc.errors(include_input=False):
-        loc = _loc(tuple(err["loc"]))
+        loc = key_path(tuple(err["loc"]))
         where = f"{prefix}.{loc}" if prefix and loc != "(root)" else (prefix or loc)
         # Users write YAML lists; "tuple" is our storage, not their vocabulary.
         msg = err["msg"].removeprefix("Value error, ").replace("valid tuple", "valid list")
