@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api._app import create_app
+from api._auth import mint_token
 from api._container import Services
 from api._settings import Settings
 from ingest import load_manifest
@@ -49,3 +52,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     }
     yield World(data_dir, settings, services, reports)
     services.close()
+
+
+@pytest.fixture(scope="module")
+def client(world: World) -> Iterator[TestClient]:
+    """The real app over the session's ingested corpus."""
+    with TestClient(create_app(world.settings, world.services)) as c:
+        yield c
+
+
+def bearer(**claims: object) -> dict[str, str]:
+    """An Authorization header with a token minted for the e2e secret."""
+    token = mint_token(JWT_SECRET, **claims)  # type: ignore[arg-type]
+    return {"Authorization": f"Bearer {token}"}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import jwt
 import pytest
@@ -12,23 +11,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
-from api._app import create_app
 from api._auth import mint_token
 
-from .conftest import JWT_SECRET, World
+from .conftest import JWT_SECRET, World, bearer
 
 UNAUTHORIZED = {"error": {"code": "unauthorized", "message": "missing or invalid bearer token"}}
-
-
-@pytest.fixture(scope="module")
-def client(world: World) -> Iterator[TestClient]:
-    with TestClient(create_app(world.settings, world.services)) as c:
-        yield c
-
-
-def bearer(**claims: object) -> dict[str, str]:
-    token = mint_token(JWT_SECRET, **claims)  # type: ignore[arg-type]
-    return {"Authorization": f"Bearer {token}"}
 
 
 HR = dict(sub="hrp@acme.example", tenant="acme", groups=["hr", "all-staff"], roles=["hr"])

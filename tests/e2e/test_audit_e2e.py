@@ -7,34 +7,22 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api._app import create_app
 from api._auth import mint_token
 from api.cli import main
 
-from .conftest import JWT_SECRET, World
+from .conftest import World, bearer
 
 CANARY = "CANARY-5be1 who approved the payroll change for Maria Gonzalez"
 EMPLOYEE = dict(sub="emp@acme.example", tenant="acme", groups=["all-staff"], roles=["employee"])
 INGESTOR = dict(sub="bot@acme.example", tenant="acme", groups=["all-staff"], roles=["ingestor"])
 STEWARD = dict(sub="steward@acme.example", tenant="acme", groups=["all-staff"],
                roles=["steward"])
-
-
-@pytest.fixture(scope="module")
-def client(world: World) -> Iterator[TestClient]:
-    with TestClient(create_app(world.settings, world.services)) as c:
-        yield c
-
-
-def bearer(**claims: object) -> dict[str, str]:
-    token = mint_token(JWT_SECRET, **claims)  # type: ignore[arg-type]
-    return {"Authorization": f"Bearer {token}"}
 
 
 def new_records(world: World, action: Callable[[], object]) -> list[dict[str, object]]:
