@@ -29,19 +29,7 @@ from classification import ensure_offline  # noqa: E402
 
 ensure_offline()
 
-QUERIES = [
-    "What is the payroll schedule?", "Who is the HR partner for engineering?",
-    "How do I rotate the database password?", "What did the board decide about Nightjar?",
-    "What is the travel expense limit?", "When was the ARM-X2 launched?",
-    "Which customer reported a billing problem?", "What is Maria Gonzalez's phone number?",
-    "How do I restart the ingestion service?", "What are the terms of the supplier contract?",
-]
-PRINCIPALS = [
-    dict(sub="emp@acme.example", tenant="acme", groups=["all-staff"], roles=["employee"]),
-    dict(sub="hrp@acme.example", tenant="acme", groups=["hr", "all-staff"], roles=["hr"]),
-    dict(sub="counsel@acme.example", tenant="acme", groups=["legal", "all-staff"], roles=["legal"]),
-    dict(sub="fin@acme.example", tenant="acme", groups=["finance", "all-staff"], roles=["finance"]),
-]
+from _workload import PRINCIPALS, QUERIES  # noqa: E402  (benchmarks/ is on sys.path)
 
 
 def _pct(values: list[float], q: float) -> float:

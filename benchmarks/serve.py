@@ -30,23 +30,10 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _workload import PRINCIPALS, QUERIES  # noqa: E402  (benchmarks/ is on sys.path)
+
 from api._auth import mint_token  # noqa: E402
 
-QUERIES = [
-    "What is the payroll schedule?", "Who is the HR partner for engineering?",
-    "How do I rotate the database password?", "What did the board decide about Nightjar?",
-    "What is the travel expense limit?", "When was the ARM-X2 launched?",
-    "Which customer reported a billing problem?", "What is Maria Gonzalez's phone number?",
-    "How do I restart the ingestion service?", "What are the terms of the supplier contract?",
-]
-PRINCIPALS = [
-    dict(sub="emp@acme.example", tenant="acme", groups=["all-staff"], roles=["employee"]),
-    dict(sub="hrp@acme.example", tenant="acme", groups=["hr", "all-staff"], roles=["hr"]),
-    dict(sub="counsel@acme.example", tenant="acme", groups=["legal", "all-staff"],
-         roles=["legal"]),
-    dict(sub="fin@acme.example", tenant="acme", groups=["finance", "all-staff"],
-         roles=["employee"]),
-]
 SECRET = "bench-serve-secret-" + "x" * 40  # noqa: S105 - a throwaway benchmark secret
 
 
