@@ -306,6 +306,69 @@ def delete(doc_id: str, tenant: str | None) -> None:
     click.echo(f"deleted {doc_id}")
 
 
+# -- relabel ----------------------------------------------------------------
+@cli.command()
+@click.option("--tenant", "tenants", multiple=True,
+              help="Only this tenant (repeatable; default: every tenant).")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def relabel(tenants: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
+    """Recompute stored chunks' levels under the current policy (no re-embedding).
+
+    Run it after a policy change that moves levels (an entity's level or
+    gate, markers, thresholds, the levels themselves). Each chunk's level is
+    recomputed from what its seal holds (entity spans, text for markers, the
+    manifest level); a changed chunk is re-sealed with its new labels and its
+    payload rewritten in one write. Idempotent: a killed run is simply run
+    again. Reveal decisions need no relabel: they always use the current
+    policy. New entity types or recognizers need a re-ingest (spans are not
+    searched again). Exit status 1 when a chunk could not be relabelled.
+
+    \b
+    Examples:
+      RAGSEAL_POLICY=new-policy.yaml ragseal relabel --dry-run
+      RAGSEAL_POLICY=new-policy.yaml ragseal relabel --tenant acme --json
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ingest import relabel as relabel_chunks
+
+    console = Console(stderr=True)
+    with _services() as services:
+        _ = services.audit  # no audit trail, no relabelling
+        progress = Progress(
+            TextColumn("relabelling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, transient=True, disable=as_json or not console.is_terminal,
+        )
+        with progress:
+            task = progress.add_task("chunks", total=None)
+            report = relabel_chunks(
+                policy=services.policy, store=services.store, keys=services.keys,
+                ids=services.ids, tenants=tenants or None, dry_run=dry_run,
+                on_total=lambda n: progress.update(task, total=n),
+                on_chunks=lambda n: progress.advance(task, n),
+            )
+        transitions = {f"{b}->{a}"[:64]: n for (b, a), n in sorted(report.transitions.items())}
+        _audit(services, "relabel", _operator(tenants[0] if len(tenants) == 1 else None),
+               "failed" if report.errors else "ok", dry_run=dry_run,
+               documents=report.documents, chunks=report.scanned, relabeled=report.relabeled,
+               errors=len(report.errors), levels=transitions)
+    if as_json:
+        _echo_json(report.as_dict())
+    else:
+        verb = "would relabel" if dry_run else "relabelled"
+        click.echo(f"{verb} {report.relabeled} of {report.scanned} chunk(s) in "
+                   f"{report.documents} document(s) ({report.unchanged} unchanged, "
+                   f"{report.skipped} of no current version skipped) in {report.seconds:.1f}s")
+        for (before, after), n in sorted(report.transitions.items()):
+            click.echo(f"  {before} -> {after}: {n}")
+        for e in report.errors[:20]:
+            click.echo(f"  error: {e.tenant} doc {e.doc_id} chunk {e.chunk_id}: {e.reason}")
+    if report.errors:
+        raise _Exit(1, f"{len(report.errors)} chunk(s) could not be relabelled")
+
+
 # -- classify -----------------------------------------------------------------
 @cli.command()
 @click.argument("path")
