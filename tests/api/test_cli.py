@@ -190,6 +190,7 @@ HELP = {
     ("inspect",): ["--user", "--retrieval-id", "stdin", "Example"],
     ("token",): ["--sub", "--ttl", "RAGSEAL_JWT_SECRET", "Example"],
     ("serve",): ["--host", "--port", "RAGSEAL_JWT_SECRET", "Example"],
+    ("relabel",): ["--tenant", "--dry-run", "--json", "re-embedding", "Example"],
     ("policy",): ["check"],
     ("policy", "check"): ["FILE", "RAGSEAL_POLICY", "Example"],
     ("keys",): ["rotate", "status", "retire"],
@@ -1037,3 +1038,100 @@ def test_when_inspect_gets_the_retrieval_id_of_its_own_query_then_it_accepts_it(
 
     assert own.code == 0 and own.json["verdict"] == "allow"  # type: ignore[index]
     assert other.code == 2
+
+
+# -- relabel --------------------------------------------------------------------------
+
+EMAIL = "priya.raman@example.com"
+GROUP_A_HR = ["--user", "hrp@acme.example", "--groups", "a", "--roles", "hr", *ACME]
+GROUP_A_LEGAL = ["--user", "law@acme.example", "--groups", "a", "--roles", "legal", *ACME]
+
+
+def _gating_email_policy(tmp_path: Path) -> Path:
+    data = bundled_policy()
+    entities = data["entities"]
+    assert isinstance(entities, dict)
+    entities["EMAIL_ADDRESS"] = {"level": "restricted", "mask": "pseudonym", "gate": True}
+    return write_yaml(tmp_path / "gate-email.yaml", data)
+
+
+def test_when_relabel_runs_under_the_ingest_policy_then_nothing_changes(
+    capsys: pytest.CaptureFixture[str], in_corpus: Corpus,
+) -> None:
+    run = cli(capsys, "relabel", "--json")
+
+    assert run.code == 0, run.err
+    report = run.json
+    assert isinstance(report, dict)
+    assert set(report) == {"dry_run", "documents", "scanned", "relabeled", "unchanged",
+                           "skipped", "legacy", "levels", "errors", "seconds"}
+    assert report["relabeled"] == 0 and report["errors"] == [] and report["levels"] == []
+    assert report["documents"] == 3
+    assert report["scanned"] == report["unchanged"] == in_corpus.report["chunks"]
+
+
+def test_when_an_entity_becomes_gating_then_relabel_moves_its_chunks_out_of_reach(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    manifest = write_corpus(tmp_path / "c")
+    assert cli(capsys, "ingest", str(tmp_path / "c"), "--manifest", str(manifest)).code == 1
+    assert "blueberry" in texts(query(capsys, "blueberry rollout", *GROUP_A_HR))
+    monkeypatch.setenv("RAGSEAL_POLICY", str(_gating_email_policy(tmp_path)))
+
+    dry = cli(capsys, "relabel", "--dry-run", "--json")
+    still = query(capsys, "blueberry rollout", *GROUP_A_HR)
+    done = cli(capsys, "relabel", "--json")
+    hr = query(capsys, "blueberry rollout", *GROUP_A_HR)
+    legal = query(capsys, "blueberry rollout", *GROUP_A_LEGAL)
+    again = cli(capsys, "relabel", "--tenant", "acme")
+    audit = cli(capsys, "audit", "export")
+
+    assert dry.code == 0 and dry.json["relabeled"] == 1 and dry.json["dry_run"] is True
+    assert "blueberry" in texts(still)  # a dry run writes nothing
+    assert done.code == 0, done.err
+    assert done.json["levels"] == [{"before": "internal", "after": "restricted", "chunks": 1}]
+    assert "blueberry" not in texts(hr)
+    assert any("blueberry" in str(c["text"]) and c["level"] == "restricted"
+               for c in chunks(legal))
+    assert again.code == 0 and again.out.startswith("relabelled 0 of 3 chunk(s)")
+    records = [json.loads(line) for line in audit.out.splitlines()]
+    relabels = [r for r in records if r["action"] == "relabel"]
+    assert [r["relabeled"] for r in relabels] == [1, 1, 0]
+    assert relabels[1]["levels"] == {"internal->restricted": 1}
+    for run in (dry, done, again, audit):
+        assert EMAIL not in run.out + run.err and "blueberry" not in run.out + run.err
+
+
+def test_when_a_chunk_does_not_open_then_relabel_exits_1_naming_ids_only(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    from store import EdgeStore
+
+    manifest = write_corpus(tmp_path / "c")
+    cli(capsys, "ingest", str(tmp_path / "c"), "--manifest", str(manifest))
+    store = EdgeStore(Path(os.environ["RAGSEAL_DATA_DIR"]) / "store" / "ragseal_chunks")
+    try:
+        victim = next(iter(store.scroll()))
+        store.set_payload(victim.id, {"groups": ["everyone"]})
+    finally:
+        store.close()
+
+    run = cli(capsys, "-v", "relabel")
+    as_json = cli(capsys, "relabel", "--json")
+
+    assert run.code == 1 and as_json.code == 1
+    assert "1 chunk(s) could not be relabelled" in run.error
+    assert victim.id in run.out
+    errors = as_json.json["errors"]
+    assert [e["chunk_id"] for e in errors] == [victim.id]
+    for text in (EMAIL, "blueberry", "gooseberry", "rollout"):
+        assert text not in run.out + run.err + as_json.out
+
+
+def test_when_the_policy_is_invalid_then_relabel_exits_2_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RAGSEAL_POLICY", str(write_yaml(tmp_path / "bad.yaml", {"levels": []})))
+    run = cli(capsys, "relabel")
+    assert run.code == 2
+    assert run.error.startswith("ragseal: policy:") and "levels" in run.error
