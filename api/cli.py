@@ -21,8 +21,12 @@ import click
 from classification import ensure_offline
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
+    from rich.text import Text
+
+    from classification import Finding, Policy
     from ingest._runner import BatchReport
     from retrieval import Principal
     from store import Actor
@@ -373,18 +377,24 @@ def relabel(tenants: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
 @cli.command()
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="Print findings as JSON.")
-def classify(path: str, as_json: bool) -> None:
+@click.option("--policy", "policy_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Policy to classify with (default: RAGSEAL_POLICY, else the bundled one): "
+                   "preview a policy before deploying it.")
+def classify(path: str, as_json: bool, policy_file: Path | None) -> None:
     """Preview what would be detected in a file (or - for stdin). Stores nothing.
 
-    Prints each finding with its type, offsets, score and level, and the level
-    the document would get from its content (markers and gating entities).
-    Offsets are into the text as read: the extracted text of a file, or
-    stdin as given.
+    The terminal view prints the text with each finding highlighted in its
+    level's colour and tagged [TYPE score level], a table of the findings,
+    and the level the document would get from its content (markers and
+    gating entities). --json prints {"level", "findings": [{"type", "start",
+    "end", "score", "level"}]}, offsets into the text as read: the extracted
+    text of a file, or stdin as given.
 
     \b
     Examples:
       ragseal classify samples/corpus/hr/employee-roster-2026-q4.txt
       echo "mail jane@example.com" | ragseal classify - --json
+      ragseal classify report.pdf --policy new-policy.yaml
     """
     from ingest._loaders import LoadError, load_document
 
@@ -397,14 +407,21 @@ def classify(path: str, as_json: bool) -> None:
             text = load_document(Path(path)).text
         except LoadError as exc:
             _fail(f"{path}: {exc}")
-    with _services() as services:
-        policy = services.policy
-        result = services.classifier.classify(text)
-    rank = result.marker_level or 0
-    for f in result.findings:
-        rule = policy.entity_rule(f.entity)
-        if rule.gate:
-            rank = max(rank, policy.rank(rule.level))
+    if policy_file is not None:
+        from classification import Classifier, DetectorError, load_policy
+
+        policy = load_policy(policy_file)  # PolicyError: one line, exit 2 (see main)
+        try:
+            classifier = Classifier(policy)
+            classifier.warm_up()
+        except DetectorError as exc:
+            _fail(f"policy: {exc}")
+        result = classifier.classify(text)
+    else:
+        with _services() as services:
+            policy = services.policy
+            result = services.classifier.classify(text)
+    rank = result.level(policy)
     findings = [
         {**f.as_dict(), "level": policy.entity_rule(f.entity).level} for f in result.findings
     ]
@@ -413,19 +430,47 @@ def classify(path: str, as_json: bool) -> None:
         return
     from rich.console import Console
     from rich.table import Table
-    from rich.text import Text
 
     console = Console()
-    shown = Text(text)
-    for f in result.findings:
-        shown.stylize("bold reverse", f.start, f.end)
-    console.print(shown)
+    console.print(_highlighted(text, result.findings, policy), soft_wrap=True)
     table = Table("type", "start", "end", "score", "level", title="Findings")
     for item in findings:
         table.add_row(str(item["type"]), str(item["start"]), str(item["end"]),
-                      f"{item['score']:.2f}", str(item["level"]))
+                      f"{item['score']:.2f}", str(item["level"]),
+                      style=_level_style(policy, str(item["level"])))
     console.print(table)
     console.print(f"document level from content: [bold]{policy.level_name(rank)}[/]")
+
+
+_LEVEL_STYLES = ("green", "cyan", "yellow", "magenta", "red")
+
+
+def _level_style(policy: Policy, level: str) -> str:
+    """A colour per level, lowest green to highest red, whatever the number of levels."""
+    top = max(len(policy.levels) - 1, 1)
+    return _LEVEL_STYLES[round(policy.rank(level) * (len(_LEVEL_STYLES) - 1) / top)]
+
+
+def _highlighted(text: str, findings: Sequence[Finding], policy: Policy) -> Text:
+    """The text with each finding styled in its level's colour and tagged after it.
+
+    Built with ``Text.append``: document text is never parsed as rich markup.
+    """
+    from rich.text import Text
+
+    out = Text()
+    cursor = 0
+    for f in sorted(findings, key=lambda f: (f.start, f.end)):
+        if f.start < cursor:
+            continue  # findings never overlap; guard anyway
+        level = policy.entity_rule(f.entity).level
+        style = _level_style(policy, level)
+        out.append(text[cursor:f.start])
+        out.append(text[f.start:f.end], style=f"bold reverse {style}")
+        out.append(f"[{f.entity} {f.score:.2f} {level}]", style=f"dim {style}")
+        cursor = f.end
+    out.append(text[cursor:])
+    return out
 
 
 # -- eval -------------------------------------------------------------------

@@ -439,6 +439,40 @@ def test_when_classify_without_json_then_a_table_goes_to_stdout(
     assert "document level from content" in run.out
 
 
+def test_when_classify_shows_text_then_each_span_is_tagged_with_type_score_and_level(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = f"Write to {EMAIL} about [bold]the launch[/bold].\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+
+    run = cli(capsys, "classify", "-")
+
+    assert run.code == 0, run.err
+    first = run.out.splitlines()[0]
+    assert first.startswith(f"Write to {EMAIL}[EMAIL_ADDRESS ")
+    assert " confidential] about [bold]the launch[/bold]." in first  # never read as markup
+
+
+def test_when_classify_names_a_policy_then_it_classifies_under_that_policy(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    data = bundled_policy()
+    entities = data["entities"]
+    assert isinstance(entities, dict)
+    entities["EMAIL_ADDRESS"] = {"level": "restricted", "mask": "redact", "gate": True}
+    other = write_yaml(tmp_path / "gate.yaml", data)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(CLASSIFY_TEXT))
+    gated = _classify_json(cli(capsys, "classify", "-", "--json", "--policy", str(other)))
+    bad = write_yaml(tmp_path / "bad.yaml", {"levels": ["a"], "bogus": 1})
+    monkeypatch.setattr(sys, "stdin", io.StringIO(CLASSIFY_TEXT))
+    refused = cli(capsys, "classify", "-", "--policy", str(bad))
+
+    assert gated["level"] == "restricted"
+    assert {f["level"] for f in gated["findings"] if f["type"] == "EMAIL_ADDRESS"} == {  # type: ignore[union-attr,index]
+        "restricted"}
+    assert refused.code == 2 and "bogus" in refused.error and refused.out == ""
+
+
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [
@@ -1042,7 +1076,7 @@ def test_when_inspect_gets_the_retrieval_id_of_its_own_query_then_it_accepts_it(
 
 # -- relabel --------------------------------------------------------------------------
 
-EMAIL = "priya.raman@example.com"
+ALPHA_EMAIL = "priya.raman@example.com"
 GROUP_A_HR = ["--user", "hrp@acme.example", "--groups", "a", "--roles", "hr", *ACME]
 GROUP_A_LEGAL = ["--user", "law@acme.example", "--groups", "a", "--roles", "legal", *ACME]
 
@@ -1099,7 +1133,7 @@ def test_when_an_entity_becomes_gating_then_relabel_moves_its_chunks_out_of_reac
     assert [r["relabeled"] for r in relabels] == [1, 1, 0]
     assert relabels[1]["levels"] == {"internal->restricted": 1}
     for run in (dry, done, again, audit):
-        assert EMAIL not in run.out + run.err and "blueberry" not in run.out + run.err
+        assert ALPHA_EMAIL not in run.out + run.err and "blueberry" not in run.out + run.err
 
 
 def test_when_a_chunk_does_not_open_then_relabel_exits_1_naming_ids_only(
@@ -1124,7 +1158,7 @@ def test_when_a_chunk_does_not_open_then_relabel_exits_1_naming_ids_only(
     assert victim.id in run.out
     errors = as_json.json["errors"]
     assert [e["chunk_id"] for e in errors] == [victim.id]
-    for text in (EMAIL, "blueberry", "gooseberry", "rollout"):
+    for text in (ALPHA_EMAIL, "blueberry", "gooseberry", "rollout"):
         assert text not in run.out + run.err + as_json.out
 
 
