@@ -542,8 +542,11 @@ def eval_(labeled: Path, as_json: bool, predictions: Path | None, maps: tuple[st
     except DetectorError as exc:
         _fail(f"policy: {exc}")
     if predictions is not None:
+        # One line per input line (CONTRACT.md): a blank input line gets no spans.
+        by_line = {s.line: spans for s, spans in zip(samples, predicted, strict=True)}
         with predictions.open("w", encoding="utf-8") as out:
-            for spans in predicted:
+            for n in range(1, max(by_line, default=0) + 1):
+                spans = by_line.get(n, [])
                 out.write(json.dumps({"spans": [s.as_dict() for s in spans]}) + "\n")
     report = evaluate(samples, predicted, mapping=mapping, known_types=known,
                       scheme=scheme, iou=iou)
@@ -575,7 +578,7 @@ def eval_(labeled: Path, as_json: bool, predictions: Path | None, maps: tuple[st
         console.print(f"worst misses, {gold_type}:", markup=False)
         for m in misses[:max_misses]:
             snippet = samples[m.sample - 1].text[m.start:m.end].replace("\n", " ")
-            line = Text(f"  sample {m.sample} [{m.reason}] ")
+            line = Text(f"  line {m.line or m.sample} [{m.reason}] ")
             line.append(snippet[:80], style="bold")
             console.print(line)
 

@@ -1169,3 +1169,148 @@ def test_when_the_policy_is_invalid_then_relabel_exits_2_and_writes_nothing(
     run = cli(capsys, "relabel")
     assert run.code == 2
     assert run.error.startswith("ragseal: policy:") and "levels" in run.error
+
+
+# -- eval -----------------------------------------------------------------------------
+
+EVAL_CANARY = "QX-7Z-CANARY-4411"
+
+
+def _gold(text: str, kind: str, value: str) -> dict[str, object]:
+    start = text.index(value)
+    return {"type": kind, "start": start, "end": start + len(value)}
+
+
+def _labelled(path: Path) -> Path:
+    """Hand-scored corpus: EMAIL_ADDRESS tp 2, fn 1 (the canary is no e-mail), fp 0."""
+    one = "Write to jane.doe@example.com before noon."
+    two = "Nothing to see in this line."
+    three = f"Ask bob.smith@example.org about ticket {EVAL_CANARY} in Paris."
+    lines = [
+        {"text": one, "spans": [_gold(one, "MAIL", "jane.doe@example.com")]},
+        {"text": two, "spans": []},
+        None,  # a blank line: no sample, but a line of predictions
+        {"text": three, "spans": [_gold(three, "MAIL", "bob.smith@example.org"),
+                                  _gold(three, "MAIL", EVAL_CANARY),
+                                  _gold(three, "GPE", "Paris")]},
+    ]
+    path.write_text("".join("\n" if x is None else json.dumps(x) + "\n" for x in lines),
+                    encoding="utf-8")
+    return path
+
+
+def test_when_eval_maps_gold_types_then_figures_match_the_hand_computed_ones(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    labelled = _labelled(tmp_path / "gold.jsonl")
+    predictions = tmp_path / "ours.jsonl"
+
+    run = cli(capsys, "eval", str(labelled), "--json", "--map", "MAIL=EMAIL_ADDRESS",
+              "--predictions", str(predictions))
+
+    assert run.code == 0, run.err
+    report = run.json
+    assert isinstance(report, dict)
+    email = report["per_type"]["EMAIL_ADDRESS"]
+    # P = 2/2, R = 2/3, F2 = 5PR / (4P + R) = (10/3) / (14/3) = 5/7
+    assert email == {"tp": 2, "fp": 0, "fn": 1, "precision": 1.0, "recall": 0.6667,
+                     "f2": 0.7143}
+    assert report["overall"] == email
+    assert report["not_evaluated"] == {"GPE": 1}
+    assert report["misses"] == {"MAIL": [{"sample": 3, "line": 4, "type": "MAIL",
+                                          "start": 39, "end": 56, "reason": "missed"}]}
+    assert EVAL_CANARY not in run.out + run.err  # offsets only in JSON
+    lines = predictions.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 4 and json.loads(lines[2]) == {"spans": []}
+    for line in lines:
+        for span in json.loads(line)["spans"]:
+            assert set(span) == {"type", "start", "end", "score"}
+    found = {(s["type"], s["start"], s["end"]) for s in json.loads(lines[3])["spans"]}
+    assert ("EMAIL_ADDRESS", 4, 25) in found
+
+
+def test_when_eval_prints_for_a_terminal_then_missed_text_is_shown_but_never_logged(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    labelled = _labelled(tmp_path / "gold.jsonl")
+
+    run = cli(capsys, "-vv", "eval", str(labelled), "--map", "MAIL=EMAIL_ADDRESS")
+
+    assert run.code == 0, run.err
+    assert "EMAIL_ADDRESS" in run.out and "worst misses, MAIL" in run.out
+    assert f"line 4 [missed] {EVAL_CANARY}" in run.out
+    assert EVAL_CANARY not in run.err and "jane.doe" not in run.err  # logs hold no text
+
+
+@pytest.mark.parametrize(
+    ("content", "argv", "expected"),
+    [
+        (f'{{"text": "{EVAL_CANARY}", "spans": [{{"type": "X", "start": 0, "end": 99}}]}}\n',
+         [], "line 1.spans[0]: needs 0 <= start < end <= len(text)"),
+        (f'{{"text": "{EVAL_CANARY}"\n', [], "line 1: not valid JSON"),
+        ('{"text": "a", "spans": []}\n', ["--map", "MAIL"], "--map 'MAIL': expected GOLD=OURS"),
+        ('{"text": "a", "spans": []}\n', ["--map", "GPE=LOCATIONZ"],
+         "--map: the policy does not detect LOCATIONZ"),
+    ],
+    ids=["span out of range", "bad json", "bad map", "unknown type"],
+)
+def test_when_eval_input_is_bad_then_exit_2_naming_the_line_without_its_text(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str, argv: list[str],
+    expected: str,
+) -> None:
+    labelled = tmp_path / "gold.jsonl"
+    labelled.write_text(content, encoding="utf-8")
+
+    run = cli(capsys, "eval", str(labelled), "--json", *argv)
+
+    assert run.code == 2
+    assert run.out == ""
+    assert expected in run.error
+    assert EVAL_CANARY not in run.err
+
+
+def test_when_eval_reads_many_lines_then_one_classifier_classifies_them_in_batches(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from classification import Classifier
+
+    calls: list[int] = []
+    built: list[int] = []
+    real_many, real_init = Classifier.classify_many, Classifier.__init__
+
+    def counting_many(self: Classifier, texts: list[str]) -> object:
+        calls.append(len(texts))
+        return real_many(self, texts)
+
+    def counting_init(self: Classifier, *args: object, **kwargs: object) -> None:
+        built.append(1)
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Classifier, "classify_many", counting_many)
+    monkeypatch.setattr(Classifier, "__init__", counting_init)
+    text = "Write to jane.doe@example.com before noon."
+    span = _gold(text, "EMAIL_ADDRESS", "jane.doe@example.com")
+    labelled = tmp_path / "many.jsonl"
+    labelled.write_text(json.dumps({"text": text, "spans": [span]}) + "\n" * 1 + "\n".join(
+        json.dumps({"text": text, "spans": [span]}) for _ in range(599)) + "\n",
+        encoding="utf-8")
+
+    run = cli(capsys, "eval", str(labelled), "--json")
+
+    assert run.code == 0, run.err
+    assert built == [1] and calls == [256, 256, 88]
+    assert run.json["per_type"]["EMAIL_ADDRESS"]["tp"] == 600
+
+
+def test_when_classify_runs_at_debug_then_its_logs_hold_no_finding_text(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    canary_mail = "zebulon.canary@example.com"
+    text = f"Zebulon Quixwhistle writes from {canary_mail}; SSN 536-22-8419.\n"
+    for argv in (["classify", "-"], ["classify", "-", "--json"]):
+        monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+        run = cli(capsys, "-vv", *argv)
+        assert run.code == 0, run.err
+        assert run.err.strip()  # it did log
+        for value in (canary_mail, "Quixwhistle", "536-22-8419"):
+            assert value not in run.err
