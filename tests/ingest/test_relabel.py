@@ -55,11 +55,14 @@ class _Result:
 class _NameClassifier:
     def __init__(self, pol: Policy) -> None:
         self._markers = MarkerMatcher(pol)
+        self._policy = pol
 
     def classify(self, text: str) -> _Result:
+        # Thresholds applied as the real classifier does (_finalise).
         found = sorted((
             Finding("PERSON", m.start(), m.end(), 0.85, "names")
             for name in NAMES for m in re.finditer(re.escape(name), text)
+            if 0.85 >= self._policy.threshold("PERSON")
         ), key=lambda f: f.start)
         return _Result(tuple(found), self._markers.level(text))
 
@@ -325,3 +328,64 @@ def test_when_a_relabel_is_killed_at_any_write_then_a_rerun_converges(env: Env) 
         assert env.levels() == expected
         env.relabel(policy())
         assert env.levels() == reference
+
+
+FIVE = ["public", "internal", "confidential", "secret", "restricted"]
+POLICIES = {
+    "base": policy(),
+    "gated": gated(),
+    "gated-confidential": gated("confidential"),
+    "marker": policy(markers=[{"phrases": ["field team"], "level": "confidential"},
+                              {"phrases": ["STRICTLY CONFIDENTIAL"], "level": "restricted"}]),
+    "no-marker": policy(markers=[]),
+    "strict-threshold": parse_policy({**gated().to_json(), "min_score": 0.9}),
+    "five-levels": policy(levels=FIVE, entities={
+        "PERSON": {"level": "secret", "mask": "pseudonym", "gate": True}}),
+    "five-levels-restricted": policy(levels=FIVE, entities={
+        "PERSON": {"level": "restricted", "mask": "pseudonym", "gate": True}}),
+}
+PAIRS = [("base", "gated"), ("gated", "base"), ("gated", "gated-confidential"),
+         ("base", "marker"), ("marker", "no-marker"), ("base", "no-marker"),
+         ("gated", "strict-threshold"), ("base", "five-levels"),
+         ("five-levels", "five-levels-restricted"), ("gated", "five-levels-restricted")]
+CORPUS = {
+    "plan.txt": (DOC, "internal"),
+    "board.txt": ("STRICTLY CONFIDENTIAL\n\nBoard minutes.\n\nMaria Gonzalez chaired.", None),
+    "team.txt": ("Notes of the field\nteam meeting.\n\nNo names here.", "public"),
+}
+
+
+def _levels_by_text(env: Env, tenant: str, pol: Policy) -> dict[str, str]:
+    """Chunk text -> level name, for one tenant (chunk texts are unique here)."""
+    texts = env.opens(pol)
+    return {texts[h.id]: pol.level_name(int(h.payload["level"])) for h in env.store.scroll(tenant)}
+
+
+@pytest.mark.parametrize(("before", "after"), PAIRS, ids=[f"{a}->{b}" for a, b in PAIRS])
+def test_when_relabelled_then_levels_equal_a_fresh_ingest_under_the_new_policy(
+    env: Env, before: str, after: str,
+) -> None:
+    """Congruence: relabel(ingest(P1), P2) gives every chunk the level ingest(P2) gives it."""
+    old, new = POLICIES[before], POLICIES[after]
+    ingestor_old = Ingestor(
+        policy=old, classifier=_NameClassifier(old), chunker=_ParagraphChunker(),
+        embedder=_FixedEmbedder(), store=env.store, keys=env.keys, ids=env.ids,
+        pseudonyms=env.pseudonyms)
+    ingestor_new = Ingestor(
+        policy=new, classifier=_NameClassifier(new), chunker=_ParagraphChunker(),
+        embedder=_FixedEmbedder(), store=env.store, keys=env.keys, ids=env.ids,
+        pseudonyms=env.pseudonyms)
+    for source, (text, level) in CORPUS.items():
+        ingestor_old.ingest_text(text, source=source,
+                                 acl=Acl(tenant="relabelled", groups=("all",), users=(), level=level))
+        ingestor_new.ingest_text(text, source=source,
+                                 acl=Acl(tenant="fresh", groups=("all",), users=(), level=level))
+
+    report = env.relabel(new, tenants=["relabelled"])
+
+    assert report["errors"] == []
+    relabelled = _levels_by_text(env, "relabelled", new)
+    fresh = _levels_by_text(env, "fresh", new)
+    assert relabelled == fresh
+    assert len(fresh) == 9
+    assert env.relabel(new)["relabeled"] == 0  # and both tenants are now at rest
