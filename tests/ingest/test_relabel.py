@@ -376,10 +376,9 @@ def test_when_relabelled_then_levels_equal_a_fresh_ingest_under_the_new_policy(
         embedder=_FixedEmbedder(), store=env.store, keys=env.keys, ids=env.ids,
         pseudonyms=env.pseudonyms)
     for source, (text, level) in CORPUS.items():
-        ingestor_old.ingest_text(text, source=source,
-                                 acl=Acl(tenant="relabelled", groups=("all",), users=(), level=level))
-        ingestor_new.ingest_text(text, source=source,
-                                 acl=Acl(tenant="fresh", groups=("all",), users=(), level=level))
+        for tenant, ingestor in (("relabelled", ingestor_old), ("fresh", ingestor_new)):
+            acl = Acl(tenant=tenant, groups=("all",), users=(), level=level)
+            ingestor.ingest_text(text, source=source, acl=acl)
 
     report = env.relabel(new, tenants=["relabelled"])
 
