@@ -1,9 +1,9 @@
 """`relabel`: stored levels recomputed under a new policy, without re-embedding.
 
-The store, keyring, sealing and marker matching are real; the classifier
-finds names from a fixed list (Presidio is not what is under test here:
-relabel never runs it), the chunker cuts at blank lines and the embedder
-returns one fixed vector (relabel must never touch vectors).
+The store (both engines), keyring, sealing and marker matching are real;
+the classifier finds names from a fixed list (Presidio is not what is under
+test here: relabel never runs it), the chunker cuts at blank lines and the
+embedder returns one fixed vector (relabel must never touch vectors).
 """
 
 from __future__ import annotations
@@ -23,7 +23,16 @@ from classification import Finding, Policy, parse_policy
 from classification._markers import MarkerMatcher
 from classification._masking import Pseudonymizer
 from ingest import Acl, Ingestor, relabel
-from store import EdgeStore, IdHasher, Labels, LocalKeyring, SealedChunk, open_chunk, seal_chunk
+from store import (
+    EdgeStore,
+    IdHasher,
+    Labels,
+    LocalKeyring,
+    SealedChunk,
+    VectorStore,
+    open_chunk,
+    seal_chunk,
+)
 
 CANARY = "Zebulon Quixwhistle"
 NAMES = (CANARY, "Maria Gonzalez")
@@ -79,7 +88,7 @@ class _FixedEmbedder:
 
 @dataclass
 class Env:
-    store: EdgeStore
+    store: VectorStore
     keys: LocalKeyring
     ids: IdHasher
     pseudonyms: Pseudonymizer
@@ -105,7 +114,12 @@ class Env:
         return {h.id: dict(h.payload) for h in self.store.scroll()}
 
     def vectors(self) -> dict[str, list[float]]:
-        raw = self.store._live().retrieve([h.id for h in self.store.scroll()], False, True)
+        ids = [h.id for h in self.store.scroll()]
+        if isinstance(self.store, EdgeStore):
+            raw = self.store._live().retrieve(ids, False, True)
+        else:
+            live = self.store._live()  # type: ignore[attr-defined]
+            raw = live.retrieve(self.store._collection, ids, with_vectors=True)  # type: ignore[attr-defined]
         return {str(r.id): list(r.vector.values())[0] if isinstance(r.vector, dict)
                 else list(r.vector) for r in raw}
 
@@ -123,10 +137,19 @@ class Env:
         return out
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
+@pytest.fixture(params=["edge", "client"])
+def env(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Env]:
+    """Both engines: relabel uses only the VectorStore protocol."""
     keys = LocalKeyring(tmp_path / "keys", os.urandom(32))
-    store = EdgeStore(tmp_path / "store")
+    store: VectorStore
+    if request.param == "edge":
+        store = EdgeStore(tmp_path / "store")
+    else:
+        from qdrant_client import QdrantClient
+
+        from store import ClientStore
+
+        store = ClientStore(QdrantClient(":memory:"), "chunks")
     yield Env(store, keys, IdHasher(keys.secret("ids")), Pseudonymizer(keys.secret("pseudonyms")))
     store.close()
     keys.close()
