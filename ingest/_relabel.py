@@ -20,8 +20,11 @@ associated data can never disagree, and a killed run simply runs again
 Chunks sealed before ``acl_level`` existed get, as their document's floor,
 the lowest level any of the document's chunks was stored at: relabelling
 them can raise a level or lower it as far as that floor, never below it
-(fail closed; re-ingest to lower further). No model is loaded: spans are
-stored, markers are regular expressions. Nothing here logs or raises text.
+(fail closed; re-ingest to lower further). The floor is sealed into every
+such chunk relabel rewrites, so a later run (or the rerun of a killed one)
+uses the same floor even once every chunk was raised above it. No model is
+loaded: spans are stored, markers are regular expressions. Nothing here
+logs or raises text.
 """
 
 from __future__ import annotations
@@ -243,31 +246,39 @@ class _Relabeler:
                     break
         return sorted(chunks, key=lambda c: index.get(c.hit.id, len(index) + 1))
 
-    def _floor(self, tenant: str, doc_id: str, chunks: Sequence[_Chunk]) -> int | None:
+    def _floor(self, tenant: str, doc_id: str, chunks: Sequence[_Chunk]) -> tuple[int, bool] | None:
+        """The document's floor rank, and whether it was inferred (legacy chunks)."""
         policy = self.policy
         with_floor = [c for c in chunks if c.body.has_floor]
+        inferred = [c.body.floor for c in chunks if c.body.floor is not None]
         if with_floor:
             level = with_floor[0].body.acl_level
             if level is None:
-                return len(policy.levels) - 1  # no manifest level: the highest (as ingest)
-            try:
-                return policy.rank(level)
-            except KeyError:
-                for c in chunks:
-                    self._problem(tenant, doc_id, c.hit, "its manifest level is not a level "
-                                  "of the policy")
-                return None
-        # Sealed before acl_level existed: the lowest level stored for the document
-        # is at least its manifest and marker level, so it is a safe floor.
-        self.report.legacy += len(chunks)
-        return min(policy.rank(c.level) for c in chunks)
+                return len(policy.levels) - 1, False  # no manifest level: the highest (as ingest)
+        elif inferred:
+            level = inferred[0]  # sealed by an earlier relabel of these legacy chunks
+        else:
+            # Sealed before acl_level existed: the lowest level stored for the document
+            # is at least its manifest and marker level, so it is a safe floor.
+            self.report.legacy += len(chunks)
+            return min(policy.rank(c.level) for c in chunks), True
+        if not with_floor:
+            self.report.legacy += len(chunks)
+        try:
+            return policy.rank(level), not with_floor
+        except KeyError:
+            for c in chunks:
+                self._problem(tenant, doc_id, c.hit, "its document level (manifest) is not a level "
+                              "of the policy")
+            return None
 
     def _relabel(self, tenant: str, doc_id: str, version: str, key: bytes,
                  chunks: Sequence[_Chunk]) -> None:
         policy = self.policy
-        floor = self._floor(tenant, doc_id, chunks)
-        if floor is None:
+        found = self._floor(tenant, doc_id, chunks)
+        if found is None:
             return
+        floor, legacy = found
         marker = self.markers.level(_document_text(chunks)) if self.markers else None
         doc_rank = max(floor, marker if marker is not None else 0)
         changes: list[tuple[_Chunk, int]] = []
@@ -290,7 +301,12 @@ class _Relabeler:
         self.checkpoint("count")
         for c, rank in changes:
             labels = _labels(dict(c.hit.payload), policy.level_name(rank))
-            blob = seal_chunk(key, labels, c.raw)
+            raw = c.raw
+            if legacy and c.body.floor is None:
+                body = c.body
+                raw = SealedChunk(body.text, body.spans, body.source,
+                                  floor=policy.level_name(floor)).to_bytes()
+            blob = seal_chunk(key, labels, raw)
             # One call, so level and seal change together (docs/RELABEL.md).
             self.store.set_payload(c.hit.id, {
                 "level": rank,

@@ -6,7 +6,9 @@ chunk's offset in the document text (the document's markers are searched
 again over its chunks put back in place), and ``acl_level``, the level the
 ACL manifest gave the document (``None``: none given, which means the
 policy's highest). Chunks sealed before these fields existed lack them
-(``has_floor`` is False) and still open.
+(``has_floor`` is False) and still open; when relabel re-seals one it adds
+``floor``, the lowest level it inferred for the document, so that later
+runs infer the same.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class SealedChunk:
     start: int | None = None
     acl_level: str | None = None
     has_floor: bool = False
+    floor: str | None = None
 
     def __repr__(self) -> str:  # never the text, never the source path
         return f"SealedChunk(len={len(self.text)}, spans={len(self.spans)})"
@@ -44,6 +47,8 @@ class SealedChunk:
             body["start"] = self.start
         if self.has_floor:
             body["acl_level"] = self.acl_level
+        if self.floor is not None:
+            body["floor"] = self.floor
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
     @classmethod
@@ -52,6 +57,7 @@ class SealedChunk:
         spans = tuple((str(e), int(s), int(t), float(sc)) for e, s, t, sc in body["spans"])
         start = body.get("start")
         acl_level = body.get("acl_level")
+        floor = body.get("floor")
         return cls(
             text=str(body["text"]),
             spans=spans,
@@ -59,4 +65,5 @@ class SealedChunk:
             start=None if start is None else int(start),
             acl_level=None if acl_level is None else str(acl_level),
             has_floor="acl_level" in body,
+            floor=None if floor is None else str(floor),
         )

@@ -300,10 +300,8 @@ def test_when_only_one_tenant_is_asked_then_others_are_untouched(env: Env) -> No
     assert set(env.levels().values()) == {INTERNAL}
 
 
-def test_when_chunks_predate_the_stored_floor_then_they_never_fall_below_it(env: Env) -> None:
-    env.ingest(gated(), DOC, "plan.txt")
-    pol = gated()
-    # Re-seal every chunk as an older ingest wrote it: no start, no acl_level.
+def _make_legacy(env: Env, pol: Policy) -> None:
+    """Re-seal every chunk as an older ingest wrote it: no start, no acl_level."""
     for h in env.store.scroll():
         p = h.payload
         labels = Labels(p["tenant"], p["doc_id"], p["chunk_id"], pol.level_name(p["level"]),
@@ -313,12 +311,29 @@ def test_when_chunks_predate_the_stored_floor_then_they_never_fall_below_it(env:
         old = SealedChunk(body.text, body.spans, body.source)
         blob = seal_chunk(key, labels, old.to_bytes())
         env.store.set_payload(h.id, {"sealed": base64.b64encode(blob).decode()})
+
+
+def test_when_chunks_predate_the_stored_floor_then_they_never_fall_below_it(env: Env) -> None:
+    env.ingest(gated(), DOC, "plan.txt")
+    _make_legacy(env, gated())
     assert env.relabel(gated())["relabeled"] == 0
     report = env.relabel(policy())
     assert report["legacy"] == 4
     assert set(env.levels().values()) == {INTERNAL}  # min stored level was internal
     env.relabel(gated())
     assert sorted(env.levels().values()) == [INTERNAL, INTERNAL, RESTRICTED, RESTRICTED]
+
+
+def test_when_every_legacy_chunk_was_raised_then_the_inferred_floor_still_holds(
+    env: Env,
+) -> None:
+    env.ingest(policy(), "Maria Gonzalez here.\n\nZebulon Quixwhistle there.", "both.txt")
+    _make_legacy(env, policy())
+    env.relabel(gated())
+    assert set(env.levels().values()) == {RESTRICTED}  # no chunk left at the old minimum
+    report = env.relabel(policy())
+    assert report["legacy"] == 2
+    assert set(env.levels().values()) == {INTERNAL}  # the floor was sealed on the way up
 
 
 class _Killed(Exception):
