@@ -357,7 +357,7 @@ def relabel(tenants: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
         _audit(services, "relabel", _operator(tenants[0] if len(tenants) == 1 else None),
                "failed" if report.errors else "ok", dry_run=dry_run,
                documents=report.documents, chunks=report.scanned, relabeled=report.relabeled,
-               errors=len(report.errors), levels=transitions)
+               errors=len(report.errors), mismatched=report.mismatched, levels=transitions)
     if as_json:
         _echo_json(report.as_dict())
     else:
@@ -367,6 +367,10 @@ def relabel(tenants: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
                    f"{report.skipped} of no current version skipped) in {report.seconds:.1f}s")
         for (before, after), n in sorted(report.transitions.items()):
             click.echo(f"  {before} -> {after}: {n}")
+        if report.mismatched:
+            click.echo(f"  {report.mismatched} chunk(s) had a payload level other than the one "
+                       "their seal is bound to (levels changed, or the store was edited): "
+                       "rewritten from the seal")
         for e in report.errors[:20]:
             click.echo(f"  error: {e.tenant} doc {e.doc_id} chunk {e.chunk_id}: {e.reason}")
     if report.errors:

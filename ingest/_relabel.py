@@ -88,6 +88,9 @@ class RelabelReport:
     unchanged: int = 0
     skipped: int = 0  # points of no current version: never served, left to ingest/--sync
     legacy: int = 0  # chunks sealed without acl_level (floor from the stored levels)
+    # Chunks whose payload level did not name the level their seal is bound to:
+    # the policy's levels were inserted, moved or renamed, or the payload was edited.
+    mismatched: int = 0
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
     errors: list[RelabelProblem] = field(default_factory=list)
     seconds: float = 0.0
@@ -101,6 +104,7 @@ class RelabelReport:
             "unchanged": self.unchanged,
             "skipped": self.skipped,
             "legacy": self.legacy,
+            "mismatched": self.mismatched,
             "levels": [
                 {"before": b, "after": a, "chunks": n}
                 for (b, a), n in sorted(self.transitions.items())
@@ -226,8 +230,14 @@ class _Relabeler:
             if chunk is None:
                 self._problem(tenant, doc_id, hit, "does not open under any level of the policy "
                               "(tampered, or its level was removed from the policy)")
-            else:
-                chunks.append(chunk)
+                continue
+            if _candidates(self.policy, hit.payload.get("level"))[0] != chunk.level or \
+                    not isinstance(hit.payload.get("level"), int):
+                report.mismatched += 1
+                log.warning("relabel: payload level disagreed with the seal",
+                            extra={"tenant": tenant, "doc_id": doc_id, "chunk_id": hit.id,
+                                   "level": chunk.level})
+            chunks.append(chunk)
         if chunks:
             self._relabel(tenant, doc_id, current or "", key or b"",
                           self._in_order(doc_id, current or "", chunks))

@@ -1098,7 +1098,8 @@ def test_when_relabel_runs_under_the_ingest_policy_then_nothing_changes(
     report = run.json
     assert isinstance(report, dict)
     assert set(report) == {"dry_run", "documents", "scanned", "relabeled", "unchanged",
-                           "skipped", "legacy", "levels", "errors", "seconds"}
+                           "skipped", "legacy", "mismatched", "levels", "errors",
+                           "seconds"}
     assert report["relabeled"] == 0 and report["errors"] == [] and report["levels"] == []
     assert report["documents"] == 3
     assert report["scanned"] == report["unchanged"] == in_corpus.report["chunks"]

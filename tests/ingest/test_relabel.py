@@ -174,7 +174,7 @@ def test_when_the_policy_is_unchanged_then_relabel_writes_nothing(env: Env) -> N
     env.ingest(policy(), "STRICTLY CONFIDENTIAL\n\nBoard minutes.", "board.txt", level=None)
     before = env.snapshot()
     report = env.relabel(policy())
-    assert report["relabeled"] == 0
+    assert report["relabeled"] == 0 and report["mismatched"] == 0
     assert report["unchanged"] == report["scanned"] == len(before)
     assert env.snapshot() == before  # not even a new nonce
 
@@ -250,7 +250,7 @@ def test_when_a_level_is_inserted_then_ranks_are_rewritten_and_chunks_open(env: 
     five = parse_policy({**gated().to_json(),
                          "levels": ["public", "internal", "confidential", "secret", "restricted"]})
     report = env.relabel(five)
-    assert report["errors"] == []
+    assert report["errors"] == [] and report["mismatched"] == 2
     assert sorted(env.levels().values()) == [INTERNAL, INTERNAL, 4, 4]
     assert len(env.opens(five)) == 4
 
@@ -283,6 +283,18 @@ def test_when_a_label_was_tampered_then_relabel_reports_it_without_text(
     assert [e["chunk_id"] for e in report["errors"]] == [victim]  # type: ignore[index]
     assert report["relabeled"] == 1
     assert CANARY not in json.dumps(report) + caplog.text
+
+
+def test_when_a_payload_level_was_lowered_in_the_store_then_relabel_restores_it_from_the_seal(
+    env: Env,
+) -> None:
+    env.ingest(gated(), DOC, "plan.txt")
+    expected = env.levels()
+    victim = next(cid for cid, lv in expected.items() if lv == RESTRICTED)
+    env.store.set_payload(victim, {"level": INTERNAL})  # would be refused at open
+    report = env.relabel(gated())
+    assert report["mismatched"] == 1 and report["relabeled"] == 1
+    assert env.levels() == expected  # the level the seal and spans say, not the edited one
 
 
 def test_when_dry_run_then_changes_are_counted_and_nothing_is_written(env: Env) -> None:
