@@ -21,8 +21,12 @@ import click
 from classification import ensure_offline
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
+    from rich.text import Text
+
+    from classification import Finding, Policy
     from ingest._runner import BatchReport
     from retrieval import Principal
     from store import Actor
@@ -306,22 +310,95 @@ def delete(doc_id: str, tenant: str | None) -> None:
     click.echo(f"deleted {doc_id}")
 
 
+# -- relabel ----------------------------------------------------------------
+@cli.command()
+@click.option("--tenant", "tenants", multiple=True,
+              help="Only this tenant (repeatable; default: every tenant).")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def relabel(tenants: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
+    """Recompute stored chunks' levels under the current policy (no re-embedding).
+
+    Run it after a policy change that moves levels (an entity's level or
+    gate, markers, thresholds, the levels themselves). Each chunk's level is
+    recomputed from what its seal holds (entity spans, text for markers, the
+    manifest level); a changed chunk is re-sealed with its new labels and its
+    payload rewritten in one write. Idempotent: a killed run is simply run
+    again. Reveal decisions need no relabel: they always use the current
+    policy. New entity types or recognizers need a re-ingest (spans are not
+    searched again). Exit status 1 when a chunk could not be relabelled.
+
+    \b
+    Examples:
+      RAGSEAL_POLICY=new-policy.yaml ragseal relabel --dry-run
+      RAGSEAL_POLICY=new-policy.yaml ragseal relabel --tenant acme --json
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ingest import relabel as relabel_chunks
+
+    console = Console(stderr=True)
+    with _services() as services:
+        _ = services.audit  # no audit trail, no relabelling
+        progress = Progress(
+            TextColumn("relabelling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, transient=True, disable=as_json or not console.is_terminal,
+        )
+        with progress:
+            task = progress.add_task("chunks", total=None)
+            report = relabel_chunks(
+                policy=services.policy, store=services.store, keys=services.keys,
+                ids=services.ids, tenants=tenants or None, dry_run=dry_run,
+                on_total=lambda n: progress.update(task, total=n),
+                on_chunks=lambda n: progress.advance(task, n),
+            )
+        transitions = {f"{b}->{a}"[:64]: n for (b, a), n in sorted(report.transitions.items())}
+        _audit(services, "relabel", _operator(tenants[0] if len(tenants) == 1 else None),
+               "failed" if report.errors else "ok", dry_run=dry_run,
+               documents=report.documents, chunks=report.scanned, relabeled=report.relabeled,
+               errors=len(report.errors), mismatched=report.mismatched, levels=transitions)
+    if as_json:
+        _echo_json(report.as_dict())
+    else:
+        verb = "would relabel" if dry_run else "relabelled"
+        click.echo(f"{verb} {report.relabeled} of {report.scanned} chunk(s) in "
+                   f"{report.documents} document(s) ({report.unchanged} unchanged, "
+                   f"{report.skipped} of no current version skipped) in {report.seconds:.1f}s")
+        for (before, after), n in sorted(report.transitions.items()):
+            click.echo(f"  {before} -> {after}: {n}")
+        if report.mismatched:
+            click.echo(f"  {report.mismatched} chunk(s) had a payload level other than the one "
+                       "their seal is bound to (levels changed, or the store was edited): "
+                       "rewritten from the seal")
+        for e in report.errors[:20]:
+            click.echo(f"  error: {e.tenant} doc {e.doc_id} chunk {e.chunk_id}: {e.reason}")
+    if report.errors:
+        raise _Exit(1, f"{len(report.errors)} chunk(s) could not be relabelled")
+
+
 # -- classify -----------------------------------------------------------------
 @cli.command()
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True, help="Print findings as JSON.")
-def classify(path: str, as_json: bool) -> None:
+@click.option("--policy", "policy_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Policy to classify with (default: RAGSEAL_POLICY, else the bundled one): "
+                   "preview a policy before deploying it.")
+def classify(path: str, as_json: bool, policy_file: Path | None) -> None:
     """Preview what would be detected in a file (or - for stdin). Stores nothing.
 
-    Prints each finding with its type, offsets, score and level, and the level
-    the document would get from its content (markers and gating entities).
-    Offsets are into the text as read: the extracted text of a file, or
-    stdin as given.
+    The terminal view prints the text with each finding highlighted in its
+    level's colour and tagged [TYPE score level], a table of the findings,
+    and the level the document would get from its content (markers and
+    gating entities). --json prints {"level", "findings": [{"type", "start",
+    "end", "score", "level"}]}, offsets into the text as read: the extracted
+    text of a file, or stdin as given.
 
     \b
     Examples:
       ragseal classify samples/corpus/hr/employee-roster-2026-q4.txt
       echo "mail jane@example.com" | ragseal classify - --json
+      ragseal classify report.pdf --policy new-policy.yaml
     """
     from ingest._loaders import LoadError, load_document
 
@@ -334,14 +411,21 @@ def classify(path: str, as_json: bool) -> None:
             text = load_document(Path(path)).text
         except LoadError as exc:
             _fail(f"{path}: {exc}")
-    with _services() as services:
-        policy = services.policy
-        result = services.classifier.classify(text)
-    rank = result.marker_level or 0
-    for f in result.findings:
-        rule = policy.entity_rule(f.entity)
-        if rule.gate:
-            rank = max(rank, policy.rank(rule.level))
+    if policy_file is not None:
+        from classification import Classifier, DetectorError, load_policy
+
+        policy = load_policy(policy_file)  # PolicyError: one line, exit 2 (see main)
+        try:
+            classifier = Classifier(policy)
+            classifier.warm_up()
+        except DetectorError as exc:
+            _fail(f"policy: {exc}")
+        result = classifier.classify(text)
+    else:
+        with _services() as services:
+            policy = services.policy
+            result = services.classifier.classify(text)
+    rank = result.level(policy)
     findings = [
         {**f.as_dict(), "level": policy.entity_rule(f.entity).level} for f in result.findings
     ]
@@ -350,19 +434,47 @@ def classify(path: str, as_json: bool) -> None:
         return
     from rich.console import Console
     from rich.table import Table
-    from rich.text import Text
 
     console = Console()
-    shown = Text(text)
-    for f in result.findings:
-        shown.stylize("bold reverse", f.start, f.end)
-    console.print(shown)
+    console.print(_highlighted(text, result.findings, policy), soft_wrap=True)
     table = Table("type", "start", "end", "score", "level", title="Findings")
     for item in findings:
         table.add_row(str(item["type"]), str(item["start"]), str(item["end"]),
-                      f"{item['score']:.2f}", str(item["level"]))
+                      f"{item['score']:.2f}", str(item["level"]),
+                      style=_level_style(policy, str(item["level"])))
     console.print(table)
     console.print(f"document level from content: [bold]{policy.level_name(rank)}[/]")
+
+
+_LEVEL_STYLES = ("green", "cyan", "yellow", "magenta", "red")
+
+
+def _level_style(policy: Policy, level: str) -> str:
+    """A colour per level, lowest green to highest red, whatever the number of levels."""
+    top = max(len(policy.levels) - 1, 1)
+    return _LEVEL_STYLES[round(policy.rank(level) * (len(_LEVEL_STYLES) - 1) / top)]
+
+
+def _highlighted(text: str, findings: Sequence[Finding], policy: Policy) -> Text:
+    """The text with each finding styled in its level's colour and tagged after it.
+
+    Built with ``Text.append``: document text is never parsed as rich markup.
+    """
+    from rich.text import Text
+
+    out = Text()
+    cursor = 0
+    for f in sorted(findings, key=lambda f: (f.start, f.end)):
+        if f.start < cursor:
+            continue  # findings never overlap; guard anyway
+        level = policy.entity_rule(f.entity).level
+        style = _level_style(policy, level)
+        out.append(text[cursor:f.start])
+        out.append(text[f.start:f.end], style=f"bold reverse {style}")
+        out.append(f"[{f.entity} {f.score:.2f} {level}]", style=f"dim {style}")
+        cursor = f.end
+    out.append(text[cursor:])
+    return out
 
 
 # -- eval -------------------------------------------------------------------
@@ -434,8 +546,11 @@ def eval_(labeled: Path, as_json: bool, predictions: Path | None, maps: tuple[st
     except DetectorError as exc:
         _fail(f"policy: {exc}")
     if predictions is not None:
+        # One line per input line (CONTRACT.md): a blank input line gets no spans.
+        by_line = {s.line: spans for s, spans in zip(samples, predicted, strict=True)}
         with predictions.open("w", encoding="utf-8") as out:
-            for spans in predicted:
+            for n in range(1, max(by_line, default=0) + 1):
+                spans = by_line.get(n, [])
                 out.write(json.dumps({"spans": [s.as_dict() for s in spans]}) + "\n")
     report = evaluate(samples, predicted, mapping=mapping, known_types=known,
                       scheme=scheme, iou=iou)
@@ -467,7 +582,7 @@ def eval_(labeled: Path, as_json: bool, predictions: Path | None, maps: tuple[st
         console.print(f"worst misses, {gold_type}:", markup=False)
         for m in misses[:max_misses]:
             snippet = samples[m.sample - 1].text[m.start:m.end].replace("\n", " ")
-            line = Text(f"  sample {m.sample} [{m.reason}] ")
+            line = Text(f"  line {m.line or m.sample} [{m.reason}] ")
             line.append(snippet[:80], style="bold")
             console.print(line)
 

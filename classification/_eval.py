@@ -86,6 +86,7 @@ class Span:
 class LabeledSample:
     text: str
     spans: tuple[Span, ...]
+    line: int = 0  # 1-based line of the labelled file (0: not read from a file)
 
     def __repr__(self) -> str:  # never show corpus text
         return f"LabeledSample(chars={len(self.text)}, spans={len(self.spans)})"
@@ -137,15 +138,16 @@ class Counts:
 class Miss:
     """A gold span that no prediction matched, and why."""
 
-    sample: int  # 1-based sample number (the line, when the file has no blank lines)
+    sample: int  # 1-based sample number (blank lines are not samples)
     type: str  # the gold type as written in the corpus
     start: int
     end: int
     reason: Literal["missed", "wrong type", "boundary"]
+    line: int = 0  # 1-based line of the labelled file (0: not read from a file)
 
     def as_dict(self) -> dict[str, object]:
-        return {"sample": self.sample, "type": self.type, "start": self.start, "end": self.end,
-                "reason": self.reason}
+        return {"sample": self.sample, "line": self.line or self.sample, "type": self.type,
+                "start": self.start, "end": self.end, "reason": self.reason}
 
 
 _REASON_ORDER = {"missed": 0, "wrong type": 1, "boundary": 2}
@@ -232,7 +234,8 @@ def parse_labeled(lines: Iterable[str]) -> list[LabeledSample]:
         if not isinstance(spans, list):
             raise EvalInputError(f"line {n}.spans: a list is required")
         samples.append(LabeledSample(
-            text, tuple(_span(s, f"line {n}.spans[{i}]", len(text)) for i, s in enumerate(spans))
+            text, tuple(_span(s, f"line {n}.spans[{i}]", len(text)) for i, s in enumerate(spans)),
+            line=n,
         ))
     return samples
 
@@ -399,7 +402,8 @@ def evaluate(
                     else "boundary" if any(p[2] == gt for p in overlapping)
                     else "wrong type"
                 )
-                misses[gold_names[i]].append(Miss(number, gold_names[i], gs, ge, reason))
+                misses[gold_names[i]].append(
+                    Miss(number, gold_names[i], gs, ge, reason, sample.line))
         if scheme == "token":
             # Per gold type as written: a gold span counts as found when every
             # token of it got the right type.
@@ -413,7 +417,7 @@ def evaluate(
                 if not covered:
                     reason = "missed" if not sub else (
                         "boundary" if any(t == gt for *_, t in sub) else "wrong type")
-                    misses[name].append(Miss(number, name, gs, ge, reason))
+                    misses[name].append(Miss(number, name, gs, ge, reason, sample.line))
 
     for t in evaluated:
         per_type.setdefault(t, Counts())

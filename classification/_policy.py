@@ -374,9 +374,53 @@ def parse_policy(data: object) -> Policy:
     return policy
 
 
+def _duplicate_key(node: yaml.Node, loc: tuple[int | str, ...], seen: set[int]) -> str | None:
+    """The first mapping key given twice, as ``path: duplicate key at line N``.
+
+    PyYAML keeps the last of two equal keys without a word, so a policy
+    listing ``PERSON`` twice would silently lose the first rule.
+    """
+    if id(node) in seen:  # an alias: already walked
+        return None
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        keys: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)[:64] if isinstance(key_node, yaml.ScalarNode) else "?"
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                if key in keys:
+                    line = key_node.start_mark.line + 1
+                    return f"{key_path((*loc, key))}: duplicate key at line {line}"
+                keys.add(key)
+            found = _duplicate_key(value_node, (*loc, key), seen)
+            if found is not None:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found = _duplicate_key(item, (*loc, i), seen)
+            if found is not None:
+                return found
+    return None
+
+
+def _safe_load_unique(text: str) -> object:
+    """``yaml.safe_load`` that refuses duplicate mapping keys (PolicyError)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        duplicate = _duplicate_key(node, (), set())
+        if duplicate is not None:
+            raise PolicyError(duplicate)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def _decode(text: str, source: str) -> object:
     try:
-        return yaml.safe_load(text)
+        return _safe_load_unique(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

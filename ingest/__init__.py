@@ -6,6 +6,7 @@ ensure_offline()
 
 from ._manifest import Acl, Manifest, ManifestError, load_manifest, parse_acl, parse_manifest  # noqa: E402
 from ._pipeline import IngestError, Ingestor, IngestResult, erase_document  # noqa: E402
+from ._relabel import RelabelProblem, RelabelReport, relabel  # noqa: E402
 
 __all__ = [
     "Acl",
@@ -14,8 +15,11 @@ __all__ = [
     "Ingestor",
     "Manifest",
     "ManifestError",
+    "RelabelProblem",
+    "RelabelReport",
     "load_manifest",
     "parse_acl",
     "erase_document",
     "parse_manifest",
+    "relabel",
 ]

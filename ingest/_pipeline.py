@@ -265,6 +265,10 @@ class Ingestor:
                 original,
                 tuple((f.entity, f.start, f.end, f.score) for f in chunk_spans),
                 source,
+                # What `ragseal relabel` needs to recompute the level later.
+                start=o_start,
+                acl_level=acl.level,
+                has_floor=True,
             )
             blob = seal_chunk(data_key, labels, sealed.to_bytes())
             payload = {

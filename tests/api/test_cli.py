@@ -190,6 +190,7 @@ HELP = {
     ("inspect",): ["--user", "--retrieval-id", "stdin", "Example"],
     ("token",): ["--sub", "--ttl", "RAGSEAL_JWT_SECRET", "Example"],
     ("serve",): ["--host", "--port", "RAGSEAL_JWT_SECRET", "Example"],
+    ("relabel",): ["--tenant", "--dry-run", "--json", "re-embedding", "Example"],
     ("policy",): ["check"],
     ("policy", "check"): ["FILE", "RAGSEAL_POLICY", "Example"],
     ("keys",): ["rotate", "status", "retire"],
@@ -436,6 +437,40 @@ def test_when_classify_without_json_then_a_table_goes_to_stdout(
     assert run.code == 0
     assert "EMAIL_ADDRESS" in run.out
     assert "document level from content" in run.out
+
+
+def test_when_classify_shows_text_then_each_span_is_tagged_with_type_score_and_level(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = f"Write to {EMAIL} about [bold]the launch[/bold].\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+
+    run = cli(capsys, "classify", "-")
+
+    assert run.code == 0, run.err
+    first = run.out.splitlines()[0]
+    assert first.startswith(f"Write to {EMAIL}[EMAIL_ADDRESS ")
+    assert " confidential] about [bold]the launch[/bold]." in first  # never read as markup
+
+
+def test_when_classify_names_a_policy_then_it_classifies_under_that_policy(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    data = bundled_policy()
+    entities = data["entities"]
+    assert isinstance(entities, dict)
+    entities["EMAIL_ADDRESS"] = {"level": "restricted", "mask": "redact", "gate": True}
+    other = write_yaml(tmp_path / "gate.yaml", data)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(CLASSIFY_TEXT))
+    gated = _classify_json(cli(capsys, "classify", "-", "--json", "--policy", str(other)))
+    bad = write_yaml(tmp_path / "bad.yaml", {"levels": ["a"], "bogus": 1})
+    monkeypatch.setattr(sys, "stdin", io.StringIO(CLASSIFY_TEXT))
+    refused = cli(capsys, "classify", "-", "--policy", str(bad))
+
+    assert gated["level"] == "restricted"
+    assert {f["level"] for f in gated["findings"] if f["type"] == "EMAIL_ADDRESS"} == {  # type: ignore[union-attr,index]
+        "restricted"}
+    assert refused.code == 2 and "bogus" in refused.error and refused.out == ""
 
 
 @pytest.mark.parametrize(
@@ -1037,3 +1072,246 @@ def test_when_inspect_gets_the_retrieval_id_of_its_own_query_then_it_accepts_it(
 
     assert own.code == 0 and own.json["verdict"] == "allow"  # type: ignore[index]
     assert other.code == 2
+
+
+# -- relabel --------------------------------------------------------------------------
+
+ALPHA_EMAIL = "priya.raman@example.com"
+GROUP_A_HR = ["--user", "hrp@acme.example", "--groups", "a", "--roles", "hr", *ACME]
+GROUP_A_LEGAL = ["--user", "law@acme.example", "--groups", "a", "--roles", "legal", *ACME]
+
+
+def _gating_email_policy(tmp_path: Path) -> Path:
+    data = bundled_policy()
+    entities = data["entities"]
+    assert isinstance(entities, dict)
+    entities["EMAIL_ADDRESS"] = {"level": "restricted", "mask": "pseudonym", "gate": True}
+    return write_yaml(tmp_path / "gate-email.yaml", data)
+
+
+def test_when_relabel_runs_under_the_ingest_policy_then_nothing_changes(
+    capsys: pytest.CaptureFixture[str], in_corpus: Corpus,
+) -> None:
+    run = cli(capsys, "relabel", "--json")
+
+    assert run.code == 0, run.err
+    report = run.json
+    assert isinstance(report, dict)
+    assert set(report) == {"dry_run", "documents", "scanned", "relabeled", "unchanged",
+                           "skipped", "legacy", "mismatched", "levels", "errors",
+                           "seconds"}
+    assert report["relabeled"] == 0 and report["errors"] == [] and report["levels"] == []
+    assert report["documents"] == 3
+    assert report["scanned"] == report["unchanged"] == in_corpus.report["chunks"]
+
+
+def test_when_an_entity_becomes_gating_then_relabel_moves_its_chunks_out_of_reach(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    manifest = write_corpus(tmp_path / "c")
+    assert cli(capsys, "ingest", str(tmp_path / "c"), "--manifest", str(manifest)).code == 1
+    assert "blueberry" in texts(query(capsys, "blueberry rollout", *GROUP_A_HR))
+    monkeypatch.setenv("RAGSEAL_POLICY", str(_gating_email_policy(tmp_path)))
+
+    dry = cli(capsys, "relabel", "--dry-run", "--json")
+    still = query(capsys, "blueberry rollout", *GROUP_A_HR)
+    done = cli(capsys, "relabel", "--json")
+    hr = query(capsys, "blueberry rollout", *GROUP_A_HR)
+    legal = query(capsys, "blueberry rollout", *GROUP_A_LEGAL)
+    again = cli(capsys, "relabel", "--tenant", "acme")
+    audit = cli(capsys, "audit", "export")
+
+    assert dry.code == 0 and dry.json["relabeled"] == 1 and dry.json["dry_run"] is True
+    assert "blueberry" in texts(still)  # a dry run writes nothing
+    assert done.code == 0, done.err
+    assert done.json["levels"] == [{"before": "internal", "after": "restricted", "chunks": 1}]
+    assert "blueberry" not in texts(hr)
+    assert any("blueberry" in str(c["text"]) and c["level"] == "restricted"
+               for c in chunks(legal))
+    assert again.code == 0 and again.out.startswith("relabelled 0 of 3 chunk(s)")
+    records = [json.loads(line) for line in audit.out.splitlines()]
+    relabels = [r for r in records if r["action"] == "relabel"]
+    assert [r["relabeled"] for r in relabels] == [1, 1, 0]
+    assert relabels[1]["levels"] == {"internal->restricted": 1}
+    for run in (dry, done, again, audit):
+        assert ALPHA_EMAIL not in run.out + run.err and "blueberry" not in run.out + run.err
+
+
+def test_when_a_chunk_does_not_open_then_relabel_exits_1_naming_ids_only(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    from store import EdgeStore
+
+    manifest = write_corpus(tmp_path / "c")
+    cli(capsys, "ingest", str(tmp_path / "c"), "--manifest", str(manifest))
+    store = EdgeStore(Path(os.environ["RAGSEAL_DATA_DIR"]) / "store" / "ragseal_chunks")
+    try:
+        victim = next(iter(store.scroll()))
+        store.set_payload(victim.id, {"groups": ["everyone"]})
+    finally:
+        store.close()
+
+    run = cli(capsys, "-v", "relabel")
+    as_json = cli(capsys, "relabel", "--json")
+
+    assert run.code == 1 and as_json.code == 1
+    assert "1 chunk(s) could not be relabelled" in run.error
+    assert victim.id in run.out
+    errors = as_json.json["errors"]
+    assert [e["chunk_id"] for e in errors] == [victim.id]
+    for text in (ALPHA_EMAIL, "blueberry", "gooseberry", "rollout"):
+        assert text not in run.out + run.err + as_json.out
+
+
+def test_when_the_policy_is_invalid_then_relabel_exits_2_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RAGSEAL_POLICY", str(write_yaml(tmp_path / "bad.yaml", {"levels": []})))
+    run = cli(capsys, "relabel")
+    assert run.code == 2
+    assert run.error.startswith("ragseal: policy:") and "levels" in run.error
+
+
+# -- eval -----------------------------------------------------------------------------
+
+EVAL_CANARY = "QX-7Z-CANARY-4411"
+
+
+def _gold(text: str, kind: str, value: str) -> dict[str, object]:
+    start = text.index(value)
+    return {"type": kind, "start": start, "end": start + len(value)}
+
+
+def _labelled(path: Path) -> Path:
+    """Hand-scored corpus: EMAIL_ADDRESS tp 2, fn 1 (the canary is no e-mail), fp 0."""
+    one = "Write to jane.doe@example.com before noon."
+    two = "Nothing to see in this line."
+    three = f"Ask bob.smith@example.org about ticket {EVAL_CANARY} in Paris."
+    lines = [
+        {"text": one, "spans": [_gold(one, "MAIL", "jane.doe@example.com")]},
+        {"text": two, "spans": []},
+        None,  # a blank line: no sample, but a line of predictions
+        {"text": three, "spans": [_gold(three, "MAIL", "bob.smith@example.org"),
+                                  _gold(three, "MAIL", EVAL_CANARY),
+                                  _gold(three, "GPE", "Paris")]},
+    ]
+    path.write_text("".join("\n" if x is None else json.dumps(x) + "\n" for x in lines),
+                    encoding="utf-8")
+    return path
+
+
+def test_when_eval_maps_gold_types_then_figures_match_the_hand_computed_ones(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    labelled = _labelled(tmp_path / "gold.jsonl")
+    predictions = tmp_path / "ours.jsonl"
+
+    run = cli(capsys, "eval", str(labelled), "--json", "--map", "MAIL=EMAIL_ADDRESS",
+              "--predictions", str(predictions))
+
+    assert run.code == 0, run.err
+    report = run.json
+    assert isinstance(report, dict)
+    email = report["per_type"]["EMAIL_ADDRESS"]
+    # P = 2/2, R = 2/3, F2 = 5PR / (4P + R) = (10/3) / (14/3) = 5/7
+    assert email == {"tp": 2, "fp": 0, "fn": 1, "precision": 1.0, "recall": 0.6667,
+                     "f2": 0.7143}
+    assert report["overall"] == email
+    assert report["not_evaluated"] == {"GPE": 1}
+    assert report["misses"] == {"MAIL": [{"sample": 3, "line": 4, "type": "MAIL",
+                                          "start": 39, "end": 56, "reason": "missed"}]}
+    assert EVAL_CANARY not in run.out + run.err  # offsets only in JSON
+    lines = predictions.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 4 and json.loads(lines[2]) == {"spans": []}
+    for line in lines:
+        for span in json.loads(line)["spans"]:
+            assert set(span) == {"type", "start", "end", "score"}
+    found = {(s["type"], s["start"], s["end"]) for s in json.loads(lines[3])["spans"]}
+    assert ("EMAIL_ADDRESS", 4, 25) in found
+
+
+def test_when_eval_prints_for_a_terminal_then_missed_text_is_shown_but_never_logged(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    labelled = _labelled(tmp_path / "gold.jsonl")
+
+    run = cli(capsys, "-vv", "eval", str(labelled), "--map", "MAIL=EMAIL_ADDRESS")
+
+    assert run.code == 0, run.err
+    assert "EMAIL_ADDRESS" in run.out and "worst misses, MAIL" in run.out
+    assert f"line 4 [missed] {EVAL_CANARY}" in run.out
+    assert EVAL_CANARY not in run.err and "jane.doe" not in run.err  # logs hold no text
+
+
+@pytest.mark.parametrize(
+    ("content", "argv", "expected"),
+    [
+        (f'{{"text": "{EVAL_CANARY}", "spans": [{{"type": "X", "start": 0, "end": 99}}]}}\n',
+         [], "line 1.spans[0]: needs 0 <= start < end <= len(text)"),
+        (f'{{"text": "{EVAL_CANARY}"\n', [], "line 1: not valid JSON"),
+        ('{"text": "a", "spans": []}\n', ["--map", "MAIL"], "--map 'MAIL': expected GOLD=OURS"),
+        ('{"text": "a", "spans": []}\n', ["--map", "GPE=LOCATIONZ"],
+         "--map: the policy does not detect LOCATIONZ"),
+    ],
+    ids=["span out of range", "bad json", "bad map", "unknown type"],
+)
+def test_when_eval_input_is_bad_then_exit_2_naming_the_line_without_its_text(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str, argv: list[str],
+    expected: str,
+) -> None:
+    labelled = tmp_path / "gold.jsonl"
+    labelled.write_text(content, encoding="utf-8")
+
+    run = cli(capsys, "eval", str(labelled), "--json", *argv)
+
+    assert run.code == 2
+    assert run.out == ""
+    assert expected in run.error
+    assert EVAL_CANARY not in run.err
+
+
+def test_when_eval_reads_many_lines_then_one_classifier_classifies_them_in_batches(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from classification import Classifier
+
+    calls: list[int] = []
+    built: list[int] = []
+    real_many, real_init = Classifier.classify_many, Classifier.__init__
+
+    def counting_many(self: Classifier, texts: list[str]) -> object:
+        calls.append(len(texts))
+        return real_many(self, texts)
+
+    def counting_init(self: Classifier, *args: object, **kwargs: object) -> None:
+        built.append(1)
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Classifier, "classify_many", counting_many)
+    monkeypatch.setattr(Classifier, "__init__", counting_init)
+    text = "Write to jane.doe@example.com before noon."
+    span = _gold(text, "EMAIL_ADDRESS", "jane.doe@example.com")
+    labelled = tmp_path / "many.jsonl"
+    labelled.write_text(json.dumps({"text": text, "spans": [span]}) + "\n" * 1 + "\n".join(
+        json.dumps({"text": text, "spans": [span]}) for _ in range(599)) + "\n",
+        encoding="utf-8")
+
+    run = cli(capsys, "eval", str(labelled), "--json")
+
+    assert run.code == 0, run.err
+    assert built == [1] and calls == [256, 256, 88]
+    assert run.json["per_type"]["EMAIL_ADDRESS"]["tp"] == 600
+
+
+def test_when_classify_runs_at_debug_then_its_logs_hold_no_finding_text(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    canary_mail = "zebulon.canary@example.com"
+    text = f"Zebulon Quixwhistle writes from {canary_mail}; SSN 536-22-8419.\n"
+    for argv in (["classify", "-"], ["classify", "-", "--json"]):
+        monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+        run = cli(capsys, "-vv", *argv)
+        assert run.code == 0, run.err
+        assert run.err.strip()  # it did log
+        for value in (canary_mail, "Quixwhistle", "536-22-8419"):
+            assert value not in run.err

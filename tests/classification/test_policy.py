@@ -111,3 +111,75 @@ def test_when_level_rank_out_of_range_or_negative_then_refused(rank: int) -> Non
 
     with pytest.raises(IndexError):
         default_policy().level_name(rank)
+
+
+LEVELS = "levels: [public, internal, restricted]\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            LEVELS + "entities:\n  PERSON: {level: internal, colour: red}\n",
+            "entities.PERSON.colour: Extra inputs are not permitted", id="unknown key"),
+        pytest.param(
+            LEVELS + "recognizers:\n  - entity: X_ID\n    patterns: ['ok', '[a-']\n"
+            "    level: internal\n",
+            "recognizers[0].patterns[1]: invalid regular expression (unterminated character "
+            "set)", id="bad regex"),
+        pytest.param(
+            LEVELS + "recognizers:\n  - entity: X_ID\n    patterns: ['(a+)+$']\n"
+            "    level: internal\n",
+            "recognizers[0].patterns[0]: regular expression refused, a repeated group holds an "
+            "unbounded repeat (nested quantifiers); rewrite it without nested unbounded repeats "
+            "(e.g. (ab)+ rather than (a+b?)+)", id="catastrophic regex"),
+        pytest.param(
+            LEVELS + "recognizers:\n  - entity: X_ID\n    patterns: ['(a|aa)*$']\n"
+            "    level: internal\n",
+            "recognizers[0].patterns[0]: regular expression refused, it backtracks "
+            "catastrophically on a probe string; rewrite it without nested unbounded repeats "
+            "(e.g. (ab)+ rather than (a+b?)+)", id="regex slow on probe"),
+        pytest.param(
+            LEVELS + "entities:\n  PERSON: {level: internal, mask: blur}\n",
+            "entities.PERSON.mask: Input should be 'pseudonym', 'redact' or 'last4'",
+            id="unknown mask"),
+        pytest.param(
+            LEVELS + "entities:\n  PERSON: {level: secret}\n",
+            "entities.PERSON.level: unknown level 'secret'", id="unknown level"),
+        pytest.param(
+            LEVELS + "entities:\n  PERSON: {level: internal}\n  PERSON: {level: public}\n",
+            "entities.PERSON: duplicate key at line 4", id="duplicate entity key"),
+        pytest.param(
+            LEVELS + "entities:\n  PERSON: {level: internal}\nrecognizers:\n"
+            "  - {entity: PERSON, deny_list: [x], level: internal}\n",
+            "recognizers[0].entity: duplicate entity 'PERSON'", id="entity and recognizer"),
+        pytest.param(
+            LEVELS + "recognizers:\n  - {entity: X_ID, deny_list: [x], level: internal}\n"
+            "  - {entity: X_ID, patterns: ['y'], level: internal}\n",
+            "recognizers[1].entity: duplicate entity 'X_ID'", id="two recognizers"),
+        pytest.param(
+            LEVELS + "roles:\n  hr: {clearance: top}\n",
+            "roles.hr.clearance: unknown level 'top'", id="bad role clearance"),
+        pytest.param(
+            LEVELS + "roles:\n  hr:\n    clearance: internal\n    clearance: restricted\n",
+            "roles.hr.clearance: duplicate key at line 5", id="duplicate nested key"),
+        pytest.param(
+            '{"levels": ["a"], "levels": ["b"]}', "levels: duplicate key at line 1",
+            id="duplicate key in JSON"),
+    ],
+)
+def test_when_policy_text_is_invalid_then_the_error_is_exactly_the_key_path_and_reason(
+    text: str, expected: str,
+) -> None:
+    with pytest.raises(PolicyError) as caught:
+        parse_policy_text(text)
+    assert str(caught.value) == expected
+
+
+def test_when_yaml_uses_anchors_and_merge_keys_then_they_are_not_duplicates() -> None:
+    text = (LEVELS + "entities:\n  PERSON: &conf {level: internal, mask: pseudonym}\n"
+            "  EMAIL_ADDRESS: *conf\n  PHONE_NUMBER: {<<: *conf, mask: redact}\n")
+    policy = parse_policy_text(text)
+    assert policy.entity_rule("EMAIL_ADDRESS").mask == "pseudonym"
+    assert policy.entity_rule("PHONE_NUMBER").mask == "redact"
+    assert policy.entity_rule("PHONE_NUMBER").level == "internal"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import jwt
 import pytest
@@ -148,6 +149,55 @@ def test_when_steward_puts_invalid_policy_then_422_and_old_policy_kept(
     r = client.put("/v1/policy", content=bad, headers=bearer(**STEWARD))
     assert r.status_code == 422 and "entities.PERSON.level" in r.json()["error"]["message"]
     assert client.get("/v1/policy", headers=bearer(**STEWARD)).json() == before.json()
+
+
+BAD_POLICIES = {
+    "duplicate entity": ("levels: [public, internal]\nentities:\n  PERSON: {level: internal}\n"
+                         "  PERSON: {level: public}\n", "entities.PERSON: duplicate key at line 4"),
+    "catastrophic regex": ("levels: [public, internal]\nrecognizers:\n  - entity: X_ID\n"
+                           "    patterns: ['(a+)+$']\n    level: internal\n",
+                           "recognizers[0].patterns[0]: regular expression refused"),
+    "unknown mask": ('{"levels": ["public"], "entities": {"PERSON": {"level": "public", '
+                     '"mask": "blur"}}}', "entities.PERSON.mask:"),
+    "role clearance": ("levels: [public]\nroles:\n  hr: {clearance: top}\n",
+                       "roles.hr.clearance: unknown level 'top'"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_POLICIES))
+def test_when_put_policy_is_invalid_then_422_with_key_path_and_the_old_policy_still_decides(
+    client: TestClient, case: str,
+) -> None:
+    body, expected = BAD_POLICIES[case]
+    before = client.get("/v1/policy", headers=bearer(**STEWARD)).json()
+    asked = {"query": "What is Maria Gonzalez's phone number?", "top_k": 3}
+    seen = client.post("/v1/retrieve", json=asked, headers=bearer(**EMPLOYEE)).json()
+
+    r = client.put("/v1/policy", content=body, headers=bearer(**STEWARD))
+
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "invalid_policy"
+    assert expected in r.json()["error"]["message"]
+    assert client.get("/v1/policy", headers=bearer(**STEWARD)).json() == before
+    again = client.post("/v1/retrieve", json=asked, headers=bearer(**EMPLOYEE)).json()
+    assert [(c["chunk_id"], c["text"]) for c in again["chunks"]] == \
+           [(c["chunk_id"], c["text"]) for c in seen["chunks"]]
+
+
+def test_when_the_policy_file_is_invalid_then_the_server_does_not_start(
+    tmp_path: Path,
+) -> None:
+    from api._app import create_app
+    from api._settings import Settings
+    from classification import PolicyError
+
+    bad = tmp_path / "policy.yaml"
+    bad.write_text(BAD_POLICIES["duplicate entity"][0], encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", jwt_secret=JWT_SECRET, policy=bad)
+    app = create_app(settings)
+    with pytest.raises(PolicyError, match=r"entities\.PERSON: duplicate key"):
+        with TestClient(app):
+            pass  # startup (the lifespan) must fail before any request is served
 
 
 def test_when_body_too_large_then_413(client: TestClient, world: World) -> None:

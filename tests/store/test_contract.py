@@ -134,6 +134,24 @@ def test_when_payload_is_set_then_those_fields_change_and_the_others_stay(
     assert [h.id for h in store.search(unit(1), low, 5)] == [pid]
 
 
+def test_when_level_and_seal_are_set_together_then_the_vector_is_kept(
+    store: VectorStore,
+) -> None:
+    """What ``ragseal relabel`` relies on: one call rewrites level and seal, no re-embedding."""
+    pid, other = new_id(random.Random(61)), new_id(random.Random(62))
+    store.upsert([Point(pid, unit(1), payload(level=1, sealed="b2xk")),
+                  Point(other, unit(2), payload(level=1))])
+    store.set_payload(pid, {"level": 3, "sealed": "bmV3"})
+    (hit,) = store.retrieve([pid])
+    assert hit.payload == payload(level=3, sealed="bmV3")
+    top = AccessFilter(tenant="acme", max_level=3, groups=("hr",), user="x")
+    best = store.search(unit(1), top, 2)
+    assert [h.id for h in best] == [pid, other]
+    assert best[0].score == pytest.approx(1.0, abs=1e-5)
+    low = AccessFilter(tenant="acme", max_level=2, groups=("hr",), user="x")
+    assert [h.id for h in store.search(unit(1), low, 5)] == [other]
+
+
 def test_when_payload_is_set_on_a_missing_point_then_store_error(store: VectorStore) -> None:
     with pytest.raises(StoreError, match="no point"):
         store.set_payload(new_id(random.Random(7)), {"level": 0})

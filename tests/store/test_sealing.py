@@ -105,3 +105,25 @@ def test_when_open_fails_then_error_has_no_detail_and_no_cause() -> None:
     assert str(info.value) == "sealed chunk could not be opened"
     assert info.value.__cause__ is None and info.value.__suppress_context__
     assert "CANARY" not in repr(info.value)
+
+
+def test_when_a_sealed_chunk_has_its_relabel_fields_then_they_round_trip() -> None:
+    from store import SealedChunk
+
+    chunk = SealedChunk("Jane Roe paid.", (("PERSON", 0, 8, 0.85),), "hr/pay.txt",
+                        start=120, acl_level=None, has_floor=True)
+    back = SealedChunk.from_bytes(chunk.to_bytes())
+    assert back == chunk
+    assert b'"acl_level":null' in chunk.to_bytes() and b'"start":120' in chunk.to_bytes()
+    labelled = SealedChunk("x", (), "a.txt", start=0, acl_level="internal", has_floor=True)
+    assert SealedChunk.from_bytes(labelled.to_bytes()).acl_level == "internal"
+    assert "Jane" not in repr(back) and "hr/pay" not in repr(back)
+
+
+def test_when_a_chunk_was_sealed_before_the_relabel_fields_then_it_still_reads() -> None:
+    from store import SealedChunk
+
+    legacy = b'{"text":"Jane Roe paid.","spans":[["PERSON",0,8,0.85]],"source":"a.txt"}'
+    chunk = SealedChunk.from_bytes(legacy)
+    assert (chunk.start, chunk.acl_level, chunk.has_floor) == (None, None, False)
+    assert chunk.to_bytes() == legacy  # written back exactly as it was
