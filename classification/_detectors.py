@@ -66,7 +66,7 @@ NER_LABELS: dict[str, tuple[str, ...]] = {
 # Presidio entity -> predefined recognizer classes (English, no network).
 PREDEFINED_RECOGNIZERS: dict[str, tuple[str, ...]] = {
     "EMAIL_ADDRESS": ("EmailRecognizer",),
-    "PHONE_NUMBER": ("PhoneRecognizer",),
+    "PHONE_NUMBER": ("PhoneRecognizer", "LenientPhoneRecognizer"),
     "CREDIT_CARD": ("CreditCardRecognizer",),
     "IBAN_CODE": ("IbanRecognizer",),
     "IP_ADDRESS": ("IpRecognizer",),
@@ -116,6 +116,11 @@ KNOWN_CONFUSIONS: frozenset[tuple[str, str]] = frozenset(
         ("PHONE_NUMBER", "IP_ADDRESS"),
         ("PHONE_NUMBER", "CREDIT_CARD"),
         ("PHONE_NUMBER", "IBAN_CODE"),
+        ("PHONE_NUMBER", "US_SSN"),
+        ("PHONE_NUMBER", "US_DRIVER_LICENSE"),
+        ("ZIP_CODE", "STREET_ADDRESS"),
+        ("DATE_TIME", "STREET_ADDRESS"),
+        ("DATE_TIME", "US_DRIVER_LICENSE"),
         ("DATE_TIME", "CREDIT_CARD"),
         ("DATE_TIME", "IBAN_CODE"),
         ("DATE_TIME", "IP_ADDRESS"),
@@ -335,12 +340,28 @@ def _recognizers(
 
     recognizers: list[EntityRecognizer] = []
     if ner_entities:
+        from ._ner import FilteredSpacyRecognizer
+
         recognizers.append(
-            predefined.SpacyRecognizer(supported_language=LANGUAGE, supported_entities=ner_entities)
+            FilteredSpacyRecognizer(supported_language=LANGUAGE, supported_entities=ner_entities)
         )
     from ._email import PrivateDomainEmailRecognizer
 
-    ours = {"EmailRecognizer": PrivateDomainEmailRecognizer}
+    from ._tuned import (
+        ContextLicenseRecognizer,
+        LenientPhoneRecognizer,
+        TunedCreditCardRecognizer,
+        TunedIbanRecognizer,
+    )
+
+    # Predefined recognizers replaced or joined by ours (see ``_tuned``).
+    ours: dict[str, type[EntityRecognizer]] = {
+        "EmailRecognizer": PrivateDomainEmailRecognizer,
+        "CreditCardRecognizer": TunedCreditCardRecognizer,
+        "IbanRecognizer": TunedIbanRecognizer,
+        "UsLicenseRecognizer": ContextLicenseRecognizer,
+        "LenientPhoneRecognizer": LenientPhoneRecognizer,
+    }
     for entity in sorted(builtin & set(PREDEFINED_RECOGNIZERS)):
         for class_name in PREDEFINED_RECOGNIZERS[entity]:
             factory = ours.get(class_name) or getattr(predefined, class_name)
@@ -535,8 +556,9 @@ def _token_context_enhancer() -> type:
     candidates against a list of keywords, and logs the words around a
     finding at DEBUG level; on a 100k-character segment with many findings
     that is quadratic, and the log would hold document text. Same
-    semantics here: context is the ``context_prefix_count`` keywords before
-    the finding's first token and ``context_suffix_count`` after it.
+    semantics here, except that words after are counted from the finding's
+    last token: context is the ``context_prefix_count`` keywords before the
+    finding's first token and ``context_suffix_count`` after its last one.
     """
     from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
     from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -560,8 +582,11 @@ def _token_context_enhancer() -> type:
             )
             lemmas = nlp_artifacts.lemmas
             n_before, n_after = self.context_prefix_count, self.context_suffix_count
+            # Words after the finding start after its *last* token (Presidio
+            # counts from the first, so a number of several tokens hides them).
+            last = max(bisect_right(indices, start + max(len(word), 1) - 1) - 1, i)
             before = self._add_n_words_backward(i, n_before, lemmas, keywords)  # type: ignore[arg-type]
-            after = self._add_n_words_forward(i, n_after, lemmas, keywords)  # type: ignore[arg-type]
+            after = self._add_n_words_forward(last, n_after, lemmas, keywords)  # type: ignore[arg-type]
             return list(set(before + after))
 
     return TokenContextEnhancer

@@ -1,0 +1,193 @@
+"""Presidio's pattern recognizers, tuned for recall without losing their checks.
+
+Each class extends a predefined recognizer and keeps its validation, so the
+near misses of Presidio's own tests (bad Luhn, bad mod-97, wrong lengths)
+stay undetected:
+
+``TunedCreditCardRecognizer``
+    Presidio's pattern plus the issuer ranges and lengths it misses:
+    Mastercard's 2-series (2221-2720), 19-digit cards (Visa, Discover,
+    UnionPay, Maestro) grouped by four, and 14-digit Diners grouped 4-6-4.
+    Every match still needs the Luhn checksum.
+``TunedIbanRecognizer``
+    Also reads IBANs written in lower case (``gb82west...``); the mod-97
+    check runs on the upper-cased value as before.
+``ContextLicenseRecognizer``
+    Presidio's US driver licence patterns score 0.01-0.3, below any useful
+    ``min_score`` even after a context boost, so a licence number is never
+    found. Here a match counts (score 0.6) only when a licence phrase
+    (``driver's license``, ``DL#``, ``license number``...) stands in the
+    few words before it; without one it is dropped: a bare 9-digit number
+    is not a licence.
+``LenientPhoneRecognizer``
+    ``phonenumbers`` (Presidio's ``PhoneRecognizer``) rejects numbers that are
+    not valid in one of its regions: extensions (``x1234``), the ``001``
+    dialling prefix, invalid area codes, and short national formats
+    (``25-62-29-72``, ``(69) 948-538``). This one reads phone *shapes*:
+    a strong shape (``+`` or ``00`` prefix, an area code in parentheses,
+    an extension, or ``ddd-ddd-dddd``) with 10 to 15 digits scores 0.5; any
+    other grouped run of 7 to 12 digits (or three pairs) scores 0.25 and needs a phone word
+    around it (``call``, ``phone``, ``fax``, ``office``...), which Presidio's
+    context enhancer turns into 0.6. Dates, years and plain amounts are not
+    phone shapes (no ``/``, ``,`` or four-digit-year grouping).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import regex
+from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer.predefined_recognizers import (
+    CreditCardRecognizer,
+    IbanRecognizer,
+    UsLicenseRecognizer,
+)
+
+__all__ = [
+    "ContextLicenseRecognizer",
+    "LenientPhoneRecognizer",
+    "TunedCreditCardRecognizer",
+    "TunedIbanRecognizer",
+]
+
+
+class TunedCreditCardRecognizer(CreditCardRecognizer):
+    """Presidio's card recognizer plus 2-series, 19-digit and Diners 4-6-4 layouts."""
+
+    PATTERNS = [
+        *CreditCardRecognizer.PATTERNS,
+        # Mastercard 2221-2720, 16 digits.
+        Pattern(
+            "Mastercard 2-series",
+            r"\b2(?:22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)[- ]?\d{4}[- ]?\d{4}[- ]?\d{4}\b",
+            0.3,
+        ),
+        # 19 digits grouped 4-4-4-4-3 or unseparated (Visa, Discover, UnionPay, Maestro).
+        Pattern(
+            "19-digit card",
+            r"\b(?:4\d{3}|5[06-9]\d{2}|6\d{3})(?:[- ]?\d{4}){3}[- ]?\d{3}\b",
+            0.3,
+        ),
+        # Diners Club 14 digits, 4-6-4.
+        Pattern("Diners 4-6-4", r"\b3[0689]\d{2}[- ]?\d{6}[- ]?\d{4}\b", 0.3),
+    ]
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(
+            patterns=list(self.PATTERNS),
+            supported_language=supported_language,
+            name="TunedCreditCardRecognizer",
+        )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        digits = sum(c.isdigit() for c in pattern_text)
+        return 12 <= digits <= 19 and bool(super().validate_result(pattern_text))
+
+
+class TunedIbanRecognizer(IbanRecognizer):
+    """Presidio's IBAN recognizer, also for IBANs written in lower case."""
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(
+            supported_language=supported_language,
+            regex_flags=regex.DOTALL | regex.MULTILINE | regex.IGNORECASE,
+            name="TunedIbanRecognizer",
+        )
+
+
+_WINDOW = 48  # characters before a value searched for a required phrase
+
+
+class ContextLicenseRecognizer(UsLicenseRecognizer):
+    """US driver licence numbers, only right after a licence phrase."""
+
+    SCORE = 0.6
+    _PHRASE = regex.compile(
+        r"(?:\bdriver'?s?\W{0,2}\s*(?:licen[cs]e|lic\.?|permit)|\bdriving\s+licen[cs]e"
+        r"|\bDL\s*(?:#|no\.?|number)?|\bCDL|\blicen[cs]e\s*(?:#|no\.?|number|id))"
+        r"[\s:#.\-]*(?:(?:is|was|number|no\.?|id)\s+){0,3}$",
+        regex.IGNORECASE,
+    )
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(supported_language=supported_language,
+                         name="ContextLicenseRecognizer")
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts,
+                                                          regex_flags)
+        kept = []
+        for r in results:
+            if self._PHRASE.search(text[max(0, r.start - _WINDOW):r.start], timeout=1.0):
+                r.score = max(r.score, self.SCORE)
+                kept.append(r)
+        return kept
+
+
+_PHONE_WORDS = (
+    "phone", "telephone", "tel", "mobile", "cell", "call", "fax", "office", "reach", "dial",
+    "answering", "contact", "whatsapp", "sms", "text", "ring", "landline", "hotline",
+)  # fmt: skip
+
+# Prefix: +CC, 00CC or the US 001; then an optional (area); then 2-4 digit
+# groups joined by one space, dot or dash; then an optional extension.
+_PREFIX = r"(?:\+\d{1,3}|00\d{0,3})"
+_GROUPS = r"\d{2,4}(?:[ .-]\d{2,4}){0,3}[ .-]\d{2,6}"
+_EXT = r"(?:[ ]?(?:x|ext\.?|extension)[ ]?\d{1,6})"
+_PHONE = (
+    rf"(?<![\w+/.:-])(?<!\d,)(?:{_PREFIX}[ .-]?)?(?:\(\d{{1,4}}\)[ .-]?)?{_GROUPS}{_EXT}?"
+    r"(?![\w/]|[.,:-]\d)"
+)
+_STRONG = regex.compile(
+    rf"^(?:{_PREFIX}.*|.*\(\d{{1,4}}\).*|.*{_EXT}|\d{{3}}([-.])\d{{3}}\1\d{{4}})$",
+    regex.IGNORECASE,
+)
+_SEP = regex.compile(r"[ .-]")
+_DATE_LIKE = regex.compile(r"^(?:\d{4}[-.]\d{1,2}[-.]\d{1,2}|\d{1,2}[-.]\d{1,2}[-.]\d{4})$")
+
+
+class LenientPhoneRecognizer(PatternRecognizer):
+    """Phone-shaped numbers ``phonenumbers`` rejects; weak shapes need a phone word."""
+
+    STRONG_SCORE = 0.5
+    WEAK_SCORE = 0.25
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(
+            supported_entity="PHONE_NUMBER",
+            name="LenientPhoneRecognizer",
+            supported_language=supported_language,
+            patterns=[Pattern("phone shape", _PHONE, self.WEAK_SCORE)],
+            context=list(_PHONE_WORDS),
+            global_regex_flags=regex.IGNORECASE | regex.MULTILINE,
+        )
+
+    def analyze(
+        self,
+        text: str,
+        entities: Sequence[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = super().analyze(text, list(entities), nlp_artifacts,
+                                                          regex_flags)
+        kept = []
+        for r in results:
+            value = text[r.start:r.end]
+            digits = sum(c.isdigit() for c in value)
+            if _DATE_LIKE.match(value):
+                continue
+            if _STRONG.match(value) and 10 <= digits <= 18:
+                r.score = self.STRONG_SCORE
+            elif not (7 <= digits <= 12 or (digits == 6 and len(_SEP.split(value)) == 3)):
+                continue
+            kept.append(r)
+        return kept
