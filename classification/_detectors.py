@@ -352,6 +352,7 @@ def _recognizers(
         LenientPhoneRecognizer,
         TunedCreditCardRecognizer,
         TunedIbanRecognizer,
+        WindowedPhoneRecognizer,
     )
 
     # Predefined recognizers replaced or joined by ours (see ``_tuned``).
@@ -361,6 +362,7 @@ def _recognizers(
         "IbanRecognizer": TunedIbanRecognizer,
         "UsLicenseRecognizer": ContextLicenseRecognizer,
         "LenientPhoneRecognizer": LenientPhoneRecognizer,
+        "PhoneRecognizer": WindowedPhoneRecognizer,
     }
     for entity in sorted(builtin & set(PREDEFINED_RECOGNIZERS)):
         for class_name in PREDEFINED_RECOGNIZERS[entity]:

@@ -42,6 +42,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
     IbanRecognizer,
+    PhoneRecognizer,
     UsLicenseRecognizer,
 )
 
@@ -50,6 +51,7 @@ __all__ = [
     "LenientPhoneRecognizer",
     "TunedCreditCardRecognizer",
     "TunedIbanRecognizer",
+    "WindowedPhoneRecognizer",
 ]
 
 
@@ -191,3 +193,45 @@ class LenientPhoneRecognizer(PatternRecognizer):
                 continue
             kept.append(r)
         return kept
+
+
+# A stretch that may hold a phone number: digits with phone punctuation,
+# an optional leading "+" or "(" and an extension; at least 5 digits.
+_PHONE_WINDOW = regex.compile(
+    r"[+(]?\d(?:[\d \t().\-/\[\]]|(?i:x|ext\.?|extension)[ ]?\d)*\d", regex.ASCII
+)
+_MIN_WINDOW_DIGITS = 5
+_PAD = 16  # characters of surrounding text the matcher sees (it checks neighbours)
+
+
+class WindowedPhoneRecognizer(PhoneRecognizer):
+    """Presidio's ``phonenumbers`` recognizer, run only where digits cluster.
+
+    ``PhoneNumberMatcher`` scans the whole text once per region and parses
+    every digit group it meets (ZIP codes, years, amounts) eight times over.
+    Here one cheap regex picks the stretches of digits and phone punctuation
+    with at least five digits; the matcher runs on each stretch plus 16
+    characters either side (it judges a candidate by its neighbours:
+    ``1979-05-16 11`` alone is a valid number, ``1979-05-16 11:28`` is not),
+    and keeps what overlaps the stretch, offsets shifted back.
+    """
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(supported_language=supported_language, name="PhoneRecognizer")
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = []
+        seen: set[tuple[int, int]] = set()
+        for m in _PHONE_WINDOW.finditer(text):
+            if sum(c.isdigit() for c in m.group()) < _MIN_WINDOW_DIGITS:
+                continue
+            lo, hi = max(0, m.start() - _PAD), min(len(text), m.end() + _PAD)
+            for r in super().analyze(text[lo:hi], entities, None):
+                r.start += lo
+                r.end += lo
+                if r.start < m.end() and m.start() < r.end and (r.start, r.end) not in seen:
+                    seen.add((r.start, r.end))
+                    results.append(r)
+        return results
