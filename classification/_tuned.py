@@ -10,8 +10,8 @@ stay undetected:
     UnionPay, Maestro) grouped by four, and 14-digit Diners grouped 4-6-4.
     Every match still needs the Luhn checksum.
 ``TunedIbanRecognizer``
-    Also reads IBANs written in lower case (``gb82west...``); the mod-97
-    check runs on the upper-cased value as before.
+    Also reads IBANs written all in lower case (``gb82west...``); the
+    mod-97 check runs on the upper-cased value as before.
 ``ContextLicenseRecognizer``
     Presidio's US driver licence patterns score 0.01-0.3, below any useful
     ``min_score`` even after a context boost, so a licence number is never
@@ -34,6 +34,7 @@ stay undetected:
 
 from __future__ import annotations
 
+import string
 from collections.abc import Sequence
 
 import regex
@@ -89,14 +90,38 @@ class TunedCreditCardRecognizer(CreditCardRecognizer):
 
 
 class TunedIbanRecognizer(IbanRecognizer):
-    """Presidio's IBAN recognizer, also for IBANs written in lower case."""
+    """Presidio's IBAN recognizer, also for IBANs written all in lower case.
+
+    Not case-insensitive: Presidio's tests reject mixed case (``LV80 bANK``)
+    and a regex ignoring case would run into the next word (``7601 failed``).
+    The text is read a second time with ASCII letters upper-cased (same
+    length), and a match there counts only if the original is all lower case.
+    """
 
     def __init__(self, supported_language: str = "en") -> None:
-        super().__init__(
-            supported_language=supported_language,
-            regex_flags=regex.DOTALL | regex.MULTILINE | regex.IGNORECASE,
-            name="TunedIbanRecognizer",
-        )
+        super().__init__(supported_language=supported_language, name="TunedIbanRecognizer")
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts,
+                                                          regex_flags)
+        if not _LOWER_IBAN_START.search(text):
+            return results
+        for r in super().analyze(text.translate(_ASCII_UPPER), entities, nlp_artifacts,
+                                 regex_flags):
+            value = text[r.start:r.end]
+            if value.islower() and not any(r.start < o.end and o.start < r.end for o in results):
+                results.append(r)
+        return results
+
+
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+_LOWER_IBAN_START = regex.compile(r"\b[a-z]{2}\d{2}")
 
 
 _WINDOW = 48  # characters before a value searched for a required phrase
