@@ -72,7 +72,7 @@ _STREET = regex.compile(
       | {_NUM}[ ](?:{_W}[ ]){{1,3}}{_NUM}(?=[ ,]*(?:\n|{_UNIT}))           # 6750 Koskikatu 25
       | P\.?[ ]?O\.?[ ]Box[ ]\d{{1,6}}
       | (?:PSC|CMR|Unit)[ ]\d{{1,5}},?[ ]Box[ ]\d{{1,5}}(?={_MILITARY})  # US military (USPS)
-      | (?:USNS|USNV|USS|USCGC)[ ][\p{{Lu}}][\p{{L}}'’.-]*(?:[ ][\p{{Lu}}][\p{{L}}'’.-]*)?(?={_MILITARY})
+      | (?:USNS|USNV|USS|USCGC)[ ]{_W}(?:[ ]{_W})?(?={_MILITARY})       # USNS Márquez
     )
     """,
     regex.VERBOSE,
@@ -89,7 +89,9 @@ _ZIP_AFTER = regex.compile(r"[ ,]+(?:[A-Z]{2}[ ])?\d{5}(?:-\d{4})?\b")
 _MILITARY_AFTER = regex.compile(_MILITARY)
 # Lower-case text ("19 folkestone road"): house number, words, a full street
 # word; kept only after an address word (``_ADDRESS_WORD``).
-_FULL_SUFFIXES = tuple(x for x in STREET_SUFFIXES if len(x) > 3 and x not in ("Hill", "Park", "Walk"))
+_FULL_SUFFIXES = tuple(
+    x for x in STREET_SUFFIXES if len(x) > 3 and x not in ("Hill", "Park", "Walk")
+)
 _ADDRESS_WORD = regex.compile(
     r"(?i:\baddress|\bship(?:ped|ping)?\s+to\b|\bsen[dt]\s+(?:\S+\s+){0,3}to\b|\bdeliver"
     r"|\bmail(?:ed)?\s+to\b|\bmoved\s+to\b|\blives?\s+(?:at|on)\b|\blocated\s+at\b"
@@ -178,7 +180,7 @@ def _find(pattern: regex.Pattern[str], text: str) -> list[tuple[int, int]]:
 def _extend(text: str, end: int) -> int:
     military = _MILITARY_AFTER.match(text, end)
     if military:
-        return military.end()
+        return int(military.end())
     unit = _UNIT_AFTER.match(text, end)
     if unit:
         end = unit.end()

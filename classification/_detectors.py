@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import logging
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
 from typing import TYPE_CHECKING, Protocol
 
@@ -346,7 +346,6 @@ def _recognizers(
             FilteredSpacyRecognizer(supported_language=LANGUAGE, supported_entities=ner_entities)
         )
     from ._email import PrivateDomainEmailRecognizer
-
     from ._tuned import (
         ContextLicenseRecognizer,
         LenientPhoneRecognizer,
@@ -356,7 +355,7 @@ def _recognizers(
     )
 
     # Predefined recognizers replaced or joined by ours (see ``_tuned``).
-    ours: dict[str, type[EntityRecognizer]] = {
+    ours: dict[str, Callable[..., EntityRecognizer]] = {
         "EmailRecognizer": PrivateDomainEmailRecognizer,
         "CreditCardRecognizer": TunedCreditCardRecognizer,
         "IbanRecognizer": TunedIbanRecognizer,

@@ -108,12 +108,13 @@ class TunedIbanRecognizer(IbanRecognizer):
         nlp_artifacts: NlpArtifacts | None = None,
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
-        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts,
-                                                          regex_flags)
+        results: list[RecognizerResult] = super().analyze(
+            text, entities, nlp_artifacts, regex_flags  # type: ignore[arg-type]
+        )
         if not _LOWER_IBAN_START.search(text):
             return results
-        for r in super().analyze(text.translate(_ASCII_UPPER), entities, nlp_artifacts,
-                                 regex_flags):
+        upper = text.translate(_ASCII_UPPER)
+        for r in super().analyze(upper, entities, nlp_artifacts, regex_flags):  # type: ignore[arg-type]
             value = text[r.start:r.end]
             if value.islower() and not any(r.start < o.end and o.start < r.end for o in results):
                 results.append(r)
@@ -253,7 +254,7 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
             if sum(c.isdigit() for c in m.group()) < _MIN_WINDOW_DIGITS:
                 continue
             lo, hi = max(0, m.start() - _PAD), min(len(text), m.end() + _PAD)
-            for r in super().analyze(text[lo:hi], entities, None):
+            for r in super().analyze(text[lo:hi], entities, None):  # type: ignore[arg-type]
                 r.start += lo
                 r.end += lo
                 if r.start < m.end() and m.start() < r.end and (r.start, r.end) not in seen:

@@ -27,7 +27,8 @@ def found(classifier: Classifier, text: str, entity: str) -> list[str]:
 
 
 POSITIVES = [
-    ("CREDIT_CARD", "Card 2221 0000 0000 0009 on file", "2221 0000 0000 0009"),  # Mastercard 2-series
+    # Mastercard 2-series
+    ("CREDIT_CARD", "Card 2221 0000 0000 0009 on file", "2221 0000 0000 0009"),
     ("CREDIT_CARD", "Card 2720-9999-9999-9996 on file", "2720-9999-9999-9996"),
     ("CREDIT_CARD", "Card 4111 1111 1111 1111 003 on file", "4111 1111 1111 1111 003"),  # 19 digits
     ("CREDIT_CARD", "Diners 3056 930902 5904 on file", "3056 930902 5904"),
@@ -137,7 +138,8 @@ def test_pieces_of_one_entity_separated_by_a_space_are_merged() -> None:
     ("It is in Unit 9104 Box 2779\nDPO AP 29547. ok", "Unit 9104 Box 2779\nDPO AP 29547"),
     ("sent to USCGC Lussier\nFPO AE 05609? I am", "USCGC Lussier\nFPO AE 05609"),
     ("PSC 9236, Box 1684\nAPO AP 02137 for", "PSC 9236, Box 1684\nAPO AP 02137"),
-    ("52 Rua Joaquim de Oliveira Cruz 1615 Suite 498", "52 Rua Joaquim de Oliveira Cruz 1615 Suite 498"),
+    ("52 Rua Joaquim de Oliveira Cruz 1615 Suite 498",
+     "52 Rua Joaquim de Oliveira Cruz 1615 Suite 498"),
     ("19 Ingelbrecht Knudssøns gate 222\n Suite 598\n OSLO",
      "19 Ingelbrecht Knudssøns gate 222\n Suite 598\n OSLO"),
 ])  # fmt: skip
