@@ -75,6 +75,10 @@ class TunedCreditCardRecognizer(CreditCardRecognizer):
         ),
         # Diners Club 14 digits, 4-6-4.
         Pattern("Diners 4-6-4", r"\b3[0689]\d{2}[- ]?\d{6}[- ]?\d{4}\b", 0.3),
+        # JCB 15 digits starting 2131, any grouping.
+        Pattern("JCB 2131", r"\b2131(?:[- ]?\d){11}\b", 0.3),
+        # 13-15 digits grouped by four from the left (4-4-4-1 .. 4-4-4-3).
+        Pattern("4-4-4-short", r"\b[1-6]\d{3}([- ])\d{4}\1\d{4}\1\d{1,3}\b", 0.3),
     ]
 
     def __init__(self, supported_language: str = "en") -> None:
