@@ -37,8 +37,9 @@ from __future__ import annotations
 import string
 from collections.abc import Sequence
 
+import phonenumbers
 import regex
-from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import AnalysisExplanation, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
@@ -46,6 +47,8 @@ from presidio_analyzer.predefined_recognizers import (
     PhoneRecognizer,
     UsLicenseRecognizer,
 )
+
+from ._detectors import luhn_ok
 
 __all__ = [
     "ContextLicenseRecognizer",
@@ -230,8 +233,24 @@ class LenientPhoneRecognizer(PatternRecognizer):
 _PHONE_WINDOW = regex.compile(
     r"[+(]?\d(?:[\d \t().\-/\[\]]|(?i:x|ext\.?|extension)[ ]?\d)*\d", regex.ASCII
 )
-_MIN_WINDOW_DIGITS = 5
+_MIN_WINDOW_DIGITS = 6  # no region's valid number is shorter (ZIP codes are skipped)
 _PAD = 16  # characters of surrounding text the matcher sees (it checks neighbours)
+
+
+# Stretches no region reads as a phone: dates, SSN-shaped numbers.
+_NOT_PHONE_SHAPE = regex.compile(
+    r"\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2}(?: \d{1,2})?|\d{3}-\d{2}-\d{4}"
+)
+
+
+def _not_a_phone(stretch: str) -> bool:
+    """A stretch the matcher would reject anyway, or a card number (Luhn, 13-19 digits)."""
+    if _NOT_PHONE_SHAPE.fullmatch(stretch):
+        return True
+    return stretch.isdigit() and 13 <= len(stretch) <= 19 and luhn_ok(stretch)
+
+
+_PHONE_NAME = "PhoneRecognizer"
 
 
 class WindowedPhoneRecognizer(PhoneRecognizer):
@@ -240,14 +259,19 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
     ``PhoneNumberMatcher`` scans the whole text once per region and parses
     every digit group it meets (ZIP codes, years, amounts) eight times over.
     Here one cheap regex picks the stretches of digits and phone punctuation
-    with at least five digits; the matcher runs on each stretch plus 16
+    with at least six digits (not a date, an SSN shape or a Luhn-valid card
+    number: the card recognizer reads those); the matcher runs on each stretch plus 16
     characters either side (it judges a candidate by its neighbours:
     ``1979-05-16 11`` alone is a valid number, ``1979-05-16 11:28`` is not),
-    and keeps what overlaps the stretch, offsets shifted back.
+    and keeps what overlaps the stretch, offsets shifted back. A stretch
+    starting with ``+`` is matched in one region only (the country code
+    decides, not the region), and once a region reads the whole stretch as
+    one number the others are not tried.
     """
 
     def __init__(self, supported_language: str = "en") -> None:
-        super().__init__(supported_language=supported_language, name="PhoneRecognizer")
+        super().__init__(supported_language=supported_language, name=_PHONE_NAME)
+        self._leniency: int = self.leniency if self.leniency is not None else 1
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -255,13 +279,39 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
         results: list[RecognizerResult] = []
         seen: set[tuple[int, int]] = set()
         for m in _PHONE_WINDOW.finditer(text):
-            if sum(c.isdigit() for c in m.group()) < _MIN_WINDOW_DIGITS:
+            if sum(c.isdigit() for c in m.group()) < _MIN_WINDOW_DIGITS or _not_a_phone(m.group()):
                 continue
             lo, hi = max(0, m.start() - _PAD), min(len(text), m.end() + _PAD)
-            for r in super().analyze(text[lo:hi], entities, None):  # type: ignore[arg-type]
-                r.start += lo
-                r.end += lo
-                if r.start < m.end() and m.start() < r.end and (r.start, r.end) not in seen:
-                    seen.add((r.start, r.end))
-                    results.append(r)
+            window = text[lo:hi]
+            # "+CC..." is read the same in every region: one pass is enough.
+            regions = self.supported_regions[:1] if m.group()[0] == "+" else self.supported_regions
+            for region in regions:
+                covered = False
+                matches = phonenumbers.PhoneNumberMatcher(window, region, leniency=self._leniency)
+                for match in matches:
+                    start, end = match.start + lo, match.end + lo
+                    if start < m.end() and m.start() < end and (start, end) not in seen:
+                        seen.add((start, end))
+                        results.append(self._result(start, end, region))
+                    covered = covered or (start <= m.start() and m.end() <= end)
+                if covered:
+                    break  # the whole stretch is one number: other regions add nothing
         return results
+
+    def _result(self, start: int, end: int, region: str) -> RecognizerResult:
+        return RecognizerResult(
+            entity_type=self.supported_entities[0],
+            start=start,
+            end=end,
+            score=self.SCORE,
+            analysis_explanation=AnalysisExplanation(
+                recognizer=_PHONE_NAME,
+                original_score=self.SCORE,
+                textual_explanation=f"Recognized as {region} region phone number, "
+                "using PhoneRecognizer",
+            ),
+            recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: _PHONE_NAME,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+            },
+        )

@@ -159,3 +159,10 @@ def test_a_lower_case_street_line_counts_only_after_an_address_word(
     assert found(classifier, text, "STREET_ADDRESS") == ["19 folkestone road"]
     assert found(classifier, "we walked 5 km down the road", "STREET_ADDRESS") == []
     assert found(classifier, "I was at 5 km down the road", "STREET_ADDRESS") == []
+
+
+def test_call_counts_as_a_phone_word_although_spacy_calls_it_a_stop_word(
+    classifier: Classifier,
+) -> None:
+    assert found(classifier, "You can call 469 34 883", "PHONE_NUMBER") == ["469 34 883"]
+    assert found(classifier, "You can see 469 34 883", "PHONE_NUMBER") == []
