@@ -121,6 +121,10 @@ KNOWN_CONFUSIONS: frozenset[tuple[str, str]] = frozenset(
         ("ZIP_CODE", "STREET_ADDRESS"),
         ("DATE_TIME", "STREET_ADDRESS"),
         ("DATE_TIME", "US_DRIVER_LICENSE"),
+        # Streets and towns are named after people and places ("rue Victor Hugo").
+        ("PERSON", "STREET_ADDRESS"),
+        ("ORGANIZATION", "STREET_ADDRESS"),
+        ("LOCATION", "STREET_ADDRESS"),
         ("DATE_TIME", "CREDIT_CARD"),
         ("DATE_TIME", "IBAN_CODE"),
         ("DATE_TIME", "IP_ADDRESS"),
@@ -384,6 +388,10 @@ def _recognizers(
             factory = ours.get(class_name) or getattr(predefined, class_name)
             recognizers.append(factory(supported_language=LANGUAGE))
     recognizers += secret_recognizers(builtin & _SECRET_ENTITIES)
+    if "PERSON" in builtin:
+        from ._names import PersonNameRecognizer
+
+        recognizers.append(PersonNameRecognizer(supported_language=LANGUAGE))
     if "STREET_ADDRESS" in builtin:
         from ._address import StreetAddressRecognizer
 

@@ -10,6 +10,11 @@ weekday name, a numeric date (``5/25/1934``, ``1979-05-16``), a time of day
 (``11:28``, ``3 pm``). Numeric dates must be possible dates (``50-98-28``
 is a phone fragment, not a date). A PERSON, LOCATION, ORGANIZATION or NRP
 reading needs a letter (the model sometimes calls ``12/11/1952`` a person).
+
+The model also reads many lone names as organisations (``Kaylee``,
+``Phillips``): an ORGANIZATION span that looks like a person by the Census
+name lists (:func:`._names.looks_like_person`) is reported as PERSON, the
+more sensitive reading.
 """
 
 from __future__ import annotations
@@ -58,7 +63,14 @@ class FilteredSpacyRecognizer(SpacyRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts)
-        return [r for r in results if _plausible(r.entity_type, text[r.start:r.end])]
+        kept = [r for r in results if _plausible(r.entity_type, text[r.start:r.end])]
+        if "PERSON" in self.supported_entities:
+            from ._names import looks_like_person
+
+            for r in kept:
+                if r.entity_type == "ORGANIZATION" and looks_like_person(text[r.start:r.end]):
+                    r.entity_type = "PERSON"
+        return kept
 
 
 def _plausible(entity: str, value: str) -> bool:
