@@ -388,6 +388,10 @@ def _recognizers(
             factory = ours.get(class_name) or getattr(predefined, class_name)
             recognizers.append(factory(supported_language=LANGUAGE))
     recognizers += secret_recognizers(builtin & _SECRET_ENTITIES)
+    if "LOCATION" in builtin:
+        from ._places import PlaceRecognizer
+
+        recognizers.append(PlaceRecognizer(supported_language=LANGUAGE))
     if "PERSON" in builtin:
         from ._names import PersonNameRecognizer
 

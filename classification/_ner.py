@@ -11,10 +11,12 @@ weekday name, a numeric date (``5/25/1934``, ``1979-05-16``), a time of day
 is a phone fragment, not a date). A PERSON, LOCATION, ORGANIZATION or NRP
 reading needs a letter (the model sometimes calls ``12/11/1952`` a person).
 
-The model also reads many lone names as organisations (``Kaylee``,
-``Phillips``): an ORGANIZATION span that looks like a person by the Census
-name lists (:func:`._names.looks_like_person`) is reported as PERSON, the
-more sensitive reading.
+The model also reads many lone names as organisations or places
+(``Kaylee``, ``Phillips``, ``Georgina``): an ORGANIZATION or LOCATION span
+that looks like a person by the Census name lists
+(:func:`._names.looks_like_person`), and is no known place
+(:func:`._places.is_place`), is reported as PERSON, the more sensitive
+reading.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ _SPECIFIC = regex.compile(
 )
 
 
+_RELABEL = frozenset({"ORGANIZATION", "LOCATION"})
 _LETTER = regex.compile(r"\p{L}")
 
 
@@ -66,10 +69,12 @@ class FilteredSpacyRecognizer(SpacyRecognizer):
         kept = [r for r in results if _plausible(r.entity_type, text[r.start:r.end])]
         if "PERSON" in self.supported_entities:
             from ._names import looks_like_person
+            from ._places import is_place
 
             for r in kept:
-                if r.entity_type == "ORGANIZATION" and looks_like_person(text[r.start:r.end]):
-                    r.entity_type = "PERSON"
+                if r.entity_type in _RELABEL and looks_like_person(text[r.start:r.end]):
+                    if r.entity_type != "LOCATION" or not is_place(text[r.start:r.end]):
+                        r.entity_type = "PERSON"
         return kept
 
 
