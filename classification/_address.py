@@ -40,6 +40,9 @@ STREET_SUFFIXES = (
     "Drive", "Dr", "Court", "Ct", "Way", "Place", "Pl", "Terrace", "Ter", "Parkway", "Pkwy",
     "Circle", "Cir", "Highway", "Hwy", "Square", "Sq", "Trail", "Trl", "Crescent", "Cres",
     "Close", "Row", "Alley", "Plaza", "Walk", "Grove", "Gardens", "Hill", "Park", "Path",
+    # more of USPS Publication 28's suffixes
+    "Creek", "Crossing", "Ridge", "Loop", "Pike", "Turnpike", "Expressway", "Freeway", "Heights",
+    "Landing", "Meadows", "Station", "Valley", "Village", "Vista", "Wharf", "Quay", "Mews",
 )  # fmt: skip
 # Street words of European languages: as a word ending (Hauser-gasse) or a word.
 _ENDINGS = (
@@ -47,11 +50,17 @@ _ENDINGS = (
     "gata", "katu", "tie", "laan", "straat", "gade", "allee", "platz", "ring", "plein",
     "gracht", "kade", "utca", "út", "útja", "ulica", "hrauni", "gyden", "stræde", "torget",
     "gate", "veien", "vei", "plads", "plaats", "steeg", "dreef", "iela", "väg", "strada", "ulice",
-    "caddesi", "sokak", "cesta",
+    "caddesi", "sokak", "cesta", "tér", "körút", "u.",
 )  # fmt: skip
 _WORDS_BEFORE = ("Rue", "Via", "Viale", "Calle", "Avenida", "Rua", "R", "Av", "Piazza", "Paseo",
                  "Plaza", "Place", "Ctra", "Carrer", "Camino", "Largo", "Travessa", "Ulica", "ul",
-                 "Estrada", "Corso", "Strada", "Avinguda", "Boulevard", "Chaussée", "Allée")
+                 "Estrada", "Corso", "Strada", "Avinguda", "Boulevard", "Chaussée", "Allée", "C/",
+                 "Avenue", "Quai", "Chemin", "Impasse", "Cours", "Rambla", "Travesía")
+# Lower-case forms that start a street in running text ("7 rue Charles Corbeau").
+_LOWER_BEFORE = (
+    "rue|avenue|av|boulevard|bd|quai|place|chemin|allée|impasse|cours|via|viale|calle|rua"
+    "|avenida|strada|piazza|estrada|corso"
+)
 
 _W = r"(?:[\p{Lu}][\p{L}'’.-]*|\d+(?:st|nd|rd|th))"  # a capitalised word, or 40th
 _NUM = r"\d{1,6}[A-Za-z]?"
@@ -59,7 +68,13 @@ _SUFFIX = "|".join(sorted(STREET_SUFFIXES, key=len, reverse=True))
 _ENDING = "|".join(sorted(_ENDINGS, key=len, reverse=True))
 _BEFORE = "|".join(_WORDS_BEFORE)
 
-_MILITARY = r"[ ]*,?[ ]*\n?[ ]*[ADF]PO[ ]A[AEP][ ]\d{5}"
+_MILITARY = r"[ ]*,?[ ]*\n?[ ]*(?i:[ADF]PO[ ]A[AEP])[ ]\d{5}"
+# ... in running text only those that are no English words ("3 via Email").
+_LOWER_BEFORE_WORD = (
+    "rue|avenue|boulevard|quai|chemin|allée|impasse|calle|rua|avenida|strada|estrada"
+)
+_PARTICLE = r"(?:du|de|la|le|les|des|del|della|di|do|da|dos|das)"
+_UNIT_WORD = r"(?i:apt|apartment|suite|ste|unit|flat|room|floor)\b"
 _UNIT = r"(?i:Apt|Apartment|Suite|Ste|Unit|Flat|Room|Floor|\#)\.?[ ]?\d{1,6}[A-Za-z]?"
 _STREET = regex.compile(
     rf"""
@@ -69,10 +84,12 @@ _STREET = regex.compile(
       | (?:{_NUM}[ ])?(?:{_W}[ ]){{0,2}}\p{{L}}*(?:{_ENDING})\.?[ ]{_NUM}\b  # Hausergasse 59
       | (?:{_NUM}[ ])?(?:{_BEFORE})\.?(?:[ ][\p{{L}}'’.-]+){{1,5}}[ ]{_NUM}\b  # Rue du Koweit 7
       | (?:{_NUM}[ ])?(?:{_BEFORE})\.?(?:[ ][\p{{L}}'’.-]+){{1,3}}(?=[,\n])
+      | {_NUM}[ ](?:{_NUM}[ ])?(?:{_LOWER_BEFORE_WORD})(?:[ ]{_PARTICLE})*[ ][\p{{Lu}}][\p{{L}}'’-]*
+        (?:[ ](?!{_UNIT_WORD})[\p{{L}}'’-]+){{0,3}}(?=[ ]*(?:[,\n]|$|{_UNIT}))  # 7 rue Charles
       | {_NUM}[ ](?:{_W}[ ]){{1,3}}{_NUM}(?=[ ,]*(?:\n|{_UNIT}))           # 6750 Koskikatu 25
-      | P\.?[ ]?O\.?[ ]Box[ ]\d{{1,6}}
-      | (?:PSC|CMR|Unit)[ ]\d{{1,5}},?[ ]Box[ ]\d{{1,5}}(?={_MILITARY})  # US military (USPS)
-      | (?:USNS|USNV|USS|USCGC)[ ]{_W}(?:[ ]{_W})?(?={_MILITARY})       # USNS Márquez
+      | (?i:P\.?[ ]?O\.?[ ]Box)[ ]\d{{1,6}}
+      | (?i:(?:PSC|CMR|Unit)[ ]\d{{1,5}},?[ ]Box)[ ]\d{{1,5}}(?={_MILITARY})  # US military (USPS)
+      | (?i:USNS|USNV|USS|USCGC)[ ][\p{{L}}'’.-]+(?:[ ][\p{{L}}'’.-]+)?(?={_MILITARY})
     )
     """,
     regex.VERBOSE,
@@ -98,8 +115,9 @@ _ADDRESS_WORD = regex.compile(
     r"|\boffice\s+is\s+at\b)"
 )
 _LOWER_STREET = regex.compile(
-    rf"(?<![\w-])(?:{_NUM}[ ])?{_NUM}[ ](?:[\p{{Ll}}][\p{{L}}'’.-]*[ ]){{1,3}}"
-    rf"(?:{'|'.join(x.lower() for x in _FULL_SUFFIXES)})\b"
+    rf"(?<![\w-])(?:{_NUM}[ ])?{_NUM}[ ](?:"
+    rf"(?:[\p{{Ll}}][\p{{L}}'’.-]*[ ]){{1,3}}(?:{'|'.join(x.lower() for x in _FULL_SUFFIXES)})\b"
+    rf"|(?:{_LOWER_BEFORE})(?:[ ](?!{_UNIT_WORD})[\p{{Ll}}'’-]+){{1,4}}[ ]{_NUM}\b)"  # via x 74
 )
 _MAX_PARTS = 4
 

@@ -146,6 +146,11 @@ def test_pieces_of_one_entity_separated_by_a_space_are_merged() -> None:
      "52 Rua Joaquim de Oliveira Cruz 1615 Suite 498"),
     ("19 Ingelbrecht Knudssøns gate 222\n Suite 598\n OSLO",
      "19 Ingelbrecht Knudssøns gate 222\n Suite 598\n OSLO"),
+    ("I was at 76 7 rue Charles Corbeau Apt. 406, Jaworzno",
+     "76 7 rue Charles Corbeau Apt. 406, Jaworzno"),
+    ("change to unit 9456 box 8731\ndpo ap 71610 for", "unit 9456 box 8731\ndpo ap 71610"),
+    ("26 Veres Pálné u. 91.\nToftlund", "26 Veres Pálné u. 91"),
+    ("70 95 Dora Creek Apt. 604 THE", "70 95 Dora Creek Apt. 604"),
 ])  # fmt: skip
 def test_military_and_european_street_lines_are_found(text: str, expected: str) -> None:
     assert [text[s:e] for s, e in find_addresses(text)] == [expected]
@@ -159,6 +164,8 @@ def test_a_lower_case_street_line_counts_only_after_an_address_word(
     assert found(classifier, text, "STREET_ADDRESS") == ["19 folkestone road"]
     assert found(classifier, "we walked 5 km down the road", "STREET_ADDRESS") == []
     assert found(classifier, "I was at 5 km down the road", "STREET_ADDRESS") == []
+    for text in ("He went 5 rue away", "Send it 3 via Email, now", "send 3 via email, please"):
+        assert found(classifier, text, "STREET_ADDRESS") == []
 
 
 def test_call_counts_as_a_phone_word_although_spacy_calls_it_a_stop_word(
