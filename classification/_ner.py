@@ -9,7 +9,9 @@ is kept only when it holds a calendar element finer than a year: a month or
 weekday name, a numeric date (``5/25/1934``, ``1979-05-16``), a time of day
 (``11:28``, ``3 pm``). Numeric dates must be possible dates (``50-98-28``
 is a phone fragment, not a date). A PERSON, LOCATION, ORGANIZATION or NRP
-reading needs a letter (the model sometimes calls ``12/11/1952`` a person).
+reading needs a letter (the model sometimes calls ``12/11/1952`` a person);
+an ORGANIZATION is no common acronym (``SSN``, ``ATM``, ``ASAP``), and spans
+lose the whitespace and line breaks the model sometimes takes along.
 
 The model also reads many lone names as organisations or places
 (``Kaylee``, ``Phillips``, ``Georgina``): an ORGANIZATION or LOCATION span
@@ -50,6 +52,11 @@ _SPECIFIC = regex.compile(
 )
 
 
+# Acronyms the model reads as organisations; they name kinds of things (curated).
+_NOT_ORGANISATIONS = frozenset("""
+SSN IBAN BIC SWIFT ATM ASAP PIN CVV CVC DOB ID DL VAT TIN EIN ITIN NPI MRN PDF FAQ CEO CFO CTO
+COO HR IT QA PR KPI ROI API URL IP VPN SMS OTP FYI ETA RSVP PO PS NB TBD N/A OK
+""".split())
 _RELABEL = frozenset({"ORGANIZATION", "LOCATION"})
 _LETTER = regex.compile(r"\p{L}")
 
@@ -66,7 +73,12 @@ class FilteredSpacyRecognizer(SpacyRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts)
-        kept = [r for r in results if _plausible(r.entity_type, text[r.start:r.end])]
+        for r in results:  # the model's spans sometimes take a line break along
+            value = text[r.start:r.end]
+            r.start += len(value) - len(value.lstrip())
+            r.end -= len(value) - len(value.rstrip())
+        kept = [r for r in results
+                if r.start < r.end and _plausible(r.entity_type, text[r.start:r.end])]
         if "PERSON" in self.supported_entities:
             from ._names import looks_like_person
             from ._places import is_place
@@ -81,5 +93,7 @@ class FilteredSpacyRecognizer(SpacyRecognizer):
 def _plausible(entity: str, value: str) -> bool:
     if entity == "DATE_TIME":
         return is_specific_date(value)
+    if entity == "ORGANIZATION" and value.upper() in _NOT_ORGANISATIONS:
+        return False
     # A name, place or organisation has letters ("12/11/1952" is no PERSON).
     return _LETTER.search(value) is not None

@@ -173,3 +173,16 @@ def test_call_counts_as_a_phone_word_although_spacy_calls_it_a_stop_word(
 ) -> None:
     assert found(classifier, "You can call 469 34 883", "PHONE_NUMBER") == ["469 34 883"]
     assert found(classifier, "You can see 469 34 883", "PHONE_NUMBER") == []
+
+
+def test_acronyms_are_no_organisations() -> None:
+    from classification._ner import _plausible
+
+    assert not _plausible("ORGANIZATION", "SSN")
+    assert not _plausible("ORGANIZATION", "ATM")
+    assert _plausible("ORGANIZATION", "Acme Corp")
+    doc = default_policy().to_json()
+    entities = {**doc["entities"], "ORGANIZATION": {"level": "internal", "mask": "redact"}}  # type: ignore[dict-item]
+    c = Classifier(parse_policy({**doc, "entities": entities}))
+    text = "Here's my SSN: 308-63-0237. Could you please block my card ASAP?"
+    assert "ORGANIZATION" not in c.classify(text).entity_types
