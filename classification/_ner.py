@@ -10,7 +10,7 @@ weekday name, a numeric date (``5/25/1934``, ``1979-05-16``), a time of day
 (``11:28``, ``3 pm``). Numeric dates must be possible dates (``50-98-28``
 is a phone fragment, not a date). A PERSON, LOCATION, ORGANIZATION or NRP
 reading needs a letter (the model sometimes calls ``12/11/1952`` a person);
-an ORGANIZATION is no common acronym (``SSN``, ``ATM``, ``ASAP``), and spans
+a PERSON has no digit; an ORGANIZATION is no common acronym (``SSN``, ``ATM``, ``ASAP``), and spans
 lose the whitespace and line breaks the model sometimes takes along.
 
 The model also reads many lone names as organisations or places
@@ -95,5 +95,7 @@ def _plausible(entity: str, value: str) -> bool:
         return is_specific_date(value)
     if entity == "ORGANIZATION" and value.upper() in _NOT_ORGANISATIONS:
         return False
+    if entity == "PERSON" and any(c.isdigit() for c in value):
+        return False  # names have no digits ("addr 2001:db8::8a2e" was a PERSON)
     # A name, place or organisation has letters ("12/11/1952" is no PERSON).
     return _LETTER.search(value) is not None

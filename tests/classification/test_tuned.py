@@ -41,6 +41,7 @@ POSITIVES = [
     ("PHONE_NUMBER", "74 831 591 office", "74 831 591"),
     ("US_DRIVER_LICENSE", "My driver's license number is 578988637", "578988637"),
     ("DATE_TIME", "When: 1979-05-16 11:28:01\nWhere: the club", "1979-05-16 11:28:01"),
+    ("IP_ADDRESS", "addr 2001:db8::8a2e:370:7334 x", "2001:db8::8a2e:370:7334"),  # no PERSON
 ]
 
 
