@@ -28,7 +28,7 @@ __all__ = ["PlaceRecognizer", "is_place", "place_names"]
 
 # Long or common forms the tables do not spell out (curated).
 _ALIASES = (
-    "United States", "United States of America", "USA", "U.S.A.", "United Kingdom", "UK",
+    "United States", "United States of America", "USA", "United Kingdom", "UK",
     "Great Britain", "England", "Scotland", "Wales", "Northern Ireland", "Republic of Ireland",
     "Czech Republic", "Czechia", "Ivory Coast", "Russia", "South Korea", "North Korea",
     "Republic of Korea", "Democratic Republic of the Congo", "Republic of the Congo",
@@ -75,12 +75,43 @@ def place_names() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(countries), frozenset(cities - countries)
 
 
+_WORD = regex.compile(r"[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*")
+
+
 @functools.lru_cache(maxsize=1)
-def _pattern() -> regex.Pattern[str]:
+def _index() -> dict[str, list[tuple[str, ...]]]:
+    """First word (lower case) -> the names starting with it, as word tuples, longest first."""
     countries, cities = place_names()
-    alternatives = sorted(countries | cities, key=len, reverse=True)
-    body = "|".join(regex.escape(n).replace(r"\ ", r"\s+") for n in alternatives)
-    return regex.compile(rf"(?<![\p{{L}}\p{{N}}])(?:{body})(?![\p{{L}}\p{{N}}])", regex.IGNORECASE)
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for name in countries | cities:
+        words = tuple(w.lower() for w in _WORD.findall(name))
+        if words and "".join(words) == regex.sub(r"[^\p{L}\p{N}'’-]", "", name).lower():
+            index.setdefault(words[0], []).append(words)
+    for names in index.values():
+        names.sort(key=len, reverse=True)
+    return index
+
+
+def _find(text: str) -> list[tuple[int, int]]:
+    """Spans of listed names: whole words, separated by whitespace only."""
+    index = _index()
+    words = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text)]
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(words):
+        for name in index.get(words[i][2], ()):
+            n = len(name)
+            if i + n <= len(words) and all(
+                words[i + k][2] == name[k]
+                and (k == 0 or not text[words[i + k - 1][1]:words[i + k][0]].strip())
+                for k in range(n)
+            ):
+                spans.append((words[i][0], words[i + n - 1][1]))
+                i += n
+                break
+        else:
+            i += 1
+    return spans
 
 
 @functools.lru_cache(maxsize=1)
@@ -90,7 +121,8 @@ def _lower_countries() -> frozenset[str]:
 
 def is_place(value: str) -> bool:
     """``value`` is a listed country or city (any case)."""
-    return _pattern().fullmatch(value.strip()) is not None
+    value = value.strip()
+    return _find(value) == [(0, len(value))]
 
 
 class PlaceRecognizer(EntityRecognizer):
@@ -105,14 +137,14 @@ class PlaceRecognizer(EntityRecognizer):
         )
 
     def load(self) -> None:
-        _pattern()
+        _index()
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         out: list[RecognizerResult] = []
-        for m in _pattern().finditer(text, timeout=1.0):
-            value = m.group()
+        for start, end in _find(text):
+            value = text[start:end]
             if value.islower() and (value not in _lower_countries() or len(value) < 4):
                 continue  # lower case: unambiguous country names only
             if not (value.isupper() or all(w.islower() or w[1:] == w[1:].lower()
@@ -120,7 +152,7 @@ class PlaceRecognizer(EntityRecognizer):
                 continue  # mIxEd case: not a written name
             out.append(
                 RecognizerResult(
-                    self.ENTITY, m.start(), m.end(), self.SCORE,
+                    self.ENTITY, start, end, self.SCORE,
                     analysis_explanation=AnalysisExplanation(
                         recognizer=_NAME, original_score=self.SCORE,
                         textual_explanation="tzdata place names",
