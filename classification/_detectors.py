@@ -372,6 +372,7 @@ def _recognizers(
         TunedCreditCardRecognizer,
         TunedIbanRecognizer,
         WindowedPhoneRecognizer,
+        WindowedUrlRecognizer,
     )
 
     # Predefined recognizers replaced or joined by ours (see ``_tuned``).
@@ -382,6 +383,7 @@ def _recognizers(
         "UsLicenseRecognizer": ContextLicenseRecognizer,
         "LenientPhoneRecognizer": LenientPhoneRecognizer,
         "PhoneRecognizer": WindowedPhoneRecognizer,
+        "UrlRecognizer": WindowedUrlRecognizer,
     }
     for entity in sorted(builtin & set(PREDEFINED_RECOGNIZERS)):
         for class_name in PREDEFINED_RECOGNIZERS[entity]:

@@ -187,3 +187,29 @@ def test_acronyms_are_no_organisations() -> None:
     c = Classifier(parse_policy({**doc, "entities": entities}))
     text = "Here's my SSN: 308-63-0237. Could you please block my card ASAP?"
     assert "ORGANIZATION" not in c.classify(text).entity_types
+
+
+WINDOW_TEXTS = [
+    "see https://example.com/a?b=c, or \"www.x.org\" and a.b. end. mail me@acme.co.uk",
+    "Visit acme.com/careers or ACME.IO today.No space.after dots",
+    "Call (212) 555-0199 or +44 20 7946 0958 on 1979-05-16 11:28:01, SSN 123-45-6789",
+    "Tel 030 1234567, fax +49 30 1234568; card 4111 1111 1111 1111; zip 10117",
+]
+
+
+@pytest.mark.parametrize("text", WINDOW_TEXTS)
+def test_windowed_url_and_phone_recognizers_find_what_presidios_find(text: str) -> None:
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer, UrlRecognizer
+
+    from classification._tuned import WindowedPhoneRecognizer, WindowedUrlRecognizer
+
+    def spans(recognizer: object, entity: str) -> list[tuple[int, int]]:
+        found = recognizer.analyze(text, [entity])  # type: ignore[attr-defined]
+        return sorted({(r.start, r.end) for r in found})
+
+    assert spans(WindowedUrlRecognizer(), "URL") == spans(UrlRecognizer(), "URL")
+    # Luhn-valid card digits are left to the card recognizer on purpose.
+    card = {(s, e) for s, e in spans(PhoneRecognizer(), "PHONE_NUMBER")
+            if text[s:e].replace(" ", "").isdigit() and len(text[s:e].replace(" ", "")) >= 13}
+    expected = [s for s in spans(PhoneRecognizer(), "PHONE_NUMBER") if s not in card]
+    assert spans(WindowedPhoneRecognizer(), "PHONE_NUMBER") == expected
