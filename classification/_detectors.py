@@ -110,7 +110,17 @@ HIPAA_ENTITIES = frozenset({
 # one of the second is a known false positive of the first recognizer (a
 # checksum or parser validated the second) and is dropped before overlaps
 # are resolved, so the span keeps the right type and level.
-KNOWN_CONFUSIONS: frozenset[tuple[str, str]] = frozenset(
+# NER readings inside a finding a checksum or parser validated ("ORG" on an
+# IPv6 address). PERSON is left out: inside a URL it may be the one reading
+# that makes the span sensitive, and a PERSON never has digits (``_ner``).
+_NER_INSIDE_VALIDATED = frozenset(
+    (wrong, right)
+    for wrong in ("ORGANIZATION", "LOCATION", "NRP")
+    for right in ("IP_ADDRESS", "EMAIL_ADDRESS", "URL", "CREDIT_CARD", "IBAN_CODE", "US_SSN",
+                  "PHONE_NUMBER")
+)
+
+KNOWN_CONFUSIONS: frozenset[tuple[str, str]] = _NER_INSIDE_VALIDATED | frozenset(
     {
         ("URL", "EMAIL_ADDRESS"),
         ("PHONE_NUMBER", "IP_ADDRESS"),

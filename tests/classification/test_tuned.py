@@ -213,3 +213,13 @@ def test_windowed_url_and_phone_recognizers_find_what_presidios_find(text: str) 
             if text[s:e].replace(" ", "").isdigit() and len(text[s:e].replace(" ", "")) >= 13}
     expected = [s for s in spans(PhoneRecognizer(), "PHONE_NUMBER") if s not in card]
     assert spans(WindowedPhoneRecognizer(), "PHONE_NUMBER") == expected
+
+
+def test_an_ner_organisation_inside_a_validated_ip_address_is_dropped() -> None:
+    doc = default_policy().to_json()
+    entities = {**doc["entities"], "ORGANIZATION": {"level": "internal", "mask": "redact"}}  # type: ignore[dict-item]
+    c = Classifier(parse_policy({**doc, "entities": entities}))
+    text = "2001:db8::ff00:42:8329 is the server"
+    assert [(f.entity, text[f.start:f.end]) for f in c.classify(text).findings] == [
+        ("IP_ADDRESS", "2001:db8::ff00:42:8329")
+    ]
