@@ -146,13 +146,13 @@ class Classifier:
         return results
 
     def _finalise(self, found: list[Finding], text: str) -> tuple[Finding, ...]:
-        from ._detectors import drop_known_confusions
+        from ._detectors import drop_known_confusions, trim_ner_overlaps
 
         policy = self._policy
         kept = [
             f for f in found if f.entity in self._ranks and f.score >= policy.threshold(f.entity)
         ]
-        merged = merge_adjacent(drop_known_confusions(kept), text)
+        merged = merge_adjacent(trim_ner_overlaps(drop_known_confusions(kept), text), text)
         return tuple(resolve_overlaps(merged, self._ranks))
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "DetectorError",
     "PresidioDetector",
     "drop_known_confusions",
+    "trim_ner_overlaps",
     "supported_entities",
     "unsupported_entities",
 ]
@@ -214,6 +215,45 @@ def drop_known_confusions(findings: Iterable[Finding]) -> list[Finding]:
         return False
 
     return [f for f in findings if not confused(f)]
+
+
+_NER_WRONG = frozenset(w for w, _ in _NER_INSIDE_VALIDATED)
+_VALIDATED = frozenset(r for _, r in _NER_INSIDE_VALIDATED)
+
+
+def trim_ner_overlaps(findings: Iterable[Finding], text: str) -> list[Finding]:
+    """Cut an ORG/LOCATION/NRP reading back to what lies outside a validated finding.
+
+    The model sometimes reads ``Card 4111 1111 1111 1111`` as one
+    organisation: left as is, the overlap would be merged into one card
+    finding that also covers ``Card``. The NER reading keeps its longest
+    piece outside the validated spans (edge whitespace and punctuation
+    trimmed), or goes when no letter is left.
+    """
+    findings = list(findings)
+    validated = [(f.start, f.end) for f in findings if f.entity in _VALIDATED]
+    if not validated:
+        return findings
+    out: list[Finding] = []
+    for f in findings:
+        if f.entity not in _NER_WRONG or not any(s < f.end and f.start < e for s, e in validated):
+            out.append(f)
+            continue
+        pieces = [(f.start, f.end)]
+        for s, e in validated:
+            pieces = [piece for a, b in pieces for piece in ((a, min(b, s)), (max(a, e), b))
+                      if piece[0] < piece[1]]
+        best = max(pieces, key=lambda p: p[1] - p[0], default=None)
+        if best is None:
+            continue
+        a, b = best
+        while a < b and not text[a].isalnum():
+            a += 1
+        while b > a and not text[b - 1].isalnum():
+            b -= 1
+        if any(c.isalpha() for c in text[a:b]):
+            out.append(Finding(f.entity, a, b, f.score, f.detector))
+    return out
 
 
 class PresidioDetector:

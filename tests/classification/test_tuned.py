@@ -223,3 +223,18 @@ def test_an_ner_organisation_inside_a_validated_ip_address_is_dropped() -> None:
     assert [(f.entity, text[f.start:f.end]) for f in c.classify(text).findings] == [
         ("IP_ADDRESS", "2001:db8::ff00:42:8329")
     ]
+
+
+def test_an_ner_organisation_overlapping_a_card_is_cut_back_to_its_words() -> None:
+    from classification._detectors import trim_ner_overlaps
+
+    text = "Card 4111 1111 1111 1111 on file"
+    findings = [Finding("ORGANIZATION", 0, 24, 0.85), Finding("CREDIT_CARD", 5, 24, 1.0)]
+    assert trim_ner_overlaps(findings, text) == [Finding("ORGANIZATION", 0, 4, 0.85),
+                                                 Finding("CREDIT_CARD", 5, 24, 1.0)]
+    # Nothing but digits and spaces outside the card: the NER reading goes.
+    only = [Finding("ORGANIZATION", 4, 24, 0.85), Finding("CREDIT_CARD", 5, 24, 1.0)]
+    assert trim_ner_overlaps(only, text) == [Finding("CREDIT_CARD", 5, 24, 1.0)]
+    # A PERSON is never cut (inside a URL it may be what makes the span sensitive).
+    person = [Finding("PERSON", 0, 24, 0.85), Finding("CREDIT_CARD", 5, 24, 1.0)]
+    assert trim_ner_overlaps(person, text) == person
