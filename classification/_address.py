@@ -40,9 +40,25 @@ STREET_SUFFIXES = (
     "Drive", "Dr", "Court", "Ct", "Way", "Place", "Pl", "Terrace", "Ter", "Parkway", "Pkwy",
     "Circle", "Cir", "Highway", "Hwy", "Square", "Sq", "Trail", "Trl", "Crescent", "Cres",
     "Close", "Row", "Alley", "Plaza", "Walk", "Grove", "Gardens", "Hill", "Park", "Path",
-    # more of USPS Publication 28's suffixes
-    "Creek", "Crossing", "Ridge", "Loop", "Pike", "Turnpike", "Expressway", "Freeway", "Heights",
-    "Landing", "Meadows", "Station", "Valley", "Village", "Vista", "Wharf", "Quay", "Mews",
+    "Wharf", "Quay",
+    # USPS Publication 28, appendix C1: primary street suffix names
+    *"""
+    Alley Annex Arcade Avenue Bayou Beach Bend Bluff Bluffs Bottom Boulevard Branch Bridge Brook
+    Brooks Burg Burgs Bypass Camp Canyon Cape Causeway Center Centers Circle Circles Cliff Cliffs
+    Club Common Commons Corner Corners Course Court Courts Cove Coves Creek Crescent Crest
+    Crossing Crossroad Crossroads Curve Dale Dam Divide Drive Drives Estate Estates Expressway
+    Extension Extensions Falls Ferry Field Fields Flat Flats Ford Fords Forest Forge Forges
+    Fork Forks Fort Freeway Garden Gardens Gateway Glen Glens Green Greens Grove Groves Harbor
+    Harbors Haven Heights Highway Hill Hills Hollow Inlet Island Islands Isle Junction Junctions
+    Key Keys Knoll Knolls Lake Lakes Landing Lane Light Lights Loaf Lock Locks Lodge Loop Mall
+    Manor Manors Meadow Meadows Mews Mill Mills Mission Motorway Mount Mountain Mountains Neck
+    Orchard Oval Overpass Park Parks Parkway Parkways Pass Passage Path Pike Pine Pines Place
+    Plain Plains Plaza Point Points Port Ports Prairie Radial Ramp Ranch Rapid Rapids Rest Ridge
+    Ridges River Road Roads Route Row Rue Run Shoal Shoals Shore Shores Skyway Spring Springs
+    Spur Spurs Square Squares Station Stravenue Stream Street Streets Summit Terrace Throughway
+    Trace Track Trafficway Trail Trailer Tunnel Turnpike Underpass Union Unions Valley Valleys
+    Viaduct View Views Village Villages Ville Vista Walk Walks Wall Way Ways Well Wells
+    """.split(),
 )  # fmt: skip
 # Street words of European languages: as a word ending (Hauser-gasse) or a word.
 _ENDINGS = (
@@ -64,8 +80,8 @@ _LOWER_BEFORE = (
 
 _W = r"(?:[\p{Lu}][\p{L}'’.-]*|\d+(?:st|nd|rd|th))"  # a capitalised word, or 40th
 _NUM = r"\d{1,6}[A-Za-z]?"
-_SUFFIX = "|".join(sorted(STREET_SUFFIXES, key=len, reverse=True))
-_ENDING = "|".join(sorted(_ENDINGS, key=len, reverse=True))
+_SUFFIX = "|".join(sorted(set(STREET_SUFFIXES), key=len, reverse=True))
+_ENDING = "|".join(regex.escape(e) for e in sorted(_ENDINGS, key=len, reverse=True))
 _BEFORE = "|".join(_WORDS_BEFORE)
 
 _MILITARY = r"[ ]*,?[ ]*\n?[ ]*(?i:[ADF]PO[ ]A[AEP])[ ]\d{5}"
@@ -106,8 +122,10 @@ _ZIP_AFTER = regex.compile(r"[ ,]+(?:[A-Z]{2}[ ])?\d{5}(?:-\d{4})?\b")
 _MILITARY_AFTER = regex.compile(_MILITARY)
 # Lower-case text ("19 folkestone road"): house number, words, a full street
 # word; kept only after an address word (``_ADDRESS_WORD``).
-_FULL_SUFFIXES = tuple(
-    x for x in STREET_SUFFIXES if len(x) > 3 and x not in ("Hill", "Park", "Walk")
+_FULL_SUFFIXES = (
+    "Street", "Avenue", "Road", "Boulevard", "Lane", "Drive", "Court", "Place", "Terrace",
+    "Parkway", "Circle", "Highway", "Square", "Trail", "Crescent", "Close", "Alley", "Plaza",
+    "Grove", "Gardens", "Way",
 )
 _ADDRESS_WORD = regex.compile(
     r"(?i:\baddress|\bship(?:ped|ping)?\s+to\b|\bsen[dt]\s+(?:\S+\s+){0,3}to\b|\bdeliver"
