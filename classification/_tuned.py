@@ -61,6 +61,12 @@ __all__ = [
 ]
 
 
+_MAESTRO_12 = "Maestro 12 digits"
+_CARD_WORD = regex.compile(
+    r"(?i:\bcard|\bcredit\b|\bdebit\b|\bmaestro\b|\bvisa\b|\bmastercard\b|\bpayment|\bpay\b)"
+)
+
+
 class TunedCreditCardRecognizer(CreditCardRecognizer):
     """Presidio's card recognizer plus 2-series, 19-digit and Diners 4-6-4 layouts."""
 
@@ -84,6 +90,12 @@ class TunedCreditCardRecognizer(CreditCardRecognizer):
         Pattern("JCB 2131", r"\b2131(?:[- ]?\d){11}\b", 0.3),
         # 13-15 digits grouped by four from the left (4-4-4-1 .. 4-4-4-3).
         Pattern("4-4-4-short", r"\b[1-6]\d{3}([- ])\d{4}\1\d{4}\1\d{1,3}\b", 0.3),
+        # Maestro's 12-digit cards; counted only after a card word (see analyze).
+        Pattern(
+            _MAESTRO_12,
+            r"\b(?:50(?:18|20|38)|5[6-8]\d\d|6304|6759|676[1-3]|0604|6390)(?:[- ]?\d{4}){2}\b",
+            0.3,
+        ),
     ]
 
     def __init__(self, supported_language: str = "en") -> None:
@@ -96,6 +108,24 @@ class TunedCreditCardRecognizer(CreditCardRecognizer):
     def validate_result(self, pattern_text: str) -> bool:
         digits = sum(c.isdigit() for c in pattern_text)
         return 12 <= digits <= 19 and bool(super().validate_result(pattern_text))
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts,
+                                                          regex_flags)
+        return [r for r in results if not self._needs_card_word(r)
+                or _CARD_WORD.search(text, max(0, r.start - _WINDOW), r.start)]
+
+    @staticmethod
+    def _needs_card_word(r: RecognizerResult) -> bool:
+        explanation = r.analysis_explanation
+        digits = r.end - r.start
+        return explanation is not None and explanation.pattern_name == _MAESTRO_12 and digits < 15
 
 
 class TunedIbanRecognizer(IbanRecognizer):

@@ -33,6 +33,7 @@ POSITIVES = [
     ("CREDIT_CARD", "Card 4111 1111 1111 1111 003 on file", "4111 1111 1111 1111 003"),  # 19 digits
     ("CREDIT_CARD", "Diners 3056 930902 5904 on file", "3056 930902 5904"),
     ("CREDIT_CARD", "JCB 213100000000001 on file", "213100000000001"),
+    ("CREDIT_CARD", "Pay with card 501812345673 today", "501812345673"),  # Maestro, 12 digits
     ("CREDIT_CARD", "Visa 4222 2222 2222 2 on file", "4222 2222 2222 2"),  # 13 digits by four
     ("IBAN_CODE", "my iban is gb82west12345698765432", "gb82west12345698765432"),
     ("PHONE_NUMBER", "Call 001-846-853-9089x92556 today", "001-846-853-9089x92556"),
@@ -64,6 +65,8 @@ NEAR_MISSES = [
     ("CREDIT_CARD", "2221 0000 0000 0008"),  # 2-series, bad Luhn
     ("CREDIT_CARD", "213100000000002"),  # JCB, bad Luhn
     ("CREDIT_CARD", "Order 630433748906 shipped"),  # 12 digits: not read as a card
+    ("CREDIT_CARD", "Order 501812345673 shipped"),  # Maestro-shaped, Luhn-valid, no card word
+    ("CREDIT_CARD", "Pay with card 501812345674 today"),  # bad Luhn
     ("IBAN_CODE", "AL47 212A 1009 0000 0002 3569 8741"),  # bad check digits
     ("IBAN_CODE", "AL47 212A 1009 0000 0002 3569 874"),  # wrong length
     ("IBAN_CODE", "LV80 bANK 0000 4351 9500 1"),  # mixed case
