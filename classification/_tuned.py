@@ -25,7 +25,8 @@ stay undetected:
     dialling prefix, invalid area codes, and short national formats
     (``25-62-29-72``, ``(69) 948-538``). This one reads phone *shapes*:
     a strong shape (``+`` or ``00`` prefix, an area code in parentheses,
-    an extension, or ``ddd-ddd-dddd``) with 10 to 15 digits scores 0.5; any
+    an extension, or ``ddd-ddd-dddd`` with an optional ``1-``) with 10 to
+    15 digits scores 0.5; any
     other grouped run of 7 to 12 digits (or three pairs) scores 0.25 and needs a phone word
     around it (``call``, ``phone``, ``fax``, ``office``...), which Presidio's
     context enhancer turns into 0.6. Dates, years and plain amounts are not
@@ -210,11 +211,12 @@ _PREFIX = r"(?:\+\d{1,3}|00\d{0,3})"
 _GROUPS = r"\d{2,4}(?:[ .-]\d{2,4}){0,3}[ .-]\d{2,6}"
 _EXT = r"(?:[ ]?(?:x|ext\.?|extension)[ ]?\d{1,6})"
 _PHONE = (
-    rf"(?<![\w+/.:-])(?<!\d,)(?:{_PREFIX}[ .-]?)?(?:\(\d{{1,4}}\)[ .-]?)?{_GROUPS}{_EXT}?"
+    rf"(?<![\w+/.:-])(?<!\d,)(?:(?:{_PREFIX}|1)[ .-]?)?(?:\(\d{{1,4}}\)[ .-]?)?{_GROUPS}{_EXT}?"
     r"(?![\w/]|[.,:-]\d)"
+    r"|(?<![\w+])\+\d{8,15}(?!\w)"  # +15551234567
 )
 _STRONG = regex.compile(
-    rf"^(?:{_PREFIX}.*|.*\(\d{{1,4}}\).*|.*{_EXT}|\d{{3}}([-.])\d{{3}}\1\d{{4}})$",
+    rf"^(?:{_PREFIX}.*|.*\(\d{{1,4}}\).*|.*{_EXT}|(?:1[ .-]?)?\d{{3}}([ .-])\d{{3}}\1\d{{4}})$",
     regex.IGNORECASE,
 )
 _SEP = regex.compile(r"[ .-]")

@@ -40,6 +40,8 @@ POSITIVES = [
     ("PHONE_NUMBER", "+1-177-892-0730x52646 fax", "+1-177-892-0730x52646"),
     ("PHONE_NUMBER", "They're not answering at 25-62-29-72", "25-62-29-72"),
     ("PHONE_NUMBER", "74 831 591 office", "74 831 591"),
+    ("PHONE_NUMBER", "Call 1-555-123-4567 now", "1-555-123-4567"),  # US trunk prefix
+    ("PHONE_NUMBER", "Call +15551234567 now", "+15551234567"),
     ("US_DRIVER_LICENSE", "My driver's license number is 578988637", "578988637"),
     ("DATE_TIME", "When: 1979-05-16 11:28:01\nWhere: the club", "1979-05-16 11:28:01"),
     ("IP_ADDRESS", "addr 2001:db8::8a2e:370:7334 x", "2001:db8::8a2e:370:7334"),  # no PERSON
