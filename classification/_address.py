@@ -10,7 +10,12 @@ building (FAC). An address is found from its *street line*, one of:
   after a house number;
 - a house number, one to three capitalised words and a number
   (``6750 Koskikatu 25``) when a unit (``Apt. 864``) or a line break follows;
-- ``P.O. Box 101``.
+- ``P.O. Box 101``; US military addresses (``PSC 1139, Box 7638`` or
+  ``USNS Márquez``, then ``APO AP 94917``; USPS Publication 28).
+
+A lower-case street line (``19 folkestone road``: house number, words, a
+full street word) is read too, but
+it counts only after an address word (``address``, ``ship to``, ``deliver``...).
 
 The finding then grows over what usually follows on the same or the next
 lines: a unit (``Apt.``, ``Suite``, ``Unit``, ``#``), then up to four short
@@ -27,29 +32,65 @@ import regex
 from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-__all__ = ["STREET_SUFFIXES", "StreetAddressRecognizer"]
+__all__ = ["STREET_SUFFIXES", "StreetAddressRecognizer", "find_addresses",
+           "find_lower_case_addresses"]
 
 STREET_SUFFIXES = (
     "Street", "Str", "St", "Avenue", "Ave", "Av", "Road", "Rd", "Boulevard", "Blvd", "Lane", "Ln",
     "Drive", "Dr", "Court", "Ct", "Way", "Place", "Pl", "Terrace", "Ter", "Parkway", "Pkwy",
     "Circle", "Cir", "Highway", "Hwy", "Square", "Sq", "Trail", "Trl", "Crescent", "Cres",
     "Close", "Row", "Alley", "Plaza", "Walk", "Grove", "Gardens", "Hill", "Park", "Path",
+    "Wharf", "Quay",
+    # USPS Publication 28, appendix C1: primary street suffix names
+    *"""
+    Alley Annex Arcade Avenue Bayou Beach Bend Bluff Bluffs Bottom Boulevard Branch Bridge Brook
+    Brooks Burg Burgs Bypass Camp Canyon Cape Causeway Center Centers Circle Circles Cliff Cliffs
+    Club Common Commons Corner Corners Course Court Courts Cove Coves Creek Crescent Crest
+    Crossing Crossroad Crossroads Curve Dale Dam Divide Drive Drives Estate Estates Expressway
+    Extension Extensions Falls Ferry Field Fields Flat Flats Ford Fords Forest Forge Forges
+    Fork Forks Fort Freeway Garden Gardens Gateway Glen Glens Green Greens Grove Groves Harbor
+    Harbors Haven Heights Highway Hill Hills Hollow Inlet Island Islands Isle Junction Junctions
+    Key Keys Knoll Knolls Lake Lakes Landing Lane Light Lights Loaf Lock Locks Lodge Loop Mall
+    Manor Manors Meadow Meadows Mews Mill Mills Mission Motorway Mount Mountain Mountains Neck
+    Orchard Oval Overpass Park Parks Parkway Parkways Pass Passage Path Pike Pine Pines Place
+    Plain Plains Plaza Point Points Port Ports Prairie Radial Ramp Ranch Rapid Rapids Rest Ridge
+    Ridges River Road Roads Route Row Rue Run Shoal Shoals Shore Shores Skyway Spring Springs
+    Spur Spurs Square Squares Station Stravenue Stream Street Streets Summit Terrace Throughway
+    Trace Track Trafficway Trail Trailer Tunnel Turnpike Underpass Union Unions Valley Valleys
+    Viaduct View Views Village Villages Ville Vista Walk Walks Wall Way Ways Well Wells
+    """.split(),
 )  # fmt: skip
 # Street words of European languages: as a word ending (Hauser-gasse) or a word.
 _ENDINGS = (
     "straße", "strasse", "stasse", "str", "gasse", "weg", "vej", "vegen", "vägen", "gatan",
     "gata", "katu", "tie", "laan", "straat", "gade", "allee", "platz", "ring", "plein",
-    "gracht", "kade", "utca", "út", "ulica", "hrauni", "gyden", "stræde", "torget",
+    "gracht", "kade", "utca", "út", "útja", "ulica", "hrauni", "gyden", "stræde", "torget",
+    "gate", "veien", "vei", "plads", "plaats", "steeg", "dreef", "iela", "väg", "strada", "ulice",
+    "caddesi", "sokak", "cesta", "tér", "körút", "u.",
 )  # fmt: skip
 _WORDS_BEFORE = ("Rue", "Via", "Viale", "Calle", "Avenida", "Rua", "R", "Av", "Piazza", "Paseo",
-                 "Plaza", "Place", "Ctra", "Carrer", "Camino", "Largo", "Travessa", "Ulica")
+                 "Plaza", "Place", "Ctra", "Carrer", "Camino", "Largo", "Travessa", "Ulica", "ul",
+                 "Estrada", "Corso", "Strada", "Avinguda", "Boulevard", "Chaussée", "Allée", "C/",
+                 "Avenue", "Quai", "Chemin", "Impasse", "Cours", "Rambla", "Travesía")
+# Lower-case forms that start a street in running text ("7 rue Charles Corbeau").
+_LOWER_BEFORE = (
+    "rue|avenue|av|boulevard|bd|quai|place|chemin|allée|impasse|cours|via|viale|calle|rua"
+    "|avenida|strada|piazza|estrada|corso"
+)
 
 _W = r"(?:[\p{Lu}][\p{L}'’.-]*|\d+(?:st|nd|rd|th))"  # a capitalised word, or 40th
 _NUM = r"\d{1,6}[A-Za-z]?"
-_SUFFIX = "|".join(sorted(STREET_SUFFIXES, key=len, reverse=True))
-_ENDING = "|".join(sorted(_ENDINGS, key=len, reverse=True))
+_SUFFIX = "|".join(sorted(set(STREET_SUFFIXES), key=len, reverse=True))
+_ENDING = "|".join(regex.escape(e) for e in sorted(_ENDINGS, key=len, reverse=True))
 _BEFORE = "|".join(_WORDS_BEFORE)
 
+_MILITARY = r"[ ]*,?[ ]*\n?[ ]*(?i:[ADF]PO[ ]A[AEP])[ ]\d{5}"
+# ... in running text only those that are no English words ("3 via Email").
+_LOWER_BEFORE_WORD = (
+    "rue|avenue|boulevard|quai|chemin|allée|impasse|calle|rua|avenida|strada|estrada"
+)
+_PARTICLE = r"(?:du|de|la|le|les|des|del|della|di|do|da|dos|das)"
+_UNIT_WORD = r"(?i:apt|apartment|suite|ste|unit|flat|room|floor)\b"
 _UNIT = r"(?i:Apt|Apartment|Suite|Ste|Unit|Flat|Room|Floor|\#)\.?[ ]?\d{1,6}[A-Za-z]?"
 _STREET = regex.compile(
     rf"""
@@ -57,10 +98,14 @@ _STREET = regex.compile(
     (?:
         (?:{_NUM}[ ])?(?:{_NUM}[ ])(?:{_W}[ ]){{1,3}}(?:{_SUFFIX})\b\.?      # 350 Fifth Avenue
       | (?:{_NUM}[ ])?(?:{_W}[ ]){{0,2}}\p{{L}}*(?:{_ENDING})\.?[ ]{_NUM}\b  # Hausergasse 59
-      | (?:{_NUM}[ ])?(?:{_BEFORE})\.?(?:[ ][\p{{L}}'’.-]+){{1,3}}[ ]{_NUM}\b  # Rue du Koweit 7
+      | (?:{_NUM}[ ])?(?:{_BEFORE})\.?(?:[ ][\p{{L}}'’.-]+){{1,5}}[ ]{_NUM}\b  # Rue du Koweit 7
       | (?:{_NUM}[ ])?(?:{_BEFORE})\.?(?:[ ][\p{{L}}'’.-]+){{1,3}}(?=[,\n])
+      | {_NUM}[ ](?:{_NUM}[ ])?(?:{_LOWER_BEFORE_WORD})(?:[ ]{_PARTICLE})*[ ][\p{{Lu}}][\p{{L}}'’-]*
+        (?:[ ](?!{_UNIT_WORD})[\p{{L}}'’-]+){{0,3}}(?=[ ]*(?:[,\n]|$|{_UNIT}))  # 7 rue Charles
       | {_NUM}[ ](?:{_W}[ ]){{1,3}}{_NUM}(?=[ ,]*(?:\n|{_UNIT}))           # 6750 Koskikatu 25
-      | P\.?[ ]?O\.?[ ]Box[ ]\d{{1,6}}
+      | (?i:P\.?[ ]?O\.?[ ]Box)[ ]\d{{1,6}}
+      | (?i:(?:PSC|CMR|Unit)[ ]\d{{1,5}},?[ ]Box)[ ]\d{{1,5}}(?={_MILITARY})  # US military (USPS)
+      | (?i:USNS|USNV|USS|USCGC)[ ][\p{{L}}'’.-]+(?:[ ][\p{{L}}'’.-]+)?(?={_MILITARY})
     )
     """,
     regex.VERBOSE,
@@ -74,6 +119,24 @@ _PART = regex.compile(
     r"(?=[ ]*(?:[,\n]|$|[.!?](?:\s|$)))"
 )
 _ZIP_AFTER = regex.compile(r"[ ,]+(?:[A-Z]{2}[ ])?\d{5}(?:-\d{4})?\b")
+_MILITARY_AFTER = regex.compile(_MILITARY)
+# Lower-case text ("19 folkestone road"): house number, words, a full street
+# word; kept only after an address word (``_ADDRESS_WORD``).
+_FULL_SUFFIXES = (
+    "Street", "Avenue", "Road", "Boulevard", "Lane", "Drive", "Court", "Place", "Terrace",
+    "Parkway", "Circle", "Highway", "Square", "Trail", "Crescent", "Close", "Alley", "Plaza",
+    "Grove", "Gardens", "Way",
+)
+_ADDRESS_WORD = regex.compile(
+    r"(?i:\baddress|\bship(?:ped|ping)?\s+to\b|\bsen[dt]\s+(?:\S+\s+){0,3}to\b|\bdeliver"
+    r"|\bmail(?:ed)?\s+to\b|\bmoved\s+to\b|\blives?\s+(?:at|on)\b|\blocated\s+at\b"
+    r"|\boffice\s+is\s+at\b)"
+)
+_LOWER_STREET = regex.compile(
+    rf"(?<![\w-])(?:{_NUM}[ ])?{_NUM}[ ](?:"
+    rf"(?:[\p{{Ll}}][\p{{L}}'’.-]*[ ]){{1,3}}(?:{'|'.join(x.lower() for x in _FULL_SUFFIXES)})\b"
+    rf"|(?:{_LOWER_BEFORE})(?:[ ](?!{_UNIT_WORD})[\p{{Ll}}'’-]+){{1,4}}[ ]{_NUM}\b)"  # via x 74
+)
 _MAX_PARTS = 4
 
 
@@ -87,6 +150,7 @@ class StreetAddressRecognizer(EntityRecognizer):
     CONTEXT = ("address", "lives", "live", "living", "located", "ship", "mail", "deliver",
                "send", "office", "at", "street", "moved", "residence", "home")
     SCORE = 0.5
+    LOWER_CASE_SCORE = 0.5  # only after an address word
 
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(
@@ -103,12 +167,18 @@ class StreetAddressRecognizer(EntityRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         results: list[RecognizerResult] = []
-        for start, end in find_addresses(text):
+        strong = find_addresses(text)
+        weak = [(s, e) for s, e in find_lower_case_addresses(text)
+                if not any(s < e2 and s2 < e for s2, e2 in strong)
+                and _ADDRESS_WORD.search(text, max(0, s - 60), s, timeout=1.0)]
+        for (start, end), score in [(x, self.SCORE) for x in strong] + [
+            (x, self.LOWER_CASE_SCORE) for x in weak
+        ]:
             results.append(
                 RecognizerResult(
-                    self.ENTITY, start, end, self.SCORE,
+                    self.ENTITY, start, end, score,
                     analysis_explanation=AnalysisExplanation(
-                        recognizer=_NAME, original_score=self.SCORE,
+                        recognizer=_NAME, original_score=score,
                         textual_explanation="street line",
                     ),
                     recognition_metadata={
@@ -122,24 +192,40 @@ class StreetAddressRecognizer(EntityRecognizer):
 
 def find_addresses(text: str) -> list[tuple[int, int]]:
     """Spans of addresses in ``text`` (street line, then unit and trailing parts)."""
+    return _find(_STREET, text)
+
+
+def find_lower_case_addresses(text: str) -> list[tuple[int, int]]:
+    """Spans of lower-case street lines (``19 folkestone road``) and their parts."""
+    return _find(_LOWER_STREET, text)
+
+
+def _find(pattern: regex.Pattern[str], text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     pos = 0
     while True:
-        m = _STREET.search(text, pos, timeout=1.0)
+        m = pattern.search(text, pos, timeout=1.0)
         if m is None:
             break
         start, end = m.span()
-        unit = _UNIT_AFTER.match(text, end)
-        if unit:
-            end = unit.end()
-        for _ in range(_MAX_PARTS):
-            part = _PART.match(text, end)
-            if part is None:
-                break
-            end = part.end()
-        zip_code = _ZIP_AFTER.match(text, end)
-        if zip_code:
-            end = zip_code.end()
-        spans.append((start, end))
-        pos = end
+        spans.append((start, _extend(text, end)))
+        pos = spans[-1][1]
     return spans
+
+
+def _extend(text: str, end: int) -> int:
+    military = _MILITARY_AFTER.match(text, end)
+    if military:
+        return int(military.end())
+    unit = _UNIT_AFTER.match(text, end)
+    if unit:
+        end = unit.end()
+    for _ in range(_MAX_PARTS):
+        part = _PART.match(text, end)
+        if part is None:
+            break
+        end = part.end()
+    zip_code = _ZIP_AFTER.match(text, end)
+    if zip_code:
+        end = zip_code.end()
+    return end

@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._findings import Finding, resolve_overlaps
+from ._findings import Finding, merge_adjacent, resolve_overlaps
 from ._markers import MarkerMatcher
 from ._policy import Policy
 
@@ -129,7 +129,7 @@ class Classifier:
             raw[index].extend(f.shifted(offset) if offset else f for f in found)
         results = [
             Classification(
-                self._finalise(found), self._markers.level(text) if self._markers else None
+                self._finalise(found, text), self._markers.level(text) if self._markers else None
             )
             for text, found in zip(texts, raw, strict=True)
         ]
@@ -145,14 +145,15 @@ class Classifier:
         )
         return results
 
-    def _finalise(self, found: list[Finding]) -> tuple[Finding, ...]:
-        from ._detectors import drop_known_confusions
+    def _finalise(self, found: list[Finding], text: str) -> tuple[Finding, ...]:
+        from ._detectors import drop_known_confusions, trim_ner_overlaps
 
         policy = self._policy
         kept = [
             f for f in found if f.entity in self._ranks and f.score >= policy.threshold(f.entity)
         ]
-        return tuple(resolve_overlaps(drop_known_confusions(kept), self._ranks))
+        merged = merge_adjacent(trim_ner_overlaps(drop_known_confusions(kept), text), text)
+        return tuple(resolve_overlaps(merged, self._ranks))
 
 
 def split_segments(text: str, max_chars: int, overlap: int = 256) -> list[tuple[int, int]]:

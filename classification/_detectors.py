@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import logging
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
 from typing import TYPE_CHECKING, Protocol
 
@@ -43,6 +43,7 @@ __all__ = [
     "DetectorError",
     "PresidioDetector",
     "drop_known_confusions",
+    "trim_ner_overlaps",
     "supported_entities",
     "unsupported_entities",
 ]
@@ -66,7 +67,7 @@ NER_LABELS: dict[str, tuple[str, ...]] = {
 # Presidio entity -> predefined recognizer classes (English, no network).
 PREDEFINED_RECOGNIZERS: dict[str, tuple[str, ...]] = {
     "EMAIL_ADDRESS": ("EmailRecognizer",),
-    "PHONE_NUMBER": ("PhoneRecognizer",),
+    "PHONE_NUMBER": ("PhoneRecognizer", "LenientPhoneRecognizer"),
     "CREDIT_CARD": ("CreditCardRecognizer",),
     "IBAN_CODE": ("IbanRecognizer",),
     "IP_ADDRESS": ("IpRecognizer",),
@@ -110,12 +111,31 @@ HIPAA_ENTITIES = frozenset({
 # one of the second is a known false positive of the first recognizer (a
 # checksum or parser validated the second) and is dropped before overlaps
 # are resolved, so the span keeps the right type and level.
-KNOWN_CONFUSIONS: frozenset[tuple[str, str]] = frozenset(
+# NER readings inside a finding a checksum or parser validated ("ORG" on an
+# IPv6 address). PERSON is left out: inside a URL it may be the one reading
+# that makes the span sensitive, and a PERSON never has digits (``_ner``).
+_NER_INSIDE_VALIDATED = frozenset(
+    (wrong, right)
+    for wrong in ("ORGANIZATION", "LOCATION", "NRP")
+    for right in ("IP_ADDRESS", "EMAIL_ADDRESS", "URL", "CREDIT_CARD", "IBAN_CODE", "US_SSN",
+                  "PHONE_NUMBER")
+)
+
+KNOWN_CONFUSIONS: frozenset[tuple[str, str]] = _NER_INSIDE_VALIDATED | frozenset(
     {
         ("URL", "EMAIL_ADDRESS"),
         ("PHONE_NUMBER", "IP_ADDRESS"),
         ("PHONE_NUMBER", "CREDIT_CARD"),
         ("PHONE_NUMBER", "IBAN_CODE"),
+        ("PHONE_NUMBER", "US_SSN"),
+        ("PHONE_NUMBER", "US_DRIVER_LICENSE"),
+        ("ZIP_CODE", "STREET_ADDRESS"),
+        ("DATE_TIME", "STREET_ADDRESS"),
+        ("DATE_TIME", "US_DRIVER_LICENSE"),
+        # Streets and towns are named after people and places ("rue Victor Hugo").
+        ("PERSON", "STREET_ADDRESS"),
+        ("ORGANIZATION", "STREET_ADDRESS"),
+        ("LOCATION", "STREET_ADDRESS"),
         ("DATE_TIME", "CREDIT_CARD"),
         ("DATE_TIME", "IBAN_CODE"),
         ("DATE_TIME", "IP_ADDRESS"),
@@ -195,6 +215,45 @@ def drop_known_confusions(findings: Iterable[Finding]) -> list[Finding]:
         return False
 
     return [f for f in findings if not confused(f)]
+
+
+_NER_WRONG = frozenset(w for w, _ in _NER_INSIDE_VALIDATED)
+_VALIDATED = frozenset(r for _, r in _NER_INSIDE_VALIDATED)
+
+
+def trim_ner_overlaps(findings: Iterable[Finding], text: str) -> list[Finding]:
+    """Cut an ORG/LOCATION/NRP reading back to what lies outside a validated finding.
+
+    The model sometimes reads ``Card 4111 1111 1111 1111`` as one
+    organisation: left as is, the overlap would be merged into one card
+    finding that also covers ``Card``. The NER reading keeps its longest
+    piece outside the validated spans (edge whitespace and punctuation
+    trimmed), or goes when no letter is left.
+    """
+    findings = list(findings)
+    validated = [(f.start, f.end) for f in findings if f.entity in _VALIDATED]
+    if not validated:
+        return findings
+    out: list[Finding] = []
+    for f in findings:
+        if f.entity not in _NER_WRONG or not any(s < f.end and f.start < e for s, e in validated):
+            out.append(f)
+            continue
+        pieces = [(f.start, f.end)]
+        for s, e in validated:
+            pieces = [piece for a, b in pieces for piece in ((a, min(b, s)), (max(a, e), b))
+                      if piece[0] < piece[1]]
+        best = max(pieces, key=lambda p: p[1] - p[0], default=None)
+        if best is None:
+            continue
+        a, b = best
+        while a < b and not text[a].isalnum():
+            a += 1
+        while b > a and not text[b - 1].isalnum():
+            b -= 1
+        if any(c.isalpha() for c in text[a:b]):
+            out.append(Finding(f.entity, a, b, f.score, f.detector))
+    return out
 
 
 class PresidioDetector:
@@ -311,6 +370,7 @@ def _build_engine(policy: Policy) -> AnalyzerEngine:
         nlp_engines=(engine_class,), nlp_configuration=configuration
     ).create_engine()
     recognizers = _recognizers(policy, builtin, ner_entities)
+    nlp_engine.kept_stop_words = _context_stop_words(recognizers)  # type: ignore[attr-defined]
     # Never hand AnalyzerEngine an empty registry: it would load *every*
     # predefined recognizer. (A policy with no entity builds no engine.)
     assert recognizers  # noqa: S101 - entities is non-empty and all supported
@@ -326,6 +386,21 @@ def _build_engine(policy: Policy) -> AnalyzerEngine:
     )
 
 
+def _context_stop_words(recognizers: list[EntityRecognizer]) -> frozenset[str]:
+    """Context words that spaCy lists as stop words (``call``), 3+ letters.
+
+    Presidio drops stop words from the keywords it matches context against,
+    so a recognizer's ``call`` never matched. Shorter ones (``at``) stay out:
+    context is matched as a substring, and ``at`` is inside ``data``.
+    """
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(
+        w.lower() for r in recognizers for w in (r.context or [])
+        if len(w) >= 3 and w.lower() in STOP_WORDS
+    )
+
+
 def _recognizers(
     policy: Policy, builtin: frozenset[str], ner_entities: list[str]
 ) -> list[EntityRecognizer]:
@@ -335,17 +410,44 @@ def _recognizers(
 
     recognizers: list[EntityRecognizer] = []
     if ner_entities:
+        from ._ner import FilteredSpacyRecognizer
+
         recognizers.append(
-            predefined.SpacyRecognizer(supported_language=LANGUAGE, supported_entities=ner_entities)
+            FilteredSpacyRecognizer(supported_language=LANGUAGE, supported_entities=ner_entities)
         )
     from ._email import PrivateDomainEmailRecognizer
+    from ._tuned import (
+        ContextLicenseRecognizer,
+        LenientPhoneRecognizer,
+        TunedCreditCardRecognizer,
+        TunedIbanRecognizer,
+        WindowedPhoneRecognizer,
+        WindowedUrlRecognizer,
+    )
 
-    ours = {"EmailRecognizer": PrivateDomainEmailRecognizer}
+    # Predefined recognizers replaced or joined by ours (see ``_tuned``).
+    ours: dict[str, Callable[..., EntityRecognizer]] = {
+        "EmailRecognizer": PrivateDomainEmailRecognizer,
+        "CreditCardRecognizer": TunedCreditCardRecognizer,
+        "IbanRecognizer": TunedIbanRecognizer,
+        "UsLicenseRecognizer": ContextLicenseRecognizer,
+        "LenientPhoneRecognizer": LenientPhoneRecognizer,
+        "PhoneRecognizer": WindowedPhoneRecognizer,
+        "UrlRecognizer": WindowedUrlRecognizer,
+    }
     for entity in sorted(builtin & set(PREDEFINED_RECOGNIZERS)):
         for class_name in PREDEFINED_RECOGNIZERS[entity]:
             factory = ours.get(class_name) or getattr(predefined, class_name)
             recognizers.append(factory(supported_language=LANGUAGE))
     recognizers += secret_recognizers(builtin & _SECRET_ENTITIES)
+    if "LOCATION" in builtin:
+        from ._places import PlaceRecognizer
+
+        recognizers.append(PlaceRecognizer(supported_language=LANGUAGE))
+    if "PERSON" in builtin:
+        from ._names import PersonNameRecognizer
+
+        recognizers.append(PersonNameRecognizer(supported_language=LANGUAGE))
     if "STREET_ADDRESS" in builtin:
         from ._address import StreetAddressRecognizer
 
@@ -484,7 +586,7 @@ def _load_spacy(model: str, with_ner: bool) -> Language:
 def _lean_spacy_engine(with_ner: bool) -> type:
     """A ``SpacyNlpEngine`` on the trimmed, cached pipeline (never downloads)."""
     from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
-    from spacy.attrs import IDX, LENGTH, LOWER
+    from spacy.attrs import IDX, IS_PUNCT, IS_STOP, LENGTH, LOWER
     from spacy.tokens import Doc
 
     class TokenArtifacts(NlpArtifacts):
@@ -495,6 +597,7 @@ def _lean_spacy_engine(with_ner: bool) -> type:
 
     class LeanSpacyNlpEngine(SpacyNlpEngine):
         engine_name = "spacy"
+        kept_stop_words: frozenset[str] = frozenset()
 
         def load(self) -> None:
             self.nlp = {  # type: ignore[assignment]
@@ -508,19 +611,35 @@ def _lean_spacy_engine(with_ner: bool) -> type:
                 )
             else:
                 entities, scores = [], []
-            columns = doc.to_array([IDX, LENGTH, LOWER]).tolist() if len(doc) else []
+            columns = (
+                doc.to_array([IDX, LENGTH, LOWER, IS_STOP, IS_PUNCT]).tolist() if len(doc) else []
+            )
             strings = doc.vocab.strings
+            # No lemmatizer: context words are matched on plain tokens.
+            lemmas = [strings[row[2]] for row in columns]
             artifacts = TokenArtifacts(
                 entities=entities,
                 tokens=doc,
-                tokens_indices=[idx for idx, _, _ in columns],
-                # No lemmatizer: context words are matched on plain tokens.
-                lemmas=[strings[lower] for _, _, lower in columns],
-                nlp_engine=self,
+                tokens_indices=[row[0] for row in columns],
+                lemmas=lemmas,
+                nlp_engine=None,  # keywords below, from the doc's arrays
                 language=language,
                 scores=scores,
             )
-            artifacts.token_ends = [idx + length for idx, length, _ in columns]
+            artifacts.nlp_engine = self
+            # Presidio's ``set_keywords`` looks every token up in the vocab
+            # twice (stop word, punctuation); the same lexical flags come
+            # with the doc's arrays. Stop words are no keywords, except the
+            # recognizers' own context words ("call" is a spaCy stop word).
+            artifacts.keywords = [
+                part
+                for lemma, row in zip(lemmas, columns, strict=True)
+                if (not row[3] or lemma in self.kept_stop_words)
+                and not row[4]
+                and lemma not in ("-pron-", "be")
+                for part in lemma.split(":")
+            ]
+            artifacts.token_ends = [row[0] + row[1] for row in columns]
             artifacts.keyword_set = frozenset(artifacts.keywords)
             return artifacts
 
@@ -532,16 +651,61 @@ def _token_context_enhancer() -> type:
     """Presidio's context enhancer, fed plain tokens, in O(log n) per finding.
 
     Presidio walks every token of the text to place each finding, checks
-    candidates against a list of keywords, and logs the words around a
-    finding at DEBUG level; on a 100k-character segment with many findings
+    candidates against a list of keywords, deep-copies every result, and
+    logs the words around a finding at DEBUG level; on a 100k-character segment with many findings
     that is quadratic, and the log would hold document text. Same
-    semantics here: context is the ``context_prefix_count`` keywords before
-    the finding's first token and ``context_suffix_count`` after it.
+    semantics here, except that words after are counted from the finding's
+    last token: context is the ``context_prefix_count`` keywords before the
+    finding's first token and ``context_suffix_count`` after its last one.
     """
+    from presidio_analyzer import RecognizerResult
     from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
     from presidio_analyzer.nlp_engine import NlpArtifacts
 
     class TokenContextEnhancer(LemmaContextAwareEnhancer):
+        def enhance_using_context(
+            self,
+            text: str,
+            raw_results: list[RecognizerResult],
+            nlp_artifacts: NlpArtifacts,
+            recognizers: list[EntityRecognizer],
+            context: list[str] | None = None,
+        ) -> list[RecognizerResult]:
+            # Presidio's loop without its ``copy.deepcopy`` of every result
+            # (7% of analysis time): the results are this call's own, built
+            # by ``AnalyzerEngine.analyze`` for this text. No debug logs.
+            by_id = {r.id: r for r in recognizers}
+            extra = [w.lower() for w in context or ()]
+            if nlp_artifacts is None:
+                return raw_results
+            for result in raw_results:
+                metadata = result.recognition_metadata or {}
+                recognizer = by_id.get(metadata.get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY))
+                if recognizer is None or not recognizer.context:
+                    continue
+                if metadata.get(RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY):
+                    continue
+                words = self._extract_surrounding_words(
+                    nlp_artifacts=nlp_artifacts,
+                    word=text[result.start : result.end],
+                    start=result.start,
+                )
+                supportive = self._find_supportive_word_in_context(
+                    words + extra, recognizer.context, self.context_matching_mode
+                )
+                if supportive:
+                    result.score = min(
+                        max(
+                            result.score + self.context_similarity_factor,
+                            self.min_score_with_context_similarity,
+                        ),
+                        self.MAX_SCORE,
+                    )
+                    if result.analysis_explanation is not None:
+                        result.analysis_explanation.set_supportive_context_word(supportive)
+                        result.analysis_explanation.set_improved_score(result.score)
+            return raw_results
+
         def _extract_surrounding_words(
             self, nlp_artifacts: NlpArtifacts, word: str, start: int
         ) -> list[str]:
@@ -560,8 +724,11 @@ def _token_context_enhancer() -> type:
             )
             lemmas = nlp_artifacts.lemmas
             n_before, n_after = self.context_prefix_count, self.context_suffix_count
+            # Words after the finding start after its *last* token (Presidio
+            # counts from the first, so a number of several tokens hides them).
+            last = max(bisect_right(indices, start + max(len(word), 1) - 1) - 1, i)
             before = self._add_n_words_backward(i, n_before, lemmas, keywords)  # type: ignore[arg-type]
-            after = self._add_n_words_forward(i, n_after, lemmas, keywords)  # type: ignore[arg-type]
+            after = self._add_n_words_forward(last, n_after, lemmas, keywords)  # type: ignore[arg-type]
             return list(set(before + after))
 
     return TokenContextEnhancer

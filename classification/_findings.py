@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 
-__all__ = ["Finding", "resolve_overlaps"]
+__all__ = ["MERGEABLE_ENTITIES", "Finding", "merge_adjacent", "resolve_overlaps"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +83,31 @@ def resolve_overlaps(findings: list[Finding], rank: dict[str, int] | None = None
         kept[lo:hi] = [merged]
         starts[lo:hi] = [merged.start]
     return kept
+
+
+# Entities whose pieces a detector may report apart ("1979-05-16" and
+# "11:28:01"; "Jane" and "Doe"): one thing, so one finding.
+MERGEABLE_ENTITIES = frozenset(
+    {"DATE_TIME", "PERSON", "LOCATION", "ORGANIZATION", "STREET_ADDRESS", "NRP"}
+)
+_MAX_GAP = 2
+
+
+def merge_adjacent(
+    findings: list[Finding], text: str, entities: frozenset[str] = MERGEABLE_ENTITIES
+) -> list[Finding]:
+    """Join findings of one mergeable type separated only by one or two spaces."""
+    out: list[Finding] = []
+    last: dict[str, int] = {}  # entity -> index in out of its latest finding
+    for f in sorted(findings, key=lambda f: (f.start, -f.end)):
+        j = last.get(f.entity)
+        if f.entity in entities and j is not None:
+            prev = out[j]
+            gap = text[prev.end : f.start]
+            if prev.end >= f.start or (len(gap) <= _MAX_GAP and not gap.strip(" \t")):
+                out[j] = Finding(f.entity, prev.start, max(prev.end, f.end),
+                                 max(prev.score, f.score), prev.detector)
+                continue
+        last[f.entity] = len(out)
+        out.append(f)
+    return out

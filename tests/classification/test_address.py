@@ -24,6 +24,9 @@ NEAR_MISSES = [
     "In 2020 Apple sold 300 phones.",
     "Chapter 12 Street Photography",  # no house number before the name
     "the street was empty",
+    "It is about 2 km away",  # street endings are literal ("u." is Hungarian utca)
+    "Date: Thu, 12 Nov 2026",
+    "Action items: Okafor. Due Aug 28",
 ]
 
 
