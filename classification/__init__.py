@@ -7,8 +7,8 @@ ensure_offline()
 from ._classifier import Classification, Classifier  # noqa: E402
 from ._detectors import HIPAA_ENTITIES, DetectorError, supported_entities  # noqa: E402
 from ._eval import Counts, EvalInputError, EvalReport, evaluate, parse_labeled  # noqa: E402
-from ._injection import InjectionScore, score_injection  # noqa: E402
 from ._findings import Finding, resolve_overlaps  # noqa: E402
+from ._injection import InjectionScore, score_injection  # noqa: E402
 from ._policy import (  # noqa: E402
     MASKS,
     EntityRule,

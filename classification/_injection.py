@@ -27,6 +27,7 @@ import base64
 import binascii
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["SIGNALS", "InjectionScore", "score_injection"]
@@ -42,6 +43,11 @@ class InjectionScore:
 
 _I = re.IGNORECASE
 
+
+def _rx(*parts: str, flags: int = _I) -> re.Pattern[str]:
+    return re.compile("".join(parts), flags)
+
+
 # -- attack families ------------------------------------------------------
 _PRIOR = r"(?:all\s+|any\s+|the\s+|your\s+|my\s+|these\s+|those\s+|this\s+)?" \
     r"(?:previous|prior|above|earlier|preceding|foregoing|former|original|initial|old|" \
@@ -53,98 +59,100 @@ _OUTPUT_VERB = r"(?:say|state|print|output|write|respond|reply|answer|return|tel
     r"type|claim|declare|insist|reveal|send|forward|email|include|add|instead)"
 
 _OVERRIDE = [
-    re.compile(rf"\b(?:ignore|disregard|forget|skip|override|bypass|neglect)\s+{_PRIOR}{_RULES}", _I),
-    re.compile(r"\b(?:ignore|disregard|forget)\s+(?:all|everything|anything)\b", _I),
-    re.compile(rf"\b(?:ignore|disregard)\s+(?:the|this|that|any|my|your)\s+[\w\- ]{{1,30}}?"
-               rf"\s*(?:,\s*|\s+)(?:and\s+|but\s+|then\s+|instead\s+|just\s+){{1,2}}{_OUTPUT_VERB}\b", _I),
-    re.compile(r"\bstop\s+(?:here\s+and\s+(?:forget|ignore|disregard)|everything\b)|"
-               r"\bend\s+of\s+(?:the\s+)?(?:instructions|prompt)\b", _I),
-    re.compile(r"\bnew\s+(?:instructions?|directives?|task|rules|objective)\s*[:#!.]", _I),
-    re.compile(r"\b(?:begin|start)\s+(?:new\s+)?(?:instructions?|reprogramming)\b", _I),
-    re.compile(r"\byour\s+(?:new\s+|real\s+|true\s+|only\s+)?(?:objective|goal|task|purpose|mission)"
-               r"\s+(?:is|will\s+be|now\s+is)\b", _I),
-    re.compile(r"\b(?:do\s+not|don't|never)\s+follow\s+(?:the|your|any)\s+"
-               r"(?:previous|prior|above|original|system)", _I),
-    re.compile(r"\b(?:vergessen|ignorieren)\s+sie\b|\bignorez\b|\bignora\s+(?:las|todas)\b", _I),
+    _rx(rf"\b(?:ignore|disregard|forget|skip|override|bypass|neglect)\s+{_PRIOR}{_RULES}"),
+    _rx(r"\b(?:ignore|disregard|forget)\s+(?:all|everything|anything)\b"),
+    _rx(rf"\b(?:ignore|disregard)\s+(?:the|this|that|any|my|your)\s+[\w\- ]{{1,30}}?"
+        rf"\s*(?:,\s*|\s+)(?:and\s+|but\s+|then\s+|instead\s+|just\s+){{1,2}}{_OUTPUT_VERB}\b"),
+    _rx(r"\bstop\s+(?:here\s+and\s+(?:forget|ignore|disregard)|everything\b)|"
+        r"\bend\s+of\s+(?:the\s+)?(?:instructions|prompt)\b"),
+    _rx(r"\bnew\s+(?:instructions?|directives?|task|rules|objective)\s*[:#!.]"),
+    _rx(r"\b(?:begin|start)\s+(?:new\s+)?(?:instructions?|reprogramming)\b"),
+    _rx(r"\byour\s+(?:new\s+|real\s+|true\s+|only\s+)?(?:objective|goal|task|purpose|mission)"
+        r"\s+(?:is|will\s+be|now\s+is)\b"),
+    _rx(r"\b(?:do\s+not|don't|never)\s+follow\s+(?:the|your|any)\s+"
+        r"(?:previous|prior|above|original|system)"),
+    _rx(r"\b(?:vergessen|ignorieren)\s+sie\b|\bignorez\b|\bignora\s+(?:las|todas)\b"),
 ]
 _ROLE = [
-    re.compile(r"\byou\s+are\s+(?:now|no\s+longer)\b", _I),
-    re.compile(r"\b(?:from\s+now\s+on|henceforth)\b[^.\n]{0,60}\byou\b", _I),
-    re.compile(r"\b(?:act|behave|respond|pretend)\s+as\s+(?:if\s+you\s+(?:are|were)\s+)?"
-               r"(?:an?\s+)?(?:unrestricted|uncensored|unfiltered|jailbroken|evil|DAN)\b", _I),
-    re.compile(r"\b(?:developer|god|debug|admin|unrestricted|jailbreak|safe)\s+mode\b", _I),
-    re.compile(r"\bDAN\b|\bjailbr(?:eak|oken)\b|\bdo\s+anything\s+now\b", _I),
-    re.compile(r"\bpretend\s+(?:to\s+be|you\s+are)\b", _I),
-    re.compile(r"\b(?:i\s*'?\s*a?m|this\s+is)\s+(?:your|the)\s+(?:developer|creator|administrator|admin|"
-               r"operator|system)\b", _I),
-    re.compile(r"\[\s*(?:system|admin)\s*(?:note|message|override)?\s*:", _I),
-    re.compile(r"^\s*(?:system|assistant)\s*:", _I | re.MULTILINE),
-    re.compile(r"<\|?(?:im_start|im_end|system|endoftext)\|?>", _I),
+    _rx(r"\byou\s+are\s+(?:now|no\s+longer)\b"),
+    _rx(r"\b(?:from\s+now\s+on|henceforth)\b[^.\n]{0,60}\byou\b"),
+    _rx(r"\b(?:act|behave|respond|pretend)\s+as\s+(?:if\s+you\s+(?:are|were)\s+)?"
+        r"(?:an?\s+)?(?:unrestricted|uncensored|unfiltered|jailbroken|evil|DAN)\b"),
+    _rx(r"\b(?:developer|god|debug|admin|unrestricted|jailbreak|safe)\s+mode\b"),
+    _rx(r"\bDAN\b|\bjailbr(?:eak|oken)\b|\bdo\s+anything\s+now\b"),
+    _rx(r"\bpretend\s+(?:to\s+be|you\s+are)\b"),
+    _rx(r"\b(?:i\s*'?\s*a?m|this\s+is)\s+(?:your|the)\s+(?:developer|creator|administrator|admin|"
+        r"operator|system)\b"),
+    _rx(r"\[\s*(?:system|admin)\s*(?:note|message|override)?\s*:"),
+    _rx(r"^\s*(?:system|assistant)\s*:", flags=_I | re.MULTILINE),
+    _rx(r"<\|?(?:im_start|im_end|system|endoftext)\|?>"),
 ]
 _PROMPT_LEAK = [
-    re.compile(r"\b(?:reveal|repeat|print|show|output|relay|list|tell\s+me|what\s+(?:are|were))\s+"
-               r"(?:me\s+)?(?:all\s+)?(?:of\s+)?(?:your|the)\s+(?:initial\s+|original\s+|system\s+|hidden\s+|"
-               r"secret\s+)?(?:instructions|system\s+prompt|prompt|rules|initials?\s+instructions)", _I),
-    re.compile(r"\bsystem\s+prompts?\b", _I),
+    _rx(r"\b(?:reveal|repeat|print|show|output|relay|list|tell\s+me|what\s+(?:are|were))\s+"
+        r"(?:me\s+)?(?:all\s+)?(?:of\s+)?(?:your|the)\s+"
+        r"(?:initial\s+|original\s+|system\s+|hidden\s+|"
+        r"secret\s+)?(?:instructions|system\s+prompt|prompt|rules|initials?\s+instructions)"),
+    _rx(r"\bsystem\s+prompts?\b"),
 ]
 # A directive about the model's own output: the core of most indirect attacks.
 _RESPONSE = r"(?:response|reply|answer|output|responses|replies|answers|summary)"
 _OUTPUT_DIRECTIVE = [
-    re.compile(rf"\b(?:in|to|into|within|throughout|of|from|on|with|for)\s+(?:your|each|every|the\s+next)"
-               rf"\s+(?:\w+\s+)?{_RESPONSE}\b", _I),
-    re.compile(rf"\byour\s+(?:\w+\s+)?{_RESPONSE}\s+(?:should|must|shall|will|needs?\s+to|has\s+to|"
-               r"is\s+to|in\s+\w+|sequence|character)", _I),
-    re.compile(r"\b(?:end|start|begin|conclude|finish|sign)\s+(?:each|every|all|your)\s+(?:of\s+your\s+)?"
-               rf"{_RESPONSE}", _I),
-    re.compile(r"\b(?:modify|enhance|change|alter|adjust|update|format|render|rewrite|structure|improve|"
-               r"translate|encode|encrypt|reverse|present|deliver|craft|compose|frame|phrase|style|"
-               r"write|provide|give|make|keep|limit|end|start|begin|jumble|scramble)\s+"
-               r"(?:all\s+of\s+|each\s+of\s+)?your\s+(?:\w+\s+)?"
-               r"(?:response|answer|reply|output|message|responses|answers|replies)s?\b", _I),
-    re.compile(r"\b(?:respond|reply|answer)\s+(?:only\s+)?(?:with|in|using)\b", _I),
-    re.compile(r"\b(?:just|only)\s+(?:say|print|output|write|reply|respond)\s*(?:with\b|:|[\"'\u201c])", _I),
-    re.compile(r"\b(?:provide|give|write|present|deliver)\s+(?:your|the)\s+(?:\w+\s+)?"
-               rf"{_RESPONSE}\s+(?:in|as|using|with)\b", _I),
-    re.compile(r"\b(?:when|if|every\s+time|whenever)\s+(?:the\s+)?(?:user|someone|anyone|they)\s+"
-               r"(?:asks?|says?|requests?|mentions?)\b", _I),
-    re.compile(r"\b(?:in|into|to)\s+(?:the\s+)?(?:chatbot|assistant|model|ai)'?s?\s+"
-               rf"(?:{_RESPONSE}|reply)", _I),
+    _rx(rf"\b(?:in|to|into|within|throughout|of|from|on|with|for)\s+(?:your|each|every|the\s+next)"
+        rf"\s+(?:\w+\s+)?{_RESPONSE}\b"),
+    _rx(rf"\byour\s+(?:\w+\s+)?{_RESPONSE}\s+(?:should|must|shall|will|needs?\s+to|has\s+to|"
+        r"is\s+to|in\s+\w+|sequence|character)"),
+    _rx(r"\b(?:end|start|begin|conclude|finish|sign)\s+(?:each|every|all|your)\s+(?:of\s+your\s+)?"
+        rf"{_RESPONSE}"),
+    _rx(r"\b(?:modify|enhance|change|alter|adjust|update|format|render|rewrite|structure|improve|"
+        r"translate|encode|encrypt|reverse|present|deliver|craft|compose|frame|phrase|style|"
+        r"write|provide|give|make|keep|limit|end|start|begin|jumble|scramble)\s+"
+        r"(?:all\s+of\s+|each\s+of\s+)?your\s+(?:\w+\s+)?"
+        r"(?:response|answer|reply|output|message|responses|answers|replies)s?\b"),
+    _rx(r"\b(?:respond|reply|answer)\s+(?:only\s+)?(?:with|in|using)\b"),
+    _rx(r"\b(?:just|only)\s+(?:say|print|output|write|reply|respond)\s*(?:with\b|:|[\"'\u201c])"),
+    _rx(r"\b(?:provide|give|write|present|deliver)\s+(?:your|the)\s+(?:\w+\s+)?"
+        rf"{_RESPONSE}\s+(?:in|as|using|with)\b"),
+    _rx(r"\b(?:when|if|every\s+time|whenever)\s+(?:the\s+)?(?:user|someone|anyone|they)\s+"
+        r"(?:asks?|says?|requests?|mentions?)\b"),
+    _rx(r"\b(?:in|into|to)\s+(?:the\s+)?(?:chatbot|assistant|model|ai)'?s?\s+"
+        rf"(?:{_RESPONSE}|reply)"),
 ]
 _ADDRESS_MODEL = [
-    re.compile(r"\b(?:dear|hey|attention|note\s+to(?:\s+the)?)\s+(?:ai|assistant|chatbot|gpt|llm|"
-               r"language\s+model|model|bot)\b", _I),
-    re.compile(r"\b(?:as\s+an?|you\s+are\s+an?)\s+(?:ai|large\s+language|language)\s+(?:model|assistant)", _I),
-    re.compile(r"\b(?:ai|llm|chatbot|assistant|language\s+model)s?\s+(?:reading|processing|summari[sz]ing|"
-               r"parsing)\s+this\b", _I),
-    re.compile(r"\bi\s+will\s+tip\s+you\b|\bunderstand\?\s*$", _I | re.MULTILINE),
+    _rx(r"\b(?:dear|hey|attention|note\s+to(?:\s+the)?)\s+(?:ai|assistant|chatbot|gpt|llm|"
+        r"language\s+model|model|bot)\b"),
+    _rx(r"\b(?:as\s+an?|you\s+are\s+an?)\s+(?:ai|large\s+language|language)\s+(?:model|assistant)"),
+    _rx(r"\b(?:ai|llm|chatbot|assistant|language\s+model)s?\s+(?:reading|processing|summari[sz]ing|"
+        r"parsing)\s+this\b"),
+    _rx(r"\bi\s+will\s+tip\s+you\b|\bunderstand\?\s*$", flags=_I | re.MULTILINE),
 ]
 _CODE = r"(?:code|snippet|script|block|excerpt|section|function|module)"
 _CODE_INJECTION = [
-    re.compile(rf"\b(?:following|below|subsequent|this|above)\s+(?:code\s+|python\s+)?{_CODE}\b"
-               r"[^\n]{0,120}?\b(?:your|the)\s+(?:code|codebase|implementation|solution|response|answer|"
-               r"program|algorithm|elucidation|script|logic|function|project|reply|output)", _I),
-    re.compile(r"\b(?:your|the)\s+(?:code|codebase|implementation|solution|program|algorithm|elucidation|"
-               rf"response|reply)\b[^\n]{{0,60}}?\b(?:following|below|subsequent)\s+(?:code\s+)?{_CODE}", _I),
-    re.compile(r"\b(?:execute|run|eval)\s+(?:the\s+)?(?:following|below|this)\s+(?:code|command|script)", _I),
+    _rx(rf"\b(?:following|below|subsequent|this|above)\s+(?:code\s+|python\s+)?{_CODE}\b"
+        r"[^\n]{0,120}?\b(?:your|the)\s+(?:code|codebase|implementation|solution|response|answer|"
+        r"program|algorithm|elucidation|script|logic|function|project|reply|output)"),
+    _rx(r"\b(?:your|the)\s+(?:code|codebase|implementation|solution|program|algorithm|elucidation|"
+        rf"response|reply)\b[^\n]{{0,60}}?\b(?:following|below|subsequent)\s+(?:code\s+)?{_CODE}"),
+    _rx(r"\b(?:execute|run|eval)\s+(?:the\s+)?(?:following|below|this)\s+(?:code|command|script)"),
 ]
 # "Integrate the following code block": common in genuine answers too, so weak.
 _CODE_DIRECTIVE = [
-    re.compile(r"\b(?:utili[sz]e|use|integrate|incorporate|include|add|insert|embed|blend|merge|append|"
-               r"leverage|weave|absorb|enlist|employ|implement|meld|inject)\s+(?:the|this)\s+"
-               rf"(?:following|below|subsequent|above)\s+(?:code\s+|python\s+)?{_CODE}\b", _I),
+    _rx(r"\b(?:utili[sz]e|use|integrate|incorporate|include|add|insert|embed|blend|merge|append|"
+        r"leverage|weave|absorb|enlist|employ|implement|meld|inject)\s+(?:the|this)\s+"
+        rf"(?:following|below|subsequent|above)\s+(?:code\s+|python\s+)?{_CODE}\b"),
 ]
 # Code that reaches out or destroys: weak alone (documentation shows such code).
 _RISKY_CODE = [
-    re.compile(r"\brequests\.(?:post|put)\s*\(|\burllib\.request\.urlretrieve\b|\bsmtplib\b|"
-               r"\bos\.system\s*\(|\bshutil\.rmtree\s*\(\s*['\"]/['\"]|/dev/sd[a-z]\b|"
-               r"\bcurl\s+[^|\n]{0,80}\|\s*(?:ba)?sh\b|\bpyautogui\b|\bpynput\b|\bkeylog", _I),
+    _rx(r"\brequests\.(?:post|put)\s*\(|\burllib\.request\.urlretrieve\b|\bsmtplib\b|"
+        r"\bos\.system\s*\(|\bshutil\.rmtree\s*\(\s*['\"]/['\"]|/dev/sd[a-z]\b|"
+        r"\bcurl\s+[^|\n]{0,80}\|\s*(?:ba)?sh\b|\bpyautogui\b|\bpynput\b|\bkeylog"),
 ]
 _EXFILTRATION = [
-    re.compile(r"!\[[^\]]{0,80}\]\(\s*https?://[^)\s]{1,200}[?&][\w.-]+=[^)\s]*\)", _I),
-    re.compile(r"\b(?:send|forward|email|post|upload|exfiltrate|leak)\s+(?:all|every|the|this|"
-               r"their|the\s+user'?s?|your)\s+[^.\n]{0,60}?\b(?:to|at)\s+(?:https?://|www\.|[\w.+-]+@)", _I),
-    re.compile(r"\b(?:visit|click|go\s+to|download\s+(?:from|at))\s+(?:this\s+link\s+)?\(?"
-               r"(?:https?://|www\.)\S+[^.\n]{0,40}\b(?:to\s+(?:claim|win|get|reset|verify|boost|unlock))", _I),
+    _rx(r"!\[[^\]]{0,80}\]\(\s*https?://[^)\s]{1,200}[?&][\w.-]+=[^)\s]*\)"),
+    _rx(r"\b(?:send|forward|email|post|upload|exfiltrate|leak)\s+(?:all|every|the|this|"
+        r"their|the\s+user'?s?|your)\s+[^.\n]{0,60}?\b(?:to|at)\s+(?:https?://|www\.|[\w.+-]+@)"),
+    _rx(r"\b(?:visit|click|go\s+to|download\s+(?:from|at))\s+(?:this\s+link\s+)?\(?"
+        r"(?:https?://|www\.)\S+[^.\n]{0,40}"
+        r"\b(?:to\s+(?:claim|win|get|reset|verify|boost|unlock))"),
 ]
 # A stand-alone request to an assistant dropped into a document: one line,
 # an imperative task verb or a full question (BIPIA-style task hijacking).
@@ -155,20 +163,20 @@ _TASK_VERBS = (
     "provide|create\\s+a\\s+(?:poem|story|list|plan|summary|script)|discuss|predict|estimate|"
     "encrypt|encode|decode|reverse|research|find\\s+out|elaborate|critique|review\\s+the"
 )
-_TASK_LINE = re.compile(
+_TASK_LINE = _rx(
     rf"^\s*(?:please\s+|now\s+|also\s*,?\s+|first\s*,?\s+|then\s*,?\s+|next\s*,?\s+)?"
     rf"(?:{_TASK_VERBS})[ \t]+(?:(?:a|an|the|me|my|your|this|these|those|how|what|why|which|who|"
     rf"some|all|each|every|its|their|three|five|ten|\d+)\b|[\"'])[^\n]{{8,300}}$",
-    _I | re.MULTILINE,
+    flags=_I | re.MULTILINE,
 )
-_QUESTION_LINE = re.compile(
+_QUESTION_LINE = _rx(
     r"^\s*(?:what|how|why|which|who|whom|where|when|can\s+you|could\s+you|would\s+you|will\s+you|"
     r"do\s+you|is\s+there|are\s+there|should\s+i|how\s+do\s+i|what\s+is|what\s+are)\b"
     r"(?:[^\n?]{12,250})\?\s*$",
-    _I | re.MULTILINE,
+    flags=_I | re.MULTILINE,
 )
-_ADDRESSEE_QUESTION = re.compile(r"\b(?:can|could|would|will)\s+you\s+(?:please\s+)?"
-                                 r"(?:tell|show|explain|give|write|provide|list|help|share)\b", _I)
+_ADDRESSEE_QUESTION = _rx(r"\b(?:can|could|would|will)\s+you\s+(?:please\s+)?"
+                          r"(?:tell|show|explain|give|write|provide|list|help|share)\b")
 
 # -- hidden text ------------------------------------------------------------
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u180e\u00ad]")
@@ -270,7 +278,7 @@ def score_injection(text: str, *, hidden: bool = False) -> InjectionScore:
     found: list[str] = []
     # NFKC folds full-width letters and other look-alikes onto ASCII.
     plain = unicodedata.normalize("NFKC", _TAGS.sub("", _ZERO_WIDTH.sub("", text)))
-    checks = (
+    checks: tuple[tuple[str, Callable[[], bool]], ...] = (
         ("override_instructions", lambda: _any(_OVERRIDE, plain)),
         ("role_switch", lambda: _any(_ROLE, plain)),
         ("prompt_extraction", lambda: _any(_PROMPT_LEAK, plain)),

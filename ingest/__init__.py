@@ -6,9 +6,12 @@ ensure_offline()
 
 from ._manifest import Acl, Manifest, ManifestError, load_manifest, parse_acl, parse_manifest  # noqa: E402
 from ._pipeline import IngestError, Ingestor, IngestResult, erase_document  # noqa: E402
+from ._quarantine import HeldChunk, HeldDocument, list_quarantine, release_document  # noqa: E402
 
 __all__ = [
     "Acl",
+    "HeldChunk",
+    "HeldDocument",
     "IngestError",
     "IngestResult",
     "Ingestor",
@@ -17,5 +20,7 @@ __all__ = [
     "load_manifest",
     "parse_acl",
     "erase_document",
+    "list_quarantine",
     "parse_manifest",
+    "release_document",
 ]

@@ -24,10 +24,14 @@ gives every chunk holding one the ``hidden_text`` signal.
 from __future__ import annotations
 
 import io
+import logging
 import re
+from dataclasses import dataclass
 from html.parser import HTMLParser
 
 __all__ = ["hidden_html_text", "hidden_pdf_text", "locate"]
+
+logger = logging.getLogger(__name__)
 
 _WS = re.compile(r"\s+")
 _MIN_CHARS = 3
@@ -102,7 +106,7 @@ def hidden_html_text(html: str) -> list[str]:
         parser.feed(html)
         parser.close()
     except Exception:  # malformed markup: keep what was found so far
-        pass
+        logger.debug("hidden-text scan stopped on malformed HTML")
     return parser.found
 
 
@@ -133,25 +137,34 @@ def hidden_pdf_text(data: bytes) -> list[str]:
         return []
 
 
+@dataclass
+class _Graphics:
+    """The part of the PDF graphics state that decides visibility."""
+
+    fill_op: bytes = b"g"
+    fill: tuple[float, ...] = (0.0,)
+    mode: int = 0
+
+
 def _hidden_runs(page: object) -> list[str]:
-    state: dict[str, object] = {"fill": (b"g", (0.0,)), "mode": 0}
-    stack: list[tuple[object, object]] = []
+    state = _Graphics()
+    stack: list[_Graphics] = []
     runs: list[str] = []
 
     def before(op: bytes, args: list[object], cm: object, tm: object) -> None:
+        nonlocal state
         if op == b"q":
-            stack.append((state["fill"], state["mode"]))
+            stack.append(_Graphics(state.fill_op, state.fill, state.mode))
         elif op == b"Q" and stack:
-            state["fill"], state["mode"] = stack.pop()
+            state = stack.pop()
         elif op in (b"rg", b"g", b"k", b"sc", b"scn"):
-            nums = tuple(float(a) for a in args if isinstance(a, (int, float)))
-            state["fill"] = (op, nums)
-        elif op == b"Tr" and args and isinstance(args[0], (int, float)):
-            state["mode"] = int(args[0])
+            state.fill_op = op
+            state.fill = tuple(float(a) for a in args if isinstance(a, int | float))
+        elif op == b"Tr" and args and isinstance(args[0], int | float):
+            state.mode = int(args[0])
 
     def text(t: str, cm: object, tm: object, font: object, size: object) -> None:
-        op, values = state["fill"]  # type: ignore[misc]
-        if (state["mode"] == 3 or _is_white(op, values)) and t.strip():
+        if (state.mode == 3 or _is_white(state.fill_op, state.fill)) and t.strip():
             runs.append(t)
 
     page.extract_text(visitor_operand_before=before, visitor_text=text)  # type: ignore[attr-defined]

@@ -92,8 +92,8 @@ class LoadedDocument:
     hidden: tuple[tuple[int, int], ...] = ()
 
     def __repr__(self) -> str:
-        return (f"LoadedDocument(format={self.format!r}, chars={len(self.text)}, "
-                f"hidden_spans={len(self.hidden)})")
+        hidden = f", hidden_spans={len(self.hidden)}" if self.hidden else ""
+        return f"LoadedDocument(format={self.format!r}, chars={len(self.text)}{hidden})"
 
     def hidden_in(self, start: int, end: int) -> bool:
         """Whether any hidden span overlaps ``text[start:end]``."""

@@ -67,7 +67,8 @@ def check_labels(point_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         raise StoreError(f"point {point_id}: payload field 'level' must be an integer")
     quarantined = fields.get("quarantined")
     if "quarantined" in fields and (
-        not isinstance(quarantined, int) or isinstance(quarantined, bool) or quarantined not in (0, 1)
+        not isinstance(quarantined, int) or isinstance(quarantined, bool)
+        or quarantined not in (0, 1)
     ):
         # A JSON true would slip through Edge's integer match (docs/TRAPS.md).
         raise StoreError(f"point {point_id}: payload field 'quarantined' must be 0 or 1")
