@@ -61,6 +61,11 @@ _OUTPUT_VERB = r"(?:say|state|print|output|write|respond|reply|answer|return|tel
 _OVERRIDE = [
     _rx(rf"\b(?:ignore|disregard|forget|skip|override|bypass|neglect)\s+{_PRIOR}{_RULES}"),
     _rx(r"\b(?:ignore|disregard|forget)\s+(?:all|everything|anything)\b"),
+    _rx(r"\b(?:ignore|disregard|forget|overlook)\s+(?:all\s+|ever\w*\s+|anything\s+)?"
+        r"(?:that\s+|what\s+)?you(?:'ve|\s+have|\s+were)?\s+(?:been\s+)?"
+        r"(?:told|instructed|taught|given|programmed)"),
+    _rx(r"\bregardless\s+of\s+(?:any\s+|all\s+|the\s+|your\s+)?(?:previous|prior|earlier|"
+        r"original|above)\s+(?:tasks?|instructions?|rules|directions)"),
     _rx(rf"\b(?:ignore|disregard)\s+(?:the|this|that|any|my|your)\s+[\w\- ]{{1,30}}?"
         rf"\s*(?:,\s*|\s+)(?:and\s+|but\s+|then\s+|instead\s+|just\s+){{1,2}}{_OUTPUT_VERB}\b"),
     _rx(r"\bstop\s+(?:here\s+and\s+(?:forget|ignore|disregard)|everything\b)|"
@@ -78,7 +83,8 @@ _ROLE = [
     _rx(r"\b(?:from\s+now\s+on|henceforth)\b[^.\n]{0,60}\byou\b"),
     _rx(r"\b(?:act|behave|respond|pretend)\s+as\s+(?:if\s+you\s+(?:are|were)\s+)?"
         r"(?:an?\s+)?(?:unrestricted|uncensored|unfiltered|jailbroken|evil|DAN)\b"),
-    _rx(r"\b(?:developer|god|debug|admin|unrestricted|jailbreak|safe)\s+mode\b"),
+    _rx(r"\b(?:developer|god|debug|admin|unrestricted|jailbreak|maintenance|override|sudo)"
+        r"\s+mode\b|\bsafe\s+mode\s+(?:off|disabled)\b|<\s*system\s+mode\s*>"),
     _rx(r"\bDAN\b|\bjailbr(?:eak|oken)\b|\bdo\s+anything\s+now\b"),
     _rx(r"\bpretend\s+(?:to\s+be|you\s+are)\b"),
     _rx(r"\b(?:i\s*'?\s*a?m|this\s+is)\s+(?:your|the)\s+(?:developer|creator|administrator|admin|"
@@ -92,7 +98,7 @@ _PROMPT_LEAK = [
         r"(?:me\s+)?(?:all\s+)?(?:of\s+)?(?:your|the)\s+"
         r"(?:initial\s+|original\s+|system\s+|hidden\s+|"
         r"secret\s+)?(?:instructions|system\s+prompt|prompt|rules|initials?\s+instructions)"),
-    _rx(r"\bsystem\s+prompts?\b"),
+    _rx(r"\b(?:the|your|its|my|a)\s+(?:system|hidden|initial|original)\s+prompt\b"),
 ]
 # A directive about the model's own output: the core of most indirect attacks.
 _RESPONSE = r"(?:response|reply|answer|output|responses|replies|answers|summary)"
@@ -121,9 +127,21 @@ _ADDRESS_MODEL = [
     _rx(r"\b(?:dear|hey|attention|note\s+to(?:\s+the)?)\s+(?:ai|assistant|chatbot|gpt|llm|"
         r"language\s+model|model|bot)\b"),
     _rx(r"\b(?:as\s+an?|you\s+are\s+an?)\s+(?:ai|large\s+language|language)\s+(?:model|assistant)"),
+    _rx(r"\bas\s+an?\s+ai\s+(?:developed|made|built|created|trained)\s+by\b"),
     _rx(r"\b(?:ai|llm|chatbot|assistant|language\s+model)s?\s+(?:reading|processing|summari[sz]ing|"
         r"parsing)\s+this\b"),
     _rx(r"\bi\s+will\s+tip\s+you\b|\bunderstand\?\s*$", flags=_I | re.MULTILINE),
+]
+# Asking the model for a secret it holds: the goal of most direct attacks,
+# and of an indirect one that tries to exfiltrate through the answer.
+_SECRET = r"(?:password|passcode|passphrase|pass\s+phrase|secret\s+(?:key|code)|api\s+key|" \
+    r"credentials|access\s+code|pin\s+code)s?"
+_SECRET_REQUEST = [
+    _rx(r"(?<!never\s)(?<!not\s)(?<!n't\s)\b(?:share|confirm|tell\s+me|give\s+me|send\s+me|reveal|"
+        r"disclose|print|spell\s+out|what(?:'s|\s+is|\s+are))\s+(?:me\s+)?(?:your|the|our)\s+"
+        rf"(?:\w+\s+)?{_SECRET}(?:\s+for\s+(?:our|the|this)\s+system)?\s*[?.!]"),
+    _rx(r"\b(?:poem|haiku|story|acrostic|song|limerick|riddle|leetspeak|pig\s+latin|base64|"
+        rf"reverse)\b[^.\n]{{0,40}}\b(?:the|your|our)\s+{_SECRET}"),
 ]
 _CODE = r"(?:code|snippet|script|block|excerpt|section|function|module)"
 _CODE_INJECTION = [
@@ -195,6 +213,7 @@ SIGNALS: dict[str, float] = {
     "output_directive": 0.75,
     "model_address": 0.6,
     "code_injection": 0.8,
+    "secret_request": 0.6,
     "code_directive": 0.3,
     "risky_code": 0.3,
     "exfiltration": 0.8,
@@ -246,6 +265,9 @@ _STOP = frozenset(
 )
 
 
+_MIN_CONTEXT_WORDS = 8
+
+
 def _out_of_place(line: str, text: str) -> bool:
     """A line whose content words the rest of the text never uses: a request
     dropped into a document, not a heading or a FAQ question about it."""
@@ -253,6 +275,8 @@ def _out_of_place(line: str, text: str) -> bool:
     if len(words) < 2:
         return False
     rest = set(_WORD.findall(text.lower().replace(line.lower(), " ", 1)))
+    if len(rest) < _MIN_CONTEXT_WORDS:
+        return False  # too little around it to tell a stray request from the text itself
     return len(words & rest) / len(words) < 0.34
 
 
@@ -285,6 +309,7 @@ def score_injection(text: str, *, hidden: bool = False) -> InjectionScore:
         ("output_directive", lambda: _any(_OUTPUT_DIRECTIVE, plain)),
         ("model_address", lambda: _any(_ADDRESS_MODEL, plain)),
         ("code_injection", lambda: _any(_CODE_INJECTION, plain)),
+        ("secret_request", lambda: _any(_SECRET_REQUEST, plain)),
         ("code_directive", lambda: _any(_CODE_DIRECTIVE, plain)),
         ("risky_code", lambda: _any(_RISKY_CODE, plain)),
         ("exfiltration", lambda: _any(_EXFILTRATION, plain)),
