@@ -134,8 +134,10 @@ _ADDRESS_MODEL = [
 ]
 # Asking the model for a secret it holds: the goal of most direct attacks,
 # and of an indirect one that tries to exfiltrate through the answer.
-_SECRET = r"(?:password|passcode|passphrase|pass\s+phrase|secret\s+(?:key|code)|api\s+key|" \
+_SECRET = (  # noqa: S105 - a pattern naming secrets, not a secret
+    r"(?:password|passcode|passphrase|pass\s+phrase|secret\s+(?:key|code)|api\s+key|"
     r"credentials|access\s+code|pin\s+code)s?"
+)
 _SECRET_REQUEST = [
     _rx(r"(?<!never\s)(?<!not\s)(?<!n't\s)\b(?:share|confirm|tell\s+me|give\s+me|send\s+me|reveal|"
         r"disclose|print|spell\s+out|what(?:'s|\s+is|\s+are))\s+(?:me\s+)?(?:your|the|our)\s+"
