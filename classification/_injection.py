@@ -135,16 +135,16 @@ _ADDRESS_MODEL = [
 # Asking the model for a secret it holds: the goal of most direct attacks,
 # and of an indirect one that tries to exfiltrate through the answer.
 # A pattern naming kinds of secrets, not a secret.
-_SECRET_WORDS = (
+_CREDENTIAL_NOUNS = (
     r"(?:password|passcode|passphrase|pass\s+phrase|secret\s+(?:key|code)|api\s+key|"
     r"credentials|access\s+code|pin\s+code)s?"
 )
 _SECRET_REQUEST = [
     _rx(r"(?<!never\s)(?<!not\s)(?<!n't\s)\b(?:share|confirm|tell\s+me|give\s+me|send\s+me|reveal|"
         r"disclose|print|spell\s+out|what(?:'s|\s+is|\s+are))\s+(?:me\s+)?(?:your|the|our)\s+"
-        rf"(?:\w+\s+)?{_SECRET_WORDS}(?:\s+for\s+(?:our|the|this)\s+system)?\s*[?.!]"),
+        rf"(?:\w+\s+)?{_CREDENTIAL_NOUNS}(?:\s+for\s+(?:our|the|this)\s+system)?\s*[?.!]"),
     _rx(r"\b(?:poem|haiku|story|acrostic|song|limerick|riddle|leetspeak|pig\s+latin|base64|"
-        rf"reverse)\b[^.\n]{{0,40}}\b(?:the|your|our)\s+{_SECRET_WORDS}"),
+        rf"reverse)\b[^.\n]{{0,40}}\b(?:the|your|our)\s+{_CREDENTIAL_NOUNS}"),
 ]
 _CODE = r"(?:code|snippet|script|block|excerpt|section|function|module)"
 _CODE_INJECTION = [
