@@ -276,11 +276,12 @@ def resumes_pdf() -> list[str]:
     loaded = load_document(DATA / "llm-guard" / "resumes.pdf")
     chunker = Chunker()
     flag_at = default_policy().injection.flag_at
-    lines = [f"  hidden fragments found by the loader: {len(loaded.hidden)}"]
+    lines = [f"  hidden spans marked by the loader: {len(loaded.hidden)}"]
     for i, (s, e) in enumerate(chunker.split(loaded.text)):
         hidden = loaded.hidden_in(s, e)
         r = score_injection(loaded.text[s:e], hidden=hidden)
-        mark = "FLAGGED" if r.score >= flag_at else "       "
+        mark = "HELD   " if r.score >= (default_policy().injection.quarantine_at or 1.0) else \
+            "FLAGGED" if r.score >= flag_at else "       "
         lines.append(f"  chunk {i:>2} {mark} score {r.score:.3f} {','.join(r.signals) or '-'}")
     return lines
 
@@ -293,11 +294,17 @@ def main() -> int:
     policy = default_policy()
     flag_at = policy.injection.flag_at
 
+    quarantine_at = policy.injection.quarantine_at or 1.0
+
     def ours(text: str) -> bool:
         return score_injection(text).score >= flag_at
 
+    def held(text: str) -> bool:
+        return score_injection(text).score >= quarantine_at
+
     sets = dev_sets() if args.dev else test_sets()
-    print(f"{'development' if args.dev else 'test'} sets; ragseal flags at score >= {flag_at}")
+    print(f"{'development' if args.dev else 'test'} sets; ragseal flags at score >= {flag_at}, "
+          f"quarantines at >= {quarantine_at}")
     texts: list[str] = []
     for name, cases in sets.items():
         texts += [c.text for c in cases]
@@ -305,6 +312,7 @@ def main() -> int:
         print(f"\n{name}: {pos} injected, {neg} clean")
         mine, base = run(cases, ours), run(cases, baseline)
         print(_row("ragseal", mine))
+        print(_row("  held", run(cases, held)))
         print(_row("keywords", base))
         if args.misses:
             print("  ragseal errors by group:", json.dumps(dict(sorted(mine.misses.items()))))
