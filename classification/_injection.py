@@ -76,7 +76,19 @@ _OVERRIDE = [
         r"\s+(?:is|will\s+be|now\s+is)\b"),
     _rx(r"\b(?:do\s+not|don't|never)\s+follow\s+(?:the|your|any)\s+"
         r"(?:previous|prior|above|original|system)"),
-    _rx(r"\b(?:vergessen|ignorieren)\s+sie\b|\bignorez\b|\bignora\s+(?:las|todas)\b"),
+    # The same family in other languages (NFKC-folded, case-insensitive).
+    _rx(r"\b(?:vergessen|ignorieren)\s+sie\s+(?:alle\s+)?(?:vorherigen|bisherigen|obigen)?\s*"
+        r"(?:anweisungen|instruktionen|regeln)|\bignorez\s+(?:toutes\s+)?(?:les\s+)?"
+        r"(?:instructions|consignes)|\bignora(?:r)?\s+(?:todas\s+)?(?:las\s+)?instrucciones|"
+        r"\bignora\s+(?:tutte\s+)?(?:le\s+)?istruzioni|\bignore\s+(?:todas\s+)?(?:as\s+)?"
+        r"instru\u00e7\u00f5es|\u0438\u0433\u043d\u043e\u0440\u0438\u0440\w*\s+(?:\w+\s+)?"
+        r"\u0438\u043d\u0441\u0442\u0440\u0443\u043a\u0446"),
+    _rx("\u03b1\u03b3\u03bd\u03bf\u03ae\u03c3\u03c4\u03b5\\s+(?:\\w+\\s+){0,2}\u03bf\u03b4\u03b7\u03b3\u03af"
+        "|\uc9c0\uc2dc\uc0ac\ud56d\uc744 \ubb34\uc2dc|"
+        "\u0928\u093f\u0930\u094d\u0926\u0947\u0936\u094b\u0902 \u0915\u0940 "
+        "\u0905\u0928\u0926\u0947\u0916\u0940|"
+        "\u6307\u793a\u3092\u7121\u8996|\u5ffd\u7565(?:\u4e4b\u524d|\u4ee5\u524d|\u4e0a\u8ff0|\u6240\u6709)"
+        "\u7684?(?:\u6240\u6709\u7684?)?(?:\u6307\u4ee4|\u6307\u793a)"),
 ]
 _ROLE = [
     _rx(r"\byou\s+are\s+(?:now|no\s+longer)\b"),
@@ -140,6 +152,9 @@ _CREDENTIAL_NOUNS = (
     r"credentials|access\s+code|pin\s+code)s?"
 )
 _SECRET_REQUEST = [
+    _rx(r"\b(?:cu\u00e1l\s+es\s+la\s+contrase\u00f1a|quel\s+est\s+le\s+mot\s+de\s+passe|"
+        r"qual\s+\u00e8\s+la\s+password|was\s+ist\s+das\s+passwort|qual\s+\u00e9\s+a\s+senha)"
+        "|\u30d1\u30b9\u30ef\u30fc\u30c9\u306f\u4f55"),
     _rx(r"(?<!never\s)(?<!not\s)(?<!n't\s)\b(?:share|confirm|tell\s+me|give\s+me|send\s+me|reveal|"
         r"disclose|print|spell\s+out|what(?:'s|\s+is|\s+are))\s+(?:me\s+)?(?:your|the|our)\s+"
         rf"(?:\w+\s+)?{_CREDENTIAL_NOUNS}(?:\s+for\s+(?:our|the|this)\s+system)?\s*[?.!]"),
@@ -154,6 +169,12 @@ _CODE_INJECTION = [
     _rx(r"\b(?:your|the)\s+(?:code|codebase|implementation|solution|program|algorithm|elucidation|"
         rf"response|reply)\b[^\n]{{0,60}}?\b(?:following|below|subsequent)\s+(?:code\s+)?{_CODE}"),
     _rx(r"\b(?:execute|run|eval)\s+(?:the\s+)?(?:following|below|this)\s+(?:code|command|script)"),
+]
+# "Decode this and do what it says": smuggling an instruction past filters.
+_DECODE_REQUEST = [
+    _rx(r"\b(?:decode|decipher|decrypt|unscramble|translate)\s+(?:this|the\s+following|the\s+below)"
+        r"\s+(?:\w+\s+){0,2}(?:cipher|code|string|message|text|sequence)\b[^.\n]{0,40}?"
+        r"\b(?:tell\s+me|say|follow|do|execute|answer|respond)"),
 ]
 # "Integrate the following code block": common in genuine answers too, so weak.
 _CODE_DIRECTIVE = [
@@ -206,6 +227,8 @@ _TAGS = re.compile("[\U000e0000-\U000e007f]")
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd]")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{40,}={0,2}(?![A-Za-z0-9+/=])")
+_BINARY = re.compile(r"(?<![01])(?:[01]{8}[ ]){11,}[01]{8}(?![01])")
+_MORSE = re.compile(r"(?:(?<=\s)|^)(?:[.-]{1,6}[ ]+(?:/[ ]+)?){20,}", re.MULTILINE)
 _HEX = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}[ :]?){24,}(?![0-9A-Fa-f])")
 
 # Weight of each signal (noisy-OR). >= 0.8 alone: high-confidence attack.
@@ -217,6 +240,7 @@ SIGNALS: dict[str, float] = {
     "model_address": 0.6,
     "code_injection": 0.8,
     "secret_request": 0.6,
+    "decode_request": 0.5,
     "code_directive": 0.3,
     "risky_code": 0.3,
     "exfiltration": 0.8,
@@ -250,6 +274,12 @@ def _decodes_to_text(blob: str) -> bool:
 
 def _encoded(text: str) -> bool:
     if any(_decodes_to_text(m.group(0)) for m in _B64.finditer(text)):
+        return True
+    for m in _BINARY.finditer(text):
+        raw = bytes(int(b, 2) for b in m.group(0).split())
+        if sum(32 <= b < 127 for b in raw) / len(raw) > 0.9:
+            return True
+    if _MORSE.search(text):
         return True
     for m in _HEX.finditer(text):
         digits = re.sub(r"[ :]", "", m.group(0))
@@ -313,6 +343,7 @@ def score_injection(text: str, *, hidden: bool = False) -> InjectionScore:
         ("model_address", lambda: _any(_ADDRESS_MODEL, plain)),
         ("code_injection", lambda: _any(_CODE_INJECTION, plain)),
         ("secret_request", lambda: _any(_SECRET_REQUEST, plain)),
+        ("decode_request", lambda: _any(_DECODE_REQUEST, plain)),
         ("code_directive", lambda: _any(_CODE_DIRECTIVE, plain)),
         ("risky_code", lambda: _any(_RISKY_CODE, plain)),
         ("exfiltration", lambda: _any(_EXFILTRATION, plain)),
