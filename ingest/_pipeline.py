@@ -132,6 +132,12 @@ def _chunk_findings(findings: Sequence[Finding], start: int, end: int) -> tuple[
     return tuple(out)
 
 
+def _stored_score(value: object) -> float:
+    """A payload's injection score; anything but a number (an older or edited
+    point) reads as 0."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
 class Ingestor:
     """Runs documents through the secure path into a :class:`VectorStore`.
 
@@ -413,7 +419,7 @@ class Ingestor:
             seconds=time.perf_counter() - started,
             version=version,
             unchanged=True,
-            flagged=sum(float(h.payload.get("injection_score", 0.0)) >= flag_at for h in mine),
+            flagged=sum(_stored_score(h.payload.get("injection_score")) >= flag_at for h in mine),
             quarantined=sum(is_quarantined(h.payload) for h in mine),
         )
 

@@ -213,6 +213,13 @@ def test_when_the_cli_lists_and_releases_then_no_model_is_needed_and_no_text_sho
     report = json.loads(capsys.readouterr().out)
     assert report["quarantined"] >= 1 and report["injection_flagged"] >= report["quarantined"]
     doc_id = report["documents"][0]["doc_id"]
+    # Unchanged on a second run: nothing rescored, the counts read from the store.
+    assert main(["ingest", str(folder / "cv.pdf"), "--manifest", str(folder / "acl.yaml"),
+                 "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["documents"][0]["unchanged"] is True
+    assert (again["quarantined"], again["injection_flagged"]) == (
+        report["quarantined"], report["injection_flagged"])
 
     assert main(["quarantine", "list", "--json"]) == 0
     listed = capsys.readouterr().out
