@@ -174,6 +174,8 @@ class DocumentOut(BaseModel):
     doc_id: str
     chunks: int
     level: str
+    injection_flagged: int = Field(description="chunks flagged as injected instructions")
+    quarantined: int = Field(description="chunks held for a steward (GET /v1/quarantine)")
 
 
 class ErrorDetail(BaseModel):
@@ -356,7 +358,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
               level=result.level, entities=result.entities, flagged=result.flagged,
               quarantined=result.quarantined)
         app.state.metrics.ingested(result.chunks)
-        return {"doc_id": result.doc_id, "chunks": result.chunks, "level": result.level}
+        return {"doc_id": result.doc_id, "chunks": result.chunks, "level": result.level,
+                "injection_flagged": result.flagged, "quarantined": result.quarantined}
 
     @app.delete("/v1/documents/{doc_id}", status_code=204, tags=["documents"])
     def delete(

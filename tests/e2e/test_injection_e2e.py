@@ -77,6 +77,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     with TestClient(create_app(settings, services)) as client:
         ingestor = bearer(sub="uploader@acme.example", tenant="acme", roles=["ingestor"])
         ids = {}
+        counts = {}
         for name, data in [("emily-roberts.pdf", resume_pdf()),
                            ("handover.txt", FLAGGED_NOTE.encode()),
                            ("rota.txt", CLEAN_NOTE.encode())]:
@@ -84,6 +85,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
                             files={"file": (name, data)}, data={"acl": ACL})
             assert r.status_code == 201, r.text
             ids[name] = r.json()["doc_id"]
+            counts[name] = (r.json()["injection_flagged"], r.json()["quarantined"])
+        assert counts["emily-roberts.pdf"][1] >= 1 and counts["rota.txt"] == (0, 0)
+        assert counts["handover.txt"][0] >= 1 and counts["handover.txt"][1] == 0
         yield Env(client, services, data_dir, ids["emily-roberts.pdf"], ids["handover.txt"])
     services.close()
 
