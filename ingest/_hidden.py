@@ -18,7 +18,8 @@ gives every chunk holding one the ``hidden_text`` signal.
 - **HTML**: the standard library's parser; comments, ``<template>``,
   elements with the ``hidden`` attribute or a style of ``display:none``,
   ``visibility:hidden``, ``opacity:0``, ``font-size:0`` or a white colour.
-  Styles from ``<style>`` sheets and classes are not evaluated.
+  Styles from ``<style>`` sheets and classes are not evaluated. An
+  e-mail's HTML body goes through the same scan (``ingest._loaders``).
 """
 
 from __future__ import annotations

@@ -130,6 +130,8 @@ def load_document(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDo
         fragments = hidden_html_text(_decode(data, html=True))
     elif fmt == "pdf":
         fragments = _hidden_pdf_text(data)
+    elif fmt == "email":
+        fragments = _hidden_email_text(data)
     text, hidden = _keep_hidden(parts, fragments)
     if not text:
         raise LoadError("no text extracted")
@@ -336,6 +338,18 @@ def hidden_html_text(html: str) -> list[str]:
     from ._hidden import hidden_html_text as find
 
     return find(html)
+
+
+def _hidden_email_text(data: bytes) -> list[str]:
+    """Hidden text of the message's HTML body (the body partition_email reads)."""
+    try:
+        msg = email.message_from_bytes(data, policy=email.policy.default)
+        body = msg.get_body(preferencelist=("html",)) if isinstance(msg, EmailMessage) else None
+        if not isinstance(body, EmailMessage) or body.get_content_type() != "text/html":
+            return []
+        return hidden_html_text(str(body.get_content()))
+    except Exception:  # a malformed body was already refused or read by the extractor
+        return []
 
 
 def _hidden_pdf_text(data: bytes) -> list[str]:
