@@ -15,6 +15,8 @@ gives every chunk holding one the ``hidden_text`` signal.
   mode 3 (invisible) is hidden. White on a dark background is a false
   positive we accept (we do not rasterise); coloured text on a same-coloured
   box is not caught.
+- **DOCX**: python-docx; runs marked hidden (``w:vanish``) or coloured
+  white (``FFFFFF``), in body paragraphs and table cells.
 - **HTML**: the standard library's parser; comments, ``<template>``,
   elements with the ``hidden`` attribute or a style of ``display:none``,
   ``visibility:hidden``, ``opacity:0``, ``font-size:0`` or a white colour.
@@ -30,7 +32,7 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-__all__ = ["hidden_html_text", "hidden_pdf_text", "locate"]
+__all__ = ["hidden_docx_text", "hidden_html_text", "hidden_pdf_text", "locate"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +111,37 @@ def hidden_html_text(html: str) -> list[str]:
     except Exception:  # malformed markup: keep what was found so far
         logger.debug("hidden-text scan stopped on malformed HTML")
     return parser.found
+
+
+def hidden_docx_text(data: bytes) -> list[str]:
+    """Runs a Word reader does not show: hidden (``w:vanish``) or white
+    (``w:color FFFFFF``), consecutive runs of one paragraph joined. Body
+    paragraphs and table cells; headers, footers and text boxes are not read."""
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception:  # the extractor reports a corrupt file
+        return []
+    paragraphs = list(document.paragraphs)
+    for table in document.tables:
+        for row in table.rows:
+            for cell in row.cells:
+                paragraphs.extend(cell.paragraphs)
+    found: list[str] = []
+    for paragraph in paragraphs:
+        pending: list[str] = []
+        for run in paragraph.runs:
+            font = run.font
+            colour = font.color.rgb if font.color is not None and font.color.type else None
+            if font.hidden or str(colour or "").upper() == "FFFFFF":
+                pending.append(run.text)
+            elif pending:
+                found.append(" ".join(pending))
+                pending = []
+        if pending:
+            found.append(" ".join(pending))
+    return [t for f in found if len(t := _clean(f)) >= _MIN_CHARS]
 
 
 def _is_white(op: bytes, values: tuple[float, ...]) -> bool:

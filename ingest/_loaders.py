@@ -132,6 +132,10 @@ def load_document(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDo
         fragments = _hidden_pdf_text(data)
     elif fmt == "email":
         fragments = _hidden_email_text(data)
+    elif fmt == "docx":
+        from ._hidden import hidden_docx_text
+
+        fragments = hidden_docx_text(data)
     text, hidden = _keep_hidden(parts, fragments)
     if not text:
         raise LoadError("no text extracted")
