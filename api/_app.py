@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from classification import PolicyError, parse_policy_text
-from ingest import IngestError, ManifestError, parse_acl
+from ingest import IngestError, ManifestError, list_quarantine, parse_acl, release_document
 from ingest._loaders import supported_extensions
 from retrieval import Principal, RetrievalIdError
 from store import AuditError
@@ -104,6 +104,12 @@ class RetrieveRequest(BaseModel):
         return value
 
 
+class InjectionOut(BaseModel):
+    flagged: bool
+    score: float
+    signals: list[str]
+
+
 class RetrievedChunkOut(BaseModel):
     chunk_id: str
     doc_id: str
@@ -111,11 +117,37 @@ class RetrievedChunkOut(BaseModel):
     score: float
     level: str
     masked: list[str]
+    injection: InjectionOut
 
 
 class RetrieveResponse(BaseModel):
     retrieval_id: str
     chunks: list[RetrievedChunkOut]
+    context: str = Field(description="The chunks fenced with a per-request random delimiter "
+                                     "and their provenance, ready for a prompt (docs/INJECTION.md)")
+
+
+class HeldChunkOut(BaseModel):
+    chunk_id: str
+    score: float
+    signals: list[str]
+
+
+class HeldDocumentOut(BaseModel):
+    tenant: str
+    doc_id: str
+    score: float
+    signals: list[str]
+    chunks: list[HeldChunkOut]
+
+
+class QuarantineOut(BaseModel):
+    documents: list[HeldDocumentOut]
+
+
+class ReleaseOut(BaseModel):
+    doc_id: str
+    released: int
 
 
 class InspectRequest(BaseModel):
@@ -142,6 +174,8 @@ class DocumentOut(BaseModel):
     doc_id: str
     chunks: int
     level: str
+    injection_flagged: int = Field(description="chunks flagged as injected instructions")
+    quarantined: int = Field(description="chunks held for a steward (GET /v1/quarantine)")
 
 
 class ErrorDetail(BaseModel):
@@ -260,7 +294,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
               doc_ids=sorted({c.doc_id for c in result.chunks}),
               retrieval_hash=svc.ids.keyed_hash("retrieval-id", result.retrieval_id))
         return {"retrieval_id": result.retrieval_id,
-                "chunks": [c.as_dict() for c in result.chunks]}
+                "chunks": [c.as_dict() for c in result.chunks],
+                "context": result.context}
 
     @app.post("/v1/inspect", response_model=InspectResponse, tags=["retrieval"])
     def inspect(body: InspectRequest, principal: PrincipalDep,
@@ -320,9 +355,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 audit(svc, "ingest", principal, "refused", reason="document_refused")
                 raise ApiError(422, "document_refused", exc.reason) from None
         audit(svc, "ingest", principal, doc_id=result.doc_id, chunks=result.chunks,
-              level=result.level, entities=result.entities)
+              level=result.level, entities=result.entities, flagged=result.flagged,
+              quarantined=result.quarantined)
         app.state.metrics.ingested(result.chunks)
-        return {"doc_id": result.doc_id, "chunks": result.chunks, "level": result.level}
+        return {"doc_id": result.doc_id, "chunks": result.chunks, "level": result.level,
+                "injection_flagged": result.flagged, "quarantined": result.quarantined}
 
     @app.delete("/v1/documents/{doc_id}", status_code=204, tags=["documents"])
     def delete(
@@ -337,6 +374,31 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             raise ApiError(404, "not_found", "no such document")
         audit(svc, "delete", principal, doc_id=doc_id[:64])
         return Response(status_code=204)
+
+    @app.get("/v1/quarantine", response_model=QuarantineOut, tags=["quarantine"])
+    def quarantine(
+        _p: Annotated[Principal, Depends(require_role("steward"))], svc: ServicesDep
+    ) -> dict[str, object]:
+        """Documents of the caller's tenant with quarantined chunks (ids, scores,
+        signal names; never text)."""
+        docs = list_quarantine(svc.store, _p.tenant)
+        audit(svc, "quarantine_list", _p, documents=len(docs))
+        return {"documents": [d.as_dict() for d in docs]}
+
+    @app.post("/v1/quarantine/{doc_id}/release", response_model=ReleaseOut, tags=["quarantine"])
+    def release(
+        doc_id: str,
+        _p: Annotated[Principal, Depends(require_role("steward"))],
+        svc: ServicesDep,
+    ) -> dict[str, object]:
+        """Release a document's quarantined chunks: retrievable (still flagged) from now on."""
+        released = release_document(svc.store, _p.tenant, doc_id)
+        if not released:
+            audit(svc, "quarantine_release", _p, "not_found",
+                  doc_hash=svc.ids.keyed_hash("doc-id", doc_id))
+            raise ApiError(404, "not_found", "no quarantined chunk for that document")
+        audit(svc, "quarantine_release", _p, doc_id=doc_id[:64], chunks=released)
+        return {"doc_id": doc_id, "released": released}
 
     @app.get("/v1/policy", tags=["policy"])
     def get_policy(

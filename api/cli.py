@@ -244,7 +244,8 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
         operator = _operator(tenant)
         for result in report.ingested:
             _audit(services, "ingest", _operator(result.tenant), doc_id=result.doc_id,
-                   chunks=result.chunks, level=result.level, entities=result.entities)
+                   chunks=result.chunks, level=result.level, entities=result.entities,
+                   flagged=result.flagged, quarantined=result.quarantined)
         for refusal in report.refused:
             # The path may itself be sensitive: a keyed hash only.
             _audit(services, "ingest", operator, "refused", reason=refusal.reason[:120],
@@ -274,6 +275,11 @@ def _print_report(report: BatchReport) -> None:
         out.print(f"levels: {levels}")
         entities = ", ".join(f"{k}: {v}" for k, v in report.entity_counts().items()) or "none"
         out.print(f"entities: {entities}")
+        flagged = sum(r.flagged for r in report.ingested)
+        held = sum(r.quarantined for r in report.ingested)
+        if flagged:
+            out.print(f"injection: {flagged} chunk(s) flagged, {held} quarantined "
+                      "(ragseal quarantine list)")
     if report.refused:
         # One plain line per file: paths are neither wrapped nor read as markup.
         out.print("[bold]refused[/]")
@@ -616,7 +622,8 @@ def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int
                doc_ids=sorted({c.doc_id for c in result.chunks}), via="cli")
     if as_json:
         _echo_json({"retrieval_id": result.retrieval_id,
-                    "chunks": [c.as_dict() for c in result.chunks]})
+                    "chunks": [c.as_dict() for c in result.chunks],
+                    "context": result.context})
         return
     from rich.console import Console
     from rich.panel import Panel
@@ -627,9 +634,11 @@ def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int
         console.print("no chunk visible to this principal matches")
     for i, c in enumerate(result.chunks, 1):
         masked = ", ".join(c.masked) or "none"
+        flag = (f" · injection {c.injection.score:.2f} ({', '.join(c.injection.signals)})"
+                if c.injection.flagged else "")
         # Text(): document text is shown as is, never parsed as rich markup.
         console.print(Panel(Text(c.text), title=f"{i}. score {c.score:.3f} · level {c.level} · "
-                            f"doc {c.doc_id[:12]}", subtitle=f"masked: {masked}"))
+                            f"doc {c.doc_id[:12]}", subtitle=f"masked: {masked}{flag}"))
 
 
 # -- inspect ------------------------------------------------------------------
@@ -774,6 +783,67 @@ def policy_check(file: Path | None) -> None:
         _fail(f"policy: {exc}")
     click.echo(f"policy OK: {len(pol.levels)} levels, {len(pol.entity_rules)} entity types, "
                f"{len(pol.roles)} roles (fingerprint {pol.fingerprint})")
+
+
+# -- quarantine ---------------------------------------------------------------
+@cli.group()
+def quarantine() -> None:
+    """Chunks held for a steward because they look like injected instructions."""
+
+
+@quarantine.command("list")
+@click.option("--tenant", help="Only this tenant (default: every tenant).")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def quarantine_list(tenant: str | None, as_json: bool) -> None:
+    """Documents with quarantined chunks: ids, scores and signals, never text.
+
+    Loads no model. Review a document's text with its owner before releasing.
+
+    \b
+    Example:
+      ragseal quarantine list --tenant acme --json
+    """
+    from ingest import list_quarantine
+
+    with _services() as services:
+        docs = list_quarantine(services.store, tenant)
+        _audit(services, "quarantine_list", _operator(tenant), documents=len(docs))
+    if as_json:
+        _echo_json({"documents": [d.as_dict() for d in docs]})
+        return
+    if not docs:
+        click.echo("no quarantined chunk")
+    for d in docs:
+        click.echo(f"{d.tenant}  {d.doc_id}  score {d.score:.3f}  {len(d.chunks)} chunk(s)  "
+                   f"{', '.join(d.signals) or '-'}")
+
+
+@quarantine.command("release")
+@click.argument("doc_id")
+@click.option("--tenant", help="Tenant of the document (looked up when omitted).")
+def quarantine_release(doc_id: str, tenant: str | None) -> None:
+    """Release a document's quarantined chunks: retrievable (still flagged).
+
+    Loads no model. Exit status 1 when nothing of that document is held.
+
+    \b
+    Example:
+      ragseal quarantine release 3f9a2b...e1 --tenant acme
+    """
+    from ingest import release_document
+
+    with _services() as services:
+        tenant = tenant or services.keys.tenant_of(doc_id)
+        if tenant is None:
+            _fail("no such document (give --tenant)")
+        released = release_document(services.store, tenant, doc_id)
+        if not released:
+            _audit(services, "quarantine_release", _operator(tenant), "not_found",
+                   doc_hash=services.ids.keyed_hash("doc-id", doc_id))
+            _fail("no quarantined chunk for that document", code=1)
+        _audit(services, "quarantine_release", _operator(tenant), doc_id=doc_id[:64],
+               chunks=released)
+    click.echo(f"released {released} chunk(s) of {doc_id}")
 
 
 # -- keys -------------------------------------------------------------------

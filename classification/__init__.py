@@ -8,9 +8,11 @@ from ._classifier import Classification, Classifier  # noqa: E402
 from ._detectors import HIPAA_ENTITIES, DetectorError, supported_entities  # noqa: E402
 from ._eval import Counts, EvalInputError, EvalReport, evaluate, parse_labeled  # noqa: E402
 from ._findings import Finding, resolve_overlaps  # noqa: E402
+from ._injection import InjectionScore, score_injection  # noqa: E402
 from ._policy import (  # noqa: E402
     MASKS,
     EntityRule,
+    InjectionRule,
     Marker,
     Policy,
     PolicyError,
@@ -35,6 +37,8 @@ __all__ = [
     "EvalInputError",
     "EvalReport",
     "Finding",
+    "InjectionRule",
+    "InjectionScore",
     "Marker",
     "Policy",
     "PolicyError",
@@ -49,5 +53,6 @@ __all__ = [
     "parse_policy",
     "parse_policy_text",
     "resolve_overlaps",
+    "score_injection",
     "supported_entities",
 ]

@@ -27,6 +27,7 @@ from pydantic_core import ErrorDetails
 __all__ = [
     "MASKS",
     "EntityRule",
+    "InjectionRule",
     "Marker",
     "Policy",
     "PolicyError",
@@ -200,6 +201,18 @@ class RoleRule(_Model):
     unmask: tuple[str, ...] | Literal["all"] = ()
 
 
+class InjectionRule(_Model):
+    """What ingest does with a chunk's injection score (classification/_injection.py).
+
+    ``flag_at``: from this score a chunk is flagged (returned, marked, fenced).
+    ``quarantine_at``: from this score it is stored but never retrieved until a
+    steward releases its document; ``null`` never quarantines.
+    """
+
+    flag_at: float = Field(default=0.5, ge=0.0, le=1.0)
+    quarantine_at: float | None = Field(default=0.9, ge=0.0, le=1.0)
+
+
 class Policy(_Model):
     """A validated classification and access policy.
 
@@ -214,6 +227,7 @@ class Policy(_Model):
     markers: tuple[Marker, ...] = ()
     min_score: float = Field(default=0.5, ge=0.0, le=1.0)
     roles: dict[str, RoleRule] = Field(default_factory=dict)
+    injection: InjectionRule = Field(default_factory=InjectionRule)
 
     # -- levels -----------------------------------------------------------
     def rank(self, level: str) -> int:
@@ -349,6 +363,10 @@ def _check_references(policy: Policy) -> list[str]:
         for j, phrase in enumerate(marker.phrases):
             if not phrase.strip():
                 errors.append(f"markers[{i}].phrases[{j}]: empty phrase")
+    inj = policy.injection
+    if inj.quarantine_at is not None and inj.quarantine_at < inj.flag_at:
+        errors.append("injection.quarantine_at: must be >= injection.flag_at "
+                      "(a quarantined chunk is always flagged)")
     for name, role in policy.roles.items():
         if role.clearance not in levels:
             errors.append(f"roles.{name}.clearance: unknown level {role.clearance!r}")

@@ -79,13 +79,30 @@ class LoadError(Exception):
 
 @dataclass(frozen=True)
 class LoadedDocument:
-    """The text of one document and the format it was read as."""
+    """The text of one document and the format it was read as.
+
+    ``hidden``: ``(start, end)`` spans of ``text`` that the file hides from a
+    human reader (white or invisible PDF text, HTML comments and hidden
+    elements). They are kept in ``text`` (a model would read them) and their
+    chunks get the ``hidden_text`` injection signal.
+    """
 
     text: str = field(repr=False)
     format: str
+    hidden: tuple[tuple[int, int], ...] = ()
 
     def __repr__(self) -> str:
-        return f"LoadedDocument(format={self.format!r}, chars={len(self.text)})"
+        hidden = f", hidden_spans={len(self.hidden)}" if self.hidden else ""
+        return f"LoadedDocument(format={self.format!r}, chars={len(self.text)}{hidden})"
+
+    def hidden_in(self, start: int, end: int) -> bool:
+        """Whether any hidden span overlaps ``text[start:end]``."""
+        return spans_overlap(self.hidden, start, end)
+
+
+def spans_overlap(spans: Iterable[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether any of ``spans`` overlaps ``[start, end)``."""
+    return any(s < end and e > start for s, e in spans)
 
 
 def supported_extensions() -> frozenset[str]:
@@ -107,7 +124,19 @@ def load_document(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDo
     started = time.perf_counter()
     data = _read_bytes(path, max_bytes)
     _prepare_unstructured()
-    text = _join(_EXTRACTORS[fmt](data, 0))
+    fragments: list[str] = []
+    parts = _EXTRACTORS[fmt](data, 0)
+    if fmt == "html":
+        fragments = hidden_html_text(_decode(data, html=True))
+    elif fmt == "pdf":
+        fragments = _hidden_pdf_text(data)
+    elif fmt == "email":
+        fragments = _hidden_email_text(data)
+    elif fmt == "docx":
+        from ._hidden import hidden_docx_text
+
+        fragments = hidden_docx_text(data)
+    text, hidden = _keep_hidden(parts, fragments)
     if not text:
         raise LoadError("no text extracted")
     logger.info(
@@ -116,10 +145,28 @@ def load_document(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDo
             "format": fmt,
             "bytes": len(data),
             "chars": len(text),
+            "hidden_spans": len(hidden),
             "ms": round((time.perf_counter() - started) * 1000),
         },
     )
-    return LoadedDocument(text=text, format=fmt)
+    return LoadedDocument(text=text, format=fmt, hidden=hidden)
+
+
+def _keep_hidden(
+    parts: list[str], fragments: list[str]
+) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Join the parts; find each hidden fragment in the text (whitespace-
+    insensitively) and return its span. A fragment the partitioner dropped
+    (an HTML comment) is appended as its own paragraph: a model must not
+    read what a scorer never saw, and a reader must be told it was there."""
+    from ._hidden import locate
+
+    text = _join(parts)
+    missing = [f for f in fragments if locate(text, f) is None]
+    if missing:
+        text = _join([text, *missing])
+    spans = sorted({span for f in fragments if (span := locate(text, f)) is not None})
+    return text, tuple(spans)
 
 
 def _unsupported(suffix: str) -> str:
@@ -289,6 +336,30 @@ def _html(data: bytes, depth: int) -> list[str]:
     from unstructured.partition.html import partition_html
 
     return _texts(partition_html(text=_decode(data, html=True)))
+
+
+def hidden_html_text(html: str) -> list[str]:
+    from ._hidden import hidden_html_text as find
+
+    return find(html)
+
+
+def _hidden_email_text(data: bytes) -> list[str]:
+    """Hidden text of the message's HTML body (the body partition_email reads)."""
+    try:
+        msg = email.message_from_bytes(data, policy=email.policy.default)
+        body = msg.get_body(preferencelist=("html",)) if isinstance(msg, EmailMessage) else None
+        if not isinstance(body, EmailMessage) or body.get_content_type() != "text/html":
+            return []
+        return hidden_html_text(str(body.get_content()))
+    except Exception:  # a malformed body was already refused or read by the extractor
+        return []
+
+
+def _hidden_pdf_text(data: bytes) -> list[str]:
+    from ._hidden import hidden_pdf_text
+
+    return hidden_pdf_text(data)
 
 
 def _pdf(data: bytes, depth: int) -> list[str]:

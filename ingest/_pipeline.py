@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from classification import Finding, Policy
+from classification import Finding, Policy, score_injection
 from classification._masking import MaskedText, Pseudonymizer, mask
 from store import (
     DataKeyNotFound,
@@ -42,10 +42,12 @@ from store import (
     SealedChunk,
     SealError,
     VectorStore,
+    is_quarantined,
     open_chunk,
     seal_chunk,
 )
 
+from ._loaders import spans_overlap
 from ._manifest import Acl
 
 __all__ = [
@@ -57,7 +59,7 @@ log = logging.getLogger(__name__)
 # Part of every version id: bump it when a code change alters what the same
 # file, ACL and policy become (chunking, masking, sealing, embedding model),
 # so that the next run re-ingests instead of calling the file unchanged.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"  # 3: injection score and quarantine marker in the payload
 
 Checkpoint = Callable[[str], None]
 
@@ -106,6 +108,8 @@ class IngestResult:
     seconds: float = 0.0
     version: str = ""
     unchanged: bool = False
+    flagged: int = 0
+    quarantined: int = 0
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,12 @@ def _chunk_findings(findings: Sequence[Finding], start: int, end: int) -> tuple[
         s, e = max(f.start, start), min(f.end, end)
         out.append(Finding(f.entity, s - start, e - start, f.score, f.detector))
     return tuple(out)
+
+
+def _stored_score(value: object) -> float:
+    """A payload's injection score; anything but a number (an older or edited
+    point) reads as 0."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
 class Ingestor:
@@ -185,7 +195,8 @@ class Ingestor:
         return self._ids.keyed_hash("version", json.dumps(parts, separators=(",", ":")))
 
     def ingest_text(
-        self, text: str, *, source: str, acl: Acl, content_sha256: str | None = None
+        self, text: str, *, source: str, acl: Acl, content_sha256: str | None = None,
+        hidden: Sequence[tuple[int, int]] = (),
     ) -> IngestResult:
         """Ingest one document's text. ``source`` names it (sealed, and hashed
         into the doc id so re-ingesting the same source replaces it).
@@ -203,11 +214,12 @@ class Ingestor:
         if same is not None:
             return same
         return self._ingest(text, source=source, acl=acl, doc_id=doc_id, version=version,
-                            started=started)
+                            started=started, hidden=hidden)
 
     def _ingest(
         self, text: str, *, source: str, acl: Acl, doc_id: str, version: str, started: float,
         classification: _Classification | None = None,
+        hidden: Sequence[tuple[int, int]] = (),
     ) -> IngestResult:
         if not text.strip():
             raise IngestError("no text to ingest")
@@ -235,6 +247,8 @@ class Ingestor:
         points: list[Point] = []
         embed_texts: list[str] = []
         top_rank = doc_rank
+        injection = policy.injection
+        flagged = held = 0
         # The ids' MAC joins its parts with NUL: this is MAC("chunk", doc_id, version, index).
         chunk_base = f"{doc_id}\x00{version}"
         for index, (m_start, m_end) in enumerate(spans):
@@ -257,6 +271,12 @@ class Ingestor:
                 users=acl.users,
             )
             original = text[o_start:o_end]
+            # Scored on the original text: a principal may see it unmasked.
+            risk = score_injection(original, hidden=spans_overlap(hidden, o_start, o_end))
+            quarantined = int(injection.quarantine_at is not None
+                              and risk.score >= injection.quarantine_at)
+            flagged += risk.score >= injection.flag_at
+            held += quarantined
             tags = sorted({
                 self._pseudonyms.search_tag(tenant, f.entity, original[f.start : f.end])
                 for f in chunk_spans
@@ -280,6 +300,9 @@ class Ingestor:
                 "groups": list(acl.groups),
                 "users": list(acl.users),
                 "tags": tags,
+                "injection_score": risk.score,
+                "injection_signals": list(risk.signals),
+                "quarantined": quarantined,
                 "sealed": base64.b64encode(blob).decode("ascii"),
             }
             points.append(Point(id=chunk_id, vector=(), payload=payload))
@@ -306,7 +329,8 @@ class Ingestor:
         log.info(
             "ingested document",
             extra={"doc_id": doc_id, "tenant": tenant, "chunks": len(points),
-                   "level": policy.level_name(top_rank), "seconds": round(elapsed, 3)},
+                   "level": policy.level_name(top_rank), "seconds": round(elapsed, 3),
+                   "flagged": flagged, "quarantined": held},
         )
         return IngestResult(
             doc_id=doc_id,
@@ -317,6 +341,8 @@ class Ingestor:
             removed_points=removed,
             seconds=elapsed,
             version=version,
+            flagged=flagged,
+            quarantined=held,
         )
 
     def plan_file(self, path: Path, *, source: str, acl: Acl) -> FilePlan | IngestResult:
@@ -340,13 +366,14 @@ class Ingestor:
     def ingest_planned(
         self, plan: FilePlan, text: str, *, source: str, acl: Acl,
         classification: _Classification | None = None,
+        hidden: Sequence[tuple[int, int]] = (),
     ) -> IngestResult:
         """Ingest a planned file whose text (and, from a worker process, its
         classification) is already at hand: every durable write happens here,
         in the caller's process, in the order the caller chooses."""
         return self._ingest(text, source=source, acl=acl, doc_id=plan.doc_id,
                             version=plan.version, started=plan.started,
-                            classification=classification)
+                            classification=classification, hidden=hidden)
 
     def ingest_file(self, path: Path, *, source: str, acl: Acl) -> IngestResult:
         """Load a file (:mod:`ingest._loaders`) and ingest its text.
@@ -363,7 +390,8 @@ class Ingestor:
             loaded = load_document(path)
         except LoadError as exc:
             raise IngestError(str(exc)) from None
-        return self.ingest_planned(plan, loaded.text, source=source, acl=acl)
+        return self.ingest_planned(plan, loaded.text, source=source, acl=acl,
+                                   hidden=loaded.hidden)
 
     # -- versions ---------------------------------------------------------
     def _points(self, tenant: str, doc_id: str) -> list[Hit]:
@@ -385,6 +413,7 @@ class Ingestor:
             return None  # its points are gone: ingest it again under the same key
         removed = self._finish(tenant, doc_id, version, hits)
         top = max(int(h.payload.get("level", 0)) for h in mine)
+        flag_at = self.policy.injection.flag_at
         return IngestResult(
             doc_id=doc_id,
             tenant=tenant,
@@ -394,6 +423,8 @@ class Ingestor:
             seconds=time.perf_counter() - started,
             version=version,
             unchanged=True,
+            flagged=sum(_stored_score(h.payload.get("injection_score")) >= flag_at for h in mine),
+            quarantined=sum(is_quarantined(h.payload) for h in mine),
         )
 
     def _finish(

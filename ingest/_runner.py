@@ -67,7 +67,8 @@ class BatchReport:
         entity and level counts cover what was written."""
         documents = [
             {"path": p, "doc_id": r.doc_id, "tenant": r.tenant, "chunks": r.chunks,
-             "level": r.level, "entities": r.entities, "unchanged": r.unchanged}
+             "level": r.level, "entities": r.entities, "unchanged": r.unchanged,
+             "injection_flagged": r.flagged, "quarantined": r.quarantined}
             for p, r in [*zip(self.paths, self.ingested, strict=True),
                          *zip(self.unchanged_paths, self.unchanged, strict=True)]
         ]
@@ -87,6 +88,8 @@ class BatchReport:
             "removed": len(self.removed),
             "removed_documents": list(self.removed),
             "recovered_points": self.recovered_points,
+            "injection_flagged": sum(r.flagged for r in [*self.ingested, *self.unchanged]),
+            "quarantined": sum(r.quarantined for r in [*self.ingested, *self.unchanged]),
         }
 
 
@@ -241,7 +244,7 @@ def ingest_paths(
                 return
             record(item.shown, ingestor.ingest_planned(
                 item.plan, parsed.text, source=item.source, acl=item.acl,
-                classification=parsed))
+                classification=parsed, hidden=parsed.hidden))
         except IngestError as exc:
             report.refused.append(Refusal(item.shown, exc.reason))
         finally:

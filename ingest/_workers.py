@@ -37,6 +37,7 @@ class Parsed:
     findings: tuple[Finding, ...]
     marker_level: int | None
     error: str | None = None
+    hidden: tuple[tuple[int, int], ...] = ()
 
     def __repr__(self) -> str:  # never the text
         return f"Parsed(len={len(self.text)}, findings={len(self.findings)}, error={self.error!r})"
@@ -51,19 +52,23 @@ def _init(policy_data: Mapping[str, Any]) -> None:
     _classifier.warm_up()
 
 
-def _parse(path: str) -> tuple[str, tuple[Span, ...], int | None, str | None]:
+_Answer = tuple[str, tuple[Span, ...], int | None, str | None, tuple[tuple[int, int], ...]]
+
+
+def _parse(path: str) -> _Answer:
     """Load and classify one file (in a worker). Only reasons, never text, on error."""
     from ._loaders import LoadError, load_document
 
     try:
-        text = load_document(Path(path)).text
+        loaded = load_document(Path(path))
     except LoadError as exc:
-        return "", (), None, str(exc)
+        return "", (), None, str(exc), ()
     except Exception as exc:  # a parser bug must refuse one file, not stop the run
-        return "", (), None, f"cannot load document: {type(exc).__name__}"
+        return "", (), None, f"cannot load document: {type(exc).__name__}", ()
+    text = loaded.text
     result = _classifier.classify(text)
     spans = tuple((f.entity, f.start, f.end, f.score, f.detector) for f in result.findings)
-    return text, spans, result.marker_level, None
+    return text, spans, result.marker_level, None, loaded.hidden
 
 
 class ParsePool:
@@ -81,14 +86,14 @@ class ParsePool:
             initargs=(dict(policy_data),),
         )
 
-    def submit(self, path: Path) -> Future[tuple[str, tuple[Span, ...], int | None, str | None]]:
+    def submit(self, path: Path) -> Future[_Answer]:
         return self._pool.submit(_parse, str(path))
 
     @staticmethod
-    def result(future: Future[tuple[str, tuple[Span, ...], int | None, str | None]]) -> Parsed:
-        text, spans, marker, error = future.result()
+    def result(future: Future[_Answer]) -> Parsed:
+        text, spans, marker, error, hidden = future.result()
         findings = tuple(Finding(e, s, t, sc, d) for e, s, t, sc, d in spans)
-        return Parsed(text, findings, marker, error)
+        return Parsed(text, findings, marker, error, hidden)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -6,8 +6,8 @@ import base64
 import binascii
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from classification import Finding, Policy
@@ -26,17 +26,40 @@ from store import (
 )
 
 from ._access import access_filter
+from ._context import FencedChunk, fence
 from ._principal import Principal
 from ._query import _Classifier, mask_query
 from ._retrieval_id import RetrievalIds
 
-__all__ = ["RetrievedChunk", "Retrieval", "Retriever"]
+__all__ = ["InjectionView", "RetrievedChunk", "Retrieval", "Retriever"]
 
 log = logging.getLogger(__name__)
 
 
 class _Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+@dataclass(frozen=True)
+class InjectionView:
+    """A chunk's injection score from ingest, flagged against the current policy."""
+
+    flagged: bool = False
+    score: float = 0.0
+    signals: tuple[str, ...] = ()
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, object], flag_at: float) -> InjectionView:
+        """Read ``injection_score``/``injection_signals``; a point stored before
+        injection scoring reads as unscored (0.0, not flagged)."""
+        raw = payload.get("injection_score", 0.0)
+        score = float(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else 0.0
+        signals = payload.get("injection_signals") or ()
+        names = tuple(str(s) for s in signals) if isinstance(signals, list | tuple) else ()
+        return cls(flagged=score >= flag_at, score=score, signals=names)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"flagged": self.flagged, "score": self.score, "signals": list(self.signals)}
 
 
 @dataclass(frozen=True)
@@ -49,6 +72,7 @@ class RetrievedChunk:
     score: float
     level: str
     masked: tuple[str, ...]
+    injection: InjectionView = InjectionView()
 
     def __repr__(self) -> str:
         return f"RetrievedChunk(chunk_id={self.chunk_id!r}, score={self.score:.4f})"
@@ -61,6 +85,7 @@ class RetrievedChunk:
             "score": round(self.score, 6),
             "level": self.level,
             "masked": list(self.masked),
+            "injection": self.injection.as_dict(),
         }
 
 
@@ -69,6 +94,8 @@ class Retrieval:
     retrieval_id: str
     chunks: tuple[RetrievedChunk, ...]
     dropped: int = 0
+    # The chunks fenced for a prompt (retrieval/_context.py); holds chunk text.
+    context: str = field(default="", repr=False)
 
     def __repr__(self) -> str:
         return f"Retrieval(chunks={len(self.chunks)}, dropped={self.dropped})"
@@ -177,7 +204,10 @@ class Retriever:
             extra={"sub_tenant": principal.tenant, "returned": len(chunks), "dropped": dropped,
                    "ms": round((time.perf_counter() - started) * 1000, 2)},
         )
-        return Retrieval(retrieval_id, tuple(chunks), dropped)
+        context = fence([
+            FencedChunk(c.doc_id, c.chunk_id, c.level, c.text, c.injection.flagged) for c in chunks
+        ])
+        return Retrieval(retrieval_id, tuple(chunks), dropped, context)
 
     def _take(
         self,
@@ -223,6 +253,7 @@ class Retriever:
                     score=hit.score,
                     level=policy.level_name(int(hit.payload["level"])),
                     masked=view.masked_types,
+                    injection=InjectionView.from_payload(hit.payload, policy.injection.flag_at),
                 )
             )
         return dropped

@@ -10,13 +10,15 @@ Exception tree::
 """
 
 from ._protocol import VectorStore
-from ._types import AccessFilter, Hit, Point, matches
+from ._types import QUARANTINED, AccessFilter, Hit, Point, is_quarantined, matches
 
 __all__ = [
+    "QUARANTINED",
     "AccessFilter",
     "Hit",
     "Point",
     "VectorStore",
+    "is_quarantined",
     "matches",
 ]
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from qdrant_client import QdrantClient, models
 
 from ._errors import StoreError
-from ._types import AccessFilter, Hit, Point
+from ._types import QUARANTINED, AccessFilter, Hit, Point
 from ._validate import canonical_id, check_labels, check_vector
 
 __all__ = ["ClientStore", "client_access_filter"]
@@ -39,6 +39,7 @@ _INDEXES: tuple[tuple[str, models.PayloadSchemaType], ...] = (
     ("users", models.PayloadSchemaType.KEYWORD),
     ("level", models.PayloadSchemaType.INTEGER),
     ("tags", models.PayloadSchemaType.KEYWORD),
+    ("quarantined", models.PayloadSchemaType.INTEGER),
 )
 
 
@@ -46,8 +47,8 @@ def client_access_filter(access: AccessFilter) -> models.Filter:
     """The one qdrant-client filter that decides what a principal may see.
 
     ``tenant == t AND level <= max_level AND (groups any-of principal
-    groups OR users any-of [user])``; with no groups, only the users
-    condition.
+    groups OR users any-of [user]) AND NOT quarantined == 1``; with no
+    groups, only the users condition.
     """
     readers: list[models.Condition] = [
         models.FieldCondition(key="users", match=models.MatchAny(any=[access.user]))
@@ -61,7 +62,10 @@ def client_access_filter(access: AccessFilter) -> models.Filter:
             models.FieldCondition(key="tenant", match=models.MatchValue(value=access.tenant)),
             models.FieldCondition(key="level", range=models.Range(gte=0, lte=access.max_level)),
             models.Filter(should=readers),
-        ]
+        ],
+        must_not=[
+            models.FieldCondition(key="quarantined", match=models.MatchValue(value=QUARANTINED)),
+        ],
     )
 
 

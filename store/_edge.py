@@ -37,7 +37,7 @@ from qdrant_edge import (
 from qdrant_edge import Point as EdgePoint
 
 from ._errors import StoreError
-from ._types import AccessFilter, Hit, Point
+from ._types import QUARANTINED, AccessFilter, Hit, Point
 from ._validate import canonical_id, check_labels, check_vector
 
 __all__ = ["EdgeStore", "edge_access_filter"]
@@ -67,6 +67,7 @@ _INDEXES: tuple[tuple[str, PayloadSchemaType], ...] = (
     ("users", PayloadSchemaType.Keyword),
     ("level", PayloadSchemaType.Integer),
     ("tags", PayloadSchemaType.Keyword),
+    ("quarantined", PayloadSchemaType.Integer),
 )
 
 
@@ -74,8 +75,9 @@ def edge_access_filter(access: AccessFilter) -> Filter:
     """The one Qdrant Edge filter that decides what a principal may see.
 
     ``tenant == t AND level <= max_level AND (groups any-of principal
-    groups OR users any-of [user])``; with no groups, only the users
-    condition (an empty any-of is not a valid Qdrant match).
+    groups OR users any-of [user]) AND NOT quarantined == 1``; with no
+    groups, only the users condition (an empty any-of is not a valid Qdrant
+    match). A point without ``quarantined`` (older stores) is not quarantined.
     """
     readers: list[FieldCondition] = [FieldCondition("users", match=MatchAny([access.user]))]
     if access.groups:
@@ -85,7 +87,10 @@ def edge_access_filter(access: AccessFilter) -> Filter:
             FieldCondition("tenant", match=MatchValue(access.tenant)),
             FieldCondition("level", range=RangeFloat(gte=0.0, lte=float(access.max_level))),
             Filter(should=list(readers)),
-        ]
+        ],
+        # An integer, not a bool: Edge 0.9 turns MatchValue(True) into 1 and
+        # then never matches a stored JSON true (docs/TRAPS.md).
+        must_not=[FieldCondition("quarantined", match=MatchValue(QUARANTINED))],
     )
 
 

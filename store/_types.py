@@ -10,6 +10,10 @@ The payload of a point holds only ids, labels and ciphertext (see
     groups    list[str]    ACL groups that may read the chunk
     users     list[str]    ACL users (token ``sub``) that may read the chunk
     sealed    str          base64 of the sealed chunk (store/_sealing.py)
+    quarantined int        1: held for a steward (never visible through the
+                           access filter); 0 or absent: not quarantined
+    injection_score float  the chunk's injection score at ingest (0..1)
+    injection_signals list[str]  names of the signals behind that score
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["AccessFilter", "Hit", "Point", "matches"]
+__all__ = ["QUARANTINED", "AccessFilter", "Hit", "Point", "is_quarantined", "matches"]
+
+# The payload value of ``quarantined`` that hides a point from every search.
+QUARANTINED = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +33,9 @@ class AccessFilter:
     """Who is asking, reduced to what the engine must filter on.
 
     Built only from an authenticated principal (``retrieval.access_filter``);
-    a point is visible iff ``tenant`` equals, ``level <= max_level`` and
-    (``groups`` intersects the point's groups or ``user`` is in its users).
+    a point is visible iff ``tenant`` equals, ``level <= max_level``,
+    (``groups`` intersects the point's groups or ``user`` is in its users)
+    and the point is not quarantined.
     """
 
     tenant: str
@@ -64,9 +72,18 @@ def matches(payload: Mapping[str, Any], access: AccessFilter) -> bool:
     """
     if payload.get("tenant") != access.tenant:
         return False
+    if is_quarantined(payload):
+        return False
     level = payload.get("level")
     if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= access.max_level:
         return False
     groups = payload.get("groups") or []
     users = payload.get("users") or []
     return bool(set(groups) & set(access.groups)) or access.user in users
+
+
+def is_quarantined(payload: Mapping[str, Any]) -> bool:
+    """Whether a payload is held in quarantine (``quarantined == 1``; a bool is
+    refused at upsert, so ``True`` never stands in for it)."""
+    q = payload.get("quarantined")
+    return isinstance(q, int) and not isinstance(q, bool) and q == QUARANTINED

@@ -65,6 +65,13 @@ def check_labels(point_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     level = fields.get("level")
     if "level" in fields and (not isinstance(level, int) or isinstance(level, bool)):
         raise StoreError(f"point {point_id}: payload field 'level' must be an integer")
+    quarantined = fields.get("quarantined")
+    if "quarantined" in fields and (
+        not isinstance(quarantined, int) or isinstance(quarantined, bool)
+        or quarantined not in (0, 1)
+    ):
+        # A JSON true would slip through Edge's integer match (docs/TRAPS.md).
+        raise StoreError(f"point {point_id}: payload field 'quarantined' must be 0 or 1")
     try:  # both engines store JSON; refuse what one would coerce and the other reject
         json.dumps(fields, allow_nan=False)
     except (TypeError, ValueError):

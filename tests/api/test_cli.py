@@ -695,7 +695,7 @@ def test_when_query_then_only_documents_the_principal_may_see_come_back(
     assert len(docs_a) == len(docs_b) == 2
     assert len(docs_a & docs_b) == 1  # only the handbook is shared
     for c in chunks(as_a) + chunks(as_b):
-        assert set(c) == {"chunk_id", "doc_id", "text", "score", "level", "masked"}
+        assert set(c) == {"chunk_id", "doc_id", "text", "score", "level", "masked", "injection"}
 
 
 def test_when_query_from_another_tenant_or_below_clearance_then_less_comes_back(

@@ -31,8 +31,10 @@ def test_when_valid_token_then_retrieve_returns_contract_shape(client: TestClien
     assert r.status_code == 200, r.text
     body = r.json()
     assert isinstance(body["retrieval_id"], str) and 1 <= len(body["chunks"]) <= 3
+    assert set(body) == {"retrieval_id", "chunks", "context"}  # context: docs/INJECTION.md
     for chunk in body["chunks"]:
-        assert set(chunk) == {"chunk_id", "doc_id", "text", "score", "level", "masked"}
+        assert set(chunk) == {"chunk_id", "doc_id", "text", "score", "level", "masked",
+                              "injection"}
         assert chunk["level"] in {"public", "internal"}
 
 

@@ -35,7 +35,8 @@ OWN_GROUPS = {"employee": ["all-staff"], "hr": ["hr", "all-staff"], "steward": [
               "ingestor": ["all-staff"], "legal": ["legal", "all-staff"]}
 ALL_GROUPS = ["all-staff", "hr", "finance", "legal", "executives", "engineering", "support"]
 ROUTES = ("retrieve", "inspect", "upload", "delete_other_tenant", "delete_missing",
-          "policy_get", "policy_put", "healthz", "metrics")
+          "policy_get", "policy_put", "quarantine_list", "release_other_tenant",
+          "release_missing", "healthz", "metrics")
 UNAUTHORIZED = {"error": {"code": "unauthorized", "message": "missing or invalid bearer token"}}
 QUERIES = ("payroll salary bank account", "board decision project codename",
            "employee social security number", "privileged legal dispute")
@@ -75,11 +76,14 @@ def expected(route: str, caller: Caller) -> int:
     if caller.role == "none":
         return 401
     needs = {"upload": "ingestor", "delete_other_tenant": "ingestor",
-             "delete_missing": "ingestor", "policy_get": "steward", "policy_put": "steward"}
+             "delete_missing": "ingestor", "policy_get": "steward", "policy_put": "steward",
+             "quarantine_list": "steward", "release_other_tenant": "steward",
+             "release_missing": "steward"}
     if route in needs and caller.role != needs[route]:
         return 403
     return {"retrieve": 200, "inspect": 200, "upload": 201, "delete_other_tenant": 404,
-            "delete_missing": 404, "policy_get": 200, "policy_put": 422}[route]
+            "delete_missing": 404, "policy_get": 200, "policy_put": 422,
+            "quarantine_list": 200, "release_other_tenant": 404, "release_missing": 404}[route]
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +122,10 @@ def _call(route: str, caller: Caller, client: TestClient, world: World) -> Any:
         "policy_get": lambda: client.get("/v1/policy", headers=h),
         "policy_put": lambda: client.put("/v1/policy", content=b"levels: [public]\nbogus: 1\n",
                                          headers=h),
+        "quarantine_list": lambda: client.get("/v1/quarantine", headers=h),
+        "release_other_tenant": lambda: client.post(
+            f"/v1/quarantine/{_other_tenant_doc(world, caller.tenant)}/release", headers=h),
+        "release_missing": lambda: client.post(f"/v1/quarantine/{'0' * 32}/release", headers=h),
         "healthz": lambda: client.get("/healthz", headers=h),
         "metrics": lambda: client.get("/metrics", headers=h),
     }
@@ -185,7 +193,9 @@ def test_matrix_covers_every_route_of_the_app(client: TestClient) -> None:
         ("HEAD", "/docs"), ("HEAD", "/redoc")}
     covered = {("POST", "/v1/retrieve"), ("POST", "/v1/inspect"), ("POST", "/v1/documents"),
                ("DELETE", "/v1/documents/{doc_id}"), ("GET", "/v1/policy"),
-               ("PUT", "/v1/policy"), ("GET", "/healthz"), ("GET", "/metrics")}
+               ("PUT", "/v1/policy"), ("GET", "/v1/quarantine"),
+               ("POST", "/v1/quarantine/{doc_id}/release"), ("GET", "/healthz"),
+               ("GET", "/metrics")}
     assert {p for p in paths if p[0] != "HEAD"} == covered
 
 

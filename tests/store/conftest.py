@@ -48,7 +48,7 @@ def new_id(rng: random.Random) -> str:
 
 
 def random_payload(rng: random.Random) -> dict[str, object]:
-    return {
+    payload: dict[str, object] = {
         "tenant": rng.choice(TENANTS),
         "doc_id": f"doc{rng.randrange(40)}",
         "level": rng.randrange(4),
@@ -56,6 +56,11 @@ def random_payload(rng: random.Random) -> dict[str, object]:
         "users": rng.sample(USERS, rng.choice((0, 0, 1, 2))),
         "sealed": "c2VhbGVk",
     }
+    # Quarantine marker: absent (older stores), 0 (released or clean) or 1 (held).
+    quarantined = rng.choice((None, None, None, 0, 1))
+    if quarantined is not None:
+        payload["quarantined"] = quarantined
+    return payload
 
 
 def random_access(rng: random.Random) -> AccessFilter:

@@ -198,7 +198,8 @@ def test_when_a_vector_is_not_finite_then_store_error(store: VectorStore, bad: f
 @pytest.mark.parametrize(
     "labels",
     [{"level": 1.0}, {"level": "1"}, {"level": True}, {"groups": "hr"}, {"users": [1]},
-     {"tenant": 7}, {"extra": {1, 2}}, {"extra": float("nan")}, {"extra": b"raw"}],
+     {"tenant": 7}, {"extra": {1, 2}}, {"extra": float("nan")}, {"extra": b"raw"},
+     {"quarantined": True}, {"quarantined": 2}, {"quarantined": "1"}],
 )
 def test_when_label_fields_have_wrong_types_then_store_error_without_payload(
     store: VectorStore, labels: dict[str, Any],
@@ -245,6 +246,27 @@ def test_when_a_level_is_negative_then_nobody_sees_the_point(store: VectorStore)
         access = AccessFilter(tenant="acme", max_level=max_level, groups=("hr",), user="ceo")
         assert store.search(unit(3), access, 10) == []
         assert not matches(tampered.payload, access)
+
+
+def test_when_a_point_is_quarantined_then_no_principal_finds_it_until_released(
+    store: VectorStore,
+) -> None:
+    rng = random.Random(13)
+    held = Point(new_id(rng), unit(4), payload(quarantined=1))
+    released = Point(new_id(rng), unit(4), payload(quarantined=0))
+    legacy = Point(new_id(rng), unit(4), payload())  # a store written before quarantine
+    store.upsert([held, released, legacy])
+    for access in (everyone(), AccessFilter(tenant="acme", max_level=0, groups=(), user="x"),
+                   AccessFilter(tenant="acme", max_level=3, groups=("hr",), user="ceo")):
+        found = {h.id for h in store.search(unit(4), access, 10)}
+        assert held.id not in found
+        assert not matches(held.payload, access)
+        assert found == {p.id for p in (released, legacy) if matches(p.payload, access)}
+    # Stewards still see it outside search (listing, release).
+    assert [h.id for h in store.retrieve([held.id])] == [held.id]
+    assert held.id in {h.id for h in store.scroll("acme")}
+    store.set_payload(held.id, {"quarantined": 0})
+    assert held.id in {h.id for h in store.search(unit(4), everyone(), 10)}
 
 
 def test_when_limit_exceeds_the_visible_set_then_every_visible_point_comes_back(
@@ -343,6 +365,7 @@ def test_when_random_payloads_are_generated_then_they_cover_every_label_shape() 
     assert {p["tenant"] for p in payloads} == set(TENANTS)
     assert any(not p["groups"] and not p["users"] for p in payloads)
     assert any(p["users"] and not p["groups"] for p in payloads)
+    assert {p.get("quarantined", "absent") for p in payloads} == {"absent", 0, 1}
 
 
 # -- Qdrant Edge only ---------------------------------------------------------------

@@ -1,0 +1,98 @@
+"""Quarantine: chunks held at ingest for a steward, listed and released.
+
+A chunk whose injection score reaches the policy's ``injection.quarantine_at``
+is stored with ``quarantined: 1``; every access filter excludes it inside the
+search (``store.matches``), so no principal retrieves it. A steward lists the
+held documents (ids, scores and signal names; never text) and releases a
+document, which sets ``quarantined: 0`` on its held chunks: from then on they
+are retrieved like any other, still flagged. A new version of the document is
+scored again (a release covers the content the steward reviewed).
+
+The marker is not part of the sealed labels (AAD): a release changes no
+ciphertext and needs no key. Someone who can write the store could release
+a chunk, as they could delete one; the audit trail records every release.
+Nothing here loads a model.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from store import VectorStore, is_quarantined
+
+__all__ = ["HeldChunk", "HeldDocument", "list_quarantine", "release_document"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HeldChunk:
+    chunk_id: str
+    score: float
+    signals: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"chunk_id": self.chunk_id, "score": self.score, "signals": list(self.signals)}
+
+
+@dataclass(frozen=True)
+class HeldDocument:
+    """One document with quarantined chunks: ids, scores and signal names only."""
+
+    tenant: str
+    doc_id: str
+    chunks: tuple[HeldChunk, ...]
+
+    @property
+    def score(self) -> float:
+        return max(c.score for c in self.chunks)
+
+    @property
+    def signals(self) -> tuple[str, ...]:
+        return tuple(sorted({s for c in self.chunks for s in c.signals}))
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "tenant": self.tenant,
+            "doc_id": self.doc_id,
+            "score": self.score,
+            "signals": list(self.signals),
+            "chunks": [c.as_dict() for c in self.chunks],
+        }
+
+
+def _score(value: object) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
+def list_quarantine(store: VectorStore, tenant: str | None) -> list[HeldDocument]:
+    """Documents with quarantined chunks (of ``tenant``, or of every tenant
+    when ``None``), highest score first."""
+    held: dict[tuple[str, str], list[HeldChunk]] = {}
+    for hit in store.scroll(tenant):
+        p = hit.payload
+        if not is_quarantined(p):
+            continue
+        signals = p.get("injection_signals") or ()
+        key = (str(p.get("tenant", "")), str(p.get("doc_id", "")))
+        held.setdefault(key, []).append(HeldChunk(
+            chunk_id=hit.id,
+            score=_score(p.get("injection_score")),
+            signals=tuple(str(s) for s in signals) if isinstance(signals, list) else (),
+        ))
+    docs = [HeldDocument(t, d, tuple(sorted(cs, key=lambda c: c.chunk_id)))
+            for (t, d), cs in held.items()]
+    return sorted(docs, key=lambda d: (-d.score, d.tenant, d.doc_id))
+
+
+def release_document(store: VectorStore, tenant: str, doc_id: str) -> int:
+    """Release every quarantined chunk of one document of ``tenant``; returns
+    how many were released (0: nothing of that document was held)."""
+    released = 0
+    for hit in store.retrieve(store.document_point_ids(tenant, doc_id)):
+        if is_quarantined(hit.payload):
+            store.set_payload(hit.id, {"quarantined": 0})
+            released += 1
+    log.info("quarantine released", extra={"doc_id": doc_id, "tenant": tenant, "chunks": released})
+    return released
