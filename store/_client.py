@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from qdrant_client import QdrantClient, models
 
 from ._errors import StoreError
+from ._fingerprints import FINGERPRINT_FIELD
 from ._types import AccessFilter, Hit, Point
 from ._validate import canonical_id, check_labels, check_vector
 
@@ -39,7 +40,11 @@ _INDEXES: tuple[tuple[str, models.PayloadSchemaType], ...] = (
     ("users", models.PayloadSchemaType.KEYWORD),
     ("level", models.PayloadSchemaType.INTEGER),
     ("tags", models.PayloadSchemaType.KEYWORD),
+    (FINGERPRINT_FIELD, models.PayloadSchemaType.INTEGER),
 )
+# What match_fingerprints returns of a payload: labels and fingerprints, never ``sealed``.
+_FINGERPRINT_PAYLOAD = ["tenant", "doc_id", "chunk_id", "level", "groups", "users",
+                        FINGERPRINT_FIELD]
 
 
 def client_access_filter(access: AccessFilter) -> models.Filter:
@@ -146,6 +151,19 @@ class ClientStore:
             ]
         )
         return [hit.id for hit in self._scroll(flt, with_payload=False)]
+
+    def match_fingerprints(self, tenant: str, fingerprints: Sequence[int]) -> Iterator[Hit]:
+        """Points of ``tenant`` holding any of ``fingerprints`` (labels and ``fp`` only)."""
+        wanted = sorted({int(f) for f in fingerprints})
+        if not wanted:
+            return iter(())
+        flt = models.Filter(
+            must=[
+                models.FieldCondition(key="tenant", match=models.MatchValue(value=tenant)),
+                models.FieldCondition(key=FINGERPRINT_FIELD, match=models.MatchAny(any=wanted)),
+            ]
+        )
+        return self._scroll(flt, with_payload=_FINGERPRINT_PAYLOAD)
 
     def delete_points(self, ids: Sequence[str]) -> None:
         """Delete points by id (missing ids are ignored)."""
@@ -278,7 +296,9 @@ class ClientStore:
             for p in response.points
         ]
 
-    def _scroll(self, flt: models.Filter | None, *, with_payload: bool) -> Iterator[Hit]:
+    def _scroll(
+        self, flt: models.Filter | None, *, with_payload: bool | list[str]
+    ) -> Iterator[Hit]:
         offset: Any = None
         while True:
             page = partial(

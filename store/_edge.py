@@ -37,6 +37,7 @@ from qdrant_edge import (
 from qdrant_edge import Point as EdgePoint
 
 from ._errors import StoreError
+from ._fingerprints import FINGERPRINT_FIELD
 from ._types import AccessFilter, Hit, Point
 from ._validate import canonical_id, check_labels, check_vector
 
@@ -67,7 +68,11 @@ _INDEXES: tuple[tuple[str, PayloadSchemaType], ...] = (
     ("users", PayloadSchemaType.Keyword),
     ("level", PayloadSchemaType.Integer),
     ("tags", PayloadSchemaType.Keyword),
+    (FINGERPRINT_FIELD, PayloadSchemaType.Integer),
 )
+# What match_fingerprints returns of a payload: labels and fingerprints, never ``sealed``.
+_FINGERPRINT_PAYLOAD = ["tenant", "doc_id", "chunk_id", "level", "groups", "users",
+                        FINGERPRINT_FIELD]
 
 
 def edge_access_filter(access: AccessFilter) -> Filter:
@@ -178,6 +183,19 @@ class EdgeStore:
         )
         return [hit.id for hit in self._scroll(flt, with_payload=False)]
 
+    def match_fingerprints(self, tenant: str, fingerprints: Sequence[int]) -> Iterator[Hit]:
+        """Points of ``tenant`` holding any of ``fingerprints`` (labels and ``fp`` only)."""
+        wanted = sorted({int(f) for f in fingerprints})
+        if not wanted:
+            return iter(())
+        flt = Filter(
+            must=[
+                FieldCondition("tenant", match=MatchValue(tenant)),
+                FieldCondition(FINGERPRINT_FIELD, match=MatchAny(wanted)),
+            ]
+        )
+        return self._scroll(flt, with_payload=_FINGERPRINT_PAYLOAD)
+
     def delete_points(self, ids: Sequence[str]) -> None:
         """Delete points by id (missing ids are ignored)."""
         shard = self._live()
@@ -287,7 +305,7 @@ class EdgeStore:
         points: list[ScoredPoint] = self._call("search", partial(self._shard.query, request))
         return [Hit(id=str(p.id), score=float(p.score), payload=p.payload or {}) for p in points]
 
-    def _scroll(self, flt: Filter | None, *, with_payload: bool) -> Iterator[Hit]:
+    def _scroll(self, flt: Filter | None, *, with_payload: bool | list[str]) -> Iterator[Hit]:
         offset: Any = None
         while True:
             shard = self._live()

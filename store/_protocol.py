@@ -46,6 +46,16 @@ class VectorStore(Protocol):
     def document_point_ids(self, tenant: str, doc_id: str) -> list[str]:
         """Ids of every point of one document of one tenant."""
 
+    def match_fingerprints(self, tenant: str, fingerprints: Sequence[int]) -> Iterable[Hit]:
+        """Points of ``tenant`` whose ``fp`` payload holds any of ``fingerprints``
+        (keyed shingles, store/_fingerprints.py), whoever may read them.
+
+        Payloads carry the access labels and ``fp`` only, never ``sealed``:
+        the caller (retrieval's inspector) decides with :func:`store.matches`
+        which of them the principal may not read. Points without
+        fingerprints (ingested before them) never match.
+        """
+
     def delete_points(self, ids: Sequence[str]) -> None:
         """Delete points by id (missing ids are ignored)."""
 

@@ -62,6 +62,15 @@ def check_labels(point_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
                     f"point {point_id}: payload field {key!r} must be a list of strings"
                 )
             fields[key] = list(value)
+    if "fp" in fields:  # keyed passage fingerprints (store/_fingerprints.py)
+        value = fields["fp"]
+        if isinstance(value, str | bytes) or not isinstance(value, Sequence) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 63 for v in value
+        ):
+            raise StoreError(
+                f"point {point_id}: payload field 'fp' must be a list of 63-bit integers"
+            )
+        fields["fp"] = list(value)
     level = fields.get("level")
     if "level" in fields and (not isinstance(level, int) or isinstance(level, bool)):
         raise StoreError(f"point {point_id}: payload field 'level' must be an integer")

@@ -557,3 +557,33 @@ def test_when_the_server_is_unreachable_then_open_store_raises_store_error(
             collection="c",
         )
     assert "k-secret-42" not in str(caught.value)
+
+
+# -- keyed passage fingerprints ----------------------------------------------
+
+
+def test_when_fingerprints_are_matched_then_only_that_tenants_holders_come_back_without_sealed(
+    store: VectorStore,
+) -> None:
+    rng = random.Random(40)
+    a = Point(new_id(rng), unit(1), payload(fp=[5, 2**62 + 1], sealed=CANARY))
+    b = Point(new_id(rng), unit(2), payload(fp=[7]))
+    other_tenant = Point(new_id(rng), unit(3), payload(tenant="globex", fp=[5]))
+    legacy = Point(new_id(rng), unit(4), payload())  # ingested before fingerprints
+    store.upsert([a, b, other_tenant, legacy])
+    hits = list(store.match_fingerprints("acme", [2**62 + 1, 99]))
+    assert [h.id for h in hits] == [a.id]
+    assert hits[0].payload["fp"] == [5, 2**62 + 1] and "sealed" not in hits[0].payload
+    assert hits[0].payload["level"] == 1 and hits[0].payload["groups"] == ["hr"]
+    assert sorted(h.id for h in store.match_fingerprints("acme", [5, 7])) == sorted([a.id, b.id])
+    assert list(store.match_fingerprints("acme", [])) == []
+    store.delete_points([a.id])
+    assert list(store.match_fingerprints("acme", [5])) == []
+
+
+@pytest.mark.parametrize("bad", [[-1], [1 << 63], ["5"], [True], "5", [1.5]])
+def test_when_fingerprints_are_not_63_bit_ints_then_store_error(
+    store: VectorStore, bad: object
+) -> None:
+    with pytest.raises(StoreError, match="'fp'"):
+        store.upsert([Point(new_id(random.Random(41)), unit(1), payload(fp=bad))])
