@@ -11,6 +11,7 @@ from ._findings import Finding, resolve_overlaps  # noqa: E402
 from ._policy import (  # noqa: E402
     MASKS,
     EntityRule,
+    InspectRule,
     Marker,
     Policy,
     PolicyError,
@@ -35,6 +36,7 @@ __all__ = [
     "EvalInputError",
     "EvalReport",
     "Finding",
+    "InspectRule",
     "Marker",
     "Policy",
     "PolicyError",

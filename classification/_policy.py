@@ -27,6 +27,7 @@ from pydantic_core import ErrorDetails
 __all__ = [
     "MASKS",
     "EntityRule",
+    "InspectRule",
     "Marker",
     "Policy",
     "PolicyError",
@@ -200,6 +201,31 @@ class RoleRule(_Model):
     unmask: tuple[str, ...] | Literal["all"] = ()
 
 
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
+
+
+class InspectRule(_Model):
+    """What ``inspect`` lets through of links and images in an answer.
+
+    ``allowed_hosts``: host names (lower case) that markdown links, images
+    and URLs may point at; each also allows its subdomains. Empty: none.
+    """
+
+    allowed_hosts: tuple[str, ...] = ()
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        for i, host in enumerate(hosts):
+            if not _HOST.match(host):
+                raise ValueError(
+                    f"[{i}]: not a lower-case host name (e.g. docs.acme.example; "
+                    "no scheme, port, path or wildcard)"
+                )
+        return hosts
+
+
 class Policy(_Model):
     """A validated classification and access policy.
 
@@ -214,6 +240,7 @@ class Policy(_Model):
     markers: tuple[Marker, ...] = ()
     min_score: float = Field(default=0.5, ge=0.0, le=1.0)
     roles: dict[str, RoleRule] = Field(default_factory=dict)
+    inspect: InspectRule = Field(default_factory=InspectRule)
 
     # -- levels -----------------------------------------------------------
     def rank(self, level: str) -> int:
