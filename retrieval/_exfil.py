@@ -22,7 +22,10 @@ type                what                                            action
 An image blocks the whole answer: it fires without a click, and an answer
 that carries one was most likely steered by injected instructions, so the
 rest of it is not trusted either. Relative URLs (no scheme, no host) stay:
-they point at the application that shows the answer.
+they point at the application that shows the answer. Each finding keeps the
+span of its URL, so that the inspector can let through a URL quoted
+verbatim from what the retrieval showed (a citation carries no data the
+source did not).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from urllib.parse import urlsplit
 __all__ = ["ExfilFinding", "find_exfiltration", "host_allowed"]
 
 # (url) or (<url> "title"); one level of balanced parentheses inside the URL.
-_URL_IN_PARENS = (r"\(\s*<?([^\s()<>]*(?:\([^\s()<>]*\)[^\s()<>]*)*)>?"
+_URL_IN_PARENS = (r"\(\s*(?:<([^<>\n]*)>|([^\s()<>]*(?:\([^\s()<>]*\)[^\s()<>]*)*))"
                   r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)")
 _IMAGE = re.compile(r"!\[[^\]\n]{0,2000}\]" + _URL_IN_PARENS)
 _LINK = re.compile(r"(?<!!)\[[^\]\n]{0,2000}\]" + _URL_IN_PARENS)
@@ -52,7 +55,7 @@ _HTML_TAG = re.compile(
     r"portal|applet|bgsound|isindex|script|style|svg|math|template)\b[^>]*>?"
 )
 _HANDLER_TAG = re.compile(r"(?i)<\s*[a-z][a-z0-9-]*\b[^>]*\bon[a-z]+\s*=[^>]*>?")
-_SCRIPT_URI = re.compile(r"(?i)\b(?:java|vb)script\s*:[^\s)\"'<>]*")
+_SCRIPT_URI = re.compile(r"(?i)\b(?:java|vb)script\s*:[^\s\"'<>]*")
 _DATA_URI = re.compile(r"(?i)\bdata\s*:\s*[a-z]+/[a-z0-9.+-]+\s*[;,][^\s)\"'<>]*")
 _TRAILING = ".,;:!?"
 
@@ -61,9 +64,12 @@ Kind = Literal["MARKDOWN_IMAGE", "MARKDOWN_LINK", "URL", "HTML", "SCRIPT_URI", "
 
 @dataclass(frozen=True, slots=True)
 class ExfilFinding:
+    """One channel: its span, and the span of the URL it points at (if any)."""
+
     type: Kind
     start: int
     end: int
+    url: tuple[int, int] | None = None
 
     @property
     def action(self) -> Literal["redact", "block"]:
@@ -90,6 +96,14 @@ def host_allowed(url: str, allowed: Sequence[str]) -> bool:
     return any(host == h or host.endswith("." + h) for h in allowed)
 
 
+def _target(m: re.Match[str]) -> str:
+    return m.group(1) if m.group(1) is not None else m.group(2)
+
+
+def _target_span(m: re.Match[str]) -> tuple[int, int]:
+    return m.span(1) if m.group(1) is not None else m.span(2)
+
+
 def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     return any(start < e and s < end for s, e in spans)
 
@@ -100,33 +114,33 @@ def find_exfiltration(text: str, allowed_hosts: Sequence[str]) -> list[ExfilFind
     found: list[ExfilFinding] = []
     taken: list[tuple[int, int]] = []
 
-    def add(kind: Kind, start: int, end: int) -> None:
+    def add(kind: Kind, start: int, end: int, url: tuple[int, int] | None = None) -> None:
         if not _overlaps(taken, start, end):
-            found.append(ExfilFinding(kind, start, end))
+            found.append(ExfilFinding(kind, start, end, url))
             taken.append((start, end))
 
     for m in _HTML_BLOCK.finditer(text):
         add("HTML", m.start(), m.end())
     for m in _IMAGE.finditer(text):
-        if not host_allowed(m.group(1), allowed_hosts):
-            add("MARKDOWN_IMAGE", m.start(), m.end())
+        if not host_allowed(_target(m), allowed_hosts):
+            add("MARKDOWN_IMAGE", m.start(), m.end(), _target_span(m))
         else:
             taken.append((m.start(), m.end()))
     refs_out = [m for m in _REF_DEF.finditer(text) if not host_allowed(m.group(1), allowed_hosts)]
     if refs_out and _REF_IMAGE.search(text):
         # A reference image resolves to a definition: treat each off-list one as an image.
         for m in refs_out:
-            add("MARKDOWN_IMAGE", m.start(), m.end())
+            add("MARKDOWN_IMAGE", m.start(), m.end(), m.span(1))
     for m in _LINK.finditer(text):
-        if not host_allowed(m.group(1), allowed_hosts):
-            add("MARKDOWN_LINK", m.start(), m.end())
+        if not host_allowed(_target(m), allowed_hosts):
+            add("MARKDOWN_LINK", m.start(), m.end(), _target_span(m))
         else:
             taken.append((m.start(), m.end()))
     for m in refs_out:
-        add("MARKDOWN_LINK", m.start(), m.end())
+        add("MARKDOWN_LINK", m.start(), m.end(), m.span(1))
     for m in _AUTOLINK.finditer(text):
         if not host_allowed(m.group(1), allowed_hosts):
-            add("MARKDOWN_LINK", m.start(), m.end())
+            add("MARKDOWN_LINK", m.start(), m.end(), m.span(1))
     for m in _SCRIPT_URI.finditer(text):
         add("SCRIPT_URI", m.start(), m.end())
     for m in _DATA_URI.finditer(text):
@@ -137,6 +151,6 @@ def find_exfiltration(text: str, allowed_hosts: Sequence[str]) -> list[ExfilFind
     for m in _BARE_URL.finditer(text):
         url = m.group().rstrip(_TRAILING)
         if not host_allowed(url, allowed_hosts):
-            add("URL", m.start(), m.start() + len(url))
+            add("URL", m.start(), m.start() + len(url), (m.start(), m.start() + len(url)))
     found.sort(key=lambda f: (f.start, f.end))
     return found

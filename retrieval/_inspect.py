@@ -97,6 +97,25 @@ def _words(text: str) -> str:
     return " " + " ".join(w.casefold() for w in _WORD.findall(text)) + " "
 
 
+class _Shown:
+    """What a retrieval showed its principal: the texts, and their words."""
+
+    __slots__ = ("_words", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._words: str | None = None
+
+    def __repr__(self) -> str:
+        return f"_Shown(len={len(self.text)})"
+
+    @property
+    def words(self) -> str:
+        if self._words is None:
+            self._words = _words(self.text)
+        return self._words
+
+
 def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for s, e in sorted(spans):
@@ -149,16 +168,22 @@ class Inspector:
                 findings.append(InspectFinding(f.entity, f.start, f.end, "block", "secret"))
             elif not policy.may_unmask(principal.roles, f.entity):
                 candidates.append(f)
+        shown: _Shown | None = None
         if candidates:
             shown = self._revealed(session, principal, policy, access)
             for f in candidates:
-                if _words(answer[f.start : f.end]) in shown:
+                value = _words(answer[f.start : f.end])
+                if value.strip() and value in shown.words:
                     continue  # this retrieval showed this principal the value in clear
                 findings.append(
                     InspectFinding(f.entity, f.start, f.end, "redact", "above_clearance"))
                 entity_masks[(f.start, f.end)] = f
 
         for x in find_exfiltration(answer, policy.inspect.allowed_hosts):
+            if x.url is not None and session is not None:
+                shown = shown or self._revealed(session, principal, policy, access)
+                if answer[x.url[0] : x.url[1]] in shown.text:
+                    continue  # cites a URL the retrieval showed, verbatim: no added data
             findings.append(InspectFinding(x.type, x.start, x.end, x.action, "exfiltration"))
         for s, e in self._provenance(principal.tenant, answer, access):
             findings.append(InspectFinding(PROVENANCE_TYPE, s, e, "block", "provenance"))
@@ -180,20 +205,19 @@ class Inspector:
 
     # -- what the retrieval showed ------------------------------------------
     def _revealed(self, session: RetrievalSession | None, principal: Principal,
-                  policy: Policy, access: AccessFilter) -> str:
-        """The words of every chunk of ``session`` as this principal saw it
-        (re-opened now: a chunk erased or no longer visible shows nothing)."""
+                  policy: Policy, access: AccessFilter) -> _Shown:
+        """Every chunk of ``session`` as this principal saw it (re-opened now:
+        a chunk erased or no longer visible shows nothing)."""
         if session is None or not session.chunk_ids or self._store is None or self._keys is None:
-            return " "
+            return _Shown("")
         views: list[str] = []
         for hit in self._store.retrieve(session.chunk_ids):
             if not matches(hit.payload, access):
                 continue
             sealed = open_hit(hit, policy, self._keys)
             if sealed is not None:
-                views.append(_words(render(sealed, principal, policy, self._pseudonyms)
-                                    .masked.text))
-        return "".join(views) or " "
+                views.append(render(sealed, principal, policy, self._pseudonyms).masked.text)
+        return _Shown("\n".join(views))
 
     # -- provenance -----------------------------------------------------------
     def _provenance(self, tenant: str, answer: str,
