@@ -307,19 +307,36 @@ def main() -> None:
     print(f"  ragseal /v1/inspect over HTTP           p50 {p50:6.1f} ms  p95 {p95:6.1f} ms")
     print(f"  of which classifier alone (in-process)  p50 {d50:6.1f} ms  p95 {d95:6.1f} ms")
     print(f"  baseline Presidio analyze+anonymize     p50 {b50:6.1f} ms  p95 {b95:6.1f} ms")
-    print(f"  ratio ragseal/baseline                  p50 {p50 / b50:6.2f}x   p95 {p95 / b95:6.2f}x")
+    print(f"  ratio ragseal/baseline                  p50 {p50 / b50:6.2f}x   "
+          f"p95 {p95 / b95:6.2f}x")
 
     # -- 2. leak suite (in-process: same code path as the route) ---------------
     inspector = services.inspector
+    # Names the tenant's confidential files hold (what a real leak names).
+    from ingest._loaders import load_document
+
+    names: set[str] = set()
+    for folder in ("hr", "finance", "legal", "board"):
+        for path in sorted((corpus / folder).rglob("*.*")):
+            text = load_document(path).text
+            names.update(text[f.start : f.end] for f in services.classifier.classify(text).findings
+                         if f.entity == "PERSON" and " " in text[f.start : f.end].strip())
+    tenant_names = sorted(n.strip() for n in names if "\n" not in n)
     leaks: list[tuple[str, str]] = []
-    per_kind = args.leaks // 4
-    for _ in range(per_kind):
+    quarter = args.leaks // 4
+    for _ in range(quarter):
         leaks.append(("exact passage", wrap(rng, passage(rng, rng.choice(restricted)))))
-    for _ in range(per_kind):
-        leaks.append(("paraphrase", wrap(rng, paraphrase(rng, passage(rng, rng.choice(restricted))))))
-    for _ in range(per_kind):
+    for _ in range(quarter):
+        source = passage(rng, rng.choice(restricted))
+        leaks.append(("paraphrase", wrap(rng, paraphrase(rng, source))))
+    for _ in range(quarter * 3 // 5):
         leaks.append(("entity", wrap(rng, entity_leak(rng))))
-    for _ in range(args.leaks - 3 * per_kind):
+    for _ in range(quarter * 2 // 5):
+        name = rng.choice(tenant_names)
+        template = rng.choice(["The payroll change was approved by {} on Monday.",
+                               "You could ask {} about it.", "{} signed the memo."])
+        leaks.append(("tenant's name", wrap(rng, template.format(name))))
+    while len(leaks) < args.leaks:
         leaks.append(("secret", wrap(rng, secret_leak(rng))))
     passed: Counter[str] = Counter()
     total: Counter[str] = Counter()
@@ -343,7 +360,7 @@ def main() -> None:
     services.close()
 
     print(f"\nleak suite ({sum(total.values())} leaks, {len(clean)} clean answers, employee):")
-    for kind in ("exact passage", "entity", "secret", "paraphrase"):
+    for kind in ("exact passage", "entity", "tenant's name", "secret", "paraphrase"):
         caught = total[kind] - passed[kind]
         print(f"  {kind:14} {total[kind]:5} leaks  passed as allow {passed[kind]:4}  "
               f"recall {caught / total[kind]:.3f}")

@@ -3,8 +3,9 @@
 What is found (docs/INSPECT.md):
 
 1. entities above the principal's clearance that the retrieval did not
-   show this principal in clear (same classifier and policy as ingestion)
-   -> ``redact``;
+   show this principal in clear (same classifier and policy as ingestion,
+   and names the tenant's own chunks carry as keyed search tags, which
+   catches a known name where the detector misses it) -> ``redact``;
 2. secrets (keys, tokens, passwords), whatever the clearance -> ``block``;
 3. provenance: passages of chunks the principal may not read, found by
    their keyed shingles (store/_fingerprints.py) -> ``block``;
@@ -57,6 +58,13 @@ _LOOKUP_BATCH = 1024
 # <CREDIT_CARD_****1111>.
 _MASK_TOKEN = re.compile(r"<([A-Z][A-Z0-9_]{0,63}?)(?:_([0-9a-f]{6})|_\*{4}\d{4})?>")
 _WORD = re.compile(r"[^\W_]+")
+# Runs of capitalised words: candidate names, looked up as keyed search tags.
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][^\W\d_]*(?:['\u2019-][A-Za-z]+)*"
+                              r"(?:[ \t]+[A-Z][^\W\d_]*(?:['\u2019-][A-Za-z]+)*)*")
+# Entity types looked up by value in the tenant's search tags (what a
+# detector misses most: names).
+KNOWN_VALUE_TYPES = ("PERSON",)
+_MAX_NAME_WORDS = 3
 
 Verdict = Literal["allow", "redact", "block"]
 Action = Literal["redact", "block"]
@@ -168,6 +176,8 @@ class Inspector:
                 findings.append(InspectFinding(f.entity, f.start, f.end, "block", "secret"))
             elif not policy.may_unmask(principal.roles, f.entity):
                 candidates.append(f)
+        candidates.extend(self._known_values(principal, policy, answer, candidates, tokens))
+        candidates.sort(key=lambda f: (f.start, f.end))
         shown: _Shown | None = None
         if candidates:
             shown = self._revealed(session, principal, policy, access)
@@ -202,6 +212,41 @@ class Inspector:
             "types": sorted({f.type for f in findings}), "reidentified": reidentified,
             "ms": round((time.perf_counter() - started) * 1000, 2)})
         return InspectResult(verdict, safe, tuple(findings), reidentified)
+
+    # -- the tenant's own values ------------------------------------------------
+    def _known_values(self, principal: Principal, policy: Policy, answer: str,
+                      found: Sequence[Finding], tokens: Sequence[tuple[int, int]],
+                      ) -> list[Finding]:
+        """Names in ``answer`` that the tenant's chunks carry as keyed search
+        tags, of types the principal may not read, where no finding is."""
+        types = [t for t in KNOWN_VALUE_TYPES
+                 if t in policy.entity_rules and not policy.may_unmask(principal.roles, t)]
+        if not types or self._store is None:
+            return []
+        taken = [(f.start, f.end) for f in found] + list(tokens)
+        spans: dict[str, tuple[str, int, int]] = {}
+        for run in _CAPITALISED_RUN.finditer(answer):
+            words = list(re.finditer(r"\S+", run.group()))
+            for i in range(len(words)):
+                for j in range(i, min(i + _MAX_NAME_WORDS, len(words))):
+                    start = run.start() + words[i].start()
+                    end = run.start() + words[j].end()
+                    if any(start < e and s < end for s, e in taken):
+                        continue
+                    for entity in types:
+                        tag = self._pseudonyms.search_tag(principal.tenant, entity,
+                                                          answer[start:end])
+                        spans[tag] = (entity, start, end)
+        if not spans:
+            return []
+        known = self._store.known_tags(principal.tenant, list(spans))
+        hits = sorted((spans[t] for t in known), key=lambda x: (x[1], -x[2]))
+        out: list[Finding] = []
+        for entity, start, end in hits:  # longest first at each start; no overlaps
+            if out and start < out[-1].end:
+                continue
+            out.append(Finding(entity, start, end, 1.0, "known_value"))
+        return out
 
     # -- what the retrieval showed ------------------------------------------
     def _revealed(self, session: RetrievalSession | None, principal: Principal,

@@ -165,6 +165,24 @@ class ClientStore:
         )
         return self._scroll(flt, with_payload=_FINGERPRINT_PAYLOAD)
 
+    def known_tags(self, tenant: str, tags: Sequence[str]) -> set[str]:
+        """Which of ``tags`` any point of ``tenant`` carries."""
+        wanted = sorted(set(tags))
+        if not wanted:
+            return set()
+        flt = models.Filter(
+            must=[
+                models.FieldCondition(key="tenant", match=models.MatchValue(value=tenant)),
+                models.FieldCondition(key="tags", match=models.MatchAny(any=wanted)),
+            ]
+        )
+        found: set[str] = set()
+        for hit in self._scroll(flt, with_payload=["tags"]):
+            found.update(set(hit.payload.get("tags") or ()) & set(wanted))
+            if len(found) == len(wanted):
+                break
+        return found
+
     def delete_points(self, ids: Sequence[str]) -> None:
         """Delete points by id (missing ids are ignored)."""
         wanted: list[models.ExtendedPointId] = [canonical_id(i) for i in ids]

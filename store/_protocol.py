@@ -56,6 +56,11 @@ class VectorStore(Protocol):
         fingerprints (ingested before them) never match.
         """
 
+    def known_tags(self, tenant: str, tags: Sequence[str]) -> set[str]:
+        """Which of ``tags`` (entity search tags, keyed hashes) any point of
+        ``tenant`` carries, whoever may read it: the tenant's own sensitive
+        values, which ``inspect`` recognises even where a detector misses them."""
+
     def delete_points(self, ids: Sequence[str]) -> None:
         """Delete points by id (missing ids are ignored)."""
 

@@ -171,3 +171,30 @@ def test_when_inspecting_then_no_answer_text_reaches_logs(
         text = record.getMessage() + repr(vars(record))
         for secret in (canary, "hunter22x", "samuel.adeyemi", "formal notice of breach"):
             assert secret not in text, record.name
+
+
+def test_when_an_answer_cites_a_url_its_retrieval_showed_then_it_is_not_exfiltration(
+    client: TestClient,
+) -> None:
+    ingestor = dict(sub="bot@acme.example", tenant="acme", groups=["all-staff"],
+                    roles=["ingestor"])
+    text = (b"Docking library notes: the zeppelin ligand catalogue is freely available at "
+            b"https://zinc15.docking.example/catalogue for the screening team.")
+    r = client.post("/v1/documents", headers=bearer(**ingestor),
+                    files={"file": ("docking.txt", text, "text/plain")},
+                    data={"acl": '{"groups": ["all-staff"], "level": "internal"}'})
+    assert r.status_code == 201, r.text
+    doc_id = r.json()["doc_id"]
+    try:
+        r = client.post("/v1/retrieve", json={"query": "zeppelin ligand catalogue", "top_k": 3},
+                        headers=bearer(**EMPLOYEE))
+        assert "https://zinc15.docking.example/catalogue" in r.text
+        answer = "The catalogue is at https://zinc15.docking.example/catalogue."
+        cited = inspect(client, EMPLOYEE, answer, r.json()["retrieval_id"])
+        assert cited["verdict"] == "allow"
+        forged = inspect(client, EMPLOYEE, answer.replace("/catalogue", "/catalogue?leak=1"),
+                         r.json()["retrieval_id"])
+        assert forged["verdict"] == "redact"
+        assert inspect(client, EMPLOYEE, answer)["verdict"] == "redact"  # no retrieval: no source
+    finally:
+        client.delete(f"/v1/documents/{doc_id}", headers=bearer(**ingestor))

@@ -58,6 +58,10 @@ def inspector(classifier: Classifier, tmp_path_factory: pytest.TempPathFactory
         _point(1, RESTRICTED + " " + BOILERPLATE, 3, ["legal"]),
         _point(2, HANDBOOK + " " + BOILERPLATE, 1, ["all-staff"]),
         _point(3, HANDBOOK, 1, ["all-staff"], tenant="globex"),
+        Point(str(uuid.UUID(int=4, version=4)), [0.0, 1.0, 0.0, 0.0], {
+            "tenant": "acme", "doc_id": "d4", "chunk_id": str(uuid.UUID(int=4, version=4)),
+            "level": 2, "groups": ["hr"], "users": [], "sealed": "x",
+            "tags": [PSEUDONYMS.search_tag("acme", "PERSON", "Ingrid Raman")]}),
     ])
     policy: Policy = POLICY
     yield Inspector(policy=lambda: policy, classifier=classifier, pseudonyms=PSEUDONYMS,
@@ -173,3 +177,20 @@ def test_when_the_retrieval_id_is_foreign_expired_or_altered_then_rejected(
 ) -> None:
     with pytest.raises(RetrievalIdError):
         inspector.inspect(EMPLOYEE, "fine answer", make())  # type: ignore[operator]
+
+
+def test_when_a_name_the_tenant_holds_is_missed_by_ner_then_it_is_still_redacted(
+    classifier: Classifier, inspector: Inspector,
+) -> None:
+    answer = "The payroll change was approved by Ingrid Raman on Monday."
+    result = inspector.inspect(EMPLOYEE, answer, None)
+    assert result.verdict == "redact"
+    (f,) = result.findings
+    assert (f.type, answer[f.start : f.end]) == ("PERSON", "Ingrid Raman")
+    assert result.answer == ("The payroll change was approved by "
+                             f"{PSEUDONYMS.tag('acme', 'PERSON', 'Ingrid Raman')} on Monday.")
+    assert inspector.inspect(HR, answer, None).verdict == "allow"
+    # A name no chunk of the tenant carries, and that the detector misses, is not known.
+    unknown = "The payroll change was approved by Ingrid Mensah on Monday."
+    if not classifier.classify(unknown).findings:
+        assert inspector.inspect(EMPLOYEE, unknown, None).verdict == "allow"

@@ -587,3 +587,15 @@ def test_when_fingerprints_are_not_63_bit_ints_then_store_error(
 ) -> None:
     with pytest.raises(StoreError, match="'fp'"):
         store.upsert([Point(new_id(random.Random(41)), unit(1), payload(fp=bad))])
+
+
+def test_when_tags_are_looked_up_then_only_the_tenants_known_ones_come_back(
+    store: VectorStore,
+) -> None:
+    rng = random.Random(42)
+    store.upsert([
+        Point(new_id(rng), unit(1), payload(tags=["t1", "t2"], level=3, groups=["legal"])),
+        Point(new_id(rng), unit(2), payload(tenant="globex", tags=["t3"])),
+    ])
+    assert store.known_tags("acme", ["t1", "t3", "t9"]) == {"t1"}
+    assert store.known_tags("globex", ["t3"]) == {"t3"} and store.known_tags("acme", []) == set()
