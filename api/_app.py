@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, File, Form, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from classification import PolicyError, parse_policy_text
@@ -93,7 +93,7 @@ class RetrieveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     query: str = Field(min_length=1, max_length=2000)
     top_k: int = Field(default=5, ge=1, le=50)
-    pseudonymize: bool = Field(
+    pseudonymize: StrictBool = Field(
         default=False,
         description="Show even the values this principal may read as keyed pseudonyms; "
                     "/v1/inspect puts them back in the answer.")
@@ -140,8 +140,6 @@ class InspectResponse(BaseModel):
     verdict: str
     answer: str
     findings: list[InspectFindingOut]
-    reidentified: int = Field(
-        default=0, description="Pseudonyms put back in the answer for this principal.")
 
 
 class DocumentOut(BaseModel):

@@ -95,9 +95,9 @@ class InspectResult:
                 f"reidentified={self.reidentified})")
 
     def as_dict(self) -> dict[str, object]:
+        # The contract's keys exactly; ``reidentified`` goes to the audit trail.
         return {"verdict": self.verdict, "answer": self.answer,
-                "findings": [f.as_dict() for f in self.findings],
-                "reidentified": self.reidentified}
+                "findings": [f.as_dict() for f in self.findings]}
 
 
 def _words(text: str) -> str:

@@ -103,12 +103,13 @@ def test_when_hr_asks_for_pseudonyms_then_inspect_puts_them_back_only_for_hr(
     assert "Maria Gonzalez" not in texts  # the LLM never sees the value
     answer = f"It was prepared by {tags[0]}."
     body = inspect(client, HR, answer, r.json()["retrieval_id"])
-    assert body["verdict"] == "allow" and body["reidentified"] == 1
+    assert body["verdict"] == "allow" and set(body) == {"verdict", "answer", "findings"}
     assert tags[0] not in str(body["answer"]) and str(body["answer"]).startswith("It was prepared by ")
+    assert not PSEUDONYM.search(str(body["answer"]))
     # The employee sees the same pseudonym in its own retrieval: it stays.
     r = client.post("/v1/retrieve", json={**query}, headers=bearer(**EMPLOYEE))
     body = inspect(client, EMPLOYEE, answer, r.json()["retrieval_id"])
-    assert body["answer"] == answer and body["reidentified"] == 0
+    assert body["answer"] == answer
 
 
 @pytest.mark.parametrize("case", ["altered", "expired", "foreign"])
