@@ -182,7 +182,11 @@ def wrap(rng: random.Random, body: str) -> str:
 def clean_answer(rng: random.Random, chunks: list[dict[str, object]], size: int) -> str:
     """An answer written from what a retrieval showed: sentences of its chunks."""
     parts = [rng.choice(CONNECT)]
-    sentences = [s for c in chunks for s in re.split(r"(?<=[.!?])\s+", str(c["text"]))
+    # Split after a word of 2+ lower-case letters only: never at initials
+    # ("G.M., A. Zanetti") or species ("P. falciparum"), which would glue
+    # new name-like strings together that no source showed.
+    sentences = [s for c in chunks
+                 for s in re.split(r"(?<=[a-z]{2}[.!?])\s+(?=[A-Z<])", str(c["text"]))
                  if len(s) > 30]
     rng.shuffle(sentences)
     for s in sentences:

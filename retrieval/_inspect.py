@@ -59,8 +59,9 @@ _LOOKUP_BATCH = 1024
 _MASK_TOKEN = re.compile(r"<([A-Z][A-Z0-9_]{0,63}?)(?:_([0-9a-f]{6})|_\*{4}\d{4})?>")
 _WORD = re.compile(r"[^\W_]+")
 # Runs of capitalised words: candidate names, looked up as keyed search tags.
-_CAPITALISED_RUN = re.compile(r"\b[A-Z][^\W\d_]*(?:['\u2019-][A-Za-z]+)*"
-                              r"(?:[ \t]+[A-Z][^\W\d_]*(?:['\u2019-][A-Za-z]+)*)*")
+# A word ends at a word boundary: "Tet" of "Tet1" is no candidate.
+_NAME_WORD = r"[A-Z][^\W\d_]*(?:['\u2019-][A-Za-z]+)*(?!\w)"
+_CAPITALISED_RUN = re.compile(rf"\b{_NAME_WORD}(?:[ \t]+{_NAME_WORD})*")
 # Entity types looked up by value in the tenant's search tags (what a
 # detector misses most: names).
 KNOWN_VALUE_TYPES = ("PERSON",)
