@@ -102,8 +102,9 @@ class InspectResult:
 
 
 def _words(text: str) -> str:
-    """Case-folded words joined by single spaces, padded: `` a b c ``."""
-    return " " + " ".join(w.casefold() for w in _WORD.findall(text)) + " "
+    """Words joined by single spaces, padded: `` a b c ``. Case is kept: a
+    value counts as shown only as it was shown (fewer chance matches)."""
+    return " " + " ".join(_WORD.findall(text)) + " "
 
 
 class _Shown:
