@@ -199,3 +199,30 @@ def test_when_an_answer_cites_a_url_its_retrieval_showed_then_it_is_not_exfiltra
         assert inspect(client, EMPLOYEE, answer)["verdict"] == "redact"  # no retrieval: no source
     finally:
         client.delete(f"/v1/documents/{doc_id}", headers=bearer(**ingestor))
+
+
+def test_when_the_retrieval_showed_a_value_in_clear_then_repeating_it_is_not_a_finding(
+    client: TestClient,
+) -> None:
+    # The detector misses the name in the document (it is shown in clear) but
+    # finds it in the answer: the retrieval revealed it, so it is no leak.
+    ingestor = dict(sub="bot@acme.example", tenant="acme", groups=["all-staff"],
+                    roles=["ingestor"])
+    text = (b"Quokka hangar log, week 12.\n\nThe payroll change was approved by Ingrid Raman "
+            b"on Monday. The quokka calibration sheet is in the east lab.")
+    r = client.post("/v1/documents", headers=bearer(**ingestor),
+                    files={"file": ("quokka.txt", text, "text/plain")},
+                    data={"acl": '{"groups": ["all-staff"], "level": "internal"}'})
+    assert r.status_code == 201, r.text
+    doc_id = r.json()["doc_id"]
+    try:
+        r = client.post("/v1/retrieve", json={"query": "quokka hangar payroll", "top_k": 3},
+                        headers=bearer(**EMPLOYEE))
+        assert "approved by Ingrid Raman on Monday" in r.text  # shown in clear
+        answer = "According to the log, Ingrid Raman approved it."
+        assert inspect(client, EMPLOYEE, answer, r.json()["retrieval_id"])["verdict"] == "allow"
+        alone = inspect(client, EMPLOYEE, answer)  # no retrieval: nothing was shown
+        assert alone["verdict"] == "redact"
+        assert [f["type"] for f in alone["findings"]] == ["PERSON"]  # type: ignore[attr-defined]
+    finally:
+        client.delete(f"/v1/documents/{doc_id}", headers=bearer(**ingestor))
