@@ -95,7 +95,7 @@ class RetrievalIds:
         }
         if pseudonyms:
             kept = [(k, v) for k, v in pseudonyms.items() if len(v) <= MAX_VALUE_CHARS]
-            body["ps"] = dict(sorted(kept)[:MAX_PSEUDONYMS])
+            body["ps"] = dict(kept[:MAX_PSEUDONYMS])  # the best chunks' first
         raw = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
         nonce = os.urandom(12)
         return _b64(_VERSION + nonce + self._aead.encrypt(nonce, raw, _AAD))
