@@ -19,21 +19,16 @@ clearance internal):
    entity), paraphrase recall, false block/redact on clean answers (target
    <= 2 %).
 
-    .venv/bin/python benchmarks/inspect.py [--requests 200] [--abstracts 600]
+    .venv/bin/python benchmarks/inspection.py [--requests 200] [--abstracts 600]
 """
 
-# ruff: noqa: S311, E402  (seeded benchmark data, not secrets; sys.path is fixed first)
+# ruff: noqa: S311  (seeded benchmark data, not secrets)
+
+# Not named inspect.py: python puts this folder first on sys.path for every
+# script in it, so a benchmarks/inspect.py would shadow the standard
+# library's inspect for all of them (docs/TRAPS.md).
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# This file is named like the standard library's ``inspect``: with its folder
-# first on sys.path (python runs it as a script), ``import inspect`` anywhere
-# (typing_extensions, pydantic) would load this file instead. Drop the folder.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import argparse
 import json
@@ -43,10 +38,12 @@ import re
 import socket
 import statistics
 import string
+import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
