@@ -276,8 +276,8 @@ class Inspector:
         if not shingles:
             return []
         values = sorted({s.value for s in shingles})
-        readable: set[int] = set()
-        unreadable: list[set[int]] = []
+        readable: set[str] = set()
+        unreadable: list[set[str]] = []
         for i in range(0, len(values), _LOOKUP_BATCH):
             for hit in self._store.match_fingerprints(tenant, values[i : i + _LOOKUP_BATCH]):
                 fps = hit.payload.get(FINGERPRINT_FIELD) or ()

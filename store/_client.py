@@ -40,7 +40,7 @@ _INDEXES: tuple[tuple[str, models.PayloadSchemaType], ...] = (
     ("users", models.PayloadSchemaType.KEYWORD),
     ("level", models.PayloadSchemaType.INTEGER),
     ("tags", models.PayloadSchemaType.KEYWORD),
-    (FINGERPRINT_FIELD, models.PayloadSchemaType.INTEGER),
+    (FINGERPRINT_FIELD, models.PayloadSchemaType.KEYWORD),
 )
 # What match_fingerprints returns of a payload: labels and fingerprints, never ``sealed``.
 _FINGERPRINT_PAYLOAD = ["tenant", "doc_id", "chunk_id", "level", "groups", "users",
@@ -152,9 +152,9 @@ class ClientStore:
         )
         return [hit.id for hit in self._scroll(flt, with_payload=False)]
 
-    def match_fingerprints(self, tenant: str, fingerprints: Sequence[int]) -> Iterator[Hit]:
+    def match_fingerprints(self, tenant: str, fingerprints: Sequence[str]) -> Iterator[Hit]:
         """Points of ``tenant`` holding any of ``fingerprints`` (labels and ``fp`` only)."""
-        wanted = sorted({int(f) for f in fingerprints})
+        wanted = sorted({str(f) for f in fingerprints})
         if not wanted:
             return iter(())
         flt = models.Filter(

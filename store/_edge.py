@@ -68,7 +68,7 @@ _INDEXES: tuple[tuple[str, PayloadSchemaType], ...] = (
     ("users", PayloadSchemaType.Keyword),
     ("level", PayloadSchemaType.Integer),
     ("tags", PayloadSchemaType.Keyword),
-    (FINGERPRINT_FIELD, PayloadSchemaType.Integer),
+    (FINGERPRINT_FIELD, PayloadSchemaType.Keyword),
 )
 # What match_fingerprints returns of a payload: labels and fingerprints, never ``sealed``.
 _FINGERPRINT_PAYLOAD = ["tenant", "doc_id", "chunk_id", "level", "groups", "users",
@@ -183,9 +183,9 @@ class EdgeStore:
         )
         return [hit.id for hit in self._scroll(flt, with_payload=False)]
 
-    def match_fingerprints(self, tenant: str, fingerprints: Sequence[int]) -> Iterator[Hit]:
+    def match_fingerprints(self, tenant: str, fingerprints: Sequence[str]) -> Iterator[Hit]:
         """Points of ``tenant`` holding any of ``fingerprints`` (labels and ``fp`` only)."""
-        wanted = sorted({int(f) for f in fingerprints})
+        wanted = sorted({str(f) for f in fingerprints})
         if not wanted:
             return iter(())
         flt = Filter(

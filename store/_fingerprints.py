@@ -2,9 +2,12 @@
 
 A chunk's original text is normalised (NFKC, case-folded, words only,
 common function words dropped, a light suffix stemmer) and cut into word
-shingles of :data:`SHINGLE_WORDS` words. Each shingle becomes
-``HMAC-SHA256(tenant key, shingle)`` truncated to a non-negative 63-bit
-integer (Qdrant integer payloads are signed 64-bit). The tenant key is
+shingles of :data:`SHINGLE_WORDS` words. Each shingle becomes the first
+64 bits of ``HMAC-SHA256(tenant key, shingle)``, written as 14 lower-case
+letters (base 26): a keyword, and never a run of decimal digits at rest
+(Qdrant Edge keeps payloads as JSON text, where integers would be digit
+strings that a canary such as the last four digits of an SSN can be
+found in by chance; docs/TRAPS.md). The tenant key is
 derived with HKDF from an installation secret, so the same passage gives
 unrelated fingerprints in two tenants, and nobody without the secret can
 test a guessed passage against the store: no plaintext and no unkeyed hash
@@ -32,7 +35,8 @@ __all__ = ["FINGERPRINT_FIELD", "SHINGLE_WORDS", "Fingerprinter", "Shingle"]
 # Payload field holding a chunk's fingerprints (integer payload index).
 FINGERPRINT_FIELD = "fp"
 SHINGLE_WORDS = 3
-_MASK63 = (1 << 63) - 1
+FINGERPRINT_CHARS = 14  # 26**14 > 2**64
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 _WORD = re.compile(r"[^\W_]+")
 
 # Function words carry no provenance and are what a paraphrase changes
@@ -70,11 +74,19 @@ def _term(word: str) -> str | None:
     return _stem(folded)
 
 
+def _letters(n: int) -> str:
+    chars = []
+    for _ in range(FINGERPRINT_CHARS):
+        n, r = divmod(n, 26)
+        chars.append(_ALPHABET[r])
+    return "".join(reversed(chars))
+
+
 @dataclass(frozen=True, slots=True)
 class Shingle:
     """One fingerprint of a text and where its words lie (character offsets)."""
 
-    value: int
+    value: str
     start: int
     end: int
 
@@ -122,11 +134,11 @@ class Fingerprinter:
         for i in range(len(terms) - n + 1):
             window = terms[i : i + n]
             msg = " ".join(t for t, _, _ in window).encode()
-            value = int.from_bytes(hmac.digest(key, msg, "sha256")[:8], "big") & _MASK63
-            out.append(Shingle(value, window[0][1], window[-1][2]))
+            n64 = int.from_bytes(hmac.digest(key, msg, "sha256")[:8], "big")
+            out.append(Shingle(_letters(n64), window[0][1], window[-1][2]))
         return out
 
-    def fingerprints(self, tenant: str, text: str) -> list[int]:
+    def fingerprints(self, tenant: str, text: str) -> list[str]:
         """The sorted, distinct fingerprints of ``text`` (what a payload stores:
         deterministic, so a re-ingest writes the same payload)."""
         return sorted({s.value for s in self.shingles(tenant, text)})

@@ -46,7 +46,7 @@ class VectorStore(Protocol):
     def document_point_ids(self, tenant: str, doc_id: str) -> list[str]:
         """Ids of every point of one document of one tenant."""
 
-    def match_fingerprints(self, tenant: str, fingerprints: Sequence[int]) -> Iterable[Hit]:
+    def match_fingerprints(self, tenant: str, fingerprints: Sequence[str]) -> Iterable[Hit]:
         """Points of ``tenant`` whose ``fp`` payload holds any of ``fingerprints``
         (keyed shingles, store/_fingerprints.py), whoever may read them.
 

@@ -566,23 +566,26 @@ def test_when_fingerprints_are_matched_then_only_that_tenants_holders_come_back_
     store: VectorStore,
 ) -> None:
     rng = random.Random(40)
-    a = Point(new_id(rng), unit(1), payload(fp=[5, 2**62 + 1], sealed=CANARY))
-    b = Point(new_id(rng), unit(2), payload(fp=[7]))
-    other_tenant = Point(new_id(rng), unit(3), payload(tenant="globex", fp=[5]))
+    f5, f7, f9, big = ("a" * 13 + "f", "a" * 13 + "h", "a" * 13 + "j", "z" * 14)
+    a = Point(new_id(rng), unit(1), payload(fp=[f5, big], sealed=CANARY))
+    b = Point(new_id(rng), unit(2), payload(fp=[f7]))
+    other_tenant = Point(new_id(rng), unit(3), payload(tenant="globex", fp=[f5]))
     legacy = Point(new_id(rng), unit(4), payload())  # ingested before fingerprints
     store.upsert([a, b, other_tenant, legacy])
-    hits = list(store.match_fingerprints("acme", [2**62 + 1, 99]))
+    hits = list(store.match_fingerprints("acme", [big, f9]))
     assert [h.id for h in hits] == [a.id]
-    assert hits[0].payload["fp"] == [5, 2**62 + 1] and "sealed" not in hits[0].payload
+    assert hits[0].payload["fp"] == [f5, big] and "sealed" not in hits[0].payload
     assert hits[0].payload["level"] == 1 and hits[0].payload["groups"] == ["hr"]
-    assert sorted(h.id for h in store.match_fingerprints("acme", [5, 7])) == sorted([a.id, b.id])
+    assert sorted(h.id for h in store.match_fingerprints("acme", [f5, f7])) == sorted(
+        [a.id, b.id])
     assert list(store.match_fingerprints("acme", [])) == []
     store.delete_points([a.id])
-    assert list(store.match_fingerprints("acme", [5])) == []
+    assert list(store.match_fingerprints("acme", [f5])) == []
 
 
-@pytest.mark.parametrize("bad", [[-1], [1 << 63], ["5"], [True], "5", [1.5]])
-def test_when_fingerprints_are_not_63_bit_ints_then_store_error(
+@pytest.mark.parametrize("bad", [[5], ["a" * 13], ["A" * 14], ["a" * 13 + "1"], "a" * 14,
+                                 [True], [None]])
+def test_when_fingerprints_are_not_14_letter_keywords_then_store_error(
     store: VectorStore, bad: object
 ) -> None:
     with pytest.raises(StoreError, match="'fp'"):
