@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, File, Form, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from classification import PolicyError, parse_policy_text
@@ -93,6 +93,10 @@ class RetrieveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     query: str = Field(min_length=1, max_length=2000)
     top_k: int = Field(default=5, ge=1, le=50)
+    pseudonymize: StrictBool = Field(
+        default=False,
+        description="Show even the values this principal may read as keyed pseudonyms; "
+                    "/v1/inspect puts them back in the answer.")
 
     @field_validator("top_k", mode="before")
     @classmethod
@@ -286,8 +290,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             audit(svc, "retrieve", principal, "invalid", reason="query_too_long",
                   query_hash=query_hash)
             raise ApiError(422, "invalid_request", "query is too long")
-        result = svc.retriever.retrieve(principal, body.query, min(body.top_k,
-                                                                   settings.max_top_k))
+        result = svc.retriever.retrieve(principal, body.query,
+                                        min(body.top_k, settings.max_top_k),
+                                        pseudonymize=body.pseudonymize)
         audit(svc, "retrieve", principal, top_k=body.top_k, query_hash=query_hash,
               returned=len(result.chunks), dropped=result.dropped,
               chunk_ids=[c.chunk_id for c in result.chunks],
@@ -312,6 +317,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         audit(svc, "inspect", principal, verdict=result.verdict,
               findings=len(result.findings),
               finding_types=sorted({f.type for f in result.findings}),
+              reidentified=result.reidentified,
               retrieval_hash=(svc.ids.keyed_hash("retrieval-id", body.retrieval_id)
                               if body.retrieval_id else None))
         return result.as_dict()

@@ -17,7 +17,7 @@ from classification import Policy, default_policy, ensure_offline, load_policy
 from classification._masking import Pseudonymizer
 from ingest import Ingestor, erase_document
 from retrieval import Inspector, RetrievalIds, Retriever
-from store import AuditLog, IdHasher, LocalKeyring, VectorStore
+from store import AuditLog, Fingerprinter, IdHasher, LocalKeyring, VectorStore
 
 from ._settings import Settings
 
@@ -84,6 +84,10 @@ class Services:
         return Pseudonymizer(self.keys.secret("pseudonyms"))
 
     @cached_property
+    def fingerprints(self) -> Fingerprinter:
+        return Fingerprinter(self.keys.secret("fingerprints"))
+
+    @cached_property
     def retrieval_ids(self) -> RetrievalIds:
         return RetrievalIds(self.keys.secret("retrieval-ids"), self.settings.retrieval_id_ttl)
 
@@ -139,6 +143,7 @@ class Services:
             keys=self.keys,
             ids=self.ids,
             pseudonyms=self.pseudonyms,
+            fingerprints=self.fingerprints,
         )
 
     @cached_property
@@ -160,6 +165,9 @@ class Services:
             classifier=self.classifier,
             pseudonyms=self.pseudonyms,
             retrieval_ids=self.retrieval_ids,
+            store=self.store,
+            keys=self.keys,
+            fingerprints=self.fingerprints,
         )
 
     def erase(self, tenant: str, doc_id: str) -> bool:

@@ -31,7 +31,7 @@ SAFE_EXTRA_KEYS = frozenset({
     "route", "method", "status", "verdict", "event", "reason", "problem",
     # counts and sizes
     "count", "chunks", "points", "returned", "dropped", "limit", "findings", "texts",
-    "segments", "chars", "bytes", "dim", "recognizers", "documents",
+    "segments", "chars", "bytes", "dim", "recognizers", "documents", "reidentified",
     # types
     "entities", "types", "pipes", "error", "error_type",
     # durations and limits

@@ -599,9 +599,11 @@ def eval_(labeled: Path, as_json: bool, predictions: Path | None, maps: tuple[st
 @principal_options
 @click.option("-k", "top_k", default=5, show_default=True, type=click.IntRange(1, 50),
               help="How many chunks to return.")
+@click.option("--pseudonymize", is_flag=True,
+              help="Show even readable values as keyed pseudonyms (inspect puts them back).")
 @click.option("--json", "as_json", is_flag=True, help="Print the retrieval as JSON.")
 def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int,
-          as_json: bool) -> None:
+          pseudonymize: bool, as_json: bool) -> None:
     """Retrieve context as a principal would see it (operator tool; no token).
 
     \b
@@ -614,7 +616,7 @@ def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int
     if not text.strip():
         _fail("the query is empty")
     with _services() as services:
-        result = services.retriever.retrieve(principal, text, top_k)
+        result = services.retriever.retrieve(principal, text, top_k, pseudonymize=pseudonymize)
         _audit(services, "retrieve", principal, top_k=top_k,
                query_hash=services.ids.keyed_hash("query", text),
                returned=len(result.chunks), dropped=result.dropped,
@@ -651,9 +653,13 @@ def inspect(text: str, user: str, groups: str, roles: str, tenant: str,
             retrieval_id: str | None, as_json: bool) -> None:
     """Inspect an answer (or - for stdin) before it is shown to a principal.
 
-    Verdict allow, redact (spans above the principal's clearance masked) or
-    block (secrets). With --retrieval-id, the id must come from a query by
-    this same principal.
+    Verdict allow, redact (entities above the principal's clearance and
+    exfiltration channels masked) or block (secrets, passages of chunks the
+    principal may not read, images to hosts off the policy's allow-list).
+    With --retrieval-id, the id must come from a query by this same
+    principal: values that retrieval showed are not findings, and its
+    pseudonyms (query --pseudonymize) are put back where the principal may
+    read them.
 
     \b
     Example:
@@ -673,7 +679,8 @@ def inspect(text: str, user: str, groups: str, roles: str, tenant: str,
             _fail(str(exc))
         _audit(services, "inspect", principal, verdict=result.verdict,
                findings=len(result.findings),
-               finding_types=sorted({f.type for f in result.findings}), via="cli")
+               finding_types=sorted({f.type for f in result.findings}),
+               reidentified=result.reidentified, via="cli")
     if as_json:
         _echo_json(result.as_dict())
         return

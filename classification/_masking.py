@@ -121,6 +121,7 @@ def mask(
     tenant: str,
     reveal: Callable[[Finding], bool] = lambda _f: False,
     bare: Callable[[Finding], bool] = lambda _f: False,
+    pseudonym: Callable[[Finding], bool] = lambda _f: False,
 ) -> MaskedText:
     """Replace each finding the reader may not see with its mask.
 
@@ -128,7 +129,9 @@ def mask(
     ``reveal(f)`` says whether the reader may see ``f`` in clear; the
     default masks everything (the strictest view, used for embeddings).
     ``bare(f)`` forces the bare type tag instead of the policy's mask (a
-    query term its principal may not search by).
+    query term its principal may not search by). ``pseudonym(f)`` forces
+    the keyed pseudonym whatever the policy's mask (a retrieval that asked
+    for pseudonyms in place of values the reader may see).
     """
     out: list[str] = []
     pieces: list[tuple[int, int, int, bool]] = []
@@ -147,7 +150,7 @@ def mask(
         kind = policy.entity_rule(f.entity).mask
         if bare(f):
             token = placeholder(f.entity)
-        elif kind == "pseudonym":
+        elif kind == "pseudonym" or pseudonym(f):
             token = pseudonyms.tag(tenant, f.entity, value)
         elif kind == "last4":
             token = _last4(f.entity, value)

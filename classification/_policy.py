@@ -28,6 +28,7 @@ __all__ = [
     "MASKS",
     "EntityRule",
     "InjectionRule",
+    "InspectRule",
     "Marker",
     "Policy",
     "PolicyError",
@@ -213,6 +214,31 @@ class InjectionRule(_Model):
     quarantine_at: float | None = Field(default=0.9, ge=0.0, le=1.0)
 
 
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
+
+
+class InspectRule(_Model):
+    """What ``inspect`` lets through of links and images in an answer.
+
+    ``allowed_hosts``: host names (lower case) that markdown links, images
+    and URLs may point at; each also allows its subdomains. Empty: none.
+    """
+
+    allowed_hosts: tuple[str, ...] = ()
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        for i, host in enumerate(hosts):
+            if not _HOST.match(host):
+                raise ValueError(
+                    f"[{i}]: not a lower-case host name (e.g. docs.acme.example; "
+                    "no scheme, port, path or wildcard)"
+                )
+        return hosts
+
+
 class Policy(_Model):
     """A validated classification and access policy.
 
@@ -228,6 +254,7 @@ class Policy(_Model):
     min_score: float = Field(default=0.5, ge=0.0, le=1.0)
     roles: dict[str, RoleRule] = Field(default_factory=dict)
     injection: InjectionRule = Field(default_factory=InjectionRule)
+    inspect: InspectRule = Field(default_factory=InspectRule)
 
     # -- levels -----------------------------------------------------------
     def rank(self, level: str) -> int:

@@ -33,7 +33,9 @@ from typing import Protocol
 from classification import Finding, Policy, score_injection
 from classification._masking import MaskedText, Pseudonymizer, mask
 from store import (
+    FINGERPRINT_FIELD,
     DataKeyNotFound,
+    Fingerprinter,
     Hit,
     IdHasher,
     KeyProvider,
@@ -59,7 +61,7 @@ log = logging.getLogger(__name__)
 # Part of every version id: bump it when a code change alters what the same
 # file, ACL and policy become (chunking, masking, sealing, embedding model),
 # so that the next run re-ingests instead of calling the file unchanged.
-PIPELINE_VERSION = "3"  # 3: injection score and quarantine marker in the payload
+PIPELINE_VERSION = "4"  # 3: injection score, quarantine marker; 4: passage fingerprints
 
 Checkpoint = Callable[[str], None]
 
@@ -155,6 +157,7 @@ class Ingestor:
         keys: KeyProvider,
         ids: IdHasher,
         pseudonyms: Pseudonymizer,
+        fingerprints: Fingerprinter | None = None,
         checkpoint: Checkpoint | None = None,
     ) -> None:
         self.policy = policy
@@ -165,6 +168,9 @@ class Ingestor:
         self._keys = keys
         self._ids = ids
         self._pseudonyms = pseudonyms
+        # Keyed shingles of each chunk's original text, for inspect's
+        # provenance check (docs/INSPECT.md); None stores none.
+        self._fingerprints = fingerprints
         # Called after every durable write (crash tests kill the process there).
         self._checkpoint = checkpoint or _no_checkpoint
 
@@ -305,6 +311,8 @@ class Ingestor:
                 "quarantined": quarantined,
                 "sealed": base64.b64encode(blob).decode("ascii"),
             }
+            if self._fingerprints is not None:
+                payload[FINGERPRINT_FIELD] = self._fingerprints.fingerprints(tenant, original)
             points.append(Point(id=chunk_id, vector=(), payload=payload))
             embed_texts.append(masked.text[m_start:m_end])
 

@@ -2,7 +2,11 @@
 secret can verify one; none needs shared memory.
 
 Format: ``base64url(0x01 || nonce(12) || AES-256-GCM(key, json body))``. The
-body binds the principal (sub, tenant), the chunk ids returned and an expiry.
+body binds the principal (sub, tenant), the chunk ids returned, an expiry
+and, for a retrieval that asked for pseudonyms, the pseudonym map that lets
+``inspect`` put the values back for this principal (at most
+:data:`MAX_PSEUDONYMS` entries of at most :data:`MAX_VALUE_CHARS`
+characters, so an id stays a few kilobytes).
 Authenticated encryption makes the id opaque (the client learns nothing from
 it, not even the principal it names) and any change to it detectable.
 """
@@ -13,15 +17,19 @@ import base64
 import json
 import os
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ._principal import Principal
 
-__all__ = ["RetrievalIdError", "RetrievalIds", "RetrievalSession"]
+__all__ = ["MAX_PSEUDONYMS", "MAX_VALUE_CHARS", "RetrievalIdError", "RetrievalIds",
+           "RetrievalSession"]
+
+MAX_PSEUDONYMS = 64
+MAX_VALUE_CHARS = 256
 
 
 class RetrievalIdError(Exception):
@@ -37,6 +45,11 @@ class RetrievalSession:
     tenant: str
     chunk_ids: tuple[str, ...]
     expires: int
+    pseudonyms: Mapping[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # the map holds clear values
+        return (f"RetrievalSession(chunks={len(self.chunk_ids)}, "
+                f"pseudonyms={len(self.pseudonyms)}, expires={self.expires})")
 
 
 def _b64(data: bytes) -> str:
@@ -63,14 +76,26 @@ class RetrievalIds:
     def __repr__(self) -> str:
         return f"RetrievalIds(ttl={self._ttl})"
 
-    def issue(self, principal: Principal, chunk_ids: Sequence[str]) -> str:
-        body = {
+    def issue(
+        self, principal: Principal, chunk_ids: Sequence[str],
+        pseudonyms: Mapping[str, str] | None = None,
+    ) -> str:
+        """A sealed id for ``principal``'s retrieval of ``chunk_ids``.
+
+        ``pseudonyms`` (pseudonym -> clear value) is kept up to the bounds
+        above; the rest is dropped, so those pseudonyms stay masked (fail
+        closed).
+        """
+        body: dict[str, object] = {
             "v": 1,
             "sub": principal.sub,
             "tenant": principal.tenant,
             "chunks": list(chunk_ids),
             "exp": int(time.time()) + self._ttl,
         }
+        if pseudonyms:
+            kept = [(k, v) for k, v in pseudonyms.items() if len(v) <= MAX_VALUE_CHARS]
+            body["ps"] = dict(kept[:MAX_PSEUDONYMS])  # the best chunks' first
         raw = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
         nonce = os.urandom(12)
         return _b64(_VERSION + nonce + self._aead.encrypt(nonce, raw, _AAD))
@@ -87,8 +112,9 @@ class RetrievalIds:
                 tenant=str(body["tenant"]),
                 chunk_ids=tuple(str(c) for c in body["chunks"]),
                 expires=int(body["exp"]),
+                pseudonyms={str(k): str(v) for k, v in dict(body.get("ps") or {}).items()},
             )
-        except (ValueError, KeyError, TypeError, InvalidTag, RetrievalIdError):
+        except (ValueError, KeyError, TypeError, AttributeError, InvalidTag, RetrievalIdError):
             raise RetrievalIdError from None
         if session.sub != principal.sub or session.tenant != principal.tenant:
             raise RetrievalIdError

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from classification import Finding, Policy
-from classification._masking import Pseudonymizer, mask
+from classification import Policy
+from classification._masking import Pseudonymizer
 from store import (
     AccessFilter,
-    DataKeyNotFound,
     Hit,
     KeyProvider,
-    Labels,
-    SealedChunk,
-    SealError,
     VectorStore,
     matches,
-    open_chunk,
 )
 
 from ._access import access_filter
@@ -30,6 +23,7 @@ from ._context import FencedChunk, fence
 from ._principal import Principal
 from ._query import _Classifier, mask_query
 from ._retrieval_id import RetrievalIds
+from ._views import open_hit, render
 
 __all__ = ["InjectionView", "RetrievedChunk", "Retrieval", "Retriever"]
 
@@ -141,41 +135,15 @@ class Retriever:
         self._pseudonyms = pseudonyms
         self._ids = retrieval_ids
 
-    def _open(self, hit: Hit, policy: Policy) -> SealedChunk | None:
-        """Open one hit; ``None`` (and a log line with ids only) if it must not be served."""
-        p = hit.payload
-        try:
-            level = policy.level_name(int(p["level"]))
-            labels = Labels(
-                tenant=str(p["tenant"]),
-                doc_id=str(p["doc_id"]),
-                chunk_id=str(p["chunk_id"]),
-                level=level,
-                groups=tuple(str(g) for g in p.get("groups") or ()),
-                users=tuple(str(u) for u in p.get("users") or ()),
-            )
-            if labels.chunk_id != hit.id:
-                raise SealError
-            # Only the current version of a document opens: a version still
-            # being ingested, or one just replaced, is dropped like any
-            # unopenable chunk (docs/INGEST.md).
-            version = p.get("version")
-            key = self._keys.data_key(
-                labels.doc_id, labels.tenant, version=None if version is None else str(version)
-            )
-            raw = open_chunk(key, labels, base64.b64decode(str(p["sealed"]), validate=True))
-            return SealedChunk.from_bytes(raw)
-        except DataKeyNotFound:
-            log.warning("chunk dropped: data key erased chunk_id=%s", hit.id,
-                        extra={"chunk_id": hit.id, "event": "data_key_missing"})
-        except (SealError, KeyError, IndexError, ValueError, TypeError, binascii.Error):
-            log.warning(
-                "chunk dropped: labels or ciphertext failed verification chunk_id=%s", hit.id,
-                extra={"chunk_id": hit.id, "event": "seal_verification_failed"},
-            )
-        return None
+    def retrieve(
+        self, principal: Principal, query: str, top_k: int = 5, *, pseudonymize: bool = False
+    ) -> Retrieval:
+        """The best ``top_k`` chunks ``principal`` may see, as it may see them.
 
-    def retrieve(self, principal: Principal, query: str, top_k: int = 5) -> Retrieval:
+        With ``pseudonymize`` even the values the principal may read are
+        shown as keyed pseudonyms (the LLM never sees them); the retrieval
+        id carries the map, so ``inspect`` puts them back in the answer.
+        """
         started = time.perf_counter()
         policy = self._policy()
         access = access_filter(principal, policy)
@@ -189,16 +157,18 @@ class Retriever:
         chunks: list[RetrievedChunk] = []
         dropped = 0
         seen: set[str] = set()
+        mapping: dict[str, str] = {}
         while True:
             hits = self._store.search(vector, access, limit)
             exhausted = len(hits) < limit  # nothing deeper to find
             if masked.tags:
                 hits = _fuse(hits, self._store.search(vector, access, limit, tags=masked.tags))
-            dropped += self._take(hits, seen, chunks, top_k, access, policy, principal)
+            dropped += self._take(hits, seen, chunks, top_k, access, policy, principal,
+                                  mapping if pseudonymize else None)
             if len(chunks) >= top_k or exhausted or limit >= ceiling:
                 break
             limit = min(limit * 2, ceiling)
-        retrieval_id = self._ids.issue(principal, [c.chunk_id for c in chunks])
+        retrieval_id = self._ids.issue(principal, [c.chunk_id for c in chunks], mapping)
         log.info(
             "retrieval",
             extra={"sub_tenant": principal.tenant, "returned": len(chunks), "dropped": dropped,
@@ -218,6 +188,7 @@ class Retriever:
         access: AccessFilter,
         policy: Policy,
         principal: Principal,
+        mapping: dict[str, str] | None,
     ) -> int:
         """Open hits not seen before, best first, into ``chunks`` (up to
         ``top_k``); returns how many were dropped."""
@@ -233,18 +204,15 @@ class Retriever:
                 log.error("engine returned a point outside the access filter chunk_id=%s",
                           hit.id, extra={"chunk_id": hit.id})
                 continue
-            sealed = self._open(hit, policy)
+            sealed = open_hit(hit, policy, self._keys)
             if sealed is None:
                 dropped += 1
                 continue
-            view = mask(
-                sealed.text,
-                [Finding(e, s, t, sc, "sealed") for e, s, t, sc in sealed.spans],
-                policy,
-                self._pseudonyms,
-                principal.tenant,
-                reveal=lambda f: policy.may_unmask(principal.roles, f.entity),
-            )
+            shown = render(sealed, principal, policy, self._pseudonyms,
+                           pseudonymize=mapping is not None)
+            if mapping is not None:
+                mapping.update(shown.pseudonyms)
+            view = shown.masked
             chunks.append(
                 RetrievedChunk(
                     chunk_id=hit.id,

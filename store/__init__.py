@@ -22,6 +22,7 @@ __all__ = [
     "matches",
 ]
 
+from ._fingerprints import FINGERPRINT_FIELD, Fingerprinter, Shingle  # noqa: E402
 from ._ids import IdHasher  # noqa: E402
 from ._keyring import (  # noqa: E402
     MAX_ENCRYPTIONS_PER_KEY,
@@ -36,7 +37,10 @@ from ._sealed import SealedChunk, Span  # noqa: E402
 from ._sealing import FORMAT_V1, Labels, SealError, open_chunk, seal_chunk  # noqa: E402
 
 __all__ += [
+    "FINGERPRINT_FIELD",
     "FORMAT_V1",
+    "Fingerprinter",
+    "Shingle",
     "IdHasher",
     "MAX_ENCRYPTIONS_PER_KEY",
     "DataKeyNotFound",

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from qdrant_client import QdrantClient, models
 
 from ._errors import StoreError
+from ._fingerprints import FINGERPRINT_FIELD
 from ._types import QUARANTINED, AccessFilter, Hit, Point
 from ._validate import canonical_id, check_labels, check_vector
 
@@ -40,7 +41,11 @@ _INDEXES: tuple[tuple[str, models.PayloadSchemaType], ...] = (
     ("level", models.PayloadSchemaType.INTEGER),
     ("tags", models.PayloadSchemaType.KEYWORD),
     ("quarantined", models.PayloadSchemaType.INTEGER),
+    (FINGERPRINT_FIELD, models.PayloadSchemaType.KEYWORD),
 )
+# What match_fingerprints returns of a payload: labels and fingerprints, never ``sealed``.
+_FINGERPRINT_PAYLOAD = ["tenant", "doc_id", "chunk_id", "level", "groups", "users",
+                        FINGERPRINT_FIELD]
 
 
 def client_access_filter(access: AccessFilter) -> models.Filter:
@@ -150,6 +155,37 @@ class ClientStore:
             ]
         )
         return [hit.id for hit in self._scroll(flt, with_payload=False)]
+
+    def match_fingerprints(self, tenant: str, fingerprints: Sequence[str]) -> Iterator[Hit]:
+        """Points of ``tenant`` holding any of ``fingerprints`` (labels and ``fp`` only)."""
+        wanted = sorted({str(f) for f in fingerprints})
+        if not wanted:
+            return iter(())
+        flt = models.Filter(
+            must=[
+                models.FieldCondition(key="tenant", match=models.MatchValue(value=tenant)),
+                models.FieldCondition(key=FINGERPRINT_FIELD, match=models.MatchAny(any=wanted)),
+            ]
+        )
+        return self._scroll(flt, with_payload=_FINGERPRINT_PAYLOAD)
+
+    def known_tags(self, tenant: str, tags: Sequence[str]) -> set[str]:
+        """Which of ``tags`` any point of ``tenant`` carries."""
+        wanted = sorted(set(tags))
+        if not wanted:
+            return set()
+        flt = models.Filter(
+            must=[
+                models.FieldCondition(key="tenant", match=models.MatchValue(value=tenant)),
+                models.FieldCondition(key="tags", match=models.MatchAny(any=wanted)),
+            ]
+        )
+        found: set[str] = set()
+        for hit in self._scroll(flt, with_payload=["tags"]):
+            found.update(set(hit.payload.get("tags") or ()) & set(wanted))
+            if len(found) == len(wanted):
+                break
+        return found
 
     def delete_points(self, ids: Sequence[str]) -> None:
         """Delete points by id (missing ids are ignored)."""
@@ -282,7 +318,9 @@ class ClientStore:
             for p in response.points
         ]
 
-    def _scroll(self, flt: models.Filter | None, *, with_payload: bool) -> Iterator[Hit]:
+    def _scroll(
+        self, flt: models.Filter | None, *, with_payload: bool | list[str]
+    ) -> Iterator[Hit]:
         offset: Any = None
         while True:
             page = partial(

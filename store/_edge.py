@@ -37,6 +37,7 @@ from qdrant_edge import (
 from qdrant_edge import Point as EdgePoint
 
 from ._errors import StoreError
+from ._fingerprints import FINGERPRINT_FIELD
 from ._types import QUARANTINED, AccessFilter, Hit, Point
 from ._validate import canonical_id, check_labels, check_vector
 
@@ -68,7 +69,11 @@ _INDEXES: tuple[tuple[str, PayloadSchemaType], ...] = (
     ("level", PayloadSchemaType.Integer),
     ("tags", PayloadSchemaType.Keyword),
     ("quarantined", PayloadSchemaType.Integer),
+    (FINGERPRINT_FIELD, PayloadSchemaType.Keyword),
 )
+# What match_fingerprints returns of a payload: labels and fingerprints, never ``sealed``.
+_FINGERPRINT_PAYLOAD = ["tenant", "doc_id", "chunk_id", "level", "groups", "users",
+                        FINGERPRINT_FIELD]
 
 
 def edge_access_filter(access: AccessFilter) -> Filter:
@@ -183,6 +188,37 @@ class EdgeStore:
         )
         return [hit.id for hit in self._scroll(flt, with_payload=False)]
 
+    def match_fingerprints(self, tenant: str, fingerprints: Sequence[str]) -> Iterator[Hit]:
+        """Points of ``tenant`` holding any of ``fingerprints`` (labels and ``fp`` only)."""
+        wanted = sorted({str(f) for f in fingerprints})
+        if not wanted:
+            return iter(())
+        flt = Filter(
+            must=[
+                FieldCondition("tenant", match=MatchValue(tenant)),
+                FieldCondition(FINGERPRINT_FIELD, match=MatchAny(wanted)),
+            ]
+        )
+        return self._scroll(flt, with_payload=_FINGERPRINT_PAYLOAD)
+
+    def known_tags(self, tenant: str, tags: Sequence[str]) -> set[str]:
+        """Which of ``tags`` any point of ``tenant`` carries."""
+        wanted = sorted(set(tags))
+        if not wanted:
+            return set()
+        flt = Filter(
+            must=[
+                FieldCondition("tenant", match=MatchValue(tenant)),
+                FieldCondition("tags", match=MatchAny(wanted)),
+            ]
+        )
+        found: set[str] = set()
+        for hit in self._scroll(flt, with_payload=["tags"]):
+            found.update(set(hit.payload.get("tags") or ()) & set(wanted))
+            if len(found) == len(wanted):
+                break
+        return found
+
     def delete_points(self, ids: Sequence[str]) -> None:
         """Delete points by id (missing ids are ignored)."""
         shard = self._live()
@@ -292,7 +328,7 @@ class EdgeStore:
         points: list[ScoredPoint] = self._call("search", partial(self._shard.query, request))
         return [Hit(id=str(p.id), score=float(p.score), payload=p.payload or {}) for p in points]
 
-    def _scroll(self, flt: Filter | None, *, with_payload: bool) -> Iterator[Hit]:
+    def _scroll(self, flt: Filter | None, *, with_payload: bool | list[str]) -> Iterator[Hit]:
         offset: Any = None
         while True:
             shard = self._live()

@@ -46,6 +46,21 @@ class VectorStore(Protocol):
     def document_point_ids(self, tenant: str, doc_id: str) -> list[str]:
         """Ids of every point of one document of one tenant."""
 
+    def match_fingerprints(self, tenant: str, fingerprints: Sequence[str]) -> Iterable[Hit]:
+        """Points of ``tenant`` whose ``fp`` payload holds any of ``fingerprints``
+        (keyed shingles, store/_fingerprints.py), whoever may read them.
+
+        Payloads carry the access labels and ``fp`` only, never ``sealed``:
+        the caller (retrieval's inspector) decides with :func:`store.matches`
+        which of them the principal may not read. Points without
+        fingerprints (ingested before them) never match.
+        """
+
+    def known_tags(self, tenant: str, tags: Sequence[str]) -> set[str]:
+        """Which of ``tags`` (entity search tags, keyed hashes) any point of
+        ``tenant`` carries, whoever may read it: the tenant's own sensitive
+        values, which ``inspect`` recognises even where a detector misses them."""
+
     def delete_points(self, ids: Sequence[str]) -> None:
         """Delete points by id (missing ids are ignored)."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,6 +20,7 @@ from ._errors import StoreError
 __all__ = ["canonical_id", "check_labels", "check_vector"]
 
 _KEYWORDS = ("tenant", "doc_id", "chunk_id")
+_FINGERPRINT = re.compile(r"[a-z]{14}")
 _KEYWORD_LISTS = ("groups", "users", "tags")
 
 
@@ -62,6 +64,16 @@ def check_labels(point_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
                     f"point {point_id}: payload field {key!r} must be a list of strings"
                 )
             fields[key] = list(value)
+    if "fp" in fields:  # keyed passage fingerprints (store/_fingerprints.py)
+        value = fields["fp"]
+        if isinstance(value, str | bytes) or not isinstance(value, Sequence) or not all(
+            isinstance(v, str) and _FINGERPRINT.fullmatch(v) for v in value
+        ):
+            raise StoreError(
+                f"point {point_id}: payload field 'fp' must be a list of fingerprints "
+                "(14 lower-case letters each)"
+            )
+        fields["fp"] = list(value)
     level = fields.get("level")
     if "level" in fields and (not isinstance(level, int) or isinstance(level, bool)):
         raise StoreError(f"point {point_id}: payload field 'level' must be an integer")

@@ -14,6 +14,7 @@ import base64
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
@@ -186,7 +187,7 @@ HELP = {
     ("ingest",): ["--manifest", "--json", "Example", "refused"],
     ("delete",): ["DOC_ID", "--tenant", "Example"],
     ("classify",): ["--json", "stdin", "Example"],
-    ("query",): ["--user", "--groups", "--roles", "--tenant", "-k", "Example"],
+    ("query",): ["--user", "--groups", "--roles", "--tenant", "-k", "--pseudonymize", "Example"],
     ("inspect",): ["--user", "--retrieval-id", "stdin", "Example"],
     ("token",): ["--sub", "--ttl", "RAGSEAL_JWT_SECRET", "Example"],
     ("serve",): ["--host", "--port", "RAGSEAL_JWT_SECRET", "Example"],
@@ -1315,3 +1316,21 @@ def test_when_classify_runs_at_debug_then_its_logs_hold_no_finding_text(
         assert run.err.strip()  # it did log
         for value in (canary_mail, "Quixwhistle", "536-22-8419"):
             assert value not in run.err
+
+
+def test_when_query_asks_for_pseudonyms_then_inspect_with_its_id_puts_them_back(
+    capsys: pytest.CaptureFixture[str], in_corpus: Corpus
+) -> None:
+    hr = ["--user", "hrp@acme.example", "--groups", "a", "--roles", "hr", *ACME]
+    run = cli(capsys, "query", "rollout checklist", *hr, "-k", "5", "--pseudonymize", "--json")
+    assert run.code == 0, run.err
+    data = run.json
+    assert isinstance(data, dict)
+    shown = texts(run)
+    assert "priya.raman@example.com" not in shown  # readable, but shown as a pseudonym
+    [tag] = sorted(set(re.findall(r"<EMAIL_ADDRESS_[0-9a-f]{6}>", shown)))
+    answer = f"Write to {tag}."
+    back = cli(capsys, "inspect", answer, *hr, "--retrieval-id", str(data["retrieval_id"]),
+               "--json")
+    assert back.code == 0 and back.json == {
+        "verdict": "allow", "answer": "Write to priya.raman@example.com.", "findings": []}

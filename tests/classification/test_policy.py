@@ -83,6 +83,11 @@ def test_when_entity_sets_min_score_then_threshold_overrides_global() -> None:
         (_with(min_score=1.5), "min_score:"),
         (_with(levels=["a", "a"]), "levels: duplicate level name"),
         ([], "(root): the policy must be a mapping"),
+        (_with(inspect={"allowed_hosts": ["ok.example", "https://x.example"]}),
+         "inspect.allowed_hosts[1]: not a lower-case host name"),
+        (_with(inspect={"allowed_hosts": ["*.acme.example"]}), "inspect.allowed_hosts[0]:"),
+        (_with(inspect={"allowed_hosts": ["Acme.Example"]}), "inspect.allowed_hosts[0]:"),
+        (_with(inspect={"hosts": []}), "inspect.hosts: Extra inputs are not permitted"),
     ],
 )
 def test_when_policy_is_invalid_then_error_names_the_key_path(data: object, expected: str) -> None:
@@ -183,3 +188,9 @@ def test_when_yaml_uses_anchors_and_merge_keys_then_they_are_not_duplicates() ->
     assert policy.entity_rule("EMAIL_ADDRESS").mask == "pseudonym"
     assert policy.entity_rule("PHONE_NUMBER").mask == "redact"
     assert policy.entity_rule("PHONE_NUMBER").level == "internal"
+
+
+def test_when_inspect_hosts_are_set_then_they_load_and_default_is_none() -> None:
+    assert parse_policy(_with()).inspect.allowed_hosts == ()
+    policy = parse_policy(_with(inspect={"allowed_hosts": ["acme.example", "docs.acme.example"]}))
+    assert policy.inspect.allowed_hosts == ("acme.example", "docs.acme.example")

@@ -53,3 +53,25 @@ def test_when_issued_then_opaque_to_the_client() -> None:
     token = IDS.issue(ALICE, ["chunk-visible-id"])
     raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     assert b"alice" not in raw and b"acme" not in raw and b"chunk-visible-id" not in raw
+
+
+def test_when_pseudonyms_are_bound_then_they_round_trip_and_stay_opaque() -> None:
+    import base64
+
+    token = IDS.issue(ALICE, ["c1"], {"<PERSON_abc123>": "Maria Gonzalez"})
+    assert IDS.verify(token, ALICE).pseudonyms == {"<PERSON_abc123>": "Maria Gonzalez"}
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    assert b"Maria" not in raw and b"PERSON" not in raw
+    assert "Maria" not in repr(IDS.verify(token, ALICE))
+
+
+def test_when_the_pseudonym_map_is_large_then_the_id_stays_bounded() -> None:
+    from retrieval._retrieval_id import MAX_PSEUDONYMS
+
+    big = {f"<PERSON_{i:06x}>": "N" * 200 for i in range(1000)}
+    big["<PERSON_ffffff>"] = "x" * 10_000  # too long to carry: dropped, never truncated
+    token = IDS.issue(ALICE, [f"c{i}" for i in range(50)], big)
+    session = IDS.verify(token, ALICE)
+    assert len(session.pseudonyms) == MAX_PSEUDONYMS
+    assert "<PERSON_ffffff>" not in session.pseudonyms
+    assert len(token) < 20_000  # the API's bound on retrieval_id

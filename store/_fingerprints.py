@@ -1,0 +1,144 @@
+"""Keyed passage fingerprints: find where an answer quotes a stored chunk.
+
+A chunk's original text is normalised (NFKC, case-folded, words only,
+common function words dropped, a light suffix stemmer) and cut into word
+shingles of :data:`SHINGLE_WORDS` words. Each shingle becomes the first
+64 bits of ``HMAC-SHA256(tenant key, shingle)``, written as 14 lower-case
+letters (base 26): a keyword, and never a run of decimal digits at rest
+(Qdrant Edge keeps payloads as JSON text, where integers would be digit
+strings that a canary such as the last four digits of an SSN can be
+found in by chance; docs/TRAPS.md). The tenant key is
+derived with HKDF from an installation secret, so the same passage gives
+unrelated fingerprints in two tenants, and nobody without the secret can
+test a guessed passage against the store: no plaintext and no unkeyed hash
+is ever stored.
+
+Every shingle is kept (no winnowing): dropping function words and stemming
+already make fingerprints robust to light rewording, and keeping them all
+is what gives paraphrase recall (docs/INSPECT.md). A 256-token chunk has
+about 100-180 of them.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+__all__ = ["FINGERPRINT_FIELD", "SHINGLE_WORDS", "Fingerprinter", "Shingle"]
+
+# Payload field holding a chunk's fingerprints (integer payload index).
+FINGERPRINT_FIELD = "fp"
+SHINGLE_WORDS = 3
+FINGERPRINT_CHARS = 14  # 26**14 > 2**64
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+_WORD = re.compile(r"[^\W_]+")
+
+# Function words carry no provenance and are what a paraphrase changes
+# first ("the" -> "a", "is" -> "was"); dropping them lets shingles span them.
+_STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is it its itself
+just me more most my myself no nor not now of off on once only or other our ours ourselves out
+over own same she should so some such than that the their theirs them themselves then there
+these they this those through to too under until up very was we were what when where which
+while who whom why will with would you your yours yourself yourselves per via upon whose shall
+may might must us
+""".split())
+
+# Longest first; a suffix is stripped only if at least 3 characters remain.
+_SUFFIXES = ("ations", "ation", "ingly", "ments", "ment", "ings", "ing", "edly", "ies", "ied",
+             "ers", "er", "ed", "es", "ly", "s")
+
+
+def _stem(word: str) -> str:
+    if len(word) <= 3 or word.isdigit():
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+@lru_cache(maxsize=65536)
+def _term(word: str) -> str | None:
+    folded = word.casefold()
+    if folded in _STOPWORDS:
+        return None
+    return _stem(folded)
+
+
+def _letters(n: int) -> str:
+    chars = []
+    for _ in range(FINGERPRINT_CHARS):
+        n, r = divmod(n, 26)
+        chars.append(_ALPHABET[r])
+    return "".join(reversed(chars))
+
+
+@dataclass(frozen=True, slots=True)
+class Shingle:
+    """One fingerprint of a text and where its words lie (character offsets)."""
+
+    value: str
+    start: int
+    end: int
+
+
+class Fingerprinter:
+    """Keyed shingle fingerprints under an installation secret
+    (``keys.secret("fingerprints")``), one derived key per tenant."""
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < 16:
+            raise ValueError("fingerprint secret must be at least 16 bytes")
+        self._secret = secret
+        self._keys: dict[str, bytes] = {}
+
+    def __repr__(self) -> str:
+        return "Fingerprinter(<key hidden>)"
+
+    def _key(self, tenant: str) -> bytes:
+        key = self._keys.get(tenant)
+        if key is None:
+            key = HKDF(
+                algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"ragseal/fingerprints/v1\x00" + tenant.encode(),
+            ).derive(self._secret)
+            self._keys[tenant] = key
+        return key
+
+    def shingles(self, tenant: str, text: str) -> list[Shingle]:
+        """Every shingle of ``text`` in order, with the character span it covers.
+
+        Offsets are into ``text`` as given: NFKC normalisation is applied
+        per word, so it never shifts a position.
+        """
+        terms: list[tuple[str, int, int]] = []
+        for m in _WORD.finditer(text):
+            word = m.group()
+            if not word.isascii():
+                word = unicodedata.normalize("NFKC", word)
+            term = _term(word)
+            if term is not None:
+                terms.append((term, m.start(), m.end()))
+        key = self._key(tenant)
+        out: list[Shingle] = []
+        n = SHINGLE_WORDS
+        for i in range(len(terms) - n + 1):
+            window = terms[i : i + n]
+            msg = " ".join(t for t, _, _ in window).encode()
+            n64 = int.from_bytes(hmac.digest(key, msg, "sha256")[:8], "big")
+            out.append(Shingle(_letters(n64), window[0][1], window[-1][2]))
+        return out
+
+    def fingerprints(self, tenant: str, text: str) -> list[str]:
+        """The sorted, distinct fingerprints of ``text`` (what a payload stores:
+        deterministic, so a re-ingest writes the same payload)."""
+        return sorted({s.value for s in self.shingles(tenant, text)})
