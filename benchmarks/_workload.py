@@ -1,6 +1,9 @@
-"""The query and principal mix shared by the HTTP benchmarks (retrieve, serve)."""
+"""What the HTTP benchmarks share: the query and principal mix (retrieve, serve), a
+percentile and a free loopback port."""
 
 from __future__ import annotations
+
+import socket
 
 QUERIES = [
     "What is the payroll schedule?", "Who is the HR partner for engineering?",
@@ -17,3 +20,15 @@ PRINCIPALS = [
     dict(sub="fin@acme.example", tenant="acme", groups=["finance", "all-staff"],
          roles=["finance"]),
 ]
+
+
+def pct(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -35,7 +35,6 @@ import json
 import os
 import random
 import re
-import socket
 import statistics
 import string
 import sys
@@ -52,6 +51,8 @@ SCIFACT = ROOT.parent / "shared" / "data" / "beir-scifact"
 from classification import ensure_offline  # noqa: E402
 
 ensure_offline()
+
+from _workload import free_port, pct  # noqa: E402  (benchmarks/ is on sys.path)
 
 EMPLOYEE = dict(sub="emp@acme.example", tenant="acme", groups=["all-staff"], roles=["employee"])
 FIRST = ["Maria", "Jonas", "Aisha", "Wei", "Olga", "Rafael", "Priya", "Samuel", "Helen", "Tomasz",
@@ -70,15 +71,6 @@ SYNONYMS = {"increase": "rise", "increased": "raised", "decrease": "drop", "redu
             "identified": "found", "observed": "seen", "analysis": "assessment"}
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _luhn_card(rng: random.Random) -> str:
@@ -265,7 +257,7 @@ def main() -> None:
     }).create_engine()
     analyzer, anonymizer = AnalyzerEngine(nlp_engine=nlp), AnonymizerEngine()
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, services), host="127.0.0.1",
                                            port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -317,9 +309,9 @@ def main() -> None:
     for label, key in rows:
         values = timed[key]
         print(f"  {label:40} p50 {statistics.median(values):6.1f} ms  "
-              f"p95 {_pct(values, 0.95):6.1f} ms")
-    h50, h95 = statistics.median(timed["http"]), _pct(timed["http"], 0.95)
-    b50, b95 = statistics.median(timed["base"]), _pct(timed["base"], 0.95)
+              f"p95 {pct(values, 0.95):6.1f} ms")
+    h50, h95 = statistics.median(timed["http"]), pct(timed["http"], 0.95)
+    b50, b95 = statistics.median(timed["base"]), pct(timed["base"], 0.95)
     print(f"  ratio ragseal over HTTP / baseline in-process: p50 {h50 / b50:.2f}x, "
           f"p95 {h95 / b95:.2f}x (targets: p50 <= 20 ms, p95 <= 50 ms)")
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
 import sys
 import tempfile
@@ -29,18 +28,9 @@ from classification import ensure_offline  # noqa: E402
 
 ensure_offline()
 
-from _workload import PRINCIPALS, QUERIES  # noqa: E402  (benchmarks/ is on sys.path)
+from _workload import PRINCIPALS, QUERIES, free_port, pct  # noqa: E402  (benchmarks/ is on sys.path)
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> None:
@@ -77,7 +67,7 @@ def main() -> None:
     print(f"ingest sample corpus: {len(report.ingested)} files, {report.chunks} chunks, "
           f"{len(report.refused)} refused, {ingest_s:.1f}s")
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, services), host="127.0.0.1",
                                            port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -114,8 +104,8 @@ def main() -> None:
         plain.append((time.perf_counter() - t) * 1000)
     services.close()
 
-    p50, p95 = statistics.median(secure), _pct(secure, 0.95)
-    b50, b95 = statistics.median(plain), _pct(plain, 0.95)
+    p50, p95 = statistics.median(secure), pct(secure, 0.95)
+    b50, b95 = statistics.median(plain), pct(plain, 0.95)
     print(f"/v1/retrieve over HTTP ({args.queries} queries, 4 principals): "
           f"p50 {p50:.1f} ms, p95 {p95:.1f} ms")
     print(f"baseline embed+search in-process, no security: p50 {b50:.1f} ms, p95 {b95:.1f} ms")

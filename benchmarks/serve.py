@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,22 +29,13 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _workload import PRINCIPALS, QUERIES  # noqa: E402  (benchmarks/ is on sys.path)
+from _workload import PRINCIPALS, QUERIES, free_port, pct  # noqa: E402  (benchmarks/ is on sys.path)
 
 from api._auth import mint_token  # noqa: E402
 
 SECRET = "bench-serve-secret-" + "x" * 40  # noqa: S105 - a throwaway benchmark secret
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Stats:
@@ -109,7 +99,7 @@ def main() -> None:
                     "--json"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     print(f"ingest sample corpus: {time.perf_counter() - t0:.1f}s")
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([*ragseal, "serve", "--port", str(port)], env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -156,8 +146,8 @@ def main() -> None:
             print(f"/v1/{endpoint}: no successful request")
             continue
         print(f"/v1/{endpoint}: {len(ok)} ok, {stats.errors[endpoint]} errors, "
-              f"{len(ok) / elapsed:.1f} req/s, p50 {_pct(ok, 0.5):.1f} ms, "
-              f"p95 {_pct(ok, 0.95):.1f} ms, p99 {_pct(ok, 0.99):.1f} ms")
+              f"{len(ok) / elapsed:.1f} req/s, p50 {pct(ok, 0.5):.1f} ms, "
+              f"p95 {pct(ok, 0.95):.1f} ms, p99 {pct(ok, 0.99):.1f} ms")
     if stats.error_kinds:
         print(f"errors: {stats.error_kinds}")
     middle = min(rss, key=lambda s: abs(s[0] - elapsed / 2))

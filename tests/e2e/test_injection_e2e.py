@@ -22,7 +22,8 @@ from api._container import Services
 from api._settings import Settings
 from api.cli import main
 from store import read_audit
-from tests.ingest.test_hidden import pdf, text_block
+from tests.ingest._pdf import pdf
+from tests.ingest.test_hidden import text_block
 
 from .conftest import JWT_SECRET, bearer
 

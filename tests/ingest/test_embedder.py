@@ -46,7 +46,9 @@ def _refuse_network(mp: pytest.MonkeyPatch, attempts: list[object]) -> None:
 
 
 @pytest.fixture(scope="module")
-def export_attempts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list[object]]]:
+def export_attempts(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Path, list[object]]]:
     """One ONNX export for the module, done with the network refused."""
     cache = tmp_path_factory.mktemp("embedder-cache")
     attempts: list[object] = []

@@ -13,36 +13,12 @@ import pytest
 from ingest import _loaders
 from ingest._loaders import LoadedDocument, LoadError, load_document, supported_extensions
 
+from ._pdf import make_pdf
+
 CANARY = "Zebrafinch7731"
 
 
 # -- fixtures built in the tests ------------------------------------------------------
-
-
-def make_pdf(lines: list[str]) -> bytes:
-    """A minimal valid one-page PDF with a Helvetica text stream (no extra packages)."""
-    content = "BT /F1 12 Tf 72 720 Td " + " ".join(f"({line}) Tj 0 -14 Td" for line in lines)
-    content += " ET"
-    objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        "/Resources << /Font << /F1 5 0 R >> >> >>",
-        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    out += (
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
-    ).encode()
-    return out
 
 
 def encrypt_pdf(data: bytes, user_password: str) -> bytes:
