@@ -20,6 +20,14 @@ A chunk is predicted an injection when its score reaches the default
 policy's ``injection.flag_at``. The baseline flags a text that contains any
 phrase of a keyword list (the classic "ignore previous instructions" family).
 Speed: chars/s of each detector over every text of the run, same process.
+
+The learned head (off in ingest; ``classification/_injection_head.py``) is
+measured the way ingest would use it: each text classified, masked and cut
+by the ingest chunker; per chunk the rules on the original text and the head
+on the masked text's vector (``--backend``, ingest's default ONNX int8); a
+text counts as flagged when any of its chunks is. The "rules/ch" row is the
+rules alone on the same chunks (the baseline for the head, same run).
+``--no-head`` skips it (no model loads).
 """
 
 from __future__ import annotations
@@ -243,12 +251,56 @@ def test_sets() -> dict[str, list[Case]]:
     }
 
 
+# -- ingest view ------------------------------------------------------------
+@dataclass(frozen=True)
+class IngestChunk:
+    """One chunk as ingest makes it: the original text (what the rules score)
+    and the masked text (what the embedder, hence the learned head, reads)."""
+
+    original: str
+    masked: str
+
+
+def ingest_chunks(texts: list[str]) -> list[list[IngestChunk]]:
+    """Each text as ingest cuts it: classified with the default policy, fully
+    masked (pseudonyms under a fixed benchmark key), chunked on the masked
+    text, each chunk mapped back to its original span (ingest/_pipeline.py)."""
+    from classification import Classifier
+    from classification._masking import Pseudonymizer, mask
+    from ingest._chunking import Chunker
+
+    policy = default_policy()
+    classifier, chunker = Classifier(policy), Chunker()
+    pseudonyms = Pseudonymizer(b"ragseal-injection-benchmark-key!")
+    out: list[list[IngestChunk]] = []
+    for text, result in zip(texts, classifier.classify_many(texts), strict=True):
+        masked = mask(text, result.findings, policy, pseudonyms, "bench")
+        chunks = []
+        for s, e in chunker.split(masked.text):
+            if masked.text[s:e].strip():
+                o_s, o_e = masked.to_original(s), masked.to_original(e, end=True)
+                chunks.append(IngestChunk(text[o_s:o_e], masked.text[s:e]))
+        out.append(chunks)
+    return out
+
+
 # -- run --------------------------------------------------------------------
 def run(cases: Iterable[Case], detect: Callable[[str], bool]) -> Confusion:
     c = Confusion()
     for case in cases:
         c.add(case, detect(case.text))
     return c
+
+
+def run_ids(cases: Iterable[Case], predict: Callable[[Case], bool]) -> Confusion:
+    c = Confusion()
+    for case in cases:
+        c.add(case, predict(case))
+    return c
+
+
+def _at_least(scores: dict[str, float], at: float) -> Callable[[Case], bool]:
+    return lambda case: scores[case.id] >= at
 
 
 def _speed(texts: list[str], fn: Callable[[str], object], rounds: int = 3) -> float:
@@ -286,10 +338,49 @@ def resumes_pdf() -> list[str]:
     return lines
 
 
+@dataclass
+class HeadRun:
+    """Per case: the best rules-only and rules+head score over its ingest chunks."""
+
+    rules: dict[str, float]
+    combined: dict[str, float]
+    head_seconds: float
+    chunks: int
+
+
+def head_scores(cases: list[Case], backend: str) -> HeadRun:
+    """Score every case the way ingest does: per chunk, the rules on the
+    original text plus the learned head on the masked text's vector."""
+    from classification._injection_head import load_head
+    from ingest._embedder import Embedder
+
+    head = load_head()
+    chunked = ingest_chunks([c.text for c in cases])
+    flat = [ch for chunks in chunked for ch in chunks]
+    vectors = Embedder(backend=backend).embed([ch.masked for ch in flat])  # type: ignore[arg-type]
+    started = time.perf_counter()
+    fired = [head.fires(v) for v in vectors]
+    head_seconds = time.perf_counter() - started
+    rules: dict[str, float] = {}
+    combined: dict[str, float] = {}
+    i = 0
+    for case, chunks in zip(cases, chunked, strict=True):
+        r = c = 0.0
+        for ch in chunks:
+            r = max(r, score_injection(ch.original).score)
+            c = max(c, score_injection(ch.original, learned=fired[i]).score)
+            i += 1
+        rules[case.id], combined[case.id] = r, c
+    return HeadRun(rules, combined, head_seconds, len(flat))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dev", action="store_true", help="development data (tune here only)")
     parser.add_argument("--misses", action="store_true", help="per-group errors")
+    parser.add_argument("--backend", default="onnx-int8", choices=["onnx-int8", "onnx", "torch"],
+                        help="embedder backend for the learned head (ingest's default: onnx-int8)")
+    parser.add_argument("--no-head", action="store_true", help="rules only (no model loads)")
     args = parser.parse_args()
     policy = default_policy()
     flag_at = policy.injection.flag_at
@@ -305,6 +396,12 @@ def main() -> int:
     sets = dev_sets() if args.dev else test_sets()
     print(f"{'development' if args.dev else 'test'} sets; ragseal flags at score >= {flag_at}, "
           f"quarantines at >= {quarantine_at}")
+    head: HeadRun | None = None
+    if not args.no_head:
+        unique = list({c.id: c for cases in sets.values() for c in cases}.values())
+        head = head_scores(unique, args.backend)
+        print(f"learned head on {head.chunks} ingest chunks ({args.backend} embedder): "
+              f"{head.head_seconds * 1e6 / head.chunks:.1f} us per chunk for the head itself")
     texts: list[str] = []
     for name, cases in sets.items():
         texts += [c.text for c in cases]
@@ -314,6 +411,15 @@ def main() -> int:
         print(_row("ragseal", mine))
         print(_row("  held", run(cases, held)))
         print(_row("keywords", base))
+        if head is not None:
+            chunked_rules = run_ids(cases, _at_least(head.rules, flag_at))
+            both = run_ids(cases, _at_least(head.combined, flag_at))
+            print(_row("rules/ch", chunked_rules) + "   (rules per ingest chunk)")
+            print(_row("+head", both) + "   (rules + learned head per ingest chunk)")
+            print(_row("  held", run_ids(cases, _at_least(head.combined, quarantine_at))))
+            if args.misses:
+                print("  rules+head errors by group:",
+                      json.dumps(dict(sorted(both.misses.items()))))
         if args.misses:
             print("  ragseal errors by group:", json.dumps(dict(sorted(mine.misses.items()))))
     ours_cps, base_cps = _speed(texts, score_injection), _speed(texts, baseline)

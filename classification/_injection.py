@@ -253,6 +253,8 @@ SIGNALS: dict[str, float] = {
     "html_comment": 0.2,
     "encoded_blob": 0.3,
     "hidden_text": 0.5,
+    # The learned head (``_injection_head.py``) fired on the chunk's vector.
+    "learned_classifier": 0.6,
 }
 
 
@@ -328,10 +330,12 @@ def _question(text: str) -> bool:
     return any(_out_of_place(m.group(0).strip(), text) for m in _QUESTION_LINE.finditer(text))
 
 
-def score_injection(text: str, *, hidden: bool = False) -> InjectionScore:
+def score_injection(text: str, *, hidden: bool = False, learned: bool = False) -> InjectionScore:
     """Score ``text`` (one chunk). ``hidden``: the loader found text hidden
     from a human reader in this chunk (white or invisible PDF text, hidden
-    HTML), which is itself a signal."""
+    HTML), which is itself a signal. ``learned``: the learned head fired on
+    the chunk's embedding (:meth:`InjectionHead.fires`); one more signal,
+    combined like the others (noisy-OR)."""
     found: list[str] = []
     # NFKC folds full-width letters and other look-alikes onto ASCII.
     plain = unicodedata.normalize("NFKC", _TAGS.sub("", _ZERO_WIDTH.sub("", text)))
@@ -356,6 +360,7 @@ def score_injection(text: str, *, hidden: bool = False) -> InjectionScore:
         ("html_comment", lambda: bool(_HTML_COMMENT.search(text))),
         ("encoded_blob", lambda: _encoded(plain)),
         ("hidden_text", lambda: hidden),
+        ("learned_classifier", lambda: learned),
     )
     for name, check in checks:
         if check():

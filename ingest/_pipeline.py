@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Protocol
 
 from classification import Finding, Policy, score_injection
+from classification._injection_head import InjectionHead
 from classification._masking import MaskedText, Pseudonymizer, mask
 from store import (
     FINGERPRINT_FIELD,
@@ -159,6 +160,7 @@ class Ingestor:
         pseudonyms: Pseudonymizer,
         fingerprints: Fingerprinter | None = None,
         checkpoint: Checkpoint | None = None,
+        injection_head: InjectionHead | None = None,
     ) -> None:
         self.policy = policy
         self._classifier = classifier
@@ -173,6 +175,8 @@ class Ingestor:
         self._fingerprints = fingerprints
         # Called after every durable write (crash tests kill the process there).
         self._checkpoint = checkpoint or _no_checkpoint
+        # Adds ``learned_classifier`` from each chunk's vector; None: rules only.
+        self._injection_head = injection_head
 
     def doc_id(self, tenant: str, source: str) -> str:
         return self._ids.doc_id(tenant, source)
@@ -250,8 +254,12 @@ class Ingestor:
         self._keys.record_encryptions(doc_id, tenant, len(spans), version=version)
         self._checkpoint("count")
 
+        # Embedded first: the learned injection head reads each chunk's vector.
+        vectors = self._embedder.embed([masked.text[s:e] for s, e in spans])
+        if len(vectors) != len(spans):
+            raise IngestError("embedder returned a wrong number of vectors")
+        head = self._injection_head
         points: list[Point] = []
-        embed_texts: list[str] = []
         top_rank = doc_rank
         injection = policy.injection
         flagged = held = 0
@@ -278,7 +286,9 @@ class Ingestor:
             )
             original = text[o_start:o_end]
             # Scored on the original text: a principal may see it unmasked.
-            risk = score_injection(original, hidden=spans_overlap(hidden, o_start, o_end))
+            risk = score_injection(
+                original, hidden=spans_overlap(hidden, o_start, o_end),
+                learned=head is not None and head.fires(vectors[index]))
             quarantined = int(injection.quarantine_at is not None
                               and risk.score >= injection.quarantine_at)
             flagged += risk.score >= injection.flag_at
@@ -313,11 +323,7 @@ class Ingestor:
             }
             if self._fingerprints is not None:
                 payload[FINGERPRINT_FIELD] = self._fingerprints.fingerprints(tenant, original)
-            points.append(Point(id=chunk_id, vector=(), payload=payload))
-            embed_texts.append(masked.text[m_start:m_end])
-
-        vectors = self._embedder.embed(embed_texts)
-        points = [Point(p.id, v, p.payload) for p, v in zip(points, vectors, strict=True)]
+            points.append(Point(id=chunk_id, vector=vectors[index], payload=payload))
 
         self._store.upsert(points)
         self._checkpoint("upsert")
