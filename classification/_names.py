@@ -13,6 +13,11 @@ MIT-licensed ``names`` package, give :class:`PersonNameRecognizer`:
 - a lower-case first name followed by a lower-case listed surname: score
   0.3, counted only with a context word;
 
+- two or three capitalised words right after a cue that only people take
+  (``approved by``, ``signed by``, ``Employee``, ``Dr.``, ``Dear``...),
+  whatever the first name (the lists are US names of 1990: ``Tomasz``,
+  ``Amara`` are not in them): score 0.55;
+
 and :func:`looks_like_person` lets the NER recognizer read an ORG span that is
 a listed first name (plus capitalised words) or a lone listed name as PERSON
 (the more sensitive reading).
@@ -50,6 +55,27 @@ _CAP = r"[\p{Lu}][\p{Ll}]+(?:[-'’][\p{Lu}]?[\p{Ll}]+)?"
 _CAPITAL_NAME = regex.compile(
     rf"(?<![\p{{L}}\p{{N}}])({_CAP})((?:[ ](?:{_PARTICLES}[ ]){{0,3}}{_CAP}){{1,2}})(?![\p{{L}}])"
 )
+# What only a person follows: an act done "by" someone, a role or a title.
+_PERSON_CUE = regex.compile(
+    r"(?:\b(?:(?i:approved|signed|authori[sz]ed|countersigned|reviewed|requested|submitted"
+    r"|prepared|written|escalated|assigned|interviewed|referred|witnessed|notarized)[ ]by"
+    r"|(?i:employee|colleague|manager|supervisor|contractor|candidate|applicant|patient"
+    r"|tenant|spouse|dear|attn|mr|mrs|ms|dr|prof)\.?)|(?i:\bcc:?))[ ]$"
+)
+# Cue-only names (no listed first name) are dropped when spaCy reads an
+# organisation, place or product there, or a word names a team ("signed by
+# Acme Robotics", "prepared by Finance Operations").
+_NOT_PEOPLE = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "NORP", "EVENT", "WORK_OF_ART"})
+_TEAM_WORDS = frozenset("""
+operations finance legal engineering sales marketing support team teams robotics logistics
+security facilities payroll procurement compliance accounting office staff board desk
+""".split())
+
+
+def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(s < end and start < e for s, e in spans)
+
+
 _LOWER_WORD = regex.compile(r"(?<![\p{L}\p{N}@./-])[\p{Ll}]{2,}(?![\p{L}\p{N}@])")
 _ORG_WORDS = frozenset("""
 inc ltd llc plc corp corporation company co group bank university college school institute
@@ -97,6 +123,7 @@ class PersonNameRecognizer(EntityRecognizer):
     STRONG = 0.6  # listed first name + listed surname
     WEAK = 0.45  # listed first name + capitalised word: needs context
     LOWER = 0.3  # lower case: needs context
+    CUED = 0.55  # any capitalised words after a cue only people take
     CONTEXT = ("name", "named", "called", "mr", "mrs", "ms", "miss", "dr", "dear", "hello",
                "user", "patient", "customer", "client", "guardian", "beneficiary", "partner",
                "signed", "regards", "sincerely", "contact", "employee", "manager", "spouse",
@@ -118,14 +145,31 @@ class PersonNameRecognizer(EntityRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         first, last = name_lists()
+        not_people = [
+            (e.start_char, e.end_char) for e in (nlp_artifacts.entities if nlp_artifacts else ())
+            if e.label_ in _NOT_PEOPLE
+        ]
         out: list[RecognizerResult] = []
         pos = 0
         while (m := _CAPITAL_NAME.search(text, pos, timeout=1.0)) is not None:
             tail = m.group(2).split()
-            if m.group(1).lower() not in first or any(w.lower() in _ORG_WORDS for w in tail):
+            if any(w.lower() in _ORG_WORDS for w in tail):
+                pos = m.start(2) + 1
+                continue
+            cued = (
+                len(tail) <= 2
+                and not any(w.lower() in _TEAM_WORDS for w in tail)
+                and not _inside(m.start(), m.end(), not_people)
+                and _PERSON_CUE.search(text, max(0, m.start() - 40), m.start()) is not None
+            )
+            if m.group(1).lower() in first:
+                score = self.STRONG if tail[-1].lower() in last else self.WEAK
+                score = max(score, self.CUED) if cued else score
+            elif cued:
+                score = self.CUED
+            else:
                 pos = m.start(2) + 1  # "Dear Teresa ...": try again from the next word
                 continue
-            score = self.STRONG if tail[-1].lower() in last else self.WEAK
             out.append(self._result(m.start(), m.end(), score))
             pos = m.end()
         words = list(_LOWER_WORD.finditer(text, timeout=1.0))

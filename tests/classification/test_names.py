@@ -38,6 +38,30 @@ def test_when_a_listed_first_name_starts_a_name_then_the_person_is_found(
     assert people(classifier, text) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("The payroll change was approved by Tomasz Adeyemi on Monday.", ["Tomasz Adeyemi"]),
+    ("The payroll change was approved by Helen Adeyemi on Monday.", ["Helen Adeyemi"]),
+    ("Employee Amara Ivanova (EMP-123456) joined the staff.", ["Amara Ivanova"]),
+    ("Dear Kwame Mensah, your badge is ready.", ["Kwame Mensah"]),
+])  # fmt: skip
+def test_when_a_cue_only_people_take_precedes_capitalised_words_then_they_are_a_person(
+    classifier: Classifier, text: str, expected: list[str]
+) -> None:
+    # Neither Tomasz, Amara nor Kwame is in the 1990 US Census lists.
+    assert people(classifier, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Updates are signed by Acme Robotics and delivered over the air.",
+    "Corporate Card Reconciliation\n\nPrepared by Finance Operations for the October close.",
+    "The request was approved by Legal Team on Friday.",
+])  # fmt: skip
+def test_when_an_organisation_or_team_follows_the_cue_then_it_is_no_person(
+    classifier: Classifier, text: str
+) -> None:
+    assert people(classifier, text) == []
+
+
 @pytest.mark.parametrize("text", [
     "Will Power and May Day are Grant Program names.",
     "The Hope Street office opens in June.",
