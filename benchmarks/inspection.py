@@ -39,7 +39,6 @@ import statistics
 import string
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -52,7 +51,7 @@ from classification import ensure_offline  # noqa: E402
 
 ensure_offline()
 
-from _workload import free_port, pct  # noqa: E402  (benchmarks/ is on sys.path)
+from _workload import pct, serving  # noqa: E402  (benchmarks/ is on sys.path)
 
 EMPLOYEE = dict(sub="emp@acme.example", tenant="acme", groups=["all-staff"], roles=["employee"])
 FIRST = ["Maria", "Jonas", "Aisha", "Wei", "Olga", "Rafael", "Priya", "Samuel", "Helen", "Tomasz",
@@ -199,7 +198,6 @@ def main() -> None:
     os.environ["RAGSEAL_RATE_LIMIT_PER_MINUTE"] = "0"
 
     import httpx
-    import uvicorn
 
     from api._app import create_app
     from api._auth import mint_token
@@ -257,20 +255,14 @@ def main() -> None:
     }).create_engine()
     analyzer, anonymizer = AnalyzerEngine(nlp_engine=nlp), AnonymizerEngine()
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, services), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
     token = mint_token(settings.jwt_secret.get_secret_value(), **EMPLOYEE)  # type: ignore[union-attr,arg-type]
     headers = {"Authorization": f"Bearer {token}"}
     # Interleaved, one answer at a time through every variant, so that the
     # load of this shared machine weighs on all of them alike.
     timed: dict[str, list[float]] = {k: [] for k in ("http", "floor", "inproc", "detect", "base")}
     sample = [answers[i % len(answers)] for i in range(args.requests + 10)]
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    with serving(create_app(settings, services)) as base, \
+            httpx.Client(base_url=base, timeout=30) as client:
         for i, (rid, answer) in enumerate(sample):
             t = time.perf_counter()
             r = client.post("/v1/inspect", json={"answer": answer, "retrieval_id": rid},
@@ -295,8 +287,6 @@ def main() -> None:
                 for key, ms in (("http", http_ms), ("floor", floor_ms), ("inproc", inproc_ms),
                                 ("detect", detect_ms), ("base", base_ms)):
                     timed[key].append(ms)
-    server.should_exit = True
-    thread.join(timeout=10)
 
     chars = statistics.mean(len(a) for _, a in sample[10:])
     rows = [("ragseal POST /v1/inspect over HTTP", "http"),

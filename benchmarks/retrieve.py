@@ -17,7 +17,6 @@ import random
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -28,9 +27,7 @@ from classification import ensure_offline  # noqa: E402
 
 ensure_offline()
 
-from _workload import PRINCIPALS, QUERIES, free_port, pct  # noqa: E402  (benchmarks/ is on sys.path)
-
-
+from _workload import PRINCIPALS, QUERIES, pct, serving  # noqa: E402  (benchmarks/ is on sys.path)
 
 
 def main() -> None:
@@ -43,7 +40,6 @@ def main() -> None:
     os.environ["RAGSEAL_JWT_SECRET"] = "bench-secret-" + "x" * 40
 
     import httpx
-    import uvicorn
 
     from api._app import create_app
     from api._auth import mint_token
@@ -67,19 +63,13 @@ def main() -> None:
     print(f"ingest sample corpus: {len(report.ingested)} files, {report.chunks} chunks, "
           f"{len(report.refused)} refused, {ingest_s:.1f}s")
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, services), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
 
     secret = settings.jwt_secret.get_secret_value()  # type: ignore[union-attr]
     tokens = [mint_token(secret, **p) for p in PRINCIPALS]  # type: ignore[arg-type]
     rng = random.Random(7)
     secure: list[float] = []
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    with serving(create_app(settings, services)) as base, \
+            httpx.Client(base_url=base, timeout=30) as client:
         for i in range(args.queries + 10):
             token, query = rng.choice(tokens), rng.choice(QUERIES)
             t = time.perf_counter()
@@ -89,8 +79,6 @@ def main() -> None:
             r.raise_for_status()
             if i >= 10:  # warm-up requests not counted
                 secure.append(elapsed)
-    server.should_exit = True
-    thread.join(timeout=10)
 
     # Baseline: the insecure path on the same engine: embed the raw query, search
     # with a filter that admits everything, return payloads as they are.
