@@ -76,6 +76,18 @@ def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
     return any(s < end and start < e for s, e in spans)
 
 
+def _cued(text: str, start: int, end: int, tail: list[str],
+          not_people: list[tuple[int, int]]) -> bool:
+    """Capitalised words at ``start:end`` right after a person cue, and no team or
+    NER organisation/place/product there."""
+    return (
+        len(tail) <= 2
+        and not any(w.lower() in _TEAM_WORDS for w in tail)
+        and not _inside(start, end, not_people)
+        and _PERSON_CUE.search(text, max(0, start - 40), start) is not None
+    )
+
+
 _LOWER_WORD = regex.compile(r"(?<![\p{L}\p{N}@./-])[\p{Ll}]{2,}(?![\p{L}\p{N}@])")
 _ORG_WORDS = frozenset("""
 inc ltd llc plc corp corporation company co group bank university college school institute
@@ -156,16 +168,11 @@ class PersonNameRecognizer(EntityRecognizer):
             if any(w.lower() in _ORG_WORDS for w in tail):
                 pos = m.start(2) + 1
                 continue
-            cued = (
-                len(tail) <= 2
-                and not any(w.lower() in _TEAM_WORDS for w in tail)
-                and not _inside(m.start(), m.end(), not_people)
-                and _PERSON_CUE.search(text, max(0, m.start() - 40), m.start()) is not None
-            )
             if m.group(1).lower() in first:
                 score = self.STRONG if tail[-1].lower() in last else self.WEAK
-                score = max(score, self.CUED) if cued else score
-            elif cued:
+                if score < self.CUED and _cued(text, m.start(), m.end(), tail, not_people):
+                    score = self.CUED
+            elif _cued(text, m.start(), m.end(), tail, not_people):
                 score = self.CUED
             else:
                 pos = m.start(2) + 1  # "Dear Teresa ...": try again from the next word

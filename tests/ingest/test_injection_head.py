@@ -20,21 +20,13 @@ from classification._masking import Pseudonymizer
 from ingest import Acl, Ingestor
 from store import EdgeStore, IdHasher, LocalKeyring
 
+from .test_runner import _StubClassifier
+
 HEAD = load_head()
 TOWARDS = list(HEAD.weights / np.linalg.norm(HEAD.weights))
 AWAY = [-v for v in TOWARDS]
 FLAG_AT = default_policy().injection.flag_at
 Env = tuple[EdgeStore, LocalKeyring]
-
-
-class _Nothing:
-    findings: tuple[()] = ()
-    marker_level = None
-
-
-class _StubClassifier:
-    def classify(self, text: str) -> _Nothing:
-        return _Nothing()
 
 
 class _LineChunker:
