@@ -118,7 +118,7 @@ class RelabelReport:
 class _Chunk:
     hit: Hit
     level: str  # the level name its seal is bound to
-    raw: bytes  # the plaintext exactly as sealed (re-sealed byte for byte)
+    raw: bytes = field(repr=False)  # the plaintext exactly as sealed (re-sealed byte for byte)
     body: SealedChunk
 
 

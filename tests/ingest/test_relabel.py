@@ -438,3 +438,12 @@ def test_when_relabelled_then_levels_equal_a_fresh_ingest_under_the_new_policy(
     assert relabelled == fresh
     assert len(fresh) == 9
     assert env.relabel(new)["relabeled"] == 0  # and both tenants are now at rest
+
+
+def test_an_opened_chunk_shows_no_plaintext_in_its_repr() -> None:
+    from ingest._relabel import _Chunk
+    from store import Hit, SealedChunk
+
+    body = SealedChunk("Wren Oakhollow earns 91,000", (("PERSON", 0, 14, 0.9),), "hr/wren.txt")
+    chunk = _Chunk(Hit("c1", 1.0), "internal", body.to_bytes(), body)
+    assert "Oakhollow" not in repr(chunk) and "wren.txt" not in repr(chunk)
