@@ -313,6 +313,22 @@ class PasswordRecognizer(PatternRecognizer):
             global_regex_flags=_CASE_INSENSITIVE,
         )
 
+    # Every pattern needs one of these (case-folded): a text without them is
+    # skipped before six look-behind regexes walk it (most prose).
+    HINTS = ("passw", "pwd", "passphrase", "://")
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        folded = text.casefold()
+        if not any(hint in folded for hint in self.HINTS):
+            return []
+        return super().analyze(text, entities, nlp_artifacts, regex_flags)
+
     def invalidate_result(self, pattern_text: str) -> bool:
         value = pattern_text.strip()
         if len(value) < self.MIN_LENGTH or value.lower() in self.PLACEHOLDERS:

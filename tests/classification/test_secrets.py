@@ -208,6 +208,11 @@ def test_when_no_keyworded_random_string_then_not_found(text: str) -> None:
         ("mysql --password=Tr0ub4dor&3 -h db", "Tr0ub4dor&3"),
         ("passwd => 'Secr3t!'", "Secr3t!"),
         ("https://username:password@example.com", "password"),  # weak, still a password
+        ("pwd: Zq9!vR2x", "Zq9!vR2x"),
+        ("passphrase = 'blue sky 42'", "blue sky 42"),
+        # the regexes fold case Unicode's way (long s = s): so must the pre-check
+        ("db_pa\u017f\u017fword = hunter22", "hunter22"),
+        ("DB_PASSWORD=Hunter22x", "Hunter22x"),
     ],
 )
 def test_when_password_in_config_or_url_then_value_only_found(text: str, secret: str) -> None:
