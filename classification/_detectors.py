@@ -67,7 +67,7 @@ NER_LABELS: dict[str, tuple[str, ...]] = {
 # Presidio entity -> predefined recognizer classes (English, no network).
 PREDEFINED_RECOGNIZERS: dict[str, tuple[str, ...]] = {
     "EMAIL_ADDRESS": ("EmailRecognizer",),
-    "PHONE_NUMBER": ("PhoneRecognizer", "LenientPhoneRecognizer"),
+    "PHONE_NUMBER": ("PhoneRecognizer", "LenientPhoneRecognizer", "PossiblePhoneRecognizer"),
     "CREDIT_CARD": ("CreditCardRecognizer",),
     "IBAN_CODE": ("IbanRecognizer",),
     "IP_ADDRESS": ("IpRecognizer",),
@@ -419,6 +419,7 @@ def _recognizers(
     from ._tuned import (
         ContextLicenseRecognizer,
         LenientPhoneRecognizer,
+        PossiblePhoneRecognizer,
         TunedCreditCardRecognizer,
         TunedIbanRecognizer,
         WindowedPhoneRecognizer,
@@ -432,6 +433,7 @@ def _recognizers(
         "IbanRecognizer": TunedIbanRecognizer,
         "UsLicenseRecognizer": ContextLicenseRecognizer,
         "LenientPhoneRecognizer": LenientPhoneRecognizer,
+        "PossiblePhoneRecognizer": PossiblePhoneRecognizer,
         "PhoneRecognizer": WindowedPhoneRecognizer,
         "UrlRecognizer": WindowedUrlRecognizer,
     }

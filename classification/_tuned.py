@@ -31,6 +31,17 @@ stay undetected:
     around it (``call``, ``phone``, ``fax``, ``office``...), which Presidio's
     context enhancer turns into 0.6. Dates, years and plain amounts are not
     phone shapes (no ``/``, ``,`` or four-digit-year grouping).
+``PossiblePhoneRecognizer``
+    ``phonenumbers``' VALID check knows which prefixes a numbering plan has
+    in use; a made-up or newly opened range fails it, and so do numbers
+    written with the trunk ``(0)`` after the country code
+    (``+44 (0)115 4960914``). This one accepts a number of a *possible*
+    length (phonenumbers' POSSIBLE leniency) only where a reader would see a
+    phone number anyway: in international form (``+CC``, and the country
+    code is still checked) with at least 8 digits, or with 7+ digits after a
+    telephony word (``call``, ``phone``, ``tel``, ``fax``, ``mobile``...)
+    within 30 characters before it on the same line. ``number`` or
+    ``contact`` alone do not count (account and contact ids).
 """
 
 from __future__ import annotations
@@ -55,6 +66,7 @@ from ._detectors import luhn_ok
 __all__ = [
     "ContextLicenseRecognizer",
     "LenientPhoneRecognizer",
+    "PossiblePhoneRecognizer",
     "TunedCreditCardRecognizer",
     "TunedIbanRecognizer",
     "WindowedPhoneRecognizer",
@@ -349,6 +361,63 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
                 RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
             },
         )
+
+
+# A telephony word, then at most 30 characters of the same line up to the number.
+_TELEPHONY_CUE = regex.compile(
+    r"(?i:\b(?:tel|telephone|phone|phones|cellphone|cell|mobile|fax|call|calls|called|calling"
+    r"|dial|ring|whatsapp|sms|landline|hotline|reach|reached)\b)[^\n]{0,30}$"
+)
+_MIN_CUED_DIGITS = 7
+_MIN_INTERNATIONAL_DIGITS = 8
+_POSSIBLE_NAME = "PossiblePhoneRecognizer"
+
+
+class PossiblePhoneRecognizer(WindowedPhoneRecognizer):
+    """Numbers of a possible length that no plan confirms, in a phone's context (module doc)."""
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(supported_language=supported_language)
+        self.name = _POSSIBLE_NAME
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = []
+        for m in _PHONE_WINDOW.finditer(text):
+            stretch = m.group()
+            digits = sum(c.isdigit() for c in stretch)
+            if digits < _MIN_CUED_DIGITS or _not_a_phone(stretch):
+                continue
+            international = stretch[0] == "+"
+            if international:
+                if digits < _MIN_INTERNATIONAL_DIGITS:
+                    continue
+            elif not _TELEPHONY_CUE.search(text, max(0, m.start() - 40), m.start(), timeout=1.0):
+                continue
+            lo, hi = max(0, m.start() - _PAD), min(len(text), m.end() + _PAD)
+            window = text[lo:hi]
+            for region in self.supported_regions[:1] if international else self.supported_regions:
+                found = [
+                    (x.start + lo, x.end + lo)
+                    for x in phonenumbers.PhoneNumberMatcher(
+                        window, region, leniency=phonenumbers.Leniency.POSSIBLE
+                    )
+                    if x.start + lo < m.end() and m.start() < x.end + lo
+                ]
+                if found:
+                    results += [self._result(s, e, region) for s, e in found]
+                    break
+        return results
+
+    def _result(self, start: int, end: int, region: str) -> RecognizerResult:
+        result = super()._result(start, end, region)
+        result.recognition_metadata[RecognizerResult.RECOGNIZER_NAME_KEY] = _POSSIBLE_NAME  # type: ignore[index]
+        if result.analysis_explanation is not None:
+            result.analysis_explanation.recognizer = _POSSIBLE_NAME
+            result.analysis_explanation.textual_explanation = (
+                f"possible {region} phone number in a phone's context")
+        return result
 
 
 # A dot between a letter or digit and a letter: every URL the patterns

@@ -243,3 +243,33 @@ def test_an_ner_organisation_overlapping_a_card_is_cut_back_to_its_words() -> No
     # A PERSON is never cut (inside a URL it may be what makes the span sensitive).
     person = [Finding("PERSON", 0, 24, 0.85), Finding("CREDIT_CARD", 5, 24, 1.0)]
     assert trim_ner_overlaps(person, text) == person
+
+
+# Numbers no numbering plan confirms (made-up or new ranges, the trunk "(0)"
+# after a country code): found in international form or after a telephony word.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Ring me on +44(0)115 4960914 after six", "+44(0)115 4960914"),
+    ("Office: +49(0) 778353374", "+49(0) 778353374"),
+    ("bureau +31(0)83-4497869", "+31(0)83-4497869"),
+    ("please call me at 3497576561 tomorrow", "3497576561"),
+    ("mobile 39150008", "39150008"),
+    ("Tel. 0063513969", "0063513969"),
+])  # fmt: skip
+def test_possible_numbers_in_a_phones_context_are_found(
+    classifier: Classifier, text: str, expected: str
+) -> None:
+    assert found(classifier, text, "PHONE_NUMBER") == [expected]
+
+
+@pytest.mark.parametrize("text", [
+    "account number 3497576561 was closed",  # "number" is no telephony word
+    "contact id 39150008 in the CRM",
+    "order 3497576561 shipped",
+    "We called it a day on 2019-05-16 after the audit",  # a date is no phone
+    "revenue grew +12.5% to 3497576561 dollars",
+    "+1234 words",
+])  # fmt: skip
+def test_possible_numbers_without_a_phone_context_stay_undetected(
+    classifier: Classifier, text: str
+) -> None:
+    assert found(classifier, text, "PHONE_NUMBER") == []
