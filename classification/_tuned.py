@@ -315,8 +315,9 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
     one number the others are not tried.
     """
 
-    def __init__(self, supported_language: str = "en") -> None:
-        super().__init__(supported_language=supported_language, name=_PHONE_NAME)
+    def __init__(self, supported_language: str = "en", name: str = _PHONE_NAME) -> None:
+        super().__init__(supported_language=supported_language, name=name)
+        self._name = name
         self._leniency: int = self.leniency if self.leniency is not None else 1
 
     def analyze(
@@ -351,13 +352,13 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
             end=end,
             score=self.SCORE,
             analysis_explanation=AnalysisExplanation(
-                recognizer=_PHONE_NAME,
+                recognizer=self._name,
                 original_score=self.SCORE,
                 textual_explanation=f"Recognized as {region} region phone number, "
-                "using PhoneRecognizer",
+                f"using {self._name}",
             ),
             recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: _PHONE_NAME,
+                RecognizerResult.RECOGNIZER_NAME_KEY: self._name,
                 RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
             },
         )
@@ -377,8 +378,7 @@ class PossiblePhoneRecognizer(WindowedPhoneRecognizer):
     """Numbers of a possible length that no plan confirms, in a phone's context (module doc)."""
 
     def __init__(self, supported_language: str = "en") -> None:
-        super().__init__(supported_language=supported_language)
-        self.name = _POSSIBLE_NAME
+        super().__init__(supported_language=supported_language, name=_POSSIBLE_NAME)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -409,15 +409,6 @@ class PossiblePhoneRecognizer(WindowedPhoneRecognizer):
                     results += [self._result(s, e, region) for s, e in found]
                     break
         return results
-
-    def _result(self, start: int, end: int, region: str) -> RecognizerResult:
-        result = super()._result(start, end, region)
-        result.recognition_metadata[RecognizerResult.RECOGNIZER_NAME_KEY] = _POSSIBLE_NAME  # type: ignore[index]
-        if result.analysis_explanation is not None:
-            result.analysis_explanation.recognizer = _POSSIBLE_NAME
-            result.analysis_explanation.textual_explanation = (
-                f"possible {region} phone number in a phone's context")
-        return result
 
 
 # A dot between a letter or digit and a letter: every URL the patterns
