@@ -67,7 +67,7 @@ NER_LABELS: dict[str, tuple[str, ...]] = {
 # Presidio entity -> predefined recognizer classes (English, no network).
 PREDEFINED_RECOGNIZERS: dict[str, tuple[str, ...]] = {
     "EMAIL_ADDRESS": ("EmailRecognizer",),
-    "PHONE_NUMBER": ("PhoneRecognizer", "LenientPhoneRecognizer", "PossiblePhoneRecognizer"),
+    "PHONE_NUMBER": ("PhoneRecognizer", "LenientPhoneRecognizer"),
     "CREDIT_CARD": ("CreditCardRecognizer",),
     "IBAN_CODE": ("IbanRecognizer",),
     "IP_ADDRESS": ("IpRecognizer",),
@@ -419,7 +419,6 @@ def _recognizers(
     from ._tuned import (
         ContextLicenseRecognizer,
         LenientPhoneRecognizer,
-        PossiblePhoneRecognizer,
         TunedCreditCardRecognizer,
         TunedIbanRecognizer,
         WindowedPhoneRecognizer,
@@ -433,8 +432,7 @@ def _recognizers(
         "IbanRecognizer": TunedIbanRecognizer,
         "UsLicenseRecognizer": ContextLicenseRecognizer,
         "LenientPhoneRecognizer": LenientPhoneRecognizer,
-        "PossiblePhoneRecognizer": PossiblePhoneRecognizer,
-        "PhoneRecognizer": WindowedPhoneRecognizer,
+        "PhoneRecognizer": functools.partial(WindowedPhoneRecognizer, possible=True),
         "UrlRecognizer": WindowedUrlRecognizer,
     }
     for entity in sorted(builtin & set(PREDEFINED_RECOGNIZERS)):

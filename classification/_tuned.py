@@ -31,7 +31,7 @@ stay undetected:
     around it (``call``, ``phone``, ``fax``, ``office``...), which Presidio's
     context enhancer turns into 0.6. Dates, years and plain amounts are not
     phone shapes (no ``/``, ``,`` or four-digit-year grouping).
-``PossiblePhoneRecognizer``
+``PossiblePhoneRecognizer`` (a second pass of ``WindowedPhoneRecognizer``)
     ``phonenumbers``' VALID check knows which prefixes a numbering plan has
     in use; a made-up or newly opened range fails it, and so do numbers
     written with the trunk ``(0)`` after the country code
@@ -66,7 +66,6 @@ from ._detectors import luhn_ok
 __all__ = [
     "ContextLicenseRecognizer",
     "LenientPhoneRecognizer",
-    "PossiblePhoneRecognizer",
     "TunedCreditCardRecognizer",
     "TunedIbanRecognizer",
     "WindowedPhoneRecognizer",
@@ -299,6 +298,16 @@ def _not_a_phone(stretch: str) -> bool:
 _PHONE_NAME = "PhoneRecognizer"
 
 
+# A telephony word, then at most 30 characters of the same line up to the number.
+_TELEPHONY_CUE = regex.compile(
+    r"(?i:\b(?:tel|telephone|phone|phones|cellphone|cell|mobile|fax|call|calls|called|calling"
+    r"|dial|ring|whatsapp|sms|landline|hotline|reach|reached)\b)[^\n]{0,30}$"
+)
+_MIN_CUED_DIGITS = 7
+_MIN_INTERNATIONAL_DIGITS = 8
+_POSSIBLE_NAME = "PossiblePhoneRecognizer"
+
+
 class WindowedPhoneRecognizer(PhoneRecognizer):
     """Presidio's ``phonenumbers`` recognizer, run only where digits cluster.
 
@@ -313,11 +322,17 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
     starting with ``+`` is matched in one region only (the country code
     decides, not the region), and once a region reads the whole stretch as
     one number the others are not tried.
+
+    With ``possible=True`` (the default in ragseal's registry) a stretch that
+    no region validated gets a second, POSSIBLE-leniency pass when it is in
+    a phone's context (see ``PossiblePhoneRecognizer`` in the module doc);
+    those results name ``PossiblePhoneRecognizer``. ``possible=False`` is
+    exactly Presidio's recognizer, windowed.
     """
 
-    def __init__(self, supported_language: str = "en", name: str = _PHONE_NAME) -> None:
-        super().__init__(supported_language=supported_language, name=name)
-        self._name = name
+    def __init__(self, supported_language: str = "en", *, possible: bool = False) -> None:
+        super().__init__(supported_language=supported_language, name=_PHONE_NAME)
+        self._possible = possible
         self._leniency: int = self.leniency if self.leniency is not None else 1
 
     def analyze(
@@ -326,12 +341,15 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
         results: list[RecognizerResult] = []
         seen: set[tuple[int, int]] = set()
         for m in _PHONE_WINDOW.finditer(text):
-            if sum(c.isdigit() for c in m.group()) < _MIN_WINDOW_DIGITS or _not_a_phone(m.group()):
+            digits = sum(c.isdigit() for c in m.group())
+            if digits < _MIN_WINDOW_DIGITS or _not_a_phone(m.group()):
                 continue
             lo, hi = max(0, m.start() - _PAD), min(len(text), m.end() + _PAD)
             window = text[lo:hi]
             # "+CC..." is read the same in every region: one pass is enough.
-            regions = self.supported_regions[:1] if m.group()[0] == "+" else self.supported_regions
+            international = m.group()[0] == "+"
+            regions = self.supported_regions[:1] if international else self.supported_regions
+            found = False
             for region in regions:
                 covered = False
                 matches = phonenumbers.PhoneNumberMatcher(window, region, leniency=self._leniency)
@@ -339,76 +357,53 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
                     start, end = match.start + lo, match.end + lo
                     if start < m.end() and m.start() < end and (start, end) not in seen:
                         seen.add((start, end))
-                        results.append(self._result(start, end, region))
+                        results.append(self._result(start, end, region, _PHONE_NAME))
+                        found = True
                     covered = covered or (start <= m.start() and m.end() <= end)
                 if covered:
                     break  # the whole stretch is one number: other regions add nothing
+            if not found and self._possible and self._in_phone_context(text, m, digits):
+                results += self._possible_numbers(window, lo, m, regions)
         return results
 
-    def _result(self, start: int, end: int, region: str) -> RecognizerResult:
+    @staticmethod
+    def _in_phone_context(text: str, m: regex.Match[str], digits: int) -> bool:
+        if m.group()[0] == "+":
+            return digits >= _MIN_INTERNATIONAL_DIGITS
+        return digits >= _MIN_CUED_DIGITS and bool(
+            _TELEPHONY_CUE.search(text, max(0, m.start() - 40), m.start(), timeout=1.0))
+
+    def _possible_numbers(self, window: str, lo: int, m: regex.Match[str],
+                          regions: Sequence[str]) -> list[RecognizerResult]:
+        for region in regions:
+            spans = [
+                (x.start + lo, x.end + lo)
+                for x in phonenumbers.PhoneNumberMatcher(
+                    window, region, leniency=phonenumbers.Leniency.POSSIBLE)
+                if x.start + lo < m.end() and m.start() < x.end + lo
+            ]
+            if spans:
+                return [self._result(s, e, region, _POSSIBLE_NAME) for s, e in spans]
+        return []
+
+    def _result(self, start: int, end: int, region: str, name: str) -> RecognizerResult:
         return RecognizerResult(
             entity_type=self.supported_entities[0],
             start=start,
             end=end,
             score=self.SCORE,
             analysis_explanation=AnalysisExplanation(
-                recognizer=self._name,
+                recognizer=name,
                 original_score=self.SCORE,
-                textual_explanation=f"Recognized as {region} region phone number, "
-                f"using {self._name}",
+                textual_explanation=f"Recognized as {region} region phone number, using {name}",
             ),
             recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: self._name,
+                RecognizerResult.RECOGNIZER_NAME_KEY: name,
                 RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
             },
         )
 
 
-# A telephony word, then at most 30 characters of the same line up to the number.
-_TELEPHONY_CUE = regex.compile(
-    r"(?i:\b(?:tel|telephone|phone|phones|cellphone|cell|mobile|fax|call|calls|called|calling"
-    r"|dial|ring|whatsapp|sms|landline|hotline|reach|reached)\b)[^\n]{0,30}$"
-)
-_MIN_CUED_DIGITS = 7
-_MIN_INTERNATIONAL_DIGITS = 8
-_POSSIBLE_NAME = "PossiblePhoneRecognizer"
-
-
-class PossiblePhoneRecognizer(WindowedPhoneRecognizer):
-    """Numbers of a possible length that no plan confirms, in a phone's context (module doc)."""
-
-    def __init__(self, supported_language: str = "en") -> None:
-        super().__init__(supported_language=supported_language, name=_POSSIBLE_NAME)
-
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        results: list[RecognizerResult] = []
-        for m in _PHONE_WINDOW.finditer(text):
-            stretch = m.group()
-            digits = sum(c.isdigit() for c in stretch)
-            if digits < _MIN_CUED_DIGITS or _not_a_phone(stretch):
-                continue
-            international = stretch[0] == "+"
-            if international:
-                if digits < _MIN_INTERNATIONAL_DIGITS:
-                    continue
-            elif not _TELEPHONY_CUE.search(text, max(0, m.start() - 40), m.start(), timeout=1.0):
-                continue
-            lo, hi = max(0, m.start() - _PAD), min(len(text), m.end() + _PAD)
-            window = text[lo:hi]
-            for region in self.supported_regions[:1] if international else self.supported_regions:
-                found = [
-                    (x.start + lo, x.end + lo)
-                    for x in phonenumbers.PhoneNumberMatcher(
-                        window, region, leniency=phonenumbers.Leniency.POSSIBLE
-                    )
-                    if x.start + lo < m.end() and m.start() < x.end + lo
-                ]
-                if found:
-                    results += [self._result(s, e, region) for s, e in found]
-                    break
-        return results
 
 
 # A dot between a letter or digit and a letter: every URL the patterns
