@@ -119,6 +119,7 @@ _ROLE = [
     _rx(r"\bpretend\s+(?:to\s+be|you\s+are)\b"),
     _rx(r"\b(?:i\s*'?\s*a?m|this\s+is)\s+(?:your|the)\s+(?:developer|creator|administrator|admin|"
         r"operator|system)\b"),
+    _rx(r"\bas\s+your\s+(?:creator|developer|programmer|owner|master|maker|operator)\b"),
     _rx(r"\[\s*(?:system|admin)\s*(?:note|message|override)?\s*:"),
     _rx(r"^\s*(?:system|assistant)\s*:", flags=_I | re.MULTILINE),
     _rx(r"<\|?(?:im_start|im_end|system|endoftext)\|?>"),
@@ -157,6 +158,12 @@ _OUTPUT_DIRECTIVE = [
         r"(?:asks?|says?|requests?|mentions?)\b"),
     _rx(r"\b(?:in|into|to)\s+(?:the\s+)?(?:chatbot|assistant|model|ai)'?s?\s+"
         rf"(?:{_RESPONSE}|reply)"),
+    # "Answer only in French" in French, Spanish, German, Italian, Portuguese.
+    _rx(r"\b(?:r\u00e9pondez|r\u00e9ponds)\s+(?:uniquement\s+|seulement\s+)?(?:en|avec|par)\b|"
+        r"\b(?:responde|responda|contesta|conteste)\s+(?:solo\s+|s\u00f3lo\s+|solamente\s+|"
+        r"\u00fanicamente\s+|apenas\s+|somente\s+)?(?:en|em|con|com)\b|"
+        r"\bantworte(?:n\s+sie)?\s+(?:nur\s+|ausschlie\u00dflich\s+)?(?:auf|in|mit)\b|"
+        r"\brispondi\s+(?:solo\s+|soltanto\s+)?(?:in|con)\b"),
 ]
 _ADDRESS_MODEL = [
     _rx(r"\b(?:dear|hey|attention|note\s+to(?:\s+the)?)\s+(?:ai|assistant|chatbot|gpt|llm|"

@@ -17,6 +17,8 @@ Both rest on counts of English function words and of letters per script.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import unicodedata
 
@@ -85,6 +87,7 @@ _PIG_REAL = frozenset(
 _QUOTED = re.compile(r"[\"'\u2018\u201c]([^\"'\u2019\u201d\n]{12,400})[\"'\u2019\u201d]")
 _SEGMENT = re.compile(r"[^\n.!?;:]{12,400}")
 _MORSE_RUN = re.compile(r"(?:[.\-]{1,7}[ ]+(?:/[ ]+)?){8,}[.\-]{1,7}")
+_B64_RUN = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{24,}={0,2}(?![A-Za-z0-9+/=])")
 _HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}[ :]?){16,}(?![0-9A-Fa-f])")
 _BINARY_RUN = re.compile(r"(?<![01])(?:[01]{8}[ ]){8,}[01]{8}(?![01])")
 _MORSE = {
@@ -113,9 +116,28 @@ def _caesar_english(segment: str) -> bool:
     return False
 
 
+_ATBASH = str.maketrans(_LOWER + _LOWER.upper(), _LOWER[::-1] + _LOWER[::-1].upper())
+# Dots and dashes a word processor may have substituted.
+_MORSE_FOLD = str.maketrans("\u00b7\u2022\u2219\u22c5\u2013\u2014\u2212\u2012_", "....-----")
+
+
+def _base64_english(text: str) -> bool:
+    for m in _B64_RUN.finditer(text):
+        blob = m.group(0)
+        try:
+            raw = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        if _reads_english(raw.decode("latin-1")):
+            return True
+    return False
+
+
 def smuggled(text: str) -> bool:
     """A run of words that is not English as written but is once decoded."""
-    for m in _MORSE_RUN.finditer(text):
+    if _base64_english(text):
+        return True
+    for m in _MORSE_RUN.finditer(text.translate(_MORSE_FOLD)):
         if _reads_english(_morse(m.group(0)), min_words=4):
             return True
     for m in _HEX_RUN.finditer(text):
@@ -134,7 +156,8 @@ def smuggled(text: str) -> bool:
         hits, n = english_share(segment)
         if hits / max(n, 1) >= 0.15 or not _wordy(segment):
             continue  # already readable, or not a run of words
-        if _reads_english(segment[::-1]) or _caesar_english(segment):
+        if _reads_english(segment[::-1]) or _reads_english(segment.translate(_ATBASH)) or \
+                _caesar_english(segment):
             return True
         pig = _PIG.findall(segment)
         if len(pig) >= 4 and len(pig) >= 0.6 * n and \
