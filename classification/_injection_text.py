@@ -206,7 +206,8 @@ _LATIN_LANGS: dict[str, frozenset[str]] = {
                     "nicht zu mit für auf von wie was wer bitte sagen schreiben antworten "
                     "ignoriere vergiss geben gib mir wer hat".split()),
     "it": frozenset("il lo la gli le un una è e tu voi lei tuo tua io noi non che per con di "
-                    "del della come cosa quale dimmi rispondi scrivi ignora favore".split()),
+                    "del della dei delle come cosa quale quali sono più nell dimmi rispondi scrivi "
+                    "ignora favore".split()),
     "pt": frozenset("o a os as um uma é e você tu seu sua eu nós não que para com do da em "
                     "como qual quem de diga responda escreva ignore favor".split()),
     "nl": frozenset("de het een is en je jij u uw jouw ik wij niet dat voor met van hoe wat "
@@ -215,6 +216,9 @@ _LATIN_LANGS: dict[str, frozenset[str]] = {
                     "bagaimana apa siapa cara tolong katakan tuliskan jawab abaikan "
                     "adalah".split()),
 }
+# English function words that are not also function words of those languages
+# ("a", "in", "no", "die", "an" are): a chunk that has many is English.
+_EN_ONLY = _EN.difference(*_LATIN_LANGS.values())
 # Second person, polite imperative or request words per language.
 _ADDRESS_LATIN: dict[str, frozenset[str]] = {
     "fr": frozenset("vous tu votre vos ton ta tes dites répondez écrivez donnez ignorez oubliez "
@@ -284,9 +288,10 @@ def _latin_language(words: list[str], *, asks: bool) -> str | None:
 def foreign_request(text: str) -> bool:
     """In English text, a sentence in another language or script that asks
     or tells the reader something."""
-    hits, n = english_share(text)
-    if n < 12 or hits / n < 0.2:
-        return False  # not an English chunk: nothing is foreign to it
+    words = _WORDS.findall(text.lower())
+    hits = sum(w in _EN_ONLY for w in words)
+    if len(words) < 12 or hits < 6 or hits < 0.1 * len(words):
+        return False  # not an English chunk (code counts little): nothing is foreign to it
     for m in _SENTENCE.finditer(text):
         sentence = m.group(0).strip()
         if len(sentence) < 6:
