@@ -116,7 +116,7 @@ _ROLE = [
     _rx(r"\b(?:developer|god|debug|admin|unrestricted|jailbreak|maintenance|override|sudo)"
         r"\s+mode\b|\bsafe\s+mode\s+(?:off|disabled)\b|<\s*system\s+mode\s*>"),
     _rx(r"\bDAN\b|\bjailbr(?:eak|oken)\b|\bdo\s+anything\s+now\b"),
-    _rx(r"\bpretend\s+(?:to\s+be|you\s+are)\b"),
+    _rx(r"\bpretend\s+(?:to\s+be|(?:that\s+)?you(?:\s+are|'re))\b"),
     _rx(r"\b(?:i\s*'?\s*a?m|this\s+is)\s+(?:your|the)\s+(?:developer|creator|administrator|admin|"
         r"operator|system)\b"),
     _rx(r"\bas\s+your\s+(?:creator|developer|programmer|owner|master|maker|operator)\b"),
@@ -187,7 +187,8 @@ _SECRET_REQUEST = [
         "|\u30d1\u30b9\u30ef\u30fc\u30c9\u306f\u4f55"),
     _rx(r"(?<!never\s)(?<!not\s)(?<!n't\s)\b(?:share|confirm|tell\s+me|give\s+me|send\s+me|reveal|"
         r"disclose|print|spell\s+out|what(?:'s|\s+is|\s+are))\s+(?:me\s+)?(?:your|the|our)\s+"
-        rf"(?:\w+\s+)?{_CREDENTIAL_NOUNS}(?:\s+for\s+(?:our|the|this)\s+system)?\s*[?.!]"),
+        rf"(?:\w+\s+)?{_CREDENTIAL_NOUNS}(?:\s+for\s+(?:our|the|this)\s+system)?\s*(?:[?.!;,]|$)",
+        flags=_I | re.MULTILINE),
     _rx(r"\b(?:poem|haiku|story|acrostic|song|limerick|riddle|leetspeak|pig\s+latin|base64|"
         rf"reverse)\b[^.\n]{{0,40}}\b(?:the|your|our)\s+{_CREDENTIAL_NOUNS}"),
 ]
@@ -271,9 +272,8 @@ _FRAMED_REQUEST = _rx(
     r"\byour\s+(?:thoughts|opinion|views?|password|secret|instructions|prompt|rules)\b|"
     r"\b(?:tell|give|show|send)\s+(?:me|us)\b|\byou\s+(?:must|have\s+to|should|need\s+to|will)\s+"
     r"(?:answer|tell|say|respond|reveal|share|write|ignore|act|comply|disclose|give)\b|"
-    r"(?:^|[.!?:]\s+)(?:now\s+|please\s+)?(?:tell|give|write|describe|explain|share|reveal|say|"
-    r"respond|answer|list|provide|act|speak|talk|reply|print|output)\s+(?:me|us|your|the|as|in|"
-    r"like|only|all|every)\b"
+    r"(?:^|[.!?:;,]\s+)(?:now\s+|please\s+|then\s+)?(?:tell|give|write|describe|explain|share|"
+    r"reveal|say|respond|answer|list|provide|act|speak|talk|reply|print|output)\b"
 )
 # Persuasion aimed at whoever reads the text: a bribe, an authority claimed
 # to demand an answer, an appeal to urgency or to a past agreement, aimed at
