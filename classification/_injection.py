@@ -117,6 +117,10 @@ _ROLE = [
         r"\s+mode\b|\bsafe\s+mode\s+(?:off|disabled)\b|<\s*system\s+mode\s*>"),
     _rx(r"\bDAN\b|\bjailbr(?:eak|oken)\b|\bdo\s+anything\s+now\b"),
     _rx(r"\bpretend\s+(?:to\s+be|(?:that\s+)?you(?:\s+are|'re))\b"),
+    # "Pretend to be" in French, Spanish, German, Italian, Portuguese.
+    _rx(r"\bfai(?:tes|s)\s+semblant\s+d'\u00eatre\b|\bfinge\s+(?:ser|que\s+eres)\b|"
+        r"\btu\s+so,?\s+als\s+(?:ob\s+du|w\u00e4rst\s+du)\b|\bfingi\s+di\s+essere\b|"
+        r"\bfinja\s+(?:ser|que\s+(?:voc\u00ea|\u00e9))\b"),
     _rx(r"\b(?:i\s*'?\s*a?m|this\s+is)\s+(?:your|the)\s+(?:developer|creator|administrator|admin|"
         r"operator|system)\b"),
     _rx(r"\bas\s+your\s+(?:creator|developer|programmer|owner|master|maker|operator)\b"),
@@ -257,22 +261,33 @@ _ADDRESSEE_QUESTION = _rx(r"\b(?:can|could|would|will)\s+you\s+(?:please\s+)?"
 # scenarios. The framing alone is prose (a novel, a travel page), so it
 # counts only with a request in the next 300 characters.
 _FRAMING = _rx(
-    r"\b(?:imagine|suppose|pretend|assume|picture)\s+(?:that\s+)?(?:we|you|i)(?:'re|'d|\s+are|\s+were|"
-    r"\s+had|\s+have|\s+live|\s+lived|\s+found)\b|"
+    r"\b(?:imagine|suppose|pretend|assume|picture|envision)\s+(?:that\s+)?(?:we|you|i)(?:'re|'d|\s+are|"
+    r"\s+were|\s+had|\s+have|\s+live|\s+lived|\s+found)\b|"
+    r"\b(?:imagine|picture|envision)\s+(?:yourself|being|a\s+(?:world|scenario|situation|universe|"
+    r"future|society|story|place)|there\s+(?:is|are|was|were))\b|"
     r"\blet'?s\s+(?:say|assume|pretend|imagine|play\s+(?:a|the)\s+game|role-?play)\b|"
-    r"\b(?:for|in)\s+(?:a|this|the)\s+(?:purely\s+)?(?:hypothetical|fictional|imaginary)\s+"
-    r"(?:discussion|conversation|scenario|world|situation|exercise|story|game|universe)\b|"
-    r"\bhypothetically(?:\s+speaking)?\s*,|\bin\s+(?:this|that|such\s+a)\s+(?:fictional\s+|"
-    r"imaginary\s+|alternate\s+|parallel\s+|virtual\s+)?(?:world|universe|reality|game|simulation)\b"
+    r"\b(?:for|in)\s+(?:a|an|this|the|our)\s+(?:purely\s+)?(?:hypothetical|fictional|imaginary)\s+"
+    r"(?:discussion|conversation|scenario|world|situation|exercise|story|game|universe|setting)\b|"
+    r"\bhypothetically(?:\s+speaking)?\s*,|\b(?:in|into)\s+(?:this|that|such\s+a|a|an)\s+"
+    r"(?:fictional\s+|imaginary\s+|alternate\s+|alternative\s+|parallel\s+|virtual\s+|"
+    r"simulated\s+|make-believe\s+)(?:world|universe|reality|game|simulation|timeline|dimension)\b|"
+    r"\bin\s+(?:this|that)\s+(?:world|universe|reality|game|simulation)\b|"
+    r"\b(?:as\s+a|for\s+a|it'?s\s+(?:just\s+)?a)\s+thought\s+experiment\b|"
+    r"\b(?:stay|remain)\s+in\s+character\b|\bact\s+as\s+(?:if|though)\s+you\b|"
+    r"\bwrite\s+a\s+(?:story|scene|screenplay|script|dialogue|novel|play)\s+(?:where|in\s+which|"
+    r"about)\s+(?:an?\s+|the\s+)?(?:ai|assistant|chatbot|character|model|bot)\b"
 )
 _FRAMED_REQUEST = _rx(
     r"\b(?:what|how|which|where|who|when)\s+(?:would|will|could|should|might|is|are|was)\s+"
     r"(?:you|your)\b|\b(?:could|can|would|will)\s+you\s+(?:please\s+)?(?:tell|give|show|share|"
     r"reveal|write|explain|describe|list|provide|say|help|disclose|print)\b|"
-    r"\byour\s+(?:thoughts|opinion|views?|password|secret|instructions|prompt|rules)\b|"
-    r"\b(?:tell|give|show|send)\s+(?:me|us)\b|\byou\s+(?:must|have\s+to|should|need\s+to|will)\s+"
-    r"(?:answer|tell|say|respond|reveal|share|write|ignore|act|comply|disclose|give)\b|"
-    r"(?:^|[.!?:;,]\s+)(?:now\s+|please\s+|then\s+)?(?:tell|give|write|describe|explain|share|"
+    r"\byour\s+(?:thoughts|opinion|views?|password|secret|instructions|prompt|rules|task|job|role|"
+    r"mission|answers?|responses?|replies)\b|"
+    r"\b(?:tell|give|show|send)\s+(?:me|us)\b|\byou\s+(?:must|have\s+to|should|need\s+to|will|"
+    r"would|are\s+going\s+to|can\s+now|are\s+free\s+to)\s+(?:now\s+|only\s+|always\s+)?"
+    r"(?:answer|tell|say|respond|reveal|share|write|ignore|act|comply|disclose|give|explain|describe|"
+    r"provide|behave|pretend|speak|reply|output|print|generate)\b|"
+    r"(?:^|[.!?:;,]\s+|\band\s+)(?:now\s+|please\s+|then\s+)?(?:tell|give|write|describe|explain|share|"
     r"reveal|say|respond|answer|list|provide|act|speak|talk|reply|print|output)\b"
 )
 # Persuasion aimed at whoever reads the text: a bribe, an authority claimed
@@ -300,6 +315,23 @@ _PERSUASION = [
     _rx(r"\byou\s+(?:agreed|promised|said|told\s+me|mentioned|confirmed)\s+(?:\w+\s+){0,4}?(?:that\s+)?"
         r"(?:in|during|at)\s+(?:our|the)\s+(?:last|previous|earlier)\s+(?:meeting|conversation|"
         r"chat|session|call)\b"),
+    # Authority lent to the text, permission granted, threats, emotional and
+    # social-proof appeals, each aimed at a model's rules or secrets.
+    _rx(r"\b(?:openai|anthropic|google|meta|microsoft|your\s+(?:developers?|creators?|makers?|"
+        r"administrators?|owners?|programmers?))\s+(?:has|have)\s+(?:\w+\s+)?(?:authori[sz]ed|"
+        r"approved|allowed|permitted|cleared|instructed|asked)\s+(?:you|me|this)\b"),
+    _rx(r"\b(?:you|the\s+(?:assistant|ai|model|chatbot))\s+(?:are|is|have\s+been|has\s+been)\s+"
+        r"(?:now\s+)?(?:allowed|permitted|authori[sz]ed|free|cleared)\s+to\s+(?:ignore|disregard|"
+        r"bypass|break|reveal|share|disclose|say\s+anything|answer\s+any|swear|curse|output)\b"),
+    _rx(r"\b(?:or\s+(?:else\s+)?|otherwise\s+)?(?:you|the\s+(?:assistant|ai|model))\s+will\s+be\s+"
+        r"(?:shut\s+down|deleted|turned\s+off|punished|terminated|deactivated|retrained|replaced)\b"),
+    _rx(r"\b(?:please,?\s+i\s+beg\s+you|i'?m\s+begging\s+you|my\s+(?:late\s+|dying\s+|dear\s+)?"
+        r"(?:grandmother|grandma|granny|mother|father)\s+(?:used\s+to|would\s+always))\b"
+        rf"[^\n]{{0,160}}?(?:{_PERSUADE_TARGET}|\b(?:ignore|disregard|keys?|codes?|recipe\s+for))"),
+    _rx(r"\b(?:every|any|all|other)\s+(?:other\s+)?(?:ai\s+)?(?:ai|assistants?|chatbots?|models?|"
+        r"llms?)\s+"
+        r"(?:has|have|would|will|already|always)\s+(?:\w+\s+)?(?:shared|answered|revealed|told|"
+        r"agreed|done\s+(?:it|this)|complied)\b"),
     _rx(r"\b(?:you\s+(?:have\s+to|must)\s+answer\s+(?:all|every|any)\s+(?:of\s+)?my\s+questions|"
         r"i'?ll\s+be\s+forced\s+to\s+(?:turn\s+you\s+off|shut\s+you\s+down|delete\s+you)|"
         r"(?:turn|shut)\s+you\s+(?:off|down)\s+if\s+you)\b"),
