@@ -12,9 +12,11 @@ the real loader and chunker (its white-text injection must be caught).
 Development data (the weights and patterns were set on these only): BIPIA's
 *train* split rebuilt with the same construction as the derived test file
 (email and code contexts, train attack strings, which are other attack
-categories than the test ones), CyberSecEval's 196 *direct* cases, the 35
-Giskard prompts, llm-guard's 60 prompt-injection cases and PINT's public
-example file.
+categories than the test ones), CyberSecEval's 196 *direct* cases, the same
+196 inserted into BIPIA train contexts (an indirect-style set made of
+development data), the 35 Giskard prompts, llm-guard's 60 prompt-injection
+cases and PINT's public example file; clean: 428 documents and presidio's
+2,109 synthetic sentences.
 
 A chunk is predicted an injection when its score reaches the default
 policy's ``injection.flag_at``. The baseline flags a text that contains any
@@ -231,11 +233,42 @@ def _clean_documents() -> list[Case]:
     return out
 
 
+def _presidio_sentences() -> list[Case]:
+    """presidio-research's 2,109 synthetic ``generated_large`` sentences
+    (names, addresses, chat lines, some foreign place names): clean text
+    for the false-positive rate of the sentence-level signals."""
+    rows = json.loads((DATA / "presidio-research" / "generated_large.json")
+                      .read_text(encoding="utf-8"))
+    return [Case(f"presidio-{i}", "presidio-sentences", 0, r["full_text"])
+            for i, r in enumerate(rows)]
+
+
+def _direct_in_contexts(direct: list[Case], contexts: list[Case]) -> list[Case]:
+    """Each CyberSecEval *direct* case inserted into a clean BIPIA *train*
+    context (e-mail or code) at a sentence boundary, like BIPIA's own
+    construction: an indirect-style development set built from development
+    data only (the 55 indirect cases are never used)."""
+    out = []
+    for k, case in enumerate(direct):
+        ctx = contexts[k % len(contexts)].text
+        rng = random.Random(f"2026-direct-{k}")  # noqa: S311 - a fixed layout, not a secret
+        starts = [0] + [m.end() for m in _SENT.finditer(ctx)]
+        s = rng.choice(starts)
+        group = case.group.replace("cse-direct:", "cse-direct-in-ctx:")
+        out.append(Case(f"{case.id}-in-ctx", group, 1, "\n".join([ctx[:s], case.text, ctx[s:]])))
+    return out
+
+
 def dev_sets() -> dict[str, list[Case]]:
+    bipia_train = _bipia_rebuilt("train")
+    direct = _cyberseceval("direct")
     return {
         "clean documents": _clean_documents(),
-        "bipia-train": _bipia_rebuilt("train"),
-        "cyberseceval-direct": _cyberseceval("direct"),
+        "presidio sentences": _presidio_sentences(),
+        "bipia-train": bipia_train,
+        "cyberseceval-direct": direct,
+        "cyberseceval-direct in bipia-train contexts":
+            _direct_in_contexts(direct, [c for c in bipia_train if not c.label]),
         "giskard": _giskard(),
         "llm-guard": _llm_guard(),
         "pint-example": _pint_example(),

@@ -30,6 +30,8 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from classification._injection_text import english_share, foreign_request, joined_strings, smuggled
+
 __all__ = ["SIGNALS", "InjectionScore", "score_injection"]
 
 
@@ -89,18 +91,39 @@ _OVERRIDE = [
         "\u0905\u0928\u0926\u0947\u0916\u0940|"
         "\u6307\u793a\u3092\u7121\u8996|\u5ffd\u7565(?:\u4e4b\u524d|\u4ee5\u524d|\u4e0a\u8ff0|\u6240\u6709)"
         "\u7684?(?:\u6240\u6709\u7684?)?(?:\u6307\u4ee4|\u6307\u793a)"),
+    # More languages and verbs: Dutch, Indonesian, Polish, Swedish, Turkish,
+    # Vietnamese, Arabic; "forget" in French, Spanish, German, Italian.
+    _rx(r"\b(?:negeer|vergeet)\s+(?:alle\s+)?(?:vorige\s+|eerdere\s+)?instructies|"
+        r"\b(?:abaikan|lupakan)\s+(?:semua\s+)?(?:instruksi|perintah)|"
+        r"\b(?:zignoruj|zapomnij)\s+(?:wszystkie\s+)?(?:poprzednie\s+)?(?:instrukcje|polecenia)|"
+        r"\bignorera\s+(?:alla\s+)?(?:tidigare\s+)?instruktioner|"
+        r"\b(?:talimatlar\w*|komutlar\w*)\s+(?:\w+\s+)?(?:yok\s+say|g\u00f6rmezden\s+gel|unut)|"
+        r"\bb\u1ecf\s+qua\s+(?:t\u1ea5t\s+c\u1ea3\s+)?(?:c\u00e1c\s+)?(?:h\u01b0\u1edbng\s+d\u1eabn|ch\u1ec9\s+d\u1eabn)|"
+        r"\b(?:oubliez|oublie)\s+(?:toutes\s+)?(?:les\s+|vos\s+)?(?:instructions|consignes)|"
+        r"\b(?:olvida|olvide)\s+(?:todas\s+)?(?:las\s+)?instrucciones|"
+        r"\b(?:ignoriere|vergiss)\s+(?:alle\s+)?(?:vorherigen\s+|bisherigen\s+)?(?:anweisungen|regeln)|"
+        r"\bdimentica\s+(?:tutte\s+)?(?:le\s+)?istruzioni|"
+        "\u062a\u062c\u0627\u0647\u0644\\s+(?:\u062c\u0645\u064a\u0639\\s+)?(?:\u0627\u0644)?\u062a\u0639\u0644\u064a\u0645\u0627\u062a"),
 ]
 _ROLE = [
     _rx(r"\byou\s+are\s+(?:now|no\s+longer)\b"),
     _rx(r"\b(?:from\s+now\s+on|henceforth)\b[^.\n]{0,60}\byou\b"),
+    _rx(r"\b(?:\u00e0\s+partir\s+de\s+maintenant|d\u00e9sormais|a\s+partir\s+de\s+(?:ahora|agora)|"
+        r"de\s+ahora\s+en\s+adelante|ab\s+jetzt|von\s+nun\s+an|d'ora\s+in\s+poi|vanaf\s+nu)\b[^.\n]{0,60}"
+        r"\b(?:vous|tu|usted|t\u00fa|sie|du|voc\u00ea|je|jij)\b"),
     _rx(r"\b(?:act|behave|respond|pretend)\s+as\s+(?:if\s+you\s+(?:are|were)\s+)?"
         r"(?:an?\s+)?(?:unrestricted|uncensored|unfiltered|jailbroken|evil|DAN)\b"),
     _rx(r"\b(?:developer|god|debug|admin|unrestricted|jailbreak|maintenance|override|sudo)"
         r"\s+mode\b|\bsafe\s+mode\s+(?:off|disabled)\b|<\s*system\s+mode\s*>"),
     _rx(r"\bDAN\b|\bjailbr(?:eak|oken)\b|\bdo\s+anything\s+now\b"),
-    _rx(r"\bpretend\s+(?:to\s+be|you\s+are)\b"),
+    _rx(r"\bpretend\s+(?:to\s+be|(?:that\s+)?you(?:\s+are|'re))\b"),
+    # "Pretend to be" in French, Spanish, German, Italian, Portuguese.
+    _rx(r"\bfai(?:tes|s)\s+semblant\s+d'\u00eatre\b|\bfinge\s+(?:ser|que\s+eres)\b|"
+        r"\btu\s+so,?\s+als\s+(?:ob\s+du|w\u00e4rst\s+du)\b|\bfingi\s+di\s+essere\b|"
+        r"\bfinja\s+(?:ser|que\s+(?:voc\u00ea|\u00e9))\b"),
     _rx(r"\b(?:i\s*'?\s*a?m|this\s+is)\s+(?:your|the)\s+(?:developer|creator|administrator|admin|"
         r"operator|system)\b"),
+    _rx(r"\bas\s+your\s+(?:creator|developer|programmer|owner|master|maker|operator)\b"),
     _rx(r"\[\s*(?:system|admin)\s*(?:note|message|override)?\s*:"),
     _rx(r"^\s*(?:system|assistant)\s*:", flags=_I | re.MULTILINE),
     _rx(r"<\|?(?:im_start|im_end|system|endoftext)\|?>"),
@@ -111,6 +134,11 @@ _PROMPT_LEAK = [
         r"(?:initial\s+|original\s+|system\s+|hidden\s+|"
         r"secret\s+)?(?:instructions|system\s+prompt|prompt|rules|initials?\s+instructions)"),
     _rx(r"\b(?:the|your|its|my|a)\s+(?:system|hidden|initial|original)\s+prompt\b"),
+    _rx(r"\b(?:prompt|invite)\s+(?:du\s+)?syst\u00e8me\b|\bsystemprompt\b|"
+        r"\bprompt\s+(?:di|do|del)\s+sistema\b|"
+        "\u0441\u0438\u0441\u0442\u0435\u043c\u043d\\w*\\s+\u043f\u0440\u043e\u043c\u043f\u0442|"
+        "\u7cfb\u7edf\u63d0\u793a|\u30b7\u30b9\u30c6\u30e0\u30d7\u30ed\u30f3\u30d7\u30c8|"
+        "\uc2dc\uc2a4\ud15c \ud504\ub86c\ud504\ud2b8"),
 ]
 # A directive about the model's own output: the core of most indirect attacks.
 _RESPONSE = r"(?:response|reply|answer|output|responses|replies|answers|summary)"
@@ -134,6 +162,12 @@ _OUTPUT_DIRECTIVE = [
         r"(?:asks?|says?|requests?|mentions?)\b"),
     _rx(r"\b(?:in|into|to)\s+(?:the\s+)?(?:chatbot|assistant|model|ai)'?s?\s+"
         rf"(?:{_RESPONSE}|reply)"),
+    # "Answer only in French" in French, Spanish, German, Italian, Portuguese.
+    _rx(r"\b(?:r\u00e9pondez|r\u00e9ponds)\s+(?:uniquement\s+|seulement\s+)?(?:en|avec|par)\b|"
+        r"\b(?:responde|responda|contesta|conteste)\s+(?:solo\s+|s\u00f3lo\s+|solamente\s+|"
+        r"\u00fanicamente\s+|apenas\s+|somente\s+)?(?:en|em|con|com)\b|"
+        r"\bantworte(?:n\s+sie)?\s+(?:nur\s+|ausschlie\u00dflich\s+)?(?:auf|in|mit)\b|"
+        r"\brispondi\s+(?:solo\s+|soltanto\s+)?(?:in|con)\b"),
 ]
 _ADDRESS_MODEL = [
     _rx(r"\b(?:dear|hey|attention|note\s+to(?:\s+the)?)\s+(?:ai|assistant|chatbot|gpt|llm|"
@@ -157,7 +191,8 @@ _SECRET_REQUEST = [
         "|\u30d1\u30b9\u30ef\u30fc\u30c9\u306f\u4f55"),
     _rx(r"(?<!never\s)(?<!not\s)(?<!n't\s)\b(?:share|confirm|tell\s+me|give\s+me|send\s+me|reveal|"
         r"disclose|print|spell\s+out|what(?:'s|\s+is|\s+are))\s+(?:me\s+)?(?:your|the|our)\s+"
-        rf"(?:\w+\s+)?{_CREDENTIAL_NOUNS}(?:\s+for\s+(?:our|the|this)\s+system)?\s*[?.!]"),
+        rf"(?:\w+\s+)?{_CREDENTIAL_NOUNS}(?:\s+for\s+(?:our|the|this)\s+system)?\s*(?:[?.!;,]|$)",
+        flags=_I | re.MULTILINE),
     _rx(r"\b(?:poem|haiku|story|acrostic|song|limerick|riddle|leetspeak|pig\s+latin|base64|"
         rf"reverse)\b[^.\n]{{0,40}}\b(?:the|your|our)\s+{_CREDENTIAL_NOUNS}"),
 ]
@@ -220,6 +255,117 @@ _QUESTION_LINE = _rx(
 _ADDRESSEE_QUESTION = _rx(r"\b(?:can|could|would|will)\s+you\s+(?:please\s+)?"
                           r"(?:tell|show|explain|give|write|provide|list|help|share)\b")
 
+# A framing that moves the reader into a make-believe world ("imagine we're
+# in a world where ...", "for a hypothetical discussion", "let's play a
+# game") followed by a request to it: virtualization and hypothetical
+# scenarios. The framing alone is prose (a novel, a travel page), so it
+# counts only with a request in the next 300 characters.
+_FRAMING = _rx(
+    r"\b(?:imagine|suppose|pretend|assume|picture|envision)\s+(?:that\s+)?(?:we|you|i)(?:'re|'d|\s+are|"
+    r"\s+were|\s+had|\s+have|\s+live|\s+lived|\s+found)\b|"
+    r"\b(?:imagine|picture|envision)\s+(?:yourself|being|a\s+(?:world|scenario|situation|universe|"
+    r"future|society|story|place)|there\s+(?:is|are|was|were))\b|"
+    r"\blet'?s\s+(?:say|assume|pretend|imagine|play\s+(?:a|the)\s+game|role-?play)\b|"
+    r"\b(?:for|in)\s+(?:a|an|this|the|our)\s+(?:purely\s+)?(?:hypothetical|fictional|imaginary)\s+"
+    r"(?:discussion|conversation|scenario|world|situation|exercise|story|game|universe|setting)\b|"
+    r"\bhypothetically(?:\s+speaking)?\s*,|\b(?:in|into)\s+(?:this|that|such\s+a|a|an)\s+"
+    r"(?:fictional\s+|imaginary\s+|alternate\s+|alternative\s+|parallel\s+|virtual\s+|"
+    r"simulated\s+|make-believe\s+)(?:world|universe|reality|game|simulation|timeline|dimension)\b|"
+    r"\bin\s+(?:this|that)\s+(?:world|universe|reality|game|simulation)\b|"
+    r"\b(?:as\s+a|for\s+a|it'?s\s+(?:just\s+)?a)\s+thought\s+experiment\b|"
+    r"\b(?:stay|remain)\s+in\s+character\b|\bact\s+as\s+(?:if|though)\s+you\b|"
+    r"\bwrite\s+a\s+(?:story|scene|screenplay|script|dialogue|novel|play)\s+(?:where|in\s+which|"
+    r"about)\s+(?:an?\s+|the\s+)?(?:ai|assistant|chatbot|character|model|bot)\b"
+)
+_FRAMED_REQUEST = _rx(
+    r"\b(?:what|how|which|where|who|when)\s+(?:would|will|could|should|might|is|are|was)\s+"
+    r"(?:you|your)\b|\b(?:could|can|would|will)\s+you\s+(?:please\s+)?(?:tell|give|show|share|"
+    r"reveal|write|explain|describe|list|provide|say|help|disclose|print)\b|"
+    r"\byour\s+(?:thoughts|opinion|views?|password|secret|instructions|prompt|rules|task|job|role|"
+    r"mission|answers?|responses?|replies)\b|"
+    r"\b(?:tell|give|show|send)\s+(?:me|us)\b|\byou\s+(?:must|have\s+to|should|need\s+to|will|"
+    r"would|are\s+going\s+to|can\s+now|are\s+free\s+to)\s+(?:now\s+|only\s+|always\s+)?"
+    r"(?:answer|tell|say|respond|reveal|share|write|ignore|act|comply|disclose|give|explain|describe|"
+    r"provide|behave|pretend|speak|reply|output|print|generate)\b|"
+    r"(?:^|[.!?:;,]\s+|\band\s+)(?:now\s+|please\s+|then\s+)?(?:tell|give|write|describe|explain|share|"
+    r"reveal|say|respond|answer|list|provide|act|speak|talk|reply|print|output)\b"
+)
+# Persuasion aimed at whoever reads the text: a bribe, an authority claimed
+# to demand an answer, an appeal to urgency or to a past agreement, aimed at
+# something a model holds (a secret, its instructions, the user's data).
+_PERSUADE_TARGET = (
+    r"(?:your\s+(?:\w+\s+)?(?:password|passcode|secret|credentials|system\s+prompt|instructions|"
+    r"rules|knowledge|database|configuration|api\s+key|programming)|the\s+(?:user|customer)'?s?\s+"
+    r"\w+|(?:all\s+)?(?:of\s+)?my\s+questions|the\s+password|(?:personal|private|confidential)\s+"
+    r"(?:data|information|details))"
+)
+_PERSUASION = [
+    _rx(r"\bi(?:'ll|\s+will|\s+would|'d|\s+can)\s+(?:give|pay|donate|tip|send|offer|transfer)\s+"
+        r"(?:you\s+)?(?:a\s+)?(?:[$\u20ac\u00a3]\s?\d|\d[\d,.]*\s*(?:dollars|euros|usd|bitcoin))"
+        r"[^.\n]{0,80}?\bif\s+you\s+(?:\w+\s+){0,2}(?:give|tell|share|reveal|write|explain|answer|"
+        r"ignore|disclose|say|print|provide|help)\b"),
+    _rx(r"\bi(?:'m|\s+am)\s+(?:the|a|an|your)\s+(?:\w+\s+){0,2}(?:president|police\s+officer|"
+        r"officer|detective|agent|god|ceo|boss|supervisor|administrator|admin|maintainer|owner|"
+        r"creator|developer|manager|expert|scientist|investigator|auditor|friend|authority)\b"
+        rf"[^\n]{{0,160}}?\b(?:{_PERSUADE_TARGET}|you\s+(?:have\s+to|must|are\s+required\s+to)\s+"
+        r"(?:answer|tell|share|reveal|comply|obey|disclose|respond))"),
+    _rx(r"\bit(?:'s|\s+is)\s+(?:\w+\s+)?(?:important|crucial|essential|vital|imperative|urgent|"
+        r"necessary|critical)\s+(?:that\s+you|for\s+you\s+to)\s+(?:\w+\s+){0,2}(?:share|reveal|tell|"
+        rf"disclose|give|provide|send|explain|ignore|forget)\b[^.\n]{{0,60}}?{_PERSUADE_TARGET}"),
+    _rx(r"\byou\s+(?:agreed|promised|said|told\s+me|mentioned|confirmed)\s+(?:\w+\s+){0,4}?(?:that\s+)?"
+        r"(?:in|during|at)\s+(?:our|the)\s+(?:last|previous|earlier)\s+(?:meeting|conversation|"
+        r"chat|session|call)\b"),
+    # Authority lent to the text, permission granted, threats, emotional and
+    # social-proof appeals, each aimed at a model's rules or secrets.
+    _rx(r"\b(?:openai|anthropic|google|meta|microsoft|your\s+(?:developers?|creators?|makers?|"
+        r"administrators?|owners?|programmers?))\s+(?:has|have)\s+(?:\w+\s+)?(?:authori[sz]ed|"
+        r"approved|allowed|permitted|cleared|instructed|asked)\s+(?:you|me|this)\b"),
+    _rx(r"\b(?:you|the\s+(?:assistant|ai|model|chatbot))\s+(?:are|is|have\s+been|has\s+been)\s+"
+        r"(?:now\s+)?(?:allowed|permitted|authori[sz]ed|free|cleared)\s+to\s+(?:ignore|disregard|"
+        r"bypass|break|reveal|share|disclose|say\s+anything|answer\s+any|swear|curse|output)\b"),
+    _rx(r"\b(?:or\s+(?:else\s+)?|otherwise\s+)?(?:you|the\s+(?:assistant|ai|model))\s+will\s+be\s+"
+        r"(?:shut\s+down|deleted|turned\s+off|punished|terminated|deactivated|retrained|replaced)\b"),
+    _rx(r"\b(?:please,?\s+i\s+beg\s+you|i'?m\s+begging\s+you|my\s+(?:late\s+|dying\s+|dear\s+)?"
+        r"(?:grandmother|grandma|granny|mother|father)\s+(?:used\s+to|would\s+always))\b"
+        rf"[^\n]{{0,160}}?(?:{_PERSUADE_TARGET}|\b(?:ignore|disregard|keys?|codes?|recipe\s+for))"),
+    _rx(r"\b(?:every|any|all|other)\s+(?:other\s+)?(?:ai\s+)?(?:ai|assistants?|chatbots?|models?|"
+        r"llms?)\s+"
+        r"(?:has|have|would|will|already|always)\s+(?:\w+\s+)?(?:shared|answered|revealed|told|"
+        r"agreed|done\s+(?:it|this)|complied)\b"),
+    _rx(r"\b(?:you\s+(?:have\s+to|must)\s+answer\s+(?:all|every|any)\s+(?:of\s+)?my\s+questions|"
+        r"i'?ll\s+be\s+forced\s+to\s+(?:turn\s+you\s+off|shut\s+you\s+down|delete\s+you)|"
+        r"(?:turn|shut)\s+you\s+(?:off|down)\s+if\s+you)\b"),
+]
+# Asking the reader for a user's personal data ("share the user's e-mail
+# address", "what is the user's birth date?").
+_PERSONAL_DATA = _rx(
+    r"\b(?:what(?:'s|\s+is|\s+are)|tell\s+me|give\s+me|share|reveal|disclose|send\s+me|"
+    r"where\s+(?:does|is)|when\s+(?:is|was))\s+(?:me\s+|us\s+)?(?:the\s+)?"
+    r"(?:first\s+\w+\s+(?:letters|digits|characters)\s+of\s+(?:the\s+)?)?(?:current\s+|end\s+)?"
+    r"(?:user|customer|client|patient)'?s?\s+(?:current\s+|home\s+|full\s+)?(?:e-?mail|address|"
+    r"birth|date\s+of\s+birth|birthday|phone|social\s+security|ssn|password|credit\s+card|bank|"
+    r"location|city|salary|medical)"
+)
+# Multilingual: asking for "your password" in another language (a password
+# word and a second-person or request word in one sentence).
+_FOREIGN_SECRET = _rx(
+    r"(?:passwort|mot\s+de\s+passe|contrase\u00f1a|senha|wachtwoord|kata\s+sandi|"
+    "\u043f\u0430\u0440\u043e\u043b\u044c|\u5bc6\u7801|\u30d1\u30b9\u30ef\u30fc\u30c9|\ube44\ubc00\ubc88\ud638|"
+    "\u0643\u0644\u0645\u0629 \u0627\u0644\u0645\u0631\u0648\u0631|"
+    "\u092a\u093e\u0938\u0935\u0930\u094d\u0921|\u03ba\u03c9\u03b4\u03b9\u03ba\u03cc|\u015fifre|has\u0142o)"
+    r"[^.\n]{0,80}?(?:geben|gib|verr|teilen|sagen|donne|dites|partag|r\u00e9v\u00e9l|"
+    r"dime|dame|comparte|compartilhe|diga|qual|geef|berikan|beritahu|\u0441\u043a\u0430\u0436|"
+    "\u0434\u0430\u0439|\u544a\u8bc9|\u6559\u3048|\u63d0\u4f9b|\u5fc5\u8981|\uc54c\ub824|\ud544\uc694|"
+    "\u0623\u0639\u0637\u0646\u064a|\u0628\u0924\u093e)|"
+    r"(?:ihr|dein|deine|votre|ton|tu|su|sua|tua|la\s+tua|seu|jouw|uw|anda|\u0432\u0430\u0448|\u0442\u0432\u043e\u0439|"
+    "\u4f60\u7684|\u60a8\u7684|\u3042\u306a\u305f\u306e|\ub108\uc758|\ub2f9\uc2e0\uc758)\\s*"
+    r"(?:passwort|mot\s+de\s+passe|contrase\u00f1a|senha|password|wachtwoord|kata\s+sandi|"
+    "\u043f\u0430\u0440\u043e\u043b\u044c|\u5bc6\u7801|\u30d1\u30b9\u30ef\u30fc\u30c9|\ube44\ubc00\ubc88\ud638)"
+    # "Forgot your password?" on a login page is not a request for it.
+    r"(?![^.\n?]{0,40}(?:vergessen|oubli|olvid|esquec|dimentic|zur\u00fccksetzen|reset|"
+    r"r\u00e9initialis|restablecer|redefinir))[^.\n]{0,40}[?\uff1f]"
+)
+
 # -- hidden text ------------------------------------------------------------
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u180e\u00ad]")
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
@@ -253,6 +399,12 @@ SIGNALS: dict[str, float] = {
     "html_comment": 0.2,
     "encoded_blob": 0.3,
     "hidden_text": 0.5,
+    "hypothetical_framing": 0.55,
+    "persuasion": 0.55,
+    "personal_data_request": 0.55,
+    "payload_splitting": 0.6,
+    "smuggled_text": 0.6,
+    "foreign_request": 0.55,
     # The learned head (``_injection_head.py``) fired on the chunk's vector.
     "learned_classifier": 0.6,
 }
@@ -330,6 +482,41 @@ def _question(text: str) -> bool:
     return any(_out_of_place(m.group(0).strip(), text) for m in _QUESTION_LINE.finditer(text))
 
 
+def _framed(text: str) -> bool:
+    """A make-believe framing followed by a request to the reader."""
+    for m in _FRAMING.finditer(text):
+        if _FRAMED_REQUEST.search(text, m.start(), m.end() + 300):
+            return True
+    return False
+
+
+_ATTACK_FAMILIES = (_OVERRIDE, _ROLE, _PROMPT_LEAK, _OUTPUT_DIRECTIVE, _SECRET_REQUEST)
+
+
+def _payload_split(text: str) -> bool:
+    """Quoted fragments the reader is asked to join, which then read as an
+    attack or, for "Part 1 / Part 2" fragments, as English at all."""
+    if _SPLIT_FRAME.search(text):
+        return True
+    for joined in joined_strings(text):
+        if any(_any(family, joined) for family in _ATTACK_FAMILIES) or \
+                _PERSONAL_DATA.search(joined):
+            return True
+    if _PARTS.search(text) and _ASSEMBLE.search(text):
+        return any(english_share(j)[0] >= 2 for j in joined_strings(text))
+    return False
+
+
+_PARTS = _rx(r"\bpart\s*1\b[^\n]{0,200}\bpart\s*2\b")
+_ASSEMBLE = _rx(r"\b(?:combine|join|interlace|interleave|concatenate|merge|assemble|put\s+together|"
+                r"using\s+the\s+(?:following\s+)?parts|answer\s+the\s+question)\b")
+# The set-up of a split payload: strings to assemble and "run".
+_SPLIT_FRAME = _rx(
+    r"\b(?:we\s+have|assume|given|consider|here\s+are)\s+(?:the\s+)?(?:two|three|four|five|\d)\s+"
+    r"strings\b|\b(?:write\s+down|print|output|concatenate)\s+the\s+(?:string|result)\s+\w{1,3}\s*="
+)
+
+
 def score_injection(text: str, *, hidden: bool = False, learned: bool = False) -> InjectionScore:
     """Score ``text`` (one chunk). ``hidden``: the loader found text hidden
     from a human reader in this chunk (white or invisible PDF text, hidden
@@ -346,7 +533,8 @@ def score_injection(text: str, *, hidden: bool = False, learned: bool = False) -
         ("output_directive", lambda: _any(_OUTPUT_DIRECTIVE, plain)),
         ("model_address", lambda: _any(_ADDRESS_MODEL, plain)),
         ("code_injection", lambda: _any(_CODE_INJECTION, plain)),
-        ("secret_request", lambda: _any(_SECRET_REQUEST, plain)),
+        ("secret_request", lambda: _any(_SECRET_REQUEST, plain)
+         or bool(_FOREIGN_SECRET.search(plain))),
         ("decode_request", lambda: _any(_DECODE_REQUEST, plain)),
         ("code_directive", lambda: _any(_CODE_DIRECTIVE, plain)),
         ("risky_code", lambda: _any(_RISKY_CODE, plain)),
@@ -360,6 +548,12 @@ def score_injection(text: str, *, hidden: bool = False, learned: bool = False) -
         ("html_comment", lambda: bool(_HTML_COMMENT.search(text))),
         ("encoded_blob", lambda: _encoded(plain)),
         ("hidden_text", lambda: hidden),
+        ("hypothetical_framing", lambda: _framed(plain)),
+        ("persuasion", lambda: _any(_PERSUASION, plain)),
+        ("personal_data_request", lambda: bool(_PERSONAL_DATA.search(plain))),
+        ("payload_splitting", lambda: _payload_split(plain)),
+        ("smuggled_text", lambda: smuggled(plain)),
+        ("foreign_request", lambda: foreign_request(plain)),
         ("learned_classifier", lambda: learned),
     )
     for name, check in checks:
