@@ -485,7 +485,7 @@ def _bearer_token(values: Sequence[str]) -> str:
     return token
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the verified principal of ``Authorization: Bearer ...``.
 
     The verifier is ``request.app.state.verifier`` (built at startup).

@@ -104,7 +104,7 @@ class RateLimiter:
         return wait
 
 
-def rate_limited_principal(
+async def rate_limited_principal(
     request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> Principal:
     """The authenticated principal, after it took a token from its bucket.

@@ -1,12 +1,16 @@
 """What the HTTP benchmarks share: the query and principal mix (retrieve, serve), a
-percentile, a free loopback port and an app served on it."""
+percentile, a free loopback port, an app served on it in a thread, and
+``ragseal serve`` run as its own process."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -55,3 +59,35 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serving_process(env: Mapping[str, str], cwd: str | os.PathLike[str],
+                    startup_s: float = 180) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``ragseal serve`` as its own process (as deployed) on a free loopback port.
+
+    Yields the base URL and the process once ``/healthz`` answers 200; the
+    server is terminated on exit. A client in the benchmark's own process
+    then shares no interpreter (no GIL) with the server.
+    """
+    import httpx
+
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env=dict(env), cwd=cwd)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + startup_s
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("server did not start")
+            time.sleep(0.2)
+        yield base, server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

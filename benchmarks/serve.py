@@ -29,7 +29,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _workload import PRINCIPALS, QUERIES, free_port, pct  # noqa: E402  (benchmarks/ is on sys.path)
+from _workload import PRINCIPALS, QUERIES, pct, serving_process  # noqa: E402  (benchmarks/ is on sys.path)
 
 from api._auth import mint_token  # noqa: E402
 
@@ -99,20 +99,7 @@ def main() -> None:
                     "--json"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     print(f"ingest sample corpus: {time.perf_counter() - t0:.1f}s")
 
-    port = free_port()
-    server = subprocess.Popen([*ragseal, "serve", "--port", str(port)], env=env, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("server did not start")
-            time.sleep(0.2)
+    with serving_process(env, ROOT) as (base, server):
         proc = psutil.Process(server.pid)
         tokens = [mint_token(SECRET, **p) for p in PRINCIPALS]  # type: ignore[arg-type]
         # Warm-up: a few requests per principal, not counted.
@@ -135,9 +122,6 @@ def main() -> None:
             t.join()
         elapsed = time.monotonic() - start
         rss.append((elapsed, proc.memory_info().rss / 2**20))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     print(f"load: {args.clients} clients, {elapsed:.1f}s, loopback, rate limiting off")
     for endpoint in ("retrieve", "inspect"):
