@@ -268,6 +268,7 @@ class PresidioDetector:
         self._engine: AnalyzerEngine | None = None
         self._warm = False
         self._max_length = 1_000_000
+        self._ops: object | None = None  # thinc's ops, set by warm_up (see _keep_thinc_ops)
 
     @property
     def entities(self) -> frozenset[str]:
@@ -296,6 +297,9 @@ class PresidioDetector:
         if self._entities:
             self._engine = _build_engine(self._policy)
             self._max_length = _nlp_of(self._engine).max_length
+            from thinc.api import get_current_ops
+
+            self._ops = get_current_ops()
         self._warm = True
         logger.info(
             "presidio detector ready",
@@ -315,6 +319,7 @@ class PresidioDetector:
             return [[] for _ in texts]
         if any(len(t) > self._max_length for t in texts):
             raise DetectorError(f"text longer than {self._max_length} characters: split it first")
+        _keep_thinc_ops(self._ops)
         wanted = sorted(self._entities)
         batch = engine.nlp_engine.process_batch(
             list(texts), language=LANGUAGE, batch_size=self._batch_size
@@ -338,6 +343,22 @@ class PresidioDetector:
                 ]
             )
         return out
+
+
+def _keep_thinc_ops(ops: object) -> None:
+    """Give this context thinc's ops before spaCy asks for them.
+
+    thinc keeps its current ops in a ``ContextVar``. A context that never set
+    it (every request FastAPI runs in its thread pool: a fresh copy of the
+    event loop's context) makes thinc look them up again: entry points read
+    from every installed distribution's metadata and two optional imports
+    tried, 1.3 ms per call. Found on ``/v1/inspect`` (docs/TRAPS.md).
+    """
+    from thinc.api import set_current_ops
+    from thinc.backends import context_ops
+
+    if ops is not None and context_ops.get() is None:
+        set_current_ops(ops)  # type: ignore[arg-type]
 
 
 # -- building the engine (imports Presidio) ---------------------------------
