@@ -266,3 +266,55 @@ def _shared_classifier(cls, factory):  # type: ignore[no-untyped-def]
     c = cls(factory())
     c.warm_up()
     return c
+
+
+def test_the_ner_multiplies_with_numpys_blas_not_thincs_blis(detector: PresidioDetector) -> None:
+    from classification._detectors import _nlp_of, numpy_ops
+
+    engine = detector.engine
+    assert engine is not None
+    ner = _nlp_of(engine).get_pipe("ner")
+    ops = {type(node.ops).__name__ + str(getattr(node.ops, "use_blis", "?"))
+           for node in ner.model.walk()}  # type: ignore[attr-defined]
+    assert ops == {"NumpyOpsFalse"}
+    assert numpy_ops().use_blis is False
+
+
+def test_a_fresh_context_gets_the_detectors_thinc_ops_before_spacy_runs(
+    detector: PresidioDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FastAPI runs each request in a fresh copy of the event loop's context;
+    thinc must not look its ops up there (entry points of every distribution)."""
+    import contextvars
+
+    import thinc.backends as backends
+
+    from classification._detectors import numpy_ops
+
+    def no_lookup(*_a: object, **_k: object) -> None:
+        raise AssertionError("thinc looked its ops up again")
+
+    monkeypatch.setattr(backends, "get_ops", no_lookup)
+
+    def run() -> object:
+        assert backends.context_ops.get() is None
+        found = detector.detect("Maria Gonzalez called from Berlin")
+        assert {f.entity for f in found} >= {"PERSON"}
+        return backends.context_ops.get()
+
+    assert contextvars.Context().run(run) is numpy_ops()
+
+
+def test_openblas_starts_single_threaded_unless_the_operator_chose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    from classification import ensure_offline
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    ensure_offline()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    ensure_offline()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "4"
