@@ -268,7 +268,6 @@ class PresidioDetector:
         self._engine: AnalyzerEngine | None = None
         self._warm = False
         self._max_length = 1_000_000
-        self._ops: object | None = None  # thinc's ops, set by warm_up (see _keep_thinc_ops)
 
     @property
     def entities(self) -> frozenset[str]:
@@ -297,8 +296,7 @@ class PresidioDetector:
         if self._entities:
             self._engine = _build_engine(self._policy)
             self._max_length = _nlp_of(self._engine).max_length
-            self._ops = numpy_ops()
-            _keep_thinc_ops(self._ops)
+            _keep_thinc_ops()
         self._warm = True
         logger.info(
             "presidio detector ready",
@@ -318,7 +316,7 @@ class PresidioDetector:
             return [[] for _ in texts]
         if any(len(t) > self._max_length for t in texts):
             raise DetectorError(f"text longer than {self._max_length} characters: split it first")
-        _keep_thinc_ops(self._ops)
+        _keep_thinc_ops()
         wanted = sorted(self._entities)
         batch = engine.nlp_engine.process_batch(
             list(texts), language=LANGUAGE, batch_size=self._batch_size
@@ -359,7 +357,7 @@ def numpy_ops() -> Any:
     return NumpyOps(use_blis=False)
 
 
-def _keep_thinc_ops(ops: object) -> None:
+def _keep_thinc_ops() -> None:
     """Give this context the detector's thinc ops (:func:`numpy_ops`) before spaCy asks.
 
     thinc keeps its current ops in a ``ContextVar``. A context that never set
@@ -371,8 +369,9 @@ def _keep_thinc_ops(ops: object) -> None:
     from thinc.api import set_current_ops
     from thinc.backends import context_ops
 
-    if ops is not None and context_ops.get() is not ops:
-        set_current_ops(ops)  # type: ignore[arg-type]
+    ops = numpy_ops()
+    if context_ops.get() is not ops:
+        set_current_ops(ops)
 
 
 # -- building the engine (imports Presidio) ---------------------------------

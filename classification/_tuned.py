@@ -362,13 +362,15 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
                     covered = covered or (start <= m.start() and m.end() <= end)
                 if covered:
                     break  # the whole stretch is one number: other regions add nothing
-            if not found and self._possible and self._in_phone_context(text, m, digits):
+            if not found and self._possible and self._in_phone_context(
+                    text, m, digits, international):
                 results += self._possible_numbers(window, lo, m, regions)
         return results
 
     @staticmethod
-    def _in_phone_context(text: str, m: regex.Match[str], digits: int) -> bool:
-        if m.group()[0] == "+":
+    def _in_phone_context(text: str, m: regex.Match[str], digits: int,
+                          international: bool) -> bool:
+        if international:
             return digits >= _MIN_INTERNATIONAL_DIGITS
         return digits >= _MIN_CUED_DIGITS and bool(
             _TELEPHONY_CUE.search(text, max(0, m.start() - 40), m.start(), timeout=1.0))
@@ -402,8 +404,6 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
                 RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
             },
         )
-
-
 
 
 # A dot between a letter or digit and a letter: every URL the patterns
