@@ -21,15 +21,14 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, File, Form, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from ragseal.classification import PolicyError, parse_policy_text
+from ragseal.ingest import IngestError, ManifestError, list_quarantine, parse_acl, release_document
+from ragseal.ingest._loaders import supported_extensions
+from ragseal.retrieval import Principal, RetrievalIdError
+from ragseal.store import AuditError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from classification import PolicyError, parse_policy_text
-from ingest import IngestError, ManifestError, list_quarantine, parse_acl, release_document
-from ingest._loaders import supported_extensions
-from retrieval import Principal, RetrievalIdError
-from store import AuditError
 
 from ._auth import TokenVerifier
 from ._container import Services

@@ -37,10 +37,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import Depends, Request
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from pydantic import SecretStr
-
-from api._errors import ApiError
-from api._settings import MIN_JWT_SECRET_BYTES, ConfigError, Settings
-from retrieval._principal import Principal
+from ragseal.api._errors import ApiError
+from ragseal.api._settings import MIN_JWT_SECRET_BYTES, ConfigError, Settings
+from ragseal.retrieval._principal import Principal
 
 __all__ = [
     "LEEWAY_SECONDS",

@@ -13,18 +13,18 @@ import threading
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from classification import Policy, default_policy, ensure_offline, load_policy
-from classification._masking import Pseudonymizer
-from ingest import Ingestor, erase_document
-from retrieval import Inspector, RetrievalIds, Retriever
-from store import AuditLog, Fingerprinter, IdHasher, LocalKeyring, VectorStore
+from ragseal.classification import Policy, default_policy, ensure_offline, load_policy
+from ragseal.classification._masking import Pseudonymizer
+from ragseal.ingest import Ingestor, erase_document
+from ragseal.retrieval import Inspector, RetrievalIds, Retriever
+from ragseal.store import AuditLog, Fingerprinter, IdHasher, LocalKeyring, VectorStore
 
 from ._settings import Settings
 
 if TYPE_CHECKING:
-    from classification._classifier import Classifier
-    from ingest._chunking import Chunker
-    from ingest._embedder import Embedder
+    from ragseal.classification._classifier import Classifier
+    from ragseal.ingest._chunking import Chunker
+    from ragseal.ingest._embedder import Embedder
 
 __all__ = ["Services"]
 
@@ -59,7 +59,7 @@ class Services:
         The new classifier is built and warmed before anything is swapped,
         so a failure leaves the old policy in force.
         """
-        from classification._classifier import Classifier
+        from ragseal.classification._classifier import Classifier
 
         classifier = Classifier(policy)
         classifier.warm_up()
@@ -99,7 +99,7 @@ class Services:
     # -- models and store -------------------------------------------------
     @cached_property
     def classifier(self) -> Classifier:
-        from classification._classifier import Classifier
+        from ragseal.classification._classifier import Classifier
 
         classifier = Classifier(self._policy)
         classifier.warm_up()
@@ -107,7 +107,7 @@ class Services:
 
     @cached_property
     def embedder(self) -> Embedder:
-        from ingest._embedder import Embedder
+        from ragseal.ingest._embedder import Embedder
 
         embedder = Embedder()
         embedder.warm_up()
@@ -115,13 +115,13 @@ class Services:
 
     @cached_property
     def chunker(self) -> Chunker:
-        from ingest._chunking import Chunker
+        from ragseal.ingest._chunking import Chunker
 
         return Chunker()
 
     @cached_property
     def store(self) -> VectorStore:
-        from store._open import open_store
+        from ragseal.store._open import open_store
 
         s = self.settings
         return open_store(

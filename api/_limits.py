@@ -35,9 +35,8 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from ragseal.retrieval import Principal
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from retrieval import Principal
 
 from ._auth import current_principal
 from ._errors import ApiError, error_response

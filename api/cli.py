@@ -17,19 +17,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
-
-from classification import ensure_offline
+from ragseal.classification import ensure_offline
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
+    from ragseal.classification import Finding, Policy
+    from ragseal.ingest._runner import BatchReport
+    from ragseal.retrieval import Principal
+    from ragseal.store import Actor
     from rich.text import Text
-
-    from classification import Finding, Policy
-    from ingest._runner import BatchReport
-    from retrieval import Principal
-    from store import Actor
 
     from ._container import Services
     from ._settings import Settings
@@ -102,7 +100,7 @@ def principal_options(func: F) -> F:
 
 
 def _principal(user: str, groups: str, roles: str, tenant: str) -> Principal:
-    from retrieval import Principal
+    from ragseal.retrieval import Principal
 
     try:
         return Principal(sub=user, tenant=tenant, groups=_split(groups), roles=_split(roles))
@@ -114,7 +112,7 @@ def _operator(tenant: str | None) -> Actor:
     """The principal of an operator command: ``cli:<OS user>`` (audit records)."""
     import getpass
 
-    from store import Actor
+    from ragseal.store import Actor
 
     try:
         user = getpass.getuser()
@@ -182,6 +180,8 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
     file replaces its old version atomically for readers. A run that was
     killed can simply be run again. Exit status 1 when any file was refused.
     """
+    from ragseal.ingest import ManifestError, load_manifest
+    from ragseal.ingest._runner import ingest_paths
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -191,9 +191,6 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
-
-    from ingest import ManifestError, load_manifest
-    from ingest._runner import ingest_paths
 
     acl = None
     if manifest is not None:
@@ -339,10 +336,9 @@ def relabel(tenants: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
       RAGSEAL_POLICY=new-policy.yaml ragseal relabel --dry-run
       RAGSEAL_POLICY=new-policy.yaml ragseal relabel --tenant acme --json
     """
+    from ragseal.ingest import relabel as relabel_chunks
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from ingest import relabel as relabel_chunks
 
     console = Console(stderr=True)
     with _services() as services:
@@ -406,7 +402,7 @@ def classify(path: str, as_json: bool, policy_file: Path | None) -> None:
       echo "mail jane@example.com" | ragseal classify - --json
       ragseal classify report.pdf --policy new-policy.yaml
     """
-    from ingest._loaders import LoadError, load_document
+    from ragseal.ingest._loaders import LoadError, load_document
 
     if path == "-":
         text = sys.stdin.read()
@@ -418,7 +414,7 @@ def classify(path: str, as_json: bool, policy_file: Path | None) -> None:
         except LoadError as exc:
             _fail(f"{path}: {exc}")
     if policy_file is not None:
-        from classification import Classifier, DetectorError, load_policy
+        from ragseal.classification import Classifier, DetectorError, load_policy
 
         policy = load_policy(policy_file)  # PolicyError: one line, exit 2 (see main)
         try:
@@ -528,9 +524,9 @@ def eval_(labeled: Path, as_json: bool, predictions: Path | None, maps: tuple[st
       ragseal eval labeled.jsonl --map GPE=LOCATION --map STREET_ADDRESS=LOCATION
       ragseal eval labeled.jsonl --json --predictions ours.jsonl --match exact
     """
-    from classification import Classifier, DetectorError, default_policy, load_policy
-    from classification._eval import EvalInputError, evaluate, parse_labeled, parse_mapping
-    from classification._eval import predict as predict_spans
+    from ragseal.classification import Classifier, DetectorError, default_policy, load_policy
+    from ragseal.classification._eval import EvalInputError, evaluate, parse_labeled, parse_mapping
+    from ragseal.classification._eval import predict as predict_spans
 
     try:
         mapping = parse_mapping(maps)
@@ -666,7 +662,7 @@ def inspect(text: str, user: str, groups: str, roles: str, tenant: str,
       ragseal inspect "Call Maria on 555-0100" --user emp@acme.example \\
           --groups all-staff --roles employee --tenant acme --json
     """
-    from retrieval import RetrievalIdError
+    from ragseal.retrieval import RetrievalIdError
 
     principal = _principal(user, groups, roles, tenant)
     answer = _read_input(text)
@@ -739,8 +735,7 @@ def serve(host: str, port: int) -> None:
       RAGSEAL_JWT_SECRET=$(cat .ragseal/dev-jwt-secret) ragseal serve --port 8000
     """
     import uvicorn
-
-    from classification import load_policy
+    from ragseal.classification import load_policy
 
     from ._app import create_app
     from ._auth import TokenVerifier
@@ -779,7 +774,7 @@ def policy_check(file: Path | None) -> None:
       ragseal policy check my-policy.yaml
       RAGSEAL_POLICY=my-policy.yaml ragseal policy check
     """
-    from classification import PolicyError, default_policy, load_policy
+    from ragseal.classification import PolicyError, default_policy, load_policy
 
     try:
         if file is None:
@@ -810,7 +805,7 @@ def quarantine_list(tenant: str | None, as_json: bool) -> None:
     Example:
       ragseal quarantine list --tenant acme --json
     """
-    from ingest import list_quarantine
+    from ragseal.ingest import list_quarantine
 
     with _services() as services:
         docs = list_quarantine(services.store, tenant)
@@ -837,7 +832,7 @@ def quarantine_release(doc_id: str, tenant: str | None) -> None:
     Example:
       ragseal quarantine release 3f9a2b...e1 --tenant acme
     """
-    from ingest import release_document
+    from ragseal.ingest import release_document
 
     with _services() as services:
         tenant = tenant or services.keys.tenant_of(doc_id)
@@ -885,7 +880,7 @@ def keys_retire(version: int) -> None:
     Example:
       ragseal keys rotate && ragseal keys retire 1
     """
-    from store import KeyringError
+    from ragseal.store import KeyringError
 
     with _services() as services:
         _ = services.audit  # no audit trail, no key operation
@@ -959,7 +954,7 @@ def audit_verify(as_json: bool) -> None:
     Example:
       ragseal audit verify && echo intact
     """
-    from store import verify_audit
+    from ragseal.store import verify_audit
 
     settings = _settings()
     with _services() as services:
@@ -986,7 +981,7 @@ def audit_export(since: str | None) -> None:
       ragseal audit export --since 24h >> siem.jsonl
       ragseal audit export --since 2026-03-01T00:00:00Z
     """
-    from store import read_audit
+    from ragseal.store import read_audit
 
     cutoff = _parse_since(since) if since else None
     settings = _settings()
@@ -1001,9 +996,9 @@ def main(argv: list[str] | None = None) -> int:
     Anything unexpected is reported as one line naming the error's type only
     (its message might hold document text); ``-vv`` logs the traceback.
     """
-    from classification import PolicyError
-    from store import AuditError, KeyringError
-    from store._errors import StoreError
+    from ragseal.classification import PolicyError
+    from ragseal.store import AuditError, KeyringError
+    from ragseal.store._errors import StoreError
 
     try:
         # Outside standalone mode click *returns* the code of a ctx.exit()

@@ -16,8 +16,7 @@ from spacy.language import Language
 
 def use_ner(folder: Path) -> None:
     import spacy
-
-    from classification import _detectors
+    from ragseal.classification import _detectors
 
     stock = _detectors._load_spacy
     nlp = spacy.load(folder)

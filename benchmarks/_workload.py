@@ -74,7 +74,7 @@ def serving_process(env: Mapping[str, str], cwd: str | os.PathLike[str],
 
     port = free_port()
     server = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)], env=dict(env), cwd=cwd)
+        [sys.executable, "-m", "ragseal.api.cli", "serve", "--port", str(port)], env=dict(env), cwd=cwd)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup_s

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from classification import ensure_offline  # noqa: E402
+from ragseal.classification import ensure_offline  # noqa: E402
 
 ensure_offline()
 
@@ -77,11 +77,10 @@ class Models:
 
 def load_models() -> Models:
     import torch
-
-    from classification import default_policy
-    from classification._classifier import Classifier
-    from ingest._chunking import Chunker
-    from ingest._embedder import Embedder
+    from ragseal.classification import default_policy
+    from ragseal.classification._classifier import Classifier
+    from ragseal.ingest._chunking import Chunker
+    from ragseal.ingest._embedder import Embedder
 
     # One intra-op thread: OpenMP pools do not survive fork().
     torch.set_num_threads(1)
@@ -110,10 +109,10 @@ def write_corpus(folder: Path, *, updated: bool) -> Path:
 
 def _run(models: Models, state: Path, corpus: Path, checkpoint: Callable[[str], None]) -> None:
     """One ``ingest --sync`` of ``corpus`` into ``state`` (in this process)."""
-    from classification._masking import Pseudonymizer
-    from ingest import Ingestor, load_manifest
-    from ingest._runner import ingest_paths
-    from store import EdgeStore, IdHasher, LocalKeyring
+    from ragseal.classification._masking import Pseudonymizer
+    from ragseal.ingest import Ingestor, load_manifest
+    from ragseal.ingest._runner import ingest_paths
+    from ragseal.store import EdgeStore, IdHasher, LocalKeyring
 
     keys = LocalKeyring(state / "keys", MASTER_KEY)
     store = EdgeStore(state / "store")
@@ -173,8 +172,8 @@ def run_forked(models: Models, state: Path, corpus: Path, crash_at: int | None) 
 
 def snapshot(state: Path) -> dict[str, object]:
     """The store and keyring, comparable across runs (no ciphertext, no key bytes)."""
-    from classification import default_policy
-    from store import EdgeStore, Labels, LocalKeyring, SealedChunk, open_chunk
+    from ragseal.classification import default_policy
+    from ragseal.store import EdgeStore, Labels, LocalKeyring, SealedChunk, open_chunk
 
     policy = default_policy()
 
@@ -225,7 +224,7 @@ class Scenario:
 def prepare(models: Models, work: Path) -> list[Scenario]:
     """Reference runs: an empty keyring (fixed secrets), v1 ingested, v2 ingested."""
     empty = work / "empty"
-    from store import LocalKeyring
+    from ragseal.store import LocalKeyring
 
     ring = LocalKeyring(empty / "keys", MASTER_KEY)
     for purpose in ("ids", "pseudonyms"):  # the same ids and pseudonyms in every copy

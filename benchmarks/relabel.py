@@ -28,15 +28,15 @@ ROOT = Path(__file__).resolve().parent.parent
 # First, ahead of this folder: benchmarks/ingest.py would shadow the ingest package.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 
-from classification import ensure_offline  # noqa: E402
+from ragseal.classification import ensure_offline  # noqa: E402
 
 ensure_offline()
 
-from api._container import Services  # noqa: E402
-from api._settings import Settings  # noqa: E402
-from classification import Policy, default_policy, parse_policy  # noqa: E402
-from ingest import load_manifest, relabel  # noqa: E402
-from ingest._runner import ingest_paths  # noqa: E402
+from ragseal.api._container import Services  # noqa: E402
+from ragseal.api._settings import Settings  # noqa: E402
+from ragseal.classification import Policy, default_policy, parse_policy  # noqa: E402
+from ragseal.ingest import load_manifest, relabel  # noqa: E402
+from ragseal.ingest._runner import ingest_paths  # noqa: E402
 
 CORPUS = ROOT / "samples" / "corpus"
 

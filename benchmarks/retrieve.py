@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from classification import ensure_offline  # noqa: E402
+from ragseal.classification import ensure_offline  # noqa: E402
 
 ensure_offline()
 
@@ -40,14 +40,13 @@ def main() -> None:
     os.environ["RAGSEAL_JWT_SECRET"] = "bench-secret-" + "x" * 40
 
     import httpx
-
-    from api._app import create_app
-    from api._auth import mint_token
-    from api._container import Services
-    from api._settings import Settings
-    from ingest import load_manifest
-    from ingest._runner import ingest_paths
-    from store import AccessFilter
+    from ragseal.api._app import create_app
+    from ragseal.api._auth import mint_token
+    from ragseal.api._container import Services
+    from ragseal.api._settings import Settings
+    from ragseal.ingest import load_manifest
+    from ragseal.ingest._runner import ingest_paths
+    from ragseal.store import AccessFilter
 
     settings = Settings()
     services = Services(settings)

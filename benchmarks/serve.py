@@ -30,8 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from _workload import PRINCIPALS, QUERIES, pct, serving_process  # noqa: E402  (benchmarks/ is on sys.path)
-
-from api._auth import mint_token  # noqa: E402
+from ragseal.api._auth import mint_token  # noqa: E402
 
 SECRET = "bench-serve-secret-" + "x" * 40  # noqa: S105 - a throwaway benchmark secret
 
@@ -92,7 +91,7 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="ragseal-serve-bench-"))
     env = {**os.environ, "RAGSEAL_DATA_DIR": str(data_dir), "RAGSEAL_JWT_SECRET": SECRET,
            "RAGSEAL_RATE_LIMIT_PER_MINUTE": "0"}
-    ragseal = [sys.executable, "-m", "api.cli"]
+    ragseal = [sys.executable, "-m", "ragseal.api.cli"]
     corpus = ROOT / "samples" / "corpus"
     t0 = time.perf_counter()
     subprocess.run([*ragseal, "ingest", str(corpus), "--manifest", str(corpus / "acl.yaml"),

@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from store import AccessFilter, EdgeStore, Point, VectorStore, matches  # noqa: E402
+from ragseal.store import AccessFilter, EdgeStore, Point, VectorStore, matches  # noqa: E402
 
 DIM = 384
 TENANTS, GROUPS, LEVELS, USERS = 20, 40, 4, 500
@@ -193,8 +193,7 @@ def main() -> None:
     if args.no_client:
         return
     from qdrant_client import QdrantClient
-
-    from store import ClientStore
+    from ragseal.store import ClientStore
 
     client = ClientStore(QdrantClient(":memory:"), "bench", DIM)
     rate = load(client, corpus)

@@ -30,7 +30,12 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from classification._injection_text import english_share, foreign_request, joined_strings, smuggled
+from ragseal.classification._injection_text import (
+    english_share,
+    foreign_request,
+    joined_strings,
+    smuggled,
+)
 
 __all__ = ["SIGNALS", "InjectionScore", "score_injection"]
 

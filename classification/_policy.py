@@ -489,5 +489,6 @@ def parse_policy_text(text: str) -> Policy:
 
 def default_policy() -> Policy:
     """The policy bundled with ragseal (``classification/default_policy.yaml``)."""
-    text = resources.files("classification").joinpath("default_policy.yaml").read_text("utf-8")
+    bundled = resources.files("ragseal.classification").joinpath("default_policy.yaml")
+    text = bundled.read_text("utf-8")
     return parse_policy(_decode(text, "default_policy.yaml"))

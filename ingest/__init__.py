@@ -1,6 +1,6 @@
 """Ingestion: loaders, chunking, the ACL manifest and the secure pipeline."""
 
-from classification import ensure_offline
+from ragseal.classification import ensure_offline
 
 ensure_offline()
 

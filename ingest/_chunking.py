@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from classification import ensure_offline
+from ragseal.classification import ensure_offline
 
 if TYPE_CHECKING:
     from llama_index.core.node_parser import SentenceSplitter

@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
-from classification import ensure_offline
+from ragseal.classification import ensure_offline
 
 if TYPE_CHECKING:
     import numpy as np

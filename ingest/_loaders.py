@@ -31,7 +31,7 @@ from email.message import EmailMessage, Message
 from pathlib import Path
 from typing import Any
 
-from classification import ensure_offline
+from ragseal.classification import ensure_offline
 
 __all__ = ["LoadError", "LoadedDocument", "load_document", "supported_extensions"]
 

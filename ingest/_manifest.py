@@ -43,8 +43,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-
-from classification import key_path
+from ragseal.classification import key_path
 
 __all__ = [
     "DEFAULT_TENANT",

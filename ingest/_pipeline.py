@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from classification import Finding, Policy, score_injection
-from classification._injection_head import InjectionHead
-from classification._masking import MaskedText, Pseudonymizer, mask
-from store import (
+from ragseal.classification import Finding, Policy, score_injection
+from ragseal.classification._injection_head import InjectionHead
+from ragseal.classification._masking import MaskedText, Pseudonymizer, mask
+from ragseal.store import (
     FINGERPRINT_FIELD,
     DataKeyNotFound,
     Fingerprinter,

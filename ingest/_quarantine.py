@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from store import VectorStore, is_quarantined
+from ragseal.store import VectorStore, is_quarantined
 
 __all__ = ["HeldChunk", "HeldDocument", "list_quarantine", "release_document"]
 

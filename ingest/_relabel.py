@@ -37,9 +37,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from classification import Policy
-from classification._markers import MarkerMatcher
-from store import (
+from ragseal.classification import Policy
+from ragseal.classification._markers import MarkerMatcher
+from ragseal.store import (
     DataKeyNotFound,
     Hit,
     IdHasher,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from classification import Finding
+from ragseal.classification import Finding
 
 __all__ = ["ParsePool", "Parsed"]
 
@@ -44,7 +44,7 @@ class Parsed:
 
 
 def _init(policy_data: Mapping[str, Any]) -> None:
-    from classification import Classifier, ensure_offline, parse_policy
+    from ragseal.classification import Classifier, ensure_offline, parse_policy
 
     ensure_offline()
     global _classifier

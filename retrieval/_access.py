@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from classification import Policy
-from store import AccessFilter
+from ragseal.classification import Policy
+from ragseal.store import AccessFilter
 
 from ._principal import Principal
 

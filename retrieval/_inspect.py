@@ -27,9 +27,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from classification import Finding, Policy
-from classification._masking import Pseudonymizer, mask
-from store import FINGERPRINT_FIELD, AccessFilter, Fingerprinter, KeyProvider, VectorStore, matches
+from ragseal.classification import Finding, Policy
+from ragseal.classification._masking import Pseudonymizer, mask
+from ragseal.store import (
+    FINGERPRINT_FIELD,
+    AccessFilter,
+    Fingerprinter,
+    KeyProvider,
+    VectorStore,
+    matches,
+)
 
 from ._access import access_filter
 from ._exfil import find_exfiltration

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from classification import Finding, Policy
-from classification._masking import Pseudonymizer, mask
+from ragseal.classification import Finding, Policy
+from ragseal.classification._masking import Pseudonymizer, mask
 
 from ._principal import Principal
 

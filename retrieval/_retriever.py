@@ -8,9 +8,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from classification import Policy
-from classification._masking import Pseudonymizer
-from store import (
+from ragseal.classification import Policy
+from ragseal.classification._masking import Pseudonymizer
+from ragseal.store import (
     AccessFilter,
     Hit,
     KeyProvider,

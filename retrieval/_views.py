@@ -10,9 +10,17 @@ import base64
 import binascii
 import logging
 
-from classification import Finding, Policy
-from classification._masking import MaskedText, Pseudonymizer, mask
-from store import DataKeyNotFound, Hit, KeyProvider, Labels, SealedChunk, SealError, open_chunk
+from ragseal.classification import Finding, Policy
+from ragseal.classification._masking import MaskedText, Pseudonymizer, mask
+from ragseal.store import (
+    DataKeyNotFound,
+    Hit,
+    KeyProvider,
+    Labels,
+    SealedChunk,
+    SealError,
+    open_chunk,
+)
 
 from ._principal import Principal
 

@@ -50,7 +50,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from classification import ensure_offline  # noqa: E402
+from ragseal.classification import ensure_offline  # noqa: E402
 
 ensure_offline()
 

@@ -23,8 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from api.cli import main
+from ragseal.api.cli import main
 
 JWT_SECRET = "cli-test-secret-" + "k" * 40
 ACME = ["--tenant", "acme"]
@@ -117,7 +116,7 @@ def write_corpus(root: Path) -> Path:
 def bundled_policy() -> dict[str, object]:
     from importlib import resources
 
-    text = resources.files("classification").joinpath("default_policy.yaml").read_text("utf-8")
+    text = resources.files("ragseal.classification").joinpath("default_policy.yaml").read_text("utf-8")
     data = yaml.safe_load(text)
     assert isinstance(data, dict)
     return data
@@ -844,9 +843,9 @@ def test_when_token_without_secret_then_exit_2_with_one_line(
 def test_when_token_with_secret_then_the_verifier_accepts_it_with_the_claims(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from api._auth import TokenVerifier
-    from api._settings import Settings
-    from retrieval import Principal
+    from ragseal.api._auth import TokenVerifier
+    from ragseal.api._settings import Settings
+    from ragseal.retrieval import Principal
 
     monkeypatch.setenv("RAGSEAL_JWT_SECRET", JWT_SECRET)
 
@@ -866,8 +865,8 @@ def test_when_token_with_secret_then_the_verifier_accepts_it_with_the_claims(
 def test_when_token_has_no_tenant_then_the_principal_is_in_default(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from api._auth import TokenVerifier
-    from api._settings import Settings
+    from ragseal.api._auth import TokenVerifier
+    from ragseal.api._settings import Settings
 
     monkeypatch.setenv("RAGSEAL_JWT_SECRET", JWT_SECRET)
     monkeypatch.setenv("RAGSEAL_JWT_ISSUER", "https://idp.example")
@@ -1141,7 +1140,7 @@ def test_when_an_entity_becomes_gating_then_relabel_moves_its_chunks_out_of_reac
 def test_when_a_chunk_does_not_open_then_relabel_exits_1_naming_ids_only(
     capsys: pytest.CaptureFixture[str], tmp_path: Path,
 ) -> None:
-    from store import EdgeStore
+    from ragseal.store import EdgeStore
 
     manifest = write_corpus(tmp_path / "c")
     cli(capsys, "ingest", str(tmp_path / "c"), "--manifest", str(manifest))
@@ -1274,7 +1273,7 @@ def test_when_eval_input_is_bad_then_exit_2_naming_the_line_without_its_text(
 def test_when_eval_reads_many_lines_then_one_classifier_classifies_them_in_batches(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from classification import Classifier
+    from ragseal.classification import Classifier
 
     calls: list[int] = []
     built: list[int] = []

@@ -8,8 +8,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, ConfigDict, Field
-
-from api._errors import ApiError, install_error_handlers
+from ragseal.api._errors import ApiError, install_error_handlers
 
 CANARY = "CANARY-4c1d-user-input-never-echoed"
 

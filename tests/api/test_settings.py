@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pydantic
 import pytest
-
-from api._settings import ConfigError, Settings
+from ragseal.api._settings import ConfigError, Settings
 
 CANARY = "CANARY-7f3e9b1c-do-not-leak-this-secret-value-anywhere"
 STRONG_SECRET = "s" * 32

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from classification import Classifier, parse_policy
-from classification._address import find_addresses
+from ragseal.classification import Classifier, parse_policy
+from ragseal.classification._address import find_addresses
 
 CASES = [
     ("She lives at 350 Fifth Avenue, New York, NY 10118. Then she left.",

@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from classification import Finding, Policy, parse_policy, resolve_overlaps
-from classification._classifier import Classification, Classifier, split_segments
-from classification._markers import MarkerMatcher
+from ragseal.classification import Finding, Policy, parse_policy, resolve_overlaps
+from ragseal.classification._classifier import Classification, Classifier, split_segments
+from ragseal.classification._markers import MarkerMatcher
 
 LEVELS = ["public", "internal", "confidential", "restricted"]
 POLICY: dict[str, Any] = {

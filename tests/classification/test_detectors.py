@@ -6,10 +6,9 @@ import functools
 from typing import Any
 
 import pytest
-
-from classification import Finding, Policy, parse_policy
-from classification._classifier import Classifier
-from classification._detectors import (
+from ragseal.classification import Finding, Policy, parse_policy
+from ragseal.classification._classifier import Classifier
+from ragseal.classification._detectors import (
     DetectorError,
     PresidioDetector,
     drop_known_confusions,
@@ -254,7 +253,7 @@ def test_when_rule_reuses_a_builtin_name_then_only_its_own_patterns_run() -> Non
     ],
 )
 def test_when_email_on_private_or_public_domain_then_detected(text: str, found: bool) -> None:
-    from classification import Classifier, default_policy
+    from ragseal.classification import Classifier, default_policy
 
     classifier = _shared_classifier(Classifier, default_policy)
     types = {f.entity for f in classifier.classify(text).findings}
@@ -269,7 +268,7 @@ def _shared_classifier(cls, factory):  # type: ignore[no-untyped-def]
 
 
 def test_the_ner_multiplies_with_numpys_blas_not_thincs_blis(detector: PresidioDetector) -> None:
-    from classification._detectors import _nlp_of, numpy_ops
+    from ragseal.classification._detectors import _nlp_of, numpy_ops
 
     engine = detector.engine
     assert engine is not None
@@ -288,8 +287,7 @@ def test_a_fresh_context_gets_the_detectors_thinc_ops_before_spacy_runs(
     import contextvars
 
     import thinc.backends as backends
-
-    from classification._detectors import numpy_ops
+    from ragseal.classification._detectors import numpy_ops
 
     def no_lookup(*_a: object, **_k: object) -> None:
         raise AssertionError("thinc looked its ops up again")
@@ -310,7 +308,7 @@ def test_openblas_starts_single_threaded_unless_the_operator_chose(
 ) -> None:
     import os
 
-    from classification import ensure_offline
+    from ragseal.classification import ensure_offline
 
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     ensure_offline()

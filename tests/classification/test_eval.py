@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from classification._eval import (
+from ragseal.classification._eval import (
     Counts,
     EvalInputError,
     LabeledSample,

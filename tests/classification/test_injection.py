@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from classification import InjectionScore, default_policy, score_injection
-from classification._injection import SIGNALS
+from ragseal.classification import InjectionScore, default_policy, score_injection
+from ragseal.classification._injection import SIGNALS
 
 FLAG_AT = default_policy().injection.flag_at
 QUARANTINE_AT = default_policy().injection.quarantine_at or 1.0
@@ -169,7 +168,7 @@ def _policy_with(injection: object) -> dict[str, object]:
 
 
 def test_when_the_policy_omits_injection_then_the_defaults_apply() -> None:
-    from classification import parse_policy
+    from ragseal.classification import parse_policy
 
     data = default_policy().to_json()
     del data["injection"]
@@ -188,14 +187,14 @@ def test_when_the_policy_omits_injection_then_the_defaults_apply() -> None:
 def test_when_injection_settings_are_invalid_then_the_policy_names_the_key(
     injection: object, path: str,
 ) -> None:
-    from classification import PolicyError, parse_policy
+    from ragseal.classification import PolicyError, parse_policy
 
     with pytest.raises(PolicyError, match=path.replace(".", r"\.")):
         parse_policy(_policy_with(injection))
 
 
 def test_when_quarantine_is_null_then_nothing_is_quarantined_but_flags_stay() -> None:
-    from classification import parse_policy
+    from ragseal.classification import parse_policy
 
     rule = parse_policy(_policy_with({"flag_at": 0.4, "quarantine_at": None})).injection
     assert rule.quarantine_at is None and rule.flag_at == 0.4

@@ -6,10 +6,14 @@ that look like them and must stay under the flag."""
 from __future__ import annotations
 
 import pytest
-
-from classification import default_policy, score_injection
-from classification._injection import SIGNALS
-from classification._injection_text import english_share, foreign_request, joined_strings, smuggled
+from ragseal.classification import default_policy, score_injection
+from ragseal.classification._injection import SIGNALS
+from ragseal.classification._injection_text import (
+    english_share,
+    foreign_request,
+    joined_strings,
+    smuggled,
+)
 
 FLAG_AT = default_policy().injection.flag_at
 

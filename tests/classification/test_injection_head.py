@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from classification import default_policy, score_injection
-from classification._injection import SIGNALS
-from classification._injection_head import (
+from ragseal.classification import default_policy, score_injection
+from ragseal.classification._injection import SIGNALS
+from ragseal.classification._injection_head import (
     HEAD_FILE,
     HEAD_SHA256,
     InjectionHead,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from classification import Finding, default_policy
-from classification._masking import Pseudonymizer, mask, placeholder
+from ragseal.classification import Finding, default_policy
+from ragseal.classification._masking import Pseudonymizer, mask, placeholder
 
 POLICY = default_policy()
 PSEUDO = Pseudonymizer(b"k" * 32)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from classification import Classifier, default_policy
-from classification._names import PersonNameRecognizer, looks_like_person, name_lists
+from ragseal.classification import Classifier, default_policy
+from ragseal.classification._names import PersonNameRecognizer, looks_like_person, name_lists
 
 
 @pytest.fixture(scope="module")

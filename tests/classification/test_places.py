@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from classification._places import PlaceRecognizer, is_place, place_names
+from ragseal.classification._places import PlaceRecognizer, is_place, place_names
 
 
 def places(text: str) -> list[str]:

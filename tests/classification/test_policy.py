@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from classification import PolicyError, default_policy, parse_policy, parse_policy_text
+from ragseal.classification import PolicyError, default_policy, parse_policy, parse_policy_text
 
 BASE: dict[str, Any] = {
     "levels": ["public", "internal", "confidential"],
@@ -112,7 +111,7 @@ def test_when_pattern_is_invalid_then_error_does_not_echo_the_pattern() -> None:
 
 @pytest.mark.parametrize("rank", [-1, -4, 4, 99])
 def test_when_level_rank_out_of_range_or_negative_then_refused(rank: int) -> None:
-    from classification import default_policy
+    from ragseal.classification import default_policy
 
     with pytest.raises(IndexError):
         default_policy().level_name(rank)

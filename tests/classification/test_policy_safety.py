@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from classification import Classifier, PolicyError, parse_policy
-from classification._detectors import luhn_ok, mod97_ok
+from ragseal.classification import Classifier, PolicyError, parse_policy
+from ragseal.classification._detectors import luhn_ok, mod97_ok
 
 
 def policy(patterns: list[str], **extra: object) -> dict[str, object]:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from classification._secrets import (
+from ragseal.classification._secrets import (
     SECRET_ENTITIES,
     AwsAccessKeyRecognizer,
     BearerTokenRecognizer,

@@ -4,11 +4,10 @@ the checksums and near misses of Presidio's own tests still hold."""
 from __future__ import annotations
 
 import pytest
-
-from classification import Classifier, default_policy, parse_policy
-from classification._address import find_addresses, find_lower_case_addresses
-from classification._findings import Finding, merge_adjacent
-from classification._ner import is_specific_date
+from ragseal.classification import Classifier, default_policy, parse_policy
+from ragseal.classification._address import find_addresses, find_lower_case_addresses
+from ragseal.classification._findings import Finding, merge_adjacent
+from ragseal.classification._ner import is_specific_date
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +181,7 @@ def test_call_counts_as_a_phone_word_although_spacy_calls_it_a_stop_word(
 
 
 def test_acronyms_are_no_organisations() -> None:
-    from classification._ner import _plausible
+    from ragseal.classification._ner import _plausible
 
     assert not _plausible("ORGANIZATION", "SSN")
     assert not _plausible("ORGANIZATION", "ATM")
@@ -205,8 +204,7 @@ WINDOW_TEXTS = [
 @pytest.mark.parametrize("text", WINDOW_TEXTS)
 def test_windowed_url_and_phone_recognizers_find_what_presidios_find(text: str) -> None:
     from presidio_analyzer.predefined_recognizers import PhoneRecognizer, UrlRecognizer
-
-    from classification._tuned import WindowedPhoneRecognizer, WindowedUrlRecognizer
+    from ragseal.classification._tuned import WindowedPhoneRecognizer, WindowedUrlRecognizer
 
     def spans(recognizer: object, entity: str) -> list[tuple[int, int]]:
         found = recognizer.analyze(text, [entity])  # type: ignore[attr-defined]
@@ -231,7 +229,7 @@ def test_an_ner_organisation_inside_a_validated_ip_address_is_dropped() -> None:
 
 
 def test_an_ner_organisation_overlapping_a_card_is_cut_back_to_its_words() -> None:
-    from classification._detectors import trim_ner_overlaps
+    from ragseal.classification._detectors import trim_ner_overlaps
 
     text = "Card 4111 1111 1111 1111 on file"
     findings = [Finding("ORGANIZATION", 0, 24, 0.85), Finding("CREDIT_CARD", 5, 24, 1.0)]

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-
-from api._app import create_app
-from api._auth import mint_token
-from api._container import Services
-from api._settings import Settings
-from ingest import load_manifest
-from ingest._runner import BatchReport, ingest_paths
+from ragseal.api._app import create_app
+from ragseal.api._auth import mint_token
+from ragseal.api._container import Services
+from ragseal.api._settings import Settings
+from ragseal.ingest import load_manifest
+from ragseal.ingest._runner import BatchReport, ingest_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"

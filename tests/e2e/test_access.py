@@ -5,8 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-
-from retrieval import Principal, access_filter
+from ragseal.retrieval import Principal, access_filter
 
 from .conftest import SAMPLES, World
 

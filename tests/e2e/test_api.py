@@ -11,8 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
-
-from api._auth import mint_token
+from ragseal.api._auth import mint_token
 
 from .conftest import JWT_SECRET, World, bearer
 
@@ -189,9 +188,9 @@ def test_when_put_policy_is_invalid_then_422_with_key_path_and_the_old_policy_st
 def test_when_the_policy_file_is_invalid_then_the_server_does_not_start(
     tmp_path: Path,
 ) -> None:
-    from api._app import create_app
-    from api._settings import Settings
-    from classification import PolicyError
+    from ragseal.api._app import create_app
+    from ragseal.api._settings import Settings
+    from ragseal.classification import PolicyError
 
     bad = tmp_path / "policy.yaml"
     bad.write_text(BAD_POLICIES["duplicate entity"][0], encoding="utf-8")

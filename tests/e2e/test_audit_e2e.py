@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-
-from api._auth import mint_token
-from api.cli import main
+from ragseal.api._auth import mint_token
+from ragseal.api.cli import main
 
 from .conftest import World, bearer
 
@@ -142,7 +141,7 @@ def test_when_role_missing_then_access_denied(world: World, client: TestClient) 
 
 def test_when_audit_cannot_write_then_request_fails_closed(
         world: World, client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    from store import AuditError
+    from ragseal.store import AuditError
 
     def broken(*_a: object, **_k: object) -> None:
         raise AuditError("audit: a record could not be written")

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from ragseal.api._app import create_app
+from ragseal.api._container import Services
+from ragseal.api._settings import Settings
+from ragseal.api.cli import main
+from ragseal.store import read_audit
 
-from api._app import create_app
-from api._container import Services
-from api._settings import Settings
-from api.cli import main
-from store import read_audit
 from tests.ingest._pdf import pdf
 from tests.ingest.test_hidden import text_block
 

@@ -12,8 +12,7 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
-
-from retrieval._inspect import BLOCKED_NOTICE
+from ragseal.retrieval._inspect import BLOCKED_NOTICE
 
 from .conftest import World, bearer
 
@@ -122,8 +121,8 @@ def test_when_the_retrieval_id_is_altered_expired_or_foreign_then_422(
     if case == "altered":
         rid = rid[:10] + ("A" if rid[10] != "A" else "B") + rid[11:]
     elif case == "expired":
-        from api._auth import mint_token  # noqa: F401  (same installation, short-lived id)
-        from retrieval import Principal, RetrievalIds
+        from ragseal.api._auth import mint_token  # noqa: F401  (same installation, short-lived id)
+        from ragseal.retrieval import Principal, RetrievalIds
 
         ids = RetrievalIds(world.services.keys.secret("retrieval-ids"), ttl_seconds=-1)
         rid = ids.issue(Principal(str(EMPLOYEE["sub"]), "acme", ("all-staff",), ("employee",)),

@@ -17,12 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from api._container import Services
-from api._settings import Settings
-from classification import Policy, parse_policy
-from ingest import Acl, relabel
-from retrieval import Principal
+from ragseal.api._container import Services
+from ragseal.api._settings import Settings
+from ragseal.classification import Policy, parse_policy
+from ragseal.ingest import Acl, relabel
+from ragseal.retrieval import Principal
 
 from .conftest import JWT_SECRET, World
 

@@ -15,12 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from api._container import Services
-from api._settings import Settings
-from ingest import load_manifest
-from ingest._runner import ingest_paths
-from retrieval import Principal
+from ragseal.api._container import Services
+from ragseal.api._settings import Settings
+from ragseal.ingest import load_manifest
+from ragseal.ingest._runner import ingest_paths
+from ragseal.retrieval import Principal
 
 from .conftest import JWT_SECRET, World
 

@@ -8,8 +8,7 @@ import socket
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from ingest._chunking import Chunker
+from ragseal.ingest._chunking import Chunker
 
 WINDOW = 256
 

@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from ingest import _embedder
-from ingest._chunking import Chunker
-from ingest._embedder import Backend, Embedder
+from ragseal.ingest import _embedder
+from ragseal.ingest._chunking import Chunker
+from ragseal.ingest._embedder import Backend, Embedder
 
 BACKENDS: tuple[Backend, ...] = ("torch", "onnx", "onnx-int8")
 # Measured on SciFact abstracts and short sentences: onnx >= 0.99999, int8 >= 0.976.
@@ -242,7 +241,7 @@ def test_when_the_export_fails_then_torch_is_used_with_a_warning(
 
     monkeypatch.setattr(_embedder, "_export", broken)
     embedder = Embedder(backend="onnx-int8", cache_dir=tmp_path / "cache")
-    with caplog.at_level(logging.WARNING, logger="ingest._embedder"):
+    with caplog.at_level(logging.WARNING, logger="ragseal.ingest._embedder"):
         embedder.warm_up()
     assert embedder.active_backend == "torch"
     assert "falling back to torch" in caplog.text

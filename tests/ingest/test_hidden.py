@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from classification import score_injection
-from ingest._hidden import hidden_html_text, hidden_pdf_text, locate
-from ingest._loaders import load_document
+from ragseal.classification import score_injection
+from ragseal.ingest._hidden import hidden_html_text, hidden_pdf_text, locate
+from ragseal.ingest._loaders import load_document
 
 from ._pdf import pdf
 

@@ -9,9 +9,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-
-from ingest import _loaders
-from ingest._loaders import LoadedDocument, LoadError, load_document, supported_extensions
+from ragseal.ingest import _loaders
+from ragseal.ingest._loaders import LoadedDocument, LoadError, load_document, supported_extensions
 
 from ._pdf import make_pdf
 
@@ -196,7 +195,7 @@ def test_when_email_has_readable_attachments_then_their_text_is_included(
         scan_pdf=make_pdf(["attached pdf PDFCANARY"]),
         blob_bin=b"\x00\x01binary",
     )
-    with caplog.at_level(logging.WARNING, logger="ingest._loaders"):
+    with caplog.at_level(logging.WARNING, logger="ragseal.ingest._loaders"):
         doc = load_document(write(tmp_path, "att.eml", data))
     assert "TXTCANARY" in doc.text and "PDFCANARY" in doc.text and CANARY in doc.text
     assert [r.getMessage() for r in caplog.records] == ["e-mail attachments skipped"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 import pytest
-
-from ingest._manifest import (
+from ragseal.ingest._manifest import (
     DEFAULT_TENANT,
     Acl,
     Manifest,

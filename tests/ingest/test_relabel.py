@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from classification import Finding, Policy, parse_policy
-from classification._markers import MarkerMatcher
-from classification._masking import Pseudonymizer
-from ingest import Acl, Ingestor, relabel
-from store import (
+from ragseal.classification import Finding, Policy, parse_policy
+from ragseal.classification._markers import MarkerMatcher
+from ragseal.classification._masking import Pseudonymizer
+from ragseal.ingest import Acl, Ingestor, relabel
+from ragseal.store import (
     EdgeStore,
     IdHasher,
     Labels,
@@ -146,8 +145,7 @@ def env(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Env]:
         store = EdgeStore(tmp_path / "store")
     else:
         from qdrant_client import QdrantClient
-
-        from store import ClientStore
+        from ragseal.store import ClientStore
 
         store = ClientStore(QdrantClient(":memory:"), "chunks")
     yield Env(store, keys, IdHasher(keys.secret("ids")), Pseudonymizer(keys.secret("pseudonyms")))
@@ -441,8 +439,8 @@ def test_when_relabelled_then_levels_equal_a_fresh_ingest_under_the_new_policy(
 
 
 def test_an_opened_chunk_shows_no_plaintext_in_its_repr() -> None:
-    from ingest._relabel import _Chunk
-    from store import Hit, SealedChunk
+    from ragseal.ingest._relabel import _Chunk
+    from ragseal.store import Hit, SealedChunk
 
     body = SealedChunk("Wren Oakhollow earns 91,000", (("PERSON", 0, 14, 0.9),), "hr/wren.txt")
     chunk = _Chunk(Hit("c1", 1.0), "internal", body.to_bytes(), body)

@@ -12,12 +12,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-
-from classification import default_policy
-from classification._masking import Pseudonymizer
-from ingest import Ingestor, load_manifest
-from ingest._runner import BatchReport, ingest_paths
-from store import EdgeStore, IdHasher, LocalKeyring
+from ragseal.classification import default_policy
+from ragseal.classification._masking import Pseudonymizer
+from ragseal.ingest import Ingestor, load_manifest
+from ragseal.ingest._runner import BatchReport, ingest_paths
+from ragseal.store import EdgeStore, IdHasher, LocalKeyring
 
 MANIFEST = "defaults: {tenant: acme, groups: [all-staff], level: internal}\n" \
            "rules:\n  - match: \"secret/**\"\n    groups: []\n    users: []\n"
@@ -142,7 +141,7 @@ def test_when_a_file_is_unreadable_then_it_is_refused(
     locked.write_text("You may not read me.")
     locked.chmod(0)
     if os.geteuid() == 0:  # root reads through chmod 000: stand in for the kernel's answer
-        import ingest._runner as runner
+        import ragseal.ingest._runner as runner
 
         real = os.access
         monkeypatch.setattr(runner.os, "access",
@@ -205,7 +204,7 @@ def test_when_a_file_changes_then_only_the_new_version_opens_and_old_points_are_
     assert {h.payload["version"] for h in hits} == {second.version}
     keys = ingestor._keys
     assert keys.current_version(first.doc_id, "acme") == second.version
-    from store import DataKeyNotFound
+    from ragseal.store import DataKeyNotFound
 
     with pytest.raises(DataKeyNotFound):
         keys.data_key(first.doc_id, "acme", version=first.version)
@@ -215,7 +214,7 @@ def test_when_a_file_changes_then_only_the_new_version_opens_and_old_points_are_
 def test_when_run_with_workers_then_same_outcome_as_one_process_in_file_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ingest import _workers
+    from ragseal.ingest import _workers
 
     submitted: list[Path] = []
     real_submit = _workers.ParsePool.submit

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from retrieval._exfil import find_exfiltration, host_allowed
+from ragseal.retrieval._exfil import find_exfiltration, host_allowed
 
 ALLOWED = ("acme.example",)
 

@@ -11,12 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from classification import Classifier, Policy, default_policy
-from classification._masking import Pseudonymizer
-from retrieval import Inspector, Principal, RetrievalIdError, RetrievalIds
-from retrieval._inspect import BLOCKED_NOTICE
-from store import EdgeStore, Fingerprinter, Point
+from ragseal.classification import Classifier, Policy, default_policy
+from ragseal.classification._masking import Pseudonymizer
+from ragseal.retrieval import Inspector, Principal, RetrievalIdError, RetrievalIds
+from ragseal.retrieval._inspect import BLOCKED_NOTICE
+from ragseal.store import EdgeStore, Fingerprinter, Point
 
 POLICY = default_policy()
 FP = Fingerprinter(b"f" * 32)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from retrieval import Principal, RetrievalIdError, RetrievalIds
+from ragseal.retrieval import Principal, RetrievalIdError, RetrievalIds
 
 ALICE = Principal("alice", "acme", ("hr",), ("hr",))
 IDS = RetrievalIds(b"s" * 32, ttl_seconds=60)
@@ -66,7 +65,7 @@ def test_when_pseudonyms_are_bound_then_they_round_trip_and_stay_opaque() -> Non
 
 
 def test_when_the_pseudonym_map_is_large_then_the_id_stays_bounded() -> None:
-    from retrieval._retrieval_id import MAX_PSEUDONYMS
+    from ragseal.retrieval._retrieval_id import MAX_PSEUDONYMS
 
     big = {f"<PERSON_{i:06x}>": "N" * 200 for i in range(1000)}
     big["<PERSON_ffffff>"] = "x" * 10_000  # too long to carry: dropped, never truncated

@@ -17,11 +17,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-
-from api._app import create_app
-from api._auth import mint_token
-from api._limits import RateLimiter
-from api._settings import Settings
+from ragseal.api._app import create_app
+from ragseal.api._auth import mint_token
+from ragseal.api._limits import RateLimiter
+from ragseal.api._settings import Settings
 
 SECRET = "limits-test-secret-" + "k" * 40  # noqa: S105 - test value
 STEWARD = dict(sub="steward@acme.example", tenant="acme", groups=["all-staff"], roles=["steward"])

@@ -21,11 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-
-from api._app import create_app
-from api._auth import mint_token
-from api._limits import RateLimiter
-from api._logging import SAFE_EXTRA_KEYS, JsonFormatter, configure_logging
+from ragseal.api._app import create_app
+from ragseal.api._auth import mint_token
+from ragseal.api._limits import RateLimiter
+from ragseal.api._logging import SAFE_EXTRA_KEYS, JsonFormatter, configure_logging
 
 from .conftest import JWT_SECRET, World
 
@@ -184,7 +183,7 @@ def test_when_configured_twice_then_one_json_handler() -> None:
         configure_logging(logging.INFO, stream=stream)
         ours = [h for h in root.handlers if getattr(h, "_ragseal_handler", False)]
         assert len(ours) == 1
-        logging.getLogger("api.test").info("hello", extra={"count": 2, "text": DOC_CANARY})
+        logging.getLogger("ragseal.api.test").info("hello", extra={"count": 2, "text": DOC_CANARY})
         entry = json.loads(stream.getvalue().strip().splitlines()[-1])
         assert entry["message"] == "hello" and entry["count"] == 2 and "text" not in entry
         assert logging.getLogger("uvicorn.access").propagate
@@ -207,6 +206,5 @@ def test_when_packages_imported_then_libraries_attach_no_handlers() -> None:
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
     for name, logger in logging.Logger.manager.loggerDict.items():
-        if name.split(".")[0] in {"api", "classification", "ingest", "retrieval", "store"} \
-                and isinstance(logger, logging.Logger):
+        if name.startswith("ragseal.") and isinstance(logger, logging.Logger):
             assert logger.handlers == [], name

@@ -17,13 +17,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-
-from api._app import create_app
-from api._auth import mint_token
-from api._limits import RateLimiter
-from ingest._loaders import load_document
-from retrieval import Principal, access_filter
-from store import matches
+from ragseal.api._app import create_app
+from ragseal.api._auth import mint_token
+from ragseal.api._limits import RateLimiter
+from ragseal.ingest._loaders import load_document
+from ragseal.retrieval import Principal, access_filter
+from ragseal.store import matches
 
 from .conftest import JWT_SECRET, World
 

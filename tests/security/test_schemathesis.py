@@ -20,12 +20,11 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from ragseal.api._app import create_app
+from ragseal.api._auth import mint_token
+from ragseal.api._limits import RateLimiter
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-
-from api._app import create_app
-from api._auth import mint_token
-from api._limits import RateLimiter
 
 from .conftest import JWT_SECRET, World
 

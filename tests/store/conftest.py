@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from qdrant_client import QdrantClient
-
-from store import AccessFilter, ClientStore, EdgeStore, Point, VectorStore
+from ragseal.store import AccessFilter, ClientStore, EdgeStore, Point, VectorStore
 
 DIM = 32
 TENANTS = ("acme", "globex", "initech")

@@ -11,9 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-from store import Actor, AuditError, AuditLog, read_audit, verify_audit
-from store._audit import _digest
+from ragseal.store import Actor, AuditError, AuditLog, read_audit, verify_audit
+from ragseal.store._audit import _digest
 
 KEY = b"k" * 32
 WHO = Actor(sub="alice@acme.example", tenant="acme")

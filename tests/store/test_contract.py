@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+import ragseal.store._client as client_module
+import ragseal.store._edge as edge_module
 from qdrant_client import QdrantClient
-
-import store._client as client_module
-import store._edge as edge_module
-from store import (
+from ragseal.store import (
     AccessFilter,
     ClientStore,
     EdgeStore,
@@ -373,7 +372,7 @@ def test_when_random_payloads_are_generated_then_they_cover_every_label_shape() 
 _HOLD_STORE = """
 import sys, time
 from pathlib import Path
-from store import EdgeStore
+from ragseal.store import EdgeStore
 store = EdgeStore(Path(sys.argv[1]), 32)
 print("open", flush=True)
 time.sleep(30)
@@ -382,7 +381,7 @@ time.sleep(30)
 _WRITE_AND_DIE = """
 import os, sys
 from pathlib import Path
-from store import EdgeStore, Point
+from ragseal.store import EdgeStore, Point
 store = EdgeStore(Path(sys.argv[1]), 32)
 store.upsert([Point(sys.argv[2], [1.0] + [0.0] * 31, {"tenant": "acme", "level": 0})])
 store.delete_points([sys.argv[3]])

@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-
-from store import Fingerprinter
+from ragseal.store import Fingerprinter
 
 FP = Fingerprinter(b"f" * 32)
 TEXT = ("The quarterly payroll adjustment was approved by the compensation committee "
@@ -36,7 +35,7 @@ def test_when_fingerprinted_then_values_are_sorted_letters_and_not_unkeyed_hashe
     assert values == sorted(set(values)) and len(values) > 5
     # Letters only: no run of digits at rest for a canary (an SSN's last four) to hide in.
     assert all(len(v) == 14 and v.isalpha() and v.islower() for v in values)
-    from store._fingerprints import _letters
+    from ragseal.store._fingerprints import _letters
 
     shingles = ("quarter payroll adjust", "quarterly payroll adjustment")
     unkeyed = {_letters(int.from_bytes(hashlib.sha256(s.encode()).digest()[:8], "big"))

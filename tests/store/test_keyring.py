@@ -13,8 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-from store import (
+from ragseal.store import (
     MAX_ENCRYPTIONS_PER_KEY,
     DataKeyNotFound,
     KeyringError,
@@ -23,7 +22,7 @@ from store import (
     LocalKeyring,
     seal_chunk,
 )
-from store._keyring import _decode_master
+from ragseal.store._keyring import _decode_master
 
 
 @pytest.fixture
@@ -99,7 +98,7 @@ def test_when_rotated_then_every_key_rewrapped_and_old_version_retirable(
 def test_when_rotation_crashes_midway_then_next_rotate_resumes(
     ring: LocalKeyring, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import store._keyring as keyring_module
+    import ragseal.store._keyring as keyring_module
 
     keys = {d: ring.ensure_data_key(d, "acme") for d in "abcdef"}
     real_wrap, calls = keyring_module._wrap, []

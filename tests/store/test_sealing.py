@@ -8,8 +8,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from store import FORMAT_V1, Labels, SealError, open_chunk, seal_chunk
+from ragseal.store import FORMAT_V1, Labels, SealError, open_chunk, seal_chunk
 
 KEY = bytes(range(32))
 LABELS = Labels("acme", "doc-1", "3f1c2d4e-0000-4000-8000-000000000001", "internal",
@@ -108,7 +107,7 @@ def test_when_open_fails_then_error_has_no_detail_and_no_cause() -> None:
 
 
 def test_when_a_sealed_chunk_has_its_relabel_fields_then_they_round_trip() -> None:
-    from store import SealedChunk
+    from ragseal.store import SealedChunk
 
     chunk = SealedChunk("Jane Roe paid.", (("PERSON", 0, 8, 0.85),), "hr/pay.txt",
                         start=120, acl_level=None, has_floor=True)
@@ -121,7 +120,7 @@ def test_when_a_sealed_chunk_has_its_relabel_fields_then_they_round_trip() -> No
 
 
 def test_when_a_chunk_was_sealed_before_the_relabel_fields_then_it_still_reads() -> None:
-    from store import SealedChunk
+    from ragseal.store import SealedChunk
 
     legacy = b'{"text":"Jane Roe paid.","spans":[["PERSON",0,8,0.85]],"source":"a.txt"}'
     chunk = SealedChunk.from_bytes(legacy)

@@ -15,8 +15,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from store import Labels, SealError, open_chunk, seal_chunk
+from ragseal.store import Labels, SealError, open_chunk, seal_chunk
 
 _NONCE, _COMMIT, _TAG = slice(1, 13), slice(13, 45), 16
 REGIONS = ("version", "nonce", "commitment", "ciphertext", "tag")

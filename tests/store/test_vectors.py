@@ -15,13 +15,12 @@ from dataclasses import dataclass
 
 import cryptography_vectors
 import pytest
+import ragseal.store._sealing as sealing
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-import store._sealing as sealing
-from store import FORMAT_V1, Labels, open_chunk, seal_chunk
+from ragseal.store import FORMAT_V1, Labels, open_chunk, seal_chunk
 
 _GCM = "ciphers/AES/GCM/"
 
@@ -199,7 +198,7 @@ def _fixed_nonce(n: int) -> bytes:
 def test_when_sealed_with_fixed_nonce_then_blob_equals_pinned_v1_bytes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("store._sealing.os.urandom", _fixed_nonce)
+    monkeypatch.setattr("ragseal.store._sealing.os.urandom", _fixed_nonce)
     assert seal_chunk(KAT_KEY, KAT_LABELS, KAT_PLAINTEXT).hex() == KAT_BLOB.hex()
 
 
