@@ -756,35 +756,7 @@ def serve(host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_config=None, server_header=False)
 
 
-# -- policy -----------------------------------------------------------------
-@cli.group()
-def policy() -> None:
-    """Validate and show the steward's policy."""
-
-
-@policy.command("check")
-@click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
-def policy_check(file: Path | None) -> None:
-    """Validate FILE (default: RAGSEAL_POLICY, else the bundled policy).
-
-    Exits 2 with the offending key path, e.g. recognizers[2].patterns[0]: ...
-
-    \b
-    Examples:
-      ragseal policy check my-policy.yaml
-      RAGSEAL_POLICY=my-policy.yaml ragseal policy check
-    """
-    from ragseal.classification import PolicyError, default_policy, load_policy
-
-    try:
-        if file is None:
-            settings = _settings()
-            file = settings.policy
-        pol = load_policy(file) if file is not None else default_policy()
-    except PolicyError as exc:
-        _fail(f"policy: {exc}")
-    click.echo(f"policy OK: {len(pol.levels)} levels, {len(pol.entity_rules)} entity types, "
-               f"{len(pol.roles)} roles (fingerprint {pol.fingerprint})")
+# -- policy: api/_cli_policy.py (registered at the end of this module) --------
 
 
 # -- quarantine ---------------------------------------------------------------
@@ -988,6 +960,11 @@ def audit_export(since: str | None) -> None:
     for record in read_audit(settings.data_dir / "audit", cutoff):
         click.echo(json.dumps(record, sort_keys=True, separators=(",", ":"),
                               ensure_ascii=False))
+
+
+from ._cli_policy import policy as _policy_group  # noqa: E402 - needs the helpers above
+
+cli.add_command(_policy_group)
 
 
 def main(argv: list[str] | None = None) -> int:

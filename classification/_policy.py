@@ -26,6 +26,8 @@ from pydantic_core import ErrorDetails
 
 __all__ = [
     "MASKS",
+    "FLOOR_ENTITIES",
+    "FLOOR_MIN_SCORE",
     "EntityRule",
     "InjectionRule",
     "InspectRule",
@@ -45,6 +47,13 @@ Mask = Literal["pseudonym", "redact", "last4"]
 MASKS: tuple[str, ...] = ("pseudonym", "redact", "last4")
 
 _ENTITY_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+
+# The floor (classification/_floor.py): secrets, whatever a policy says.
+FLOOR_ENTITIES: frozenset[str] = frozenset(
+    {"AWS_ACCESS_KEY", "PRIVATE_KEY", "API_TOKEN", "PASSWORD"}
+)
+# A floor entity's finding counts from this score (or the policy's lower one).
+FLOOR_MIN_SCORE = 0.5
 
 
 class PolicyError(ValueError):
@@ -304,8 +313,10 @@ class Policy(_Model):
     def threshold(self, entity: str) -> float:
         rule = self.entity_rules.get(entity)
         if rule is not None and rule.min_score is not None:
-            return rule.min_score
-        return self.min_score
+            found = rule.min_score
+        else:
+            found = self.min_score
+        return min(found, FLOOR_MIN_SCORE) if entity in FLOOR_ENTITIES else found
 
     # -- roles ------------------------------------------------------------
     def clearance(self, roles: Iterable[str]) -> int:
@@ -318,6 +329,8 @@ class Policy(_Model):
         roles = tuple(roles)
         if self.rank(self.entity_rule(entity).level) <= self.clearance(roles):
             return True
+        if entity in FLOOR_ENTITIES:
+            return False  # the floor: only the highest clearance reads a secret
         for role in roles:
             rule = self.roles.get(role)
             if rule is None:
@@ -399,13 +412,17 @@ def _check_references(policy: Policy) -> list[str]:
             errors.append(f"roles.{name}.clearance: unknown level {role.clearance!r}")
         if role.unmask != "all":
             for j, entity in enumerate(role.unmask):
-                if entity not in seen:
+                if entity not in seen and entity not in FLOOR_ENTITIES:  # floor: known
                     errors.append(f"roles.{name}.unmask[{j}]: unknown entity {entity!r}")
     return errors
 
 
-def parse_policy(data: object) -> Policy:
-    """Validate a decoded policy document; raise :class:`PolicyError` with key paths."""
+def parse_policy(data: object, *, notes: list[str] | None = None) -> Policy:
+    """Validate a decoded policy document; raise :class:`PolicyError` with key paths.
+
+    The result always carries the floor (``_floor.py``); ``notes``, when
+    given, receives one line per thing the floor changed.
+    """
     if not isinstance(data, Mapping):
         raise PolicyError("(root): the policy must be a mapping")
     try:
@@ -416,7 +433,12 @@ def parse_policy(data: object) -> Policy:
     problems = _check_references(policy)
     if problems:
         raise PolicyError("; ".join(problems))
-    return policy
+    from ._floor import with_floor  # it builds on this module's models
+
+    floored, added = with_floor(policy)
+    if notes is not None:
+        notes.extend(added)
+    return floored
 
 
 def _duplicate_key(node: yaml.Node, loc: tuple[int | str, ...], seen: set[int]) -> str | None:
@@ -472,19 +494,19 @@ def _decode(text: str, source: str) -> object:
         raise PolicyError(f"{source}: not valid YAML{where}") from None
 
 
-def load_policy(path: str | Path) -> Policy:
-    """Read and validate a policy file."""
+def load_policy(path: str | Path, *, notes: list[str] | None = None) -> Policy:
+    """Read and validate a policy file (``notes``: see :func:`parse_policy`)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"cannot read policy file {path}: {exc.__class__.__name__}") from None
-    return parse_policy(_decode(text, path.name))
+    return parse_policy(_decode(text, path.name), notes=notes)
 
 
-def parse_policy_text(text: str) -> Policy:
+def parse_policy_text(text: str, *, notes: list[str] | None = None) -> Policy:
     """Validate a policy given as YAML or JSON text (JSON is a subset of YAML)."""
-    return parse_policy(_decode(text, "policy"))
+    return parse_policy(_decode(text, "policy"), notes=notes)
 
 
 def default_policy() -> Policy:

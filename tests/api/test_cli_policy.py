@@ -1,0 +1,62 @@
+"""``ragseal policy``: check (the floor, base warnings), show, push, history,
+rollback — driven in-process through ``main(argv)`` as users drive it."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from ragseal.api.cli import main
+
+from ..classification.test_policy_floor import CONTRACT_EXAMPLE
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def cli(*argv: str) -> Run:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(argv))
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+def write_yaml(path: Path, data: object) -> Path:
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_when_a_policy_lists_no_secret_then_check_prints_what_the_floor_adds(
+    tmp_path: Path,
+) -> None:
+    run = cli("policy", "check", str(write_yaml(tmp_path / "p.yaml", CONTRACT_EXAMPLE)))
+
+    assert run.code == 0, run.err
+    assert "floor: entities.AWS_ACCESS_KEY: added (restricted, redact, gate)" in run.out
+    assert "floor: entities.API_TOKEN: added (restricted, redact, gate)" in run.out
+    # The base (bundled) policy detects IBANs; the example does not: a warning.
+    assert "warning: entities.IBAN_CODE: the base policy detects it" in run.err
+
+
+def test_when_the_base_policy_is_checked_then_nothing_is_added_or_warned() -> None:
+    run = cli("policy", "check")
+
+    assert run.code == 0
+    assert "floor:" not in run.out and run.err == ""
+
+
+def test_when_the_policy_is_invalid_then_check_exits_2_with_the_key_path(tmp_path: Path) -> None:
+    data = json.loads(json.dumps(CONTRACT_EXAMPLE))
+    data["entities"]["PERSON"]["colour"] = "red"
+    run = cli("policy", "check", str(write_yaml(tmp_path / "p.yaml", data)))
+
+    assert run.code == 2
+    assert "entities.PERSON.colour" in run.err
