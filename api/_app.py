@@ -21,7 +21,6 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, File, Form, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
-from ragseal.classification import PolicyError, parse_policy_text
 from ragseal.ingest import IngestError, ManifestError, list_quarantine, parse_acl, release_document
 from ragseal.ingest._loaders import supported_extensions
 from ragseal.retrieval import Principal, RetrievalIdError
@@ -39,6 +38,7 @@ from ._limits import (
     rate_limited_principal,
 )
 from ._metrics import Metrics
+from ._routes_policy import mfa_missing, policy_router, tenant_paths
 from ._settings import Settings
 
 __all__ = ["create_app"]
@@ -149,6 +149,13 @@ def require_role(role: str) -> Callable[..., Principal]:
             audit(request.app.state.services, "access_denied", principal, "denied",
                   required_role=role, method=request.method, route=_route(request))
             raise ApiError(403, "forbidden", f"this operation needs the {role!r} role")
+        if mfa_missing(request.app.state.services, principal, role):
+            audit(request.app.state.services, "access_denied", principal, "denied",
+                  required_role=role, reason="mfa_required", method=request.method,
+                  route=_route(request))
+            raise ApiError(403, "mfa_required",
+                           f"this tenant's policy requires multi-factor authentication "
+                           f"for the {role!r} role")
         return principal
 
     return dependency
@@ -269,13 +276,6 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-# PUT /v1/policy reads the raw body (YAML or JSON); say so in the schema.
-_POLICY_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"type": "object"}},
-    "application/yaml": {"schema": {"type": "string"}},
-}}}
-
-
 def _is_loopback(host: str | None) -> bool:
     if host is None:
         return False
@@ -328,7 +328,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             audit(svc, "retrieve", principal, "invalid", reason="query_too_long",
                   query_hash=query_hash)
             raise ApiError(422, "invalid_request", "query is too long")
-        result = svc.retriever.retrieve(principal, body.query,
+        result = tenant_paths(svc, principal).retriever.retrieve(principal, body.query,
                                         min(body.top_k, settings.max_top_k),
                                         pseudonymize=body.pseudonymize)
         audit(svc, "retrieve", principal, top_k=body.top_k, query_hash=query_hash,
@@ -345,7 +345,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 svc: ServicesDep) -> dict[str, object]:
         """Inspect a generated answer before it is shown."""
         try:
-            result = svc.inspector.inspect(principal, body.answer, body.retrieval_id)
+            result = tenant_paths(svc, principal).inspector.inspect(
+                principal, body.answer, body.retrieval_id)
         except RetrievalIdError:
             audit(svc, "inspect", principal, "denied", reason="invalid_retrieval_id",
                   retrieval_hash=svc.ids.keyed_hash("retrieval-id", body.retrieval_id or ""))
@@ -394,7 +395,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                         raise ApiError(413, "too_large", "document too large")
                     out.write(chunk)
             try:
-                result = svc.ingestor.ingest_file(path, source=name, acl=resolved)
+                result = tenant_paths(svc, principal).ingestor.ingest_file(
+                    path, source=name, acl=resolved)
             except IngestError as exc:
                 audit(svc, "ingest", principal, "refused", reason="document_refused")
                 raise ApiError(422, "document_refused", exc.reason) from None
@@ -444,40 +446,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         audit(svc, "quarantine_release", _p, doc_id=doc_id[:64], chunks=released)
         return {"doc_id": doc_id, "released": released}
 
-    @app.get("/v1/policy", tags=["policy"])
-    def get_policy(
-        _p: Annotated[Principal, Depends(require_role("steward"))], svc: ServicesDep
-    ) -> dict[str, object]:
-        """The policy in force."""
-        audit(svc, "policy_read", _p)
-        return svc.policy.to_json()
-
-    @app.put("/v1/policy", tags=["policy"], openapi_extra=_POLICY_BODY)
-    async def put_policy(
-        request: Request,
-        _p: Annotated[Principal, Depends(require_role("steward"))],
-        svc: ServicesDep,
-    ) -> dict[str, object]:
-        """Replace the policy (YAML or JSON body). Invalid: 422, old policy kept."""
-        raw = await request.body()
-        previous = svc.policy.fingerprint
-        try:
-            text = raw.decode("utf-8")
-            new = parse_policy_text(text)
-        except UnicodeDecodeError:
-            audit(svc, "policy_update", _p, "invalid", reason="not_utf8")
-            raise ApiError(422, "invalid_policy", "policy must be UTF-8 YAML or JSON") from None
-        except PolicyError as exc:
-            audit(svc, "policy_update", _p, "invalid", reason="invalid_policy")
-            raise ApiError(422, "invalid_policy", str(exc)) from None
-        try:
-            svc.set_policy(new)
-        except Exception as exc:  # a policy that cannot build detectors is refused
-            log.warning("policy rejected at build", extra={"error": exc.__class__.__name__})
-            audit(svc, "policy_update", _p, "invalid", reason="build_failed")
-            raise ApiError(422, "invalid_policy", "policy could not be applied") from None
-        audit(svc, "policy_update", _p, previous=previous)
-        return new.to_json()
+    app.include_router(policy_router(require_role, audit, _services))
 
     @app.get("/healthz", tags=["operations"])
     def healthz(svc: ServicesDep) -> JSONResponse:

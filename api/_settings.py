@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     """Requests per principal per minute; 0 turns rate limiting off."""
     request_timeout_seconds: float = Field(default=30.0, ge=0, le=3600)
     """Seconds before a request is answered 503 ``timeout``; 0 disables the deadline."""
+    policy_recheck_seconds: float = Field(default=1.0, gt=0, le=4)
+    """How often a process checks the tenant policy store for a newer version
+    (docs/POLICY.md); at most 4 s, so a change applies everywhere within 5 s."""
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -248,6 +248,17 @@ class InspectRule(_Model):
         return hosts
 
 
+class AdminRule(_Model):
+    """Administrative safeguards (docs/POLICY.md).
+
+    ``require_mfa``: roles whose routes (e.g. ``steward``: the policy and
+    quarantine routes; ``ingestor``: documents) accept only tokens whose
+    ``amr`` claim (RFC 8176) lists ``mfa``.
+    """
+
+    require_mfa: tuple[str, ...] = ()
+
+
 class Policy(_Model):
     """A validated classification and access policy.
 
@@ -264,6 +275,7 @@ class Policy(_Model):
     roles: dict[str, RoleRule] = Field(default_factory=dict)
     injection: InjectionRule = Field(default_factory=InjectionRule)
     inspect: InspectRule = Field(default_factory=InspectRule)
+    admin: AdminRule = Field(default_factory=AdminRule)
 
     # -- levels -----------------------------------------------------------
     def rank(self, level: str) -> int:
@@ -341,7 +353,10 @@ class Policy(_Model):
 
     # -- serialisation ----------------------------------------------------
     def to_json(self) -> dict[str, object]:
-        return self.model_dump(mode="json", exclude_defaults=False)
+        # ``admin`` is left out while unset, so that policies written before it
+        # existed keep their fingerprint (and stored documents their version ids).
+        unset = {"admin"} if self.admin == AdminRule() else None
+        return self.model_dump(mode="json", exclude_defaults=False, exclude=unset)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -407,6 +422,9 @@ def _check_references(policy: Policy) -> list[str]:
     if inj.quarantine_at is not None and inj.quarantine_at < inj.flag_at:
         errors.append("injection.quarantine_at: must be >= injection.flag_at "
                       "(a quarantined chunk is always flagged)")
+    for j, role_name in enumerate(policy.admin.require_mfa):
+        if not role_name.strip():
+            errors.append(f"admin.require_mfa[{j}]: empty role name")
     for name, role in policy.roles.items():
         if role.clearance not in levels:
             errors.append(f"roles.{name}.clearance: unknown level {role.clearance!r}")

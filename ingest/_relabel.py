@@ -95,6 +95,15 @@ class RelabelReport:
     errors: list[RelabelProblem] = field(default_factory=list)
     seconds: float = 0.0
 
+    def add(self, other: RelabelReport) -> None:
+        """Fold another run's counts into this one (a run per tenant policy)."""
+        for name in ("documents", "scanned", "relabeled", "unchanged", "skipped", "legacy",
+                     "mismatched"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.transitions.update(other.transitions)
+        self.errors.extend(other.errors)
+        self.seconds += other.seconds
+
     def as_dict(self) -> dict[str, object]:
         return {
             "dry_run": self.dry_run,
@@ -195,8 +204,9 @@ def _gate_rank(policy: Policy, body: SealedChunk) -> int:
 class _Relabeler:
     def __init__(self, policy: Policy, store: VectorStore, keys: KeyProvider, ids: IdHasher,
                  *, dry_run: bool, checkpoint: Checkpoint, on_chunks: Callable[[int], None],
-                 report: RelabelReport) -> None:
+                 report: RelabelReport, policy_version: int | None = None) -> None:
         self.policy = policy
+        self.policy_version = policy_version
         self.store = store
         self.keys = keys
         self.ids = ids
@@ -282,6 +292,13 @@ class _Relabeler:
                               "of the policy")
             return None
 
+    def _stamp(self, hit: Hit) -> None:
+        """Record that an unchanged chunk is labelled under ``policy_version`` too."""
+        if self.dry_run or self.policy_version is None:
+            return
+        if hit.payload.get("policy_version") != self.policy_version:
+            self.store.set_payload(hit.id, {"policy_version": self.policy_version})
+
     def _relabel(self, tenant: str, doc_id: str, version: str, key: bytes,
                  chunks: Sequence[_Chunk]) -> None:
         policy = self.policy
@@ -298,6 +315,7 @@ class _Relabeler:
             stored = c.hit.payload.get("level")
             if new == c.level and stored == rank:
                 self.report.unchanged += 1
+                self._stamp(c.hit)
                 continue
             self.report.transitions[(c.level, new)] += 1
             changes.append((c, rank))
@@ -318,10 +336,13 @@ class _Relabeler:
                                   floor=policy.level_name(floor)).to_bytes()
             blob = seal_chunk(key, labels, raw)
             # One call, so level and seal change together (docs/RELABEL.md).
-            self.store.set_payload(c.hit.id, {
+            fields: dict[str, object] = {
                 "level": rank,
                 "sealed": base64.b64encode(blob).decode("ascii"),
-            })
+            }
+            if self.policy_version is not None:
+                fields["policy_version"] = self.policy_version
+            self.store.set_payload(c.hit.id, fields)
             self.report.relabeled += 1
             self.checkpoint("set")
 
@@ -337,6 +358,7 @@ def relabel(
     checkpoint: Checkpoint | None = None,
     on_total: Callable[[int], None] | None = None,
     on_chunks: Callable[[int], None] | None = None,
+    policy_version: int | None = None,
 ) -> RelabelReport:
     """Recompute every stored chunk's level under ``policy``; rewrite what changed.
 
@@ -346,12 +368,15 @@ def relabel(
         checkpoint: Called after every durable write (crash tests kill there).
         on_total: Called once with the number of points to scan.
         on_chunks: Called with the number of points scanned, per document.
+        policy_version: The tenant policy version ``policy`` is; recorded in
+            the payload of every chunk scanned (``policy_version``).
     """
     started = time.perf_counter()
     report = RelabelReport(dry_run=dry_run)
     worker = _Relabeler(policy, store, keys, ids, dry_run=dry_run,
                         checkpoint=checkpoint or (lambda _n: None),
-                        on_chunks=on_chunks or (lambda _n: None), report=report)
+                        on_chunks=on_chunks or (lambda _n: None), report=report,
+                        policy_version=policy_version)
     # First pass: ids only, grouped by document (payloads are read per document).
     docs: dict[tuple[str, str], list[str]] = {}
     scopes: list[str | None] = [None] if tenants is None else list(dict.fromkeys(tenants))
