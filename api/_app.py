@@ -38,7 +38,7 @@ from ._limits import (
     rate_limited_principal,
 )
 from ._metrics import Metrics
-from ._routes_policy import mfa_missing, policy_router, tenant_paths
+from ._routes_policy import add_policy_routes, mfa_missing, tenant_paths
 from ._settings import Settings
 
 __all__ = ["create_app"]
@@ -446,7 +446,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         audit(svc, "quarantine_release", _p, doc_id=doc_id[:64], chunks=released)
         return {"doc_id": doc_id, "released": released}
 
-    app.include_router(policy_router(require_role, audit, _services))
+    add_policy_routes(app, require_role, audit, _services)
 
     @app.get("/healthz", tags=["operations"])
     def healthz(svc: ServicesDep) -> JSONResponse:

@@ -167,6 +167,7 @@ def _apply(tenant: str, action: str, change: str, text: str | None, version: int
         PolicyRefused,
         PolicyUnavailable,
         PolicyVersionNotFound,
+        reclassify_needed,
         relabel_needed,
     )
     from .cli import _audit, _fail, _operator, _services
@@ -191,7 +192,8 @@ def _apply(tenant: str, action: str, change: str, text: str | None, version: int
                previous_version=previous.version)
         relabeled: dict[str, object] | None = None
         if relabel_needed(previous.policy, new.policy) and not no_relabel:
-            report = relabel_in_force(services, (tenant,))
+            report = relabel_in_force(
+                services, (tenant,), reclassify=reclassify_needed(previous.policy, new.policy))
             relabeled = report.as_dict()
             _audit(services, "relabel", actor, "failed" if report.errors else "ok",
                    documents=report.documents, chunks=report.scanned,
@@ -284,11 +286,14 @@ def run_ingestor(services: Services, manifest: Manifest | None, tenant: str | No
 
 
 def relabel_in_force(services: Services, tenants: tuple[str, ...], *, dry_run: bool = False,
+                     reclassify: bool = False,
                      on_total: Callable[[int], None] | None = None,
                      on_chunks: Callable[[int], None] | None = None) -> RelabelReport:
     """Relabel each tenant (default: every tenant in the store) under its own policy
     in force, recording the version in each chunk's payload."""
-    from ragseal.ingest import RelabelReport, relabel
+    from ragseal.ingest import RelabelReport
+
+    from ._policy_relabel import relabel_tenant
 
     if not tenants:
         tenants = tuple(sorted({str(h.payload.get("tenant", "")) for h in
@@ -296,11 +301,9 @@ def relabel_in_force(services: Services, tenants: tuple[str, ...], *, dry_run: b
     total = RelabelReport(dry_run=dry_run)
     counted: list[int] = []
     for tenant in tenants:
-        current = tenant_paths_or_exit(services, tenant).current
-        total.add(relabel(policy=current.policy, store=services.store, keys=services.keys,
-                          ids=services.ids, tenants=[tenant], dry_run=dry_run,
-                          on_total=counted.append, on_chunks=on_chunks,
-                          policy_version=current.version))
+        tenant_paths_or_exit(services, tenant)  # unreadable policy: exit 2
+        total.add(relabel_tenant(services, tenant, reclassify=reclassify, dry_run=dry_run,
+                                 on_total=counted.append, on_chunks=on_chunks))
         if on_total is not None:
             on_total(sum(counted))
     return total

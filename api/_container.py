@@ -231,7 +231,7 @@ class Services:
     def warm_up(self) -> None:
         """Build everything now (server start): fail at startup, not on a request."""
         _ = (self.keys, self.audit, self.store, self.classifier, self.embedder, self.ingestor,
-             self.retriever, self.inspector)
+             self.retriever, self.inspector, self.policies)
 
     def close(self) -> None:
         try:

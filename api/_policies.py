@@ -40,6 +40,7 @@ __all__ = [
     "PolicyVersionNotFound",
     "TenantPolicies",
     "parse_tenant_text",
+    "reclassify_needed",
     "relabel_needed",
 ]
 
@@ -89,10 +90,22 @@ def parse_tenant_text(text: str) -> Policy:
     return parse_policy(data)
 
 
+def reclassify_needed(old: Policy, new: Policy) -> bool:
+    """Whether ``new`` may find spans ``old`` did not: new entity types, other
+    custom recognizers, or a lower score threshold. Stored spans were found
+    under ``old``; such a change classifies the stored chunks again."""
+    if set(new.entity_rules) - set(old.entity_rules) or new.recognizers != old.recognizers:
+        return True
+    return any(new.threshold(e) < old.threshold(e) for e in new.entity_rules)
+
+
 def relabel_needed(old: Policy, new: Policy) -> bool:
     """Whether chunks stored under ``old`` may carry another level under ``new``:
-    levels, gates (entity levels, gate flags, thresholds) or markers changed."""
+    levels, gates (entity levels, gate flags, thresholds), markers, or what is
+    detected changed."""
     if old.levels != new.levels or old.markers != new.markers:
+        return True
+    if reclassify_needed(old, new):
         return True
     entities = set(old.entity_rules) | set(new.entity_rules)
     for e in entities:

@@ -21,6 +21,12 @@ from typing import TYPE_CHECKING
 from ragseal.ingest import RelabelReport, relabel
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from ragseal.classification import Policy
+    from ragseal.ingest._relabel import Reclassify
+    from ragseal.store import Span
+
     from ._container import Services
 
 __all__ = ["RelabelStatus", "TenantRelabels", "relabel_tenant"]
@@ -43,25 +49,47 @@ class RelabelStatus:
                 "relabeled": self.relabeled, "errors": self.errors}
 
 
-def relabel_tenant(services: Services, tenant: str,
-                   status: RelabelStatus | None = None) -> RelabelReport:
-    """Relabel ``tenant``'s chunks under its policy in force; count progress in ``status``."""
+def reclassifier(services: Services, policy: Policy) -> Reclassify:
+    """Classify chunk texts under ``policy``: spans as sealed (scores to 4 places)."""
+    classifier = services.classifier_for(policy)
+
+    def spans(texts: Sequence[str]) -> list[tuple[Span, ...]]:
+        return [tuple((f.entity, f.start, f.end, round(f.score, 4)) for f in c.findings)
+                for c in classifier.classify_many(texts)]
+
+    return spans
+
+
+def relabel_tenant(services: Services, tenant: str, status: RelabelStatus | None = None,
+                   *, reclassify: bool = False, dry_run: bool = False,
+                   on_total: Callable[[int], None] | None = None,
+                   on_chunks: Callable[[int], None] | None = None) -> RelabelReport:
+    """Relabel ``tenant``'s chunks under its policy in force; count progress in ``status``.
+
+    ``reclassify``: classify the chunks again first (the new version detects
+    what the previous one did not, e.g. an entity type restored).
+    """
     current = services.policies.in_force(tenant)
     seen = [0, 0]
 
-    def on_total(n: int) -> None:
+    def total(n: int) -> None:
         seen[0] = n
         if status is not None:
             status.pending = n
+        if on_total is not None:
+            on_total(n)
 
-    def on_chunks(n: int) -> None:
+    def scanned(n: int) -> None:
         seen[1] += n
         if status is not None:
             status.pending = max(seen[0] - seen[1], 0)
+        if on_chunks is not None:
+            on_chunks(n)
 
     report = relabel(policy=current.policy, store=services.store, keys=services.keys,
-                     ids=services.ids, tenants=[tenant], on_total=on_total,
-                     on_chunks=on_chunks, policy_version=current.version)
+                     ids=services.ids, tenants=[tenant], on_total=total, on_chunks=scanned,
+                     dry_run=dry_run, policy_version=None if dry_run else current.version,
+                     reclassify=reclassifier(services, current.policy) if reclassify else None)
     if status is not None:
         status.version = current.version
         status.relabeled += report.relabeled
@@ -77,16 +105,19 @@ class TenantRelabels:
         self._lock = threading.Lock()
         self._status: dict[str, RelabelStatus] = {}
         self._dirty: set[str] = set()
+        self._reclassify: set[str] = set()
 
     def status(self, tenant: str) -> RelabelStatus:
         with self._lock:
             return self._status.get(tenant) or RelabelStatus()
 
-    def request(self, tenant: str) -> RelabelStatus:
+    def request(self, tenant: str, *, reclassify: bool = False) -> RelabelStatus:
         """Relabel ``tenant`` in the background (again, if a run is going)."""
         with self._lock:
             status = self._status.setdefault(tenant, RelabelStatus())
             self._dirty.add(tenant)
+            if reclassify:
+                self._reclassify.add(tenant)
             if status.running:
                 return status
             status.running = True
@@ -102,8 +133,10 @@ class TenantRelabels:
                     status.pending = 0
                     return
                 self._dirty.discard(tenant)
+                again = tenant in self._reclassify
+                self._reclassify.discard(tenant)
             try:
-                report = relabel_tenant(self._svc, tenant, status)
+                report = relabel_tenant(self._svc, tenant, status, reclassify=again)
                 log.info("tenant relabelled after a policy change",
                          extra={"tenant": tenant, "version": status.version,
                                 "relabeled": report.relabeled, "count": len(report.errors)})

@@ -235,3 +235,41 @@ def test_when_a_tenant_policy_cannot_be_read_then_its_requests_fail_closed(
         with sqlite3.connect(db) as conn:
             conn.execute("DELETE FROM policy_versions WHERE tenant='globex' AND version=?",
                          (head + 1,))
+
+
+def test_when_a_policy_is_loosened_then_restored_then_no_chunk_stays_below_its_level(
+    two: Two,
+) -> None:
+    tenant = "initech"
+    loose = default_policy().to_json()
+    loose["entities"] = {k: v for k, v in loose["entities"].items()  # type: ignore[attr-defined]
+                         if k != "US_SSN"}
+    put(two, tenant, loose)
+    ingestor = {"sub": "bot@initech", "tenant": tenant, "roles": ["ingestor"]}
+    r = two.client.post("/v1/documents", headers=bearer(**ingestor),
+                        files={"file": ("payroll.txt", DOC.format(t=tenant).encode())},
+                        data={"acl": json.dumps({"groups": ["staff"], "level": "internal"})})
+    assert r.status_code == 201, r.text
+    assert r.json()["level"] == "internal"  # the SSN went unnoticed under the loose policy
+    employee = people(tenant)["employee"]
+    seen = two.client.post("/v1/retrieve", headers=bearer(**employee),
+                           json={"query": QUESTION}).json()
+    assert "536-22-1234" in json.dumps(seen)  # the damage a careless steward did
+
+    r = two.client.post("/v1/policy/rollback", json={"version": 0},
+                        headers=bearer(**people(tenant)["steward"]))
+    assert r.status_code == 200
+    settle(two, tenant)
+
+    seen = two.client.post("/v1/retrieve", headers=bearer(**employee),
+                           json={"query": QUESTION}).json()
+    assert "536-22-1234" not in json.dumps(seen)
+    legal = {"sub": "counsel@initech", "tenant": tenant, "groups": ["staff"],
+             "roles": ["legal"]}
+    chunks = two.client.post("/v1/retrieve", headers=bearer(**legal),
+                             json={"query": QUESTION, "top_k": 10}).json()["chunks"]
+    with_ssn = [c for c in chunks if "536-22-1234" in c["text"]]
+    assert with_ssn and all(c["level"] == "restricted" for c in with_ssn)
+    # Each chunk records the version it was labelled under.
+    hits = list(two.services.store.scroll(tenant))
+    assert hits and all(h.payload.get("policy_version") == 2 for h in hits)
