@@ -19,6 +19,7 @@ Prints the load average beside each figure; the machine may be shared.
     .venv/bin/python benchmarks/policy_versions.py [--runs 3]
 """
 
+# ruff: noqa: T201 - a benchmark prints its figures
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,8 @@ from ragseal.classification import ensure_offline  # noqa: E402
 ensure_offline()
 
 from ragseal.api._container import Services  # noqa: E402
-from ragseal.api._policy_relabel import relabel_tenant  # noqa: E402
 from ragseal.api._policies import reclassify_needed  # noqa: E402
+from ragseal.api._policy_relabel import relabel_tenant  # noqa: E402
 from ragseal.api._settings import Settings  # noqa: E402
 from ragseal.classification import default_policy  # noqa: E402
 from ragseal.ingest import load_manifest  # noqa: E402
@@ -49,7 +50,7 @@ CORPUS = ROOT / "samples" / "corpus"
 
 
 def load() -> str:
-    return "load %.2f" % os.getloadavg()[0]
+    return f"load {os.getloadavg()[0]:.2f}"
 
 
 def policy_text(gated: bool, drop_ssn: bool = False) -> str:
@@ -105,7 +106,7 @@ def relabels(runs: int) -> None:
         manifest = CORPUS / "acl.yaml"
         report = ingest_paths(services.ingestor, [CORPUS], load_manifest(manifest),
                               exclude=[manifest])
-        chunks = sum(r.chunks for r in report.results) if hasattr(report, "results") else "?"
+        chunks = sum(r.chunks for r in report.ingested)
         print(f"ingested samples/corpus ({chunks} chunks)   ({load()})")
         for i in range(2 * runs):
             gated = i % 2 == 0
@@ -116,7 +117,7 @@ def relabels(runs: int) -> None:
             took = time.perf_counter() - started
             print(f"relabel {'gate PERSON' if gated else 'ungate PERSON':14s}: {took:6.2f} s, "
                   f"{r.relabeled:4d} of {r.scanned} chunks changed   ({load()})")
-        for i in range(runs):
+        for _ in range(runs):
             services.policies.push("acme", policy_text(False, drop_ssn=True), author="bench")
             relabel_tenant(services, "acme")
             prev, new = services.policies.push("acme", policy_text(False), author="bench")
