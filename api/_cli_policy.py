@@ -178,10 +178,12 @@ def _apply(tenant: str, action: str, change: str, text: str | None, version: int
         _ = services.audit  # no audit trail, no change
         try:
             if text is not None:
-                previous, new = services.policies.push(tenant, text, author=actor.sub)
+                previous, new = services.policies.push(tenant, text, author=actor.sub,
+                                                       prepare=services.classifier_for)
             else:
                 assert version is not None  # noqa: S101 - one of the two is given
-                previous, new = services.policies.rollback(tenant, version, author=actor.sub)
+                previous, new = services.policies.rollback(tenant, version, author=actor.sub,
+                                                           prepare=services.classifier_for)
         except PolicyRefused as exc:
             _audit(services, action, actor, "invalid", reason="invalid_policy")
             _fail(f"policy: {exc}")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ragseal.classification import Policy, PolicyError, parse_policy
@@ -230,9 +231,23 @@ class TenantPolicies:
                                 "entity type (define it under recognizers)")
         return policy
 
-    def push(self, tenant: str, text: str, author: str) -> tuple[InForce, InForce]:
-        """Store ``text`` as the tenant's next version; (previous, new)."""
+    def push(self, tenant: str, text: str, author: str,
+             prepare: Callable[[Policy], object] | None = None) -> tuple[InForce, InForce]:
+        """Store ``text`` as the tenant's next version; (previous, new).
+
+        ``prepare`` (e.g. build and warm the policy's classifier) runs before
+        anything is stored: a policy whose detectors cannot be built is
+        refused, never stored to fail every request of the tenant later.
+        """
         policy = self.validate(text)
+        if prepare is not None:
+            try:
+                prepare(policy)
+            except Exception as exc:  # noqa: BLE001 - any build failure refuses the policy
+                log.warning("tenant policy refused at build",
+                            extra={"tenant": tenant, "error": exc.__class__.__name__})
+                raise PolicyRefused("(root): the policy's detectors could not be built") \
+                    from None
         previous = self.in_force(tenant)
         try:
             stored = self._store.add(tenant, text, fingerprint=policy.fingerprint,
@@ -249,7 +264,8 @@ class TenantPolicies:
                         "policy": policy.fingerprint, "previous": previous.policy.fingerprint})
         return previous, new
 
-    def rollback(self, tenant: str, version: int, author: str) -> tuple[InForce, InForce]:
+    def rollback(self, tenant: str, version: int, author: str,
+                 prepare: Callable[[Policy], object] | None = None) -> tuple[InForce, InForce]:
         """Make a copy of ``version`` the newest; (previous, new)."""
         if version == 0:
             text = _base_text(self._base)
@@ -261,7 +277,7 @@ class TenantPolicies:
             if stored is None:
                 raise PolicyVersionNotFound(f"no version {version} of this tenant's policy")
             text = stored.text
-        return self.push(tenant, text, author)
+        return self.push(tenant, text, author, prepare)
 
 
 def _base_text(policy: Policy) -> str:

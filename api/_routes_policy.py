@@ -145,7 +145,8 @@ def add_policy_routes(app: FastAPI, require_role: Callable[[str], Callable[..., 
             raise ApiError(422, "invalid_policy", "policy must be UTF-8 YAML or JSON") from None
         return await run_in_threadpool(
             changed, svc, p, "policy_update",
-            lambda: svc.policies.push(p.tenant, text, author=p.sub))
+            lambda: svc.policies.push(p.tenant, text, author=p.sub,
+                                      prepare=svc.classifier_for))
 
     @app.get("/v1/policy/versions", tags=["policy"])
     def versions(p: Steward, svc: Svc) -> dict[str, object]:
@@ -162,4 +163,5 @@ def add_policy_routes(app: FastAPI, require_role: Callable[[str], Callable[..., 
     def rollback(body: RollbackRequest, p: Steward, svc: Svc) -> dict[str, object]:
         """Make a copy of version ``N`` the newest version of the caller tenant's policy."""
         return changed(svc, p, "policy_rollback",
-                       lambda: svc.policies.rollback(p.tenant, body.version, author=p.sub))
+                       lambda: svc.policies.rollback(p.tenant, body.version, author=p.sub,
+                                                     prepare=svc.classifier_for))

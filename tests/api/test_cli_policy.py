@@ -9,6 +9,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 from ragseal.api.cli import main
 
@@ -62,6 +63,7 @@ def test_when_the_policy_is_invalid_then_check_exits_2_with_the_key_path(tmp_pat
     assert "entities.PERSON.colour" in run.err
 
 
+@pytest.mark.slow  # push builds the version's classifier before storing it
 def test_when_a_policy_is_pushed_then_show_history_and_rollback_see_the_versions(
     tmp_path: Path,
 ) -> None:
