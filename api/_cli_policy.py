@@ -194,13 +194,24 @@ def _apply(tenant: str, action: str, change: str, text: str | None, version: int
                previous_version=previous.version)
         relabeled: dict[str, object] | None = None
         if relabel_needed(previous.policy, new.policy) and not no_relabel:
-            report = relabel_in_force(
-                services, (tenant,), reclassify=reclassify_needed(previous.policy, new.policy))
-            relabeled = report.as_dict()
-            _audit(services, "relabel", actor, "failed" if report.errors else "ok",
-                   documents=report.documents, chunks=report.scanned,
-                   relabeled=report.relabeled, errors=len(report.errors),
-                   version=new.version)
+            from ragseal.store import StoreError
+
+            try:
+                report = relabel_in_force(
+                    services, (tenant,),
+                    reclassify=reclassify_needed(previous.policy, new.policy))
+            except StoreError:
+                # The embedded store is held by a running server: it notices the
+                # version within seconds and relabels the tenant itself.
+                click.echo("relabel deferred: the store is in use (a running server "
+                           "relabels this tenant when it sees the version)", err=True)
+                report = None
+            relabeled = report.as_dict() if report is not None else None
+            if report is not None:
+                _audit(services, "relabel", actor, "failed" if report.errors else "ok",
+                       documents=report.documents, chunks=report.scanned,
+                       relabeled=report.relabeled, errors=len(report.errors),
+                       version=new.version)
     if as_json:
         click.echo(json.dumps({"tenant": tenant, "version": new.version,
                                "fingerprint": new.policy.fingerprint,

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from ragseal.ingest._chunking import Chunker
     from ragseal.ingest._embedder import Embedder
 
-    from ._policies import TenantPolicies
+    from ._policies import InForce, TenantPolicies
+    from ._policy_relabel import TenantRelabels
     from ._tenant_paths import TenantPaths
 
 __all__ = ["Services"]
@@ -86,8 +87,25 @@ class Services:
 
         from ._policies import TenantPolicies
 
-        return TenantPolicies(self._policy, SqlitePolicyStore(self.settings.keyring_dir),
-                              recheck=self.settings.policy_recheck_seconds)
+        policies = TenantPolicies(self._policy, SqlitePolicyStore(self.settings.keyring_dir),
+                                  recheck=self.settings.policy_recheck_seconds)
+        policies.on_change = self._policy_changed
+        return policies
+
+    @cached_property
+    def relabels(self) -> TenantRelabels:
+        """Background relabels after a tenant policy change (docs/POLICY.md)."""
+        from ._policy_relabel import TenantRelabels
+
+        return TenantRelabels(self)
+
+    def _policy_changed(self, previous: InForce, new: InForce) -> None:
+        """A version another process stored: relabel here too (idempotent)."""
+        from ._policies import reclassify_needed, relabel_needed
+
+        if relabel_needed(previous.policy, new.policy):
+            self.relabels.request(new.tenant,
+                                  reclassify=reclassify_needed(previous.policy, new.policy))
 
     def policy_for(self, tenant: str) -> Policy:
         """The policy in force for ``tenant`` (PolicyUnavailable: fail closed)."""

@@ -127,6 +127,9 @@ class TenantPolicies:
         self._lock = threading.Lock()
         # tenant -> (monotonic time of the last head check, policy in force)
         self._cache: dict[str, tuple[float, InForce]] = {}
+        # Called (previous, new) when a check finds a version another process
+        # stored; the server relabels the tenant's chunks from it.
+        self.on_change: Callable[[InForce, InForce], None] | None = None
 
     def __repr__(self) -> str:
         return f"TenantPolicies(base={self._base.fingerprint}, tenants={len(self._cache)})"
@@ -188,6 +191,8 @@ class TenantPolicies:
             raise
         with self._lock:
             self._cache[tenant] = (now, found)
+        if cached is not None and found.version > cached[1].version and self.on_change:
+            self.on_change(cached[1], found)
         return found
 
     def version(self, tenant: str, version: int) -> InForce:

@@ -34,7 +34,7 @@ from ._policies import (
     reclassify_needed,
     relabel_needed,
 )
-from ._policy_relabel import TenantRelabels
+from ._policy_relabel import TenantRelabels  # noqa: TC001 - a return annotation
 from ._tenant_paths import TenantPaths
 
 __all__ = ["add_policy_routes", "mfa_missing", "tenant_paths"]
@@ -86,10 +86,8 @@ def add_policy_routes(app: FastAPI, require_role: Callable[[str], Callable[..., 
     """
     Steward = Annotated[Principal, Depends(require_role("steward"))]  # noqa: N806
     Svc = Annotated[Services, Depends(services)]  # noqa: N806
-    relabels: dict[int, TenantRelabels] = {}
-
     def relabeler(svc: Services) -> TenantRelabels:
-        return relabels.setdefault(id(svc), TenantRelabels(svc))
+        return svc.relabels
 
     def answer(svc: Services, current: InForce, **extra: object) -> dict[str, object]:
         return {**current.policy.to_json(), "version": current.version,

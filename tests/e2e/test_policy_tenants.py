@@ -191,9 +191,20 @@ def test_when_another_process_pushed_a_version_then_this_one_applies_it(two: Two
         assert two.services.policies.in_force("globex").version == new.version > before
         r = two.client.get("/v1/policy", headers=bearer(**people("globex")["steward"]))
         assert r.json()["version"] == new.version
+        # A gating change stored elsewhere: this process relabels the tenant too.
+        gated = default_policy().to_json()
+        gated["entities"] = {**gated["entities"],  # type: ignore[dict-item]
+                             "PERSON": {"level": "restricted", "mask": "pseudonym",
+                                        "gate": True}}
+        _p, third = other.policies.push("globex", json.dumps(gated), author="cli:ops")
+        time.sleep(RECHECK * 2)
+        assert two.services.policies.in_force("globex").version == third.version
+        settle(two, "globex")
+        assert two.services.relabels.status("globex").version == third.version
         other.policies.rollback("globex", 0, author="cli:ops")
     finally:
         other.close()
+    two.services.policies.in_force("globex")
     settle(two, "globex")
 
 
