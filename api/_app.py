@@ -32,6 +32,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ._auth import TokenVerifier
 from ._container import Services
 from ._errors import ApiError, error_response, install_error_handlers
+from ._incident import GuardedPrincipal, note_denied, note_inspect, note_query
+from ._incident import install as install_incident
 from ._limits import (
     RateLimiter,
     TimeoutMiddleware,
@@ -146,6 +148,7 @@ def require_role(role: str) -> Callable[..., Principal]:
 
     def dependency(request: Request, principal: PrincipalDep) -> Principal:
         if role not in principal.roles:
+            note_denied(request.app, principal, _route(request))
             audit(request.app.state.services, "access_denied", principal, "denied",
                   required_role=role, method=request.method, route=_route(request))
             raise ApiError(403, "forbidden", f"this operation needs the {role!r} role")
@@ -318,12 +321,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     max_body = settings.max_body_bytes
 
     app.add_middleware(EdgeMiddleware, max_body=max_body)
+    install_incident(app, settings, audit=audit, require_role=require_role)
 
     @app.post("/v1/retrieve", response_model=RetrieveResponse, tags=["retrieval"])
-    def retrieve(body: RetrieveRequest, principal: PrincipalDep,
+    def retrieve(body: RetrieveRequest, principal: GuardedPrincipal,
                  svc: ServicesDep) -> dict[str, object]:
         """Retrieve context as the token's principal may see it."""
         query_hash = svc.ids.keyed_hash("query", body.query)
+        note_query(app, principal, body.query)
         if len(body.query) > settings.max_query_chars:
             audit(svc, "retrieve", principal, "invalid", reason="query_too_long",
                   query_hash=query_hash)
@@ -341,22 +346,24 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 "context": result.context}
 
     @app.post("/v1/inspect", response_model=InspectResponse, tags=["retrieval"])
-    def inspect(body: InspectRequest, principal: PrincipalDep,
+    def inspect(body: InspectRequest, principal: GuardedPrincipal,
                 svc: ServicesDep) -> dict[str, object]:
         """Inspect a generated answer before it is shown."""
         try:
             result = tenant_paths(svc, principal).inspector.inspect(
                 principal, body.answer, body.retrieval_id)
         except RetrievalIdError:
+            note_denied(app, principal, "/v1/inspect")
             audit(svc, "inspect", principal, "denied", reason="invalid_retrieval_id",
                   retrieval_hash=svc.ids.keyed_hash("retrieval-id", body.retrieval_id or ""))
             raise ApiError(422, "invalid_retrieval_id",
                            "retrieval_id is invalid, expired or not yours") from None
         app.state.metrics.verdicts.labels(verdict=result.verdict).inc()
+        note_inspect(app, principal, body.answer, result)
         audit(svc, "inspect", principal, verdict=result.verdict,
               findings=len(result.findings),
               finding_types=sorted({f.type for f in result.findings}),
-              reidentified=result.reidentified,
+              reidentified=result.reidentified, known_values=result.known_values,
               retrieval_hash=(svc.ids.keyed_hash("retrieval-id", body.retrieval_id)
                               if body.retrieval_id else None))
         return result.as_dict()
@@ -415,6 +422,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     ) -> Response:
         """Erase a document of the caller's tenant (data key and points)."""
         if not svc.erase(principal.tenant, doc_id):
+            note_denied(app, principal, "/v1/documents/{doc_id}")
             audit(svc, "delete", principal, "not_found",
                   doc_hash=svc.ids.keyed_hash("doc-id", doc_id))
             raise ApiError(404, "not_found", "no such document")
@@ -440,6 +448,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         """Release a document's quarantined chunks: retrievable (still flagged) from now on."""
         released = release_document(svc.store, _p.tenant, doc_id)
         if not released:
+            note_denied(app, _p, "/v1/quarantine/{doc_id}/release")
             audit(svc, "quarantine_release", _p, "not_found",
                   doc_hash=svc.ids.keyed_hash("doc-id", doc_id))
             raise ApiError(404, "not_found", "no quarantined chunk for that document")

@@ -828,6 +828,13 @@ def quarantine_release(doc_id: str, tenant: str | None) -> None:
     click.echo(f"released {released} chunk(s) of {doc_id}")
 
 
+# Incident commands (quarantine add, tenant freeze/unfreeze): api/_cli_incident.py.
+from ._cli_incident import quarantine_add, tenant  # noqa: E402
+
+quarantine.add_command(quarantine_add)
+cli.add_command(tenant)
+
+
 # -- keys -------------------------------------------------------------------
 @cli.group()
 def keys() -> None:
