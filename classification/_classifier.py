@@ -160,6 +160,10 @@ class Classifier:
         ]
         kept = drop_number_fragments(trim_at_deny_list(drop_userinfo_emails(kept, text), text),
                                      text)
+        if "PERSON" in self._ranks:
+            from ._coreference import drop_false_names, propagate_names
+
+            kept = propagate_names(drop_false_names(kept, text), text)
         merged = merge_adjacent(trim_ner_overlaps(drop_known_confusions(kept), text), text)
         return tuple(resolve_overlaps(merged, self._ranks))
 
