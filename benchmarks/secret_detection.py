@@ -90,7 +90,7 @@ def ragseal_spans(texts: Sequence[str], secrets_only: bool = False) -> list[Span
         doc = policy.to_json()
         entities = {k: v for k, v in doc["entities"].items()  # type: ignore[union-attr]
                     if k in SECRET_TYPES}
-        policy = parse_policy({**doc, "entities": entities})
+        policy = parse_policy({"levels": doc["levels"], "entities": entities})
     classifier = Classifier(policy)
     classifier.warm_up()
     out: list[Spans] = []
