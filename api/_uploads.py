@@ -321,7 +321,7 @@ def _save(upload: UploadFile, folder: Path, suffix: str, max_bytes: int) -> tupl
 
 def build_upload_router(settings: Settings) -> APIRouter:
     """``POST /v1/documents`` and ``GET /v1/jobs/{job_id}`` (included by ``create_app``)."""
-    from ._app import DocumentOut, ServicesDep, audit, require_role
+    from ._app import DocumentOut, ErrorOut, ServicesDep, audit, require_role
 
     router = APIRouter(tags=["documents"])
     Ingestor = Annotated[Principal, Depends(require_role("ingestor"))]
@@ -331,7 +331,9 @@ def build_upload_router(settings: Settings) -> APIRouter:
 
     @router.post("/v1/documents", status_code=201, response_model=DocumentOut,
                  responses={202: {"model": AcceptedOut,
-                                  "description": "Still running: poll status_url"}})
+                                  "description": "Still running: poll status_url"},
+                            409: {"model": ErrorOut,
+                                  "description": "doc_id holds another document"}})
     async def upload(
         request: Request,
         principal: Ingestor,
@@ -351,18 +353,21 @@ def build_upload_router(settings: Settings) -> APIRouter:
         name = PurePath(file.filename or "").name
         suffix = PurePath(name).suffix.lower()
         if suffix not in supported_extensions():
-            audit(svc, "ingest", principal, "refused", reason="unsupported_type")
+            await run_in_threadpool(audit, svc, "ingest", principal, "refused",
+                                    reason="unsupported_type")
             raise ApiError(422, "unsupported_type", "unsupported document type")
         try:
             acl_data = loads_json(acl) if acl else {"users": [principal.sub]}
             resolved = parse_acl(acl_data, tenant=principal.tenant).resolve(name)
         except (UnsafeInputError, ValueError, ManifestError) as exc:
-            audit(svc, "ingest", principal, "refused", reason="invalid_acl")
+            await run_in_threadpool(audit, svc, "ingest", principal, "refused",
+                                    reason="invalid_acl")
             detail = f" ({exc})" if isinstance(exc, UnsafeInputError) else ""
             raise ApiError(422, "invalid_acl",
                            f"acl must be JSON with groups, users, level{detail}") from None
         if resolved is None or resolved.tenant != principal.tenant:
-            audit(svc, "ingest", principal, "refused", reason="invalid_acl")
+            await run_in_threadpool(audit, svc, "ingest", principal, "refused",
+                                    reason="invalid_acl")
             raise ApiError(422, "invalid_acl", "acl must name at least one group or user")
         folder = Path(tempfile.mkdtemp(prefix="upload-", dir=runner.tmp))  # 0700
         try:
@@ -370,7 +375,8 @@ def build_upload_router(settings: Settings) -> APIRouter:
                                                    settings.max_body_bytes)
         except ApiError:
             shutil.rmtree(folder, ignore_errors=True)
-            audit(svc, "ingest", principal, "refused", reason="too_large")
+            await run_in_threadpool(audit, svc, "ingest", principal, "refused",
+                                    reason="too_large")
             raise
         finally:
             await file.close()

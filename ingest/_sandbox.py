@@ -96,11 +96,25 @@ class ParseSandbox:
         self._proc, self._conn = proc, parent
         return proc, parent
 
-    def warm_up(self) -> None:
-        """Start the child now (server start) rather than on the first upload."""
+    def warm_up(self, timeout: float = 600.0) -> None:
+        """Start the child and wait until it is ready (server start), so that the
+        first upload does not pay for the imports.
+
+        Raises:
+            LoadError: the child died or did not get ready in ``timeout`` seconds.
+        """
         with self._lock:
-            if self._proc is None or not self._proc.is_alive():
-                self._start()
+            if self._proc is not None and self._proc.is_alive():
+                return
+            proc, conn = self._start()
+            deadline = time.monotonic() + timeout
+            while not conn.poll(_POLL_S):
+                if not proc.is_alive() or time.monotonic() > deadline:
+                    self._kill()
+                    raise LoadError("the document parser did not start")
+            if conn.recv() != "ready":
+                self._kill()
+                raise LoadError("the document parser did not start")
 
     def _kill(self) -> None:
         proc, conn = self._proc, self._conn
