@@ -209,7 +209,7 @@ class UploadRunner:
         svc = self.services
         try:
             with self._doc_lock(job.tenant, job.doc_id):
-                result = self._ingest(job, path, source, acl, replace)
+                result = self._ingest(job, principal, path, source, acl, replace)
             job.result = {"doc_id": result.doc_id, "chunks": result.chunks,
                           "level": result.level, "injection_flagged": result.flagged,
                           "quarantined": result.quarantined}
@@ -244,10 +244,12 @@ class UploadRunner:
         if time.monotonic() > job.deadline:
             raise ApiError(422, "document_refused", "ingest took too long")
 
-    def _ingest(self, job: Job, path: Path, source: str, acl: Acl,
+    def _ingest(self, job: Job, principal: Principal, path: Path, source: str, acl: Acl,
                 replace: bool) -> IngestResult:
+        from ._routes_policy import tenant_paths
+
         svc = self.services
-        ingestor = svc.ingestor
+        ingestor = tenant_paths(svc, principal).ingestor  # the tenant's policy in force
         self._check(job)
         try:
             plan = ingestor.plan_file(path, source=source, acl=acl)

@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import jwt
 import pytest
 from fastapi.testclient import TestClient
+from ragseal.api._app import create_app
 from ragseal.api._auth import AuthError, TokenVerifier
+from ragseal.api._policies import PolicyRefused, parse_tenant_text
 from ragseal.api._settings import Settings
 from ragseal.classification import PolicyError, parse_policy_text
 from ragseal.classification._safe_parse import (
@@ -32,6 +35,7 @@ from tests.security.test_limits import (
     INGESTOR,
     SECRET,
     STEWARD,
+    StubServices,
     assert_error,
     bearer,
     make_app,
@@ -136,10 +140,24 @@ def _deep_levels_yaml(depth: int) -> str:
     "levels: " + "[" * 20_000 + "]" * 20_000,  # YAML flow style
     '{"levels": ' + "[" * 20_000 + "]" * 20_000 + "}",  # JSON, sent as YAML
 ])
-def test_when_policy_nested_20000_deep_then_422_not_500(client: TestClient, body: str) -> None:
-    r = client.put("/v1/policy", content=body,
-                   headers={**bearer(**STEWARD), "content-type": "application/yaml"})
+def test_when_policy_nested_20000_deep_then_422_not_500(body: str) -> None:
+    services = StubServices()
+    services.policies = SimpleNamespace(  # type: ignore[attr-defined]
+        push=lambda tenant, text, author, prepare=None: _parse_tenant_policy(text))
+    services.classifier_for = lambda policy: None  # type: ignore[attr-defined]
+    app = create_app(Settings(jwt_secret=SECRET), services)  # type: ignore[arg-type]
+    with TestClient(app) as c:
+        r = c.put("/v1/policy", content=body,
+                  headers={**bearer(**STEWARD), "content-type": "application/yaml"})
     assert_error(r, 422, "invalid_policy")
+
+
+def _parse_tenant_policy(text: str) -> Any:
+    """The route's real validation (``TenantPolicies.validate``'s parser)."""
+    try:
+        return parse_tenant_text(text)
+    except PolicyError as exc:
+        raise PolicyRefused(str(exc)) from None
 
 
 def test_when_policy_json_nested_deep_then_422_at_the_edge(client: TestClient) -> None:
