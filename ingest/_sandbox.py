@@ -112,7 +112,11 @@ class ParseSandbox:
                 if not proc.is_alive() or time.monotonic() > deadline:
                     self._kill()
                     raise LoadError("the document parser did not start")
-            if conn.recv() != "ready":
+            try:
+                ready = conn.recv() == "ready"
+            except (EOFError, OSError):
+                ready = False
+            if not ready:
                 self._kill()
                 raise LoadError("the document parser did not start")
 
