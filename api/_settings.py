@@ -101,6 +101,13 @@ class Settings(BaseSettings):
     policy_recheck_seconds: float = Field(default=1.0, gt=0, le=4)
     """How often a process checks the tenant policy store for a newer version
     (docs/POLICY.md); at most 4 s, so a change applies everywhere within 5 s."""
+    upload_wait_seconds: float = Field(default=20.0, ge=0, le=3600)
+    """Seconds an upload's answer waits for its ingest: done by then, 201; else 202 and a
+    job to poll (kept under ``request_timeout_seconds``)."""
+    ingest_timeout_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    """Seconds one uploaded document may take to ingest; past it the work is stopped."""
+    max_token_ttl: int = Field(default=24 * 3600, ge=60, le=366 * 24 * 3600)
+    """Longest token lifetime accepted: ``exp`` (and ``exp - iat``) at most this far ahead."""
 
     def __init__(self, **values: Any) -> None:
         try:
