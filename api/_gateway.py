@@ -39,7 +39,7 @@ from ragseal.retrieval import InspectResult, Principal
 from ragseal.retrieval._inspect import BLOCKED_NOTICE
 from starlette.concurrency import run_in_threadpool
 
-from ._app import PrincipalDep, ServicesDep, audit
+from ._app import ErrorOut, PrincipalDep, ServicesDep, audit
 from ._container import Services
 from ._errors import ApiError
 from ._settings import Settings
@@ -53,6 +53,12 @@ RETRIEVAL_HEADER = "x-ragseal-retrieval-id"
 VERDICT_HEADER = "x-ragseal-verdict"
 _MAX_MESSAGES = 256
 _MAX_MESSAGE_CHARS = 100_000
+_MAX_ANSWER_CHARS = 100_000  # what /v1/inspect accepts: a longer answer is not inspected
+
+
+def _too_long() -> ApiError:
+    return ApiError(502, "upstream_too_large", "the upstream answer exceeds the size limit")
+
 _NO_CONTEXT = ("No document excerpt was found for this question in the documents this "
                "user may read; say so rather than guessing.")
 
@@ -152,8 +158,7 @@ class _Upstream:
             async for part in response.aiter_bytes():
                 data += part
                 if len(data) > self.max_bytes:
-                    raise ApiError(502, "upstream_too_large",
-                                   "the upstream answer exceeds the size limit")
+                    raise _too_long()
         except httpx.TimeoutException:
             raise ApiError(504, "upstream_timeout", "the upstream model did not answer in time")\
                 from None
@@ -173,8 +178,7 @@ class _Upstream:
         async for line in response.aiter_lines():
             seen += len(line) + 1
             if seen > self.max_bytes:
-                raise ApiError(502, "upstream_too_large",
-                               "the upstream answer exceeds the size limit")
+                raise _too_long()
             if not line.startswith("data:"):
                 continue
             payload = line[5:].strip()
@@ -298,6 +302,8 @@ async def _complete(request: Request, chat: _Chat, upstream: _Upstream,
     content = message.get("content") if isinstance(message, dict) else None
     if not isinstance(content, str):
         raise ApiError(502, "upstream_invalid", "the upstream answer has no text content")
+    if len(content) > _MAX_ANSWER_CHARS:
+        raise _too_long()
     result = await run_in_threadpool(chat.inspect, content)
     await run_in_threadpool(chat.record, request.app, result.verdict, len(result.findings), False)
     finish = choice.get("finish_reason")
@@ -340,6 +346,8 @@ async def _stream(request: Request, chat: _Chat, upstream: _Upstream,
                         finish = choice["finish_reason"]
                     if not isinstance(text, str) or not text:
                         continue
+                    if len(guard.raw) + len(text) > _MAX_ANSWER_CHARS:
+                        raise _too_long()
                     safe = await run_in_threadpool(guard.feed, text)
                     if safe is None:
                         break
@@ -361,7 +369,8 @@ async def _stream(request: Request, chat: _Chat, upstream: _Upstream,
                 finish = "content_filter"
             elif rest:
                 yield chat.chunk({"content": rest})
-            await run_in_threadpool(chat.record, request.app, guard.verdict, 0, True)
+            await run_in_threadpool(chat.record, request.app, guard.verdict, guard.findings,
+                                    True)
             yield chat.chunk({}, finish or "stop", chat.summary(guard.verdict))
             yield _sse("[DONE]")
         finally:
@@ -376,7 +385,10 @@ async def _stream(request: Request, chat: _Chat, upstream: _Upstream,
 router = APIRouter(tags=["gateway"])
 
 
-@router.post("/v1/chat/completions", response_model=None)
+@router.post("/v1/chat/completions", response_model=None, responses={
+    502: {"model": ErrorOut, "description": "The upstream model failed or answered badly"},
+    504: {"model": ErrorOut, "description": "The upstream model did not answer in time"},
+})
 async def chat_completions(
     settings: Annotated[Settings, Depends(_settings)],
     request: Request,

@@ -84,6 +84,7 @@ class StreamGuard:
         self.verdict = "allow"
         self.inspections = 0
         self.cut = False
+        self.findings = 0  # of the last whole-text inspection (for the audit record)
 
     def __repr__(self) -> str:  # the texts are never shown
         return f"StreamGuard(received={len(self.raw)}, emitted={len(self.emitted)})"
@@ -136,6 +137,7 @@ class StreamGuard:
             return ""
         self.inspected_len = len(self.raw)
         whole = self._judge(self.raw)
+        self.findings = len(whole.findings)
         if whole.verdict == "block":
             self._cut()
             return None
@@ -146,6 +148,7 @@ class StreamGuard:
         if self.cut:
             return None
         final = self._judge(self.raw)
+        self.findings = len(final.findings)
         if final.verdict == "block" or not final.answer.startswith(self.emitted):
             self._cut()
             return None
