@@ -149,3 +149,14 @@ def test_when_no_upstream_is_configured_then_404_gateway_disabled(world: World) 
         r = c.post("/v1/chat/completions",
                    json={"model": "x", "messages": [{"role": "user", "content": "hi"}]})
     assert r.status_code == 404 and r.json()["error"]["code"] == "gateway_disabled"
+
+
+def test_the_context_sent_upstream_is_the_callers_view(
+    gateway: str, upstream: tuple[Upstream, str],
+) -> None:
+    ask(gateway, EMPLOYEE, "clean", False)
+    as_employee = upstream[0].requests[-1]["messages"][0]["content"]
+    ask(gateway, HR, "clean", False)
+    as_hr = upstream[0].requests[-1]["messages"][0]["content"]
+    assert "Helen Zhao" not in as_employee  # the roster is HR's; names masked elsewhere
+    assert "Helen Zhao" in as_hr and SSN not in as_hr  # HR unmasks PERSON, not US_SSN
