@@ -14,8 +14,10 @@ stable prefix**:
   without its ``)``, an HTML ``<`` without its ``>``, a ``-----BEGIN``
   block without its ``-----END``): what is held is exactly what could still
   grow into a finding;
-- that prefix is inspected on its own and its safe answer (masks in place)
-  is what the caller sees; it must extend what was already emitted. If it
+- when the whole-text pass found nothing before the cut and nothing was
+  masked so far, the prefix is emitted as is; otherwise that prefix is
+  inspected on its own and its safe answer (masks in place) is what the
+  caller sees; it must extend what was already emitted. If it
   does not — a finding reached back into emitted text, which the hold is
   sized to prevent for every bounded detector — the stream is cut (fail
   closed).
@@ -141,7 +143,15 @@ class StreamGuard:
         if whole.verdict == "block":
             self._cut()
             return None
-        return self._advance(self._stable_cut(whole))
+        cut = self._stable_cut(whole)
+        if (cut > self.cut_at and self.emitted == self.raw[:self.cut_at]
+                and not any(f.start < cut for f in whole.findings)):
+            # Nothing found before the cut, with the whole text as context, and
+            # nothing masked so far: the prefix is shown as is (one pass, not two).
+            delta = self.raw[self.cut_at:cut]
+            self.emitted, self.cut_at = self.raw[:cut], cut
+            return delta
+        return self._advance(cut)
 
     def finish(self) -> str | None:
         """The upstream is done: the rest of the safe answer, or None: cut."""
