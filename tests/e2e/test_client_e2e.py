@@ -99,6 +99,24 @@ def test_steward_reads_policy_and_quarantine(client: RagsealClient) -> None:
     assert isinstance(client.quarantine(token=tok).documents, list)
 
 
+def test_steward_policy_versions_rollback_and_quarantine_a_document(
+    client: RagsealClient,
+) -> None:
+    tok = token(**STEWARD)
+    current = client.get_policy(token=tok)
+    versions = client.policy_versions(token=tok)
+    assert versions and all(v.fingerprint for v in versions)
+    rolled = client.rollback_policy(versions[-1].version, token=tok)
+    assert rolled.version is not None and rolled.version >= (current.version or 0)
+    ingestor = token(**INGESTOR)
+    doc = client.upload(b"A note to hold for review.", filename="hold-me.txt",
+                        acl={"groups": ["all-staff"]}, token=ingestor)
+    assert isinstance(doc, Document)
+    assert client.quarantine_document(doc.doc_id, token=tok).quarantined >= 1
+    assert client.release(doc.doc_id, token=tok).released >= 1
+    client.delete(doc.doc_id, token=ingestor)
+
+
 def test_rate_limit_is_raised_with_retry_after_when_beyond_the_cap(world: World) -> None:
     with serve(ragseal_app(world, rate_limit_per_minute=1)) as base, \
             RagsealClient(base, token=lambda: token(**EMPLOYEE), max_retry_wait=0.5) as c:

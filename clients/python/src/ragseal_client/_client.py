@@ -32,6 +32,7 @@ from ._models import (
     InspectResult,
     Policy,
     PolicyVersion,
+    QuarantineAdd,
     QuarantineList,
     Release,
     Retrieval,
@@ -165,6 +166,11 @@ def _rollback(version: int) -> _Call[Policy]:
 
 def _quarantine() -> _Call[QuarantineList]:
     return _Call("GET", "/v1/quarantine", lambda r: QuarantineList.model_validate(r.json()))
+
+
+def _quarantine_add(doc_id: str) -> _Call[QuarantineAdd]:
+    return _Call("POST", f"/v1/quarantine/{_segment(doc_id)}",
+                 lambda r: QuarantineAdd.model_validate(r.json()))
 
 
 def _release(doc_id: str) -> _Call[Release]:
@@ -326,6 +332,10 @@ class RagsealClient(_Base):
         """Documents with quarantined chunks (role ``steward``)."""
         return self._send(_quarantine(), token)
 
+    def quarantine_document(self, doc_id: str, *, token: str | None = None) -> QuarantineAdd:
+        """Quarantine a document now (role ``steward``; reversible with :meth:`release`)."""
+        return self._send(_quarantine_add(doc_id), token)
+
     def release(self, doc_id: str, *, token: str | None = None) -> Release:
         """Release a document's quarantined chunks (role ``steward``)."""
         return self._send(_release(doc_id), token)
@@ -431,6 +441,11 @@ class AsyncRagsealClient(_Base):
     async def quarantine(self, *, token: str | None = None) -> QuarantineList:
         """Documents with quarantined chunks (role ``steward``)."""
         return await self._send(_quarantine(), token)
+
+    async def quarantine_document(self, doc_id: str, *,
+                                  token: str | None = None) -> QuarantineAdd:
+        """Quarantine a document now (role ``steward``; reversible with :meth:`release`)."""
+        return await self._send(_quarantine_add(doc_id), token)
 
     async def release(self, doc_id: str, *, token: str | None = None) -> Release:
         """Release a document's quarantined chunks (role ``steward``)."""

@@ -22,6 +22,7 @@ __all__ = [
     "InspectResult",
     "Policy",
     "PolicyVersion",
+    "QuarantineAdd",
     "QuarantineList",
     "Release",
     "Retrieval",
@@ -130,6 +131,13 @@ class QuarantineList(_Response):
     """``GET /v1/quarantine``."""
 
     documents: list[HeldDocument]
+
+
+class QuarantineAdd(_Response):
+    """``POST /v1/quarantine/{doc_id}``: the document's chunks now held."""
+
+    doc_id: str
+    quarantined: int
 
 
 class Release(_Response):
