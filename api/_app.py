@@ -373,4 +373,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         body, content_type = app.state.metrics.render()
         return Response(body, media_type=content_type)
 
+    from ._gateway import include_gateway  # imports this module: bound after it loaded
+    include_gateway(app, settings)
     return app
