@@ -162,8 +162,12 @@ class Ingestor:
         fingerprints: Fingerprinter | None = None,
         checkpoint: Checkpoint | None = None,
         injection_head: InjectionHead | None = None,
+        policy_version: int = 0,
     ) -> None:
         self.policy = policy
+        # The tenant policy version ``policy`` is (0: the base), recorded in
+        # each chunk's payload (docs/FORMAT.md, docs/POLICY.md).
+        self.policy_version = policy_version
         self._classifier = classifier
         self._chunker = chunker
         self._embedder = embedder
@@ -320,6 +324,7 @@ class Ingestor:
                 "injection_score": risk.score,
                 "injection_signals": list(risk.signals),
                 "quarantined": quarantined,
+                "policy_version": self.policy_version,
                 "sealed": base64.b64encode(blob).decode("ascii"),
             }
             if self._fingerprints is not None:

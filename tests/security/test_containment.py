@@ -139,6 +139,7 @@ def test_when_the_cli_quarantines_then_the_server_stops_serving_it(
         services.store.close()
         for name in ("store", "ingestor", "retriever", "inspector"):
             services.__dict__.pop(name, None)
+        services._tenant_paths.clear()  # per-tenant paths hold the closed store too
         return main(list(args))
 
     assert cli("quarantine", "add", doc, "--tenant", "acme") == 0
