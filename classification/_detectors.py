@@ -575,7 +575,9 @@ def _recognizers(
         for class_name in PREDEFINED_RECOGNIZERS[entity]:
             factory = ours.get(class_name) or getattr(predefined, class_name)
             recognizers.append(factory(supported_language=LANGUAGE))
-    recognizers += secret_recognizers(builtin & _SECRET_ENTITIES)
+    # Every floor entity the policy knows (all of them, after the floor) gets
+    # the built-in secret recognizers, even beside a custom rule of that name.
+    recognizers += secret_recognizers(frozenset(policy.entity_rules) & _SECRET_ENTITIES)
     if "LOCATION" in builtin:
         from ._places import PlaceRecognizer
 
