@@ -7,9 +7,11 @@ text are the document's. Two passes over them, both on PERSON only:
     Readings of the statistical model no reader would take for a person: a
     span cut at a line break keeps only the pieces that still read as names
     (``Oakland, CA\\nPhone:`` -> nothing), an all-capitals word
-    (``DIRECTORS``), a single word after a determiner (``the Northwind
-    expansion``) or opening a sentence, a line or a list item (``Refer to a
-    card``) unless the Census lists know it as a name.
+    (``DIRECTORS``, ``CA``), a field label (``Phone:``), a single word after
+    a determiner that no Census list knows (``the Northwind expansion``; ``the
+    Jensen novel`` stays), or opening a sentence, a line or a list item with
+    an object after it, as an imperative verb does (``Refer to a card``;
+    ``Alvir spent a year`` stays), unless it is a listed first name.
 :func:`propagate_names`
     Every capitalised part of a multi-word PERSON (``Helen Zhao``) is a
     PERSON wherever it stands alone in the same document (``Helen``,
@@ -39,13 +41,24 @@ _DETERMINER = regex.compile(r"(?i:\b(?:the|a|an|our|your|their|its|this|that|the
 # A sentence, line or list item opens just before: "\n", ". ", "(b) ", "15:02  ", "- ".
 _OPENING = regex.compile(r"(?:^|[\n.!?;]\s*|\(\w\)\s+|\d{1,2}:\d{2}\s+|^\s*[-*•]\s+)$")
 _LABEL_AFTER = regex.compile(r"\s*:")
+_HONORIFIC = regex.compile(r"(?i:\b(?:mr|mrs|ms|dr|prof|sr|jr|st)\.\s*)$")
+# After an imperative verb opening a sentence comes an object or a preposition
+# ("Refer to", "Close the", "Accrue any"); after a name, a verb ("Alvir spent").
+_OBJECT_NEXT = regex.compile(
+    r"\s+(?:to|the|a|an|any|all|your|our|each|every|this|that|these|those|it|them|up|out|off"
+    r"|down|on|in|at|for|with|by)\b"
+)
+_FIELD_LABELS = frozenset("""
+phone tel telephone fax mobile cell email e-mail name address date status subject title
+department location manager role notes note comment comments amount total ref reference
+""".split())
 
 
 def drop_false_names(findings: Iterable[Finding], text: str) -> list[Finding]:
     """Drop or cut PERSON readings that are headings, verbs, labels or organisations."""
     from ._names import name_lists
 
-    first, _ = name_lists()
+    first, last = name_lists()
     out: list[Finding] = []
     for f in findings:
         if f.entity != "PERSON" or f.detector == PROPAGATED:
@@ -58,11 +71,15 @@ def drop_false_names(findings: Iterable[Finding], text: str) -> list[Finding]:
             if value.isupper() and len(value) > 1:
                 continue  # DIRECTORS, CA: a heading or a code, not a name
             if len(words) == 1:
-                if not _NAME_WORD.fullmatch(value) or _LABEL_AFTER.match(text, end):
+                word = value.lower()
+                if not _NAME_WORD.fullmatch(value) or (
+                        word in _FIELD_LABELS and _LABEL_AFTER.match(text, end)):
                     continue  # "Phone:" is a field label
                 before = text[max(0, start - 24):start]
-                opening = i == 0 and _OPENING.search(before)
-                if value.lower() not in first and (_DETERMINER.search(before) or opening):
+                opening = (i == 0 and _OPENING.search(before) and not _HONORIFIC.search(before)
+                           and _OBJECT_NEXT.match(text, end))
+                determined = _DETERMINER.search(before) and word not in last
+                if word not in first and (determined or opening):
                     continue
             out.append(f if (start, end) == (f.start, f.end) else
                        Finding(f.entity, start, end, f.score, f.detector))
