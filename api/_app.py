@@ -31,6 +31,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._auth import TokenVerifier
+from ._beside import store_channel
 from ._container import Services
 from ._errors import ApiError, error_response, install_error_handlers
 from ._limits import (
@@ -295,11 +296,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services if services is not None else Services(settings)
-        app.state.services.warm_up()
-        app.state.verifier = TokenVerifier(settings)
+        # The store first, served to CLI commands beside us before models load.
+        channel = store_channel(app.state.services)
         try:
+            app.state.services.warm_up()
+            app.state.verifier = TokenVerifier(settings)
             yield
         finally:
+            channel.close()
             if owned:
                 app.state.services.close()
 

@@ -36,8 +36,9 @@ from qdrant_edge import (
 )
 from qdrant_edge import Point as EdgePoint
 
-from ._errors import StoreError
+from ._errors import StoreError, StoreLocked
 from ._fingerprints import FINGERPRINT_FIELD
+from ._private import private_dir
 from ._types import QUARANTINED, AccessFilter, Hit, Point
 from ._validate import canonical_id, check_labels, check_vector
 
@@ -133,6 +134,11 @@ class EdgeStore:
     def path(self) -> Path:
         """Directory of the shard."""
         return self._path
+
+    @property
+    def dim(self) -> int:
+        """Vector size."""
+        return self._dim
 
     def upsert(self, points: Sequence[Point]) -> None:
         """Insert or replace points (WAL: durable against a process crash)."""
@@ -353,8 +359,8 @@ class EdgeStore:
 
 def _lock(path: Path) -> int:
     """Take the directory lock before Edge touches any file."""
+    private_dir(path)  # 0700 whoever creates it; Edge's files inherit the umask
     try:
-        path.mkdir(parents=True, exist_ok=True)
         fd = os.open(path / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         raise StoreError(f"cannot open the store directory {path}: {exc.strerror}") from exc
@@ -362,7 +368,7 @@ def _lock(path: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         os.close(fd)
-        raise StoreError(
+        raise StoreLocked(
             f"store at {path} is in use by another ragseal process "
             "(Qdrant Edge allows one process per store; stop it or use RAGSEAL_QDRANT_URL)"
         ) from None
