@@ -71,14 +71,19 @@ def _settings() -> Settings:
 
 
 @contextmanager
-def _services() -> Iterator[Services]:
-    from ._container import Services
+def _services(*, store: bool = True, existing: bool = False,
+              batch: bool = False) -> Iterator[Services]:
+    """The composition root of one command (see ``_beside.open_services``).
 
-    services = Services(_settings())
-    try:
+    ``store``: open the store now, before any model, directly or through a
+    running server's socket (one line, exit 2, when neither is possible).
+    ``existing``: a read-only command; a data dir that does not exist is an
+    error, not something to create. ``batch``: lower priority beside a server.
+    """
+    from ._beside import open_services
+
+    with open_services(_settings(), store=store, existing=existing, batch=batch) as services:
         yield services
-    finally:
-        services.close()
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -154,6 +159,7 @@ def cli(verbose: int) -> None:
     """
     from ._logging import configure_logging
 
+    os.umask(0o077)  # everything created under the data dir: 0700 / 0600
     configure_logging({0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG))
 
 
@@ -192,6 +198,9 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
         TimeRemainingColumn,
     )
 
+    missing = [p for p in paths if not os.path.lexists(p)]  # a broken link is listed, later
+    if missing:
+        _fail(f"{missing[0]}: no such file or folder")
     acl = None
     if manifest is not None:
         try:
@@ -202,7 +211,7 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
         click.echo("warning: no --manifest given; every file will be refused (default deny)",
                    err=True)
     console = Console(stderr=True)
-    with _services() as services:
+    with _services(batch=True) as services:
         if acl is not None and manifest is not None:
             try:
                 acl.check_levels(services.policy.levels)
@@ -300,7 +309,7 @@ def delete(doc_id: str, tenant: str | None) -> None:
     Example:
       ragseal delete 3f9a2b...e1 --tenant acme
     """
-    with _services() as services:
+    with _services(existing=True) as services:
         keys = services.keys
         tenant = tenant or keys.tenant_of(doc_id)
         if tenant is None:
@@ -341,7 +350,7 @@ def relabel(tenants: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    with _services() as services:
+    with _services(existing=True, batch=True) as services:
         _ = services.audit  # no audit trail, no relabelling
         progress = Progress(
             TextColumn("relabelling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -424,7 +433,7 @@ def classify(path: str, as_json: bool, policy_file: Path | None) -> None:
             _fail(f"policy: {exc}")
         result = classifier.classify(text)
     else:
-        with _services() as services:
+        with _services(store=False) as services:
             policy = services.policy
             result = services.classifier.classify(text)
     rank = result.level(policy)
@@ -611,7 +620,7 @@ def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int
     text = _read_input(text)
     if not text.strip():
         _fail("the query is empty")
-    with _services() as services:
+    with _services(existing=True) as services:
         result = services.retriever.retrieve(principal, text, top_k, pseudonymize=pseudonymize)
         _audit(services, "retrieve", principal, top_k=top_k,
                query_hash=services.ids.keyed_hash("query", text),
@@ -666,7 +675,7 @@ def inspect(text: str, user: str, groups: str, roles: str, tenant: str,
 
     principal = _principal(user, groups, roles, tenant)
     answer = _read_input(text)
-    with _services() as services:
+    with _services(existing=True) as services:
         try:
             result = services.inspector.inspect(principal, answer, retrieval_id)
         except RetrievalIdError as exc:
@@ -750,6 +759,11 @@ def serve(host: str, port: int) -> None:
         _fail(str(exc))
     if settings.policy is not None:
         load_policy(settings.policy)  # PolicyError: one line, exit 2 (see main)
+    from ._beside import embedded_store_in_use
+
+    if embedded_store_in_use(settings):  # the server must own it: before any model
+        _fail(f"the store in {settings.data_dir} is in use by another ragseal process "
+              "(a server already serves it, or a command runs alone); stop it first")
     app = create_app(settings)
     # log_config=None: uvicorn keeps its hands off logging; its loggers propagate to
     # the JSON handler the cli group configured (-v shows access lines: no bodies).
@@ -807,7 +821,7 @@ def quarantine_list(tenant: str | None, as_json: bool) -> None:
     """
     from ragseal.ingest import list_quarantine
 
-    with _services() as services:
+    with _services(existing=True) as services:
         docs = list_quarantine(services.store, tenant)
         _audit(services, "quarantine_list", _operator(tenant), documents=len(docs))
     if as_json:
@@ -834,7 +848,7 @@ def quarantine_release(doc_id: str, tenant: str | None) -> None:
     """
     from ragseal.ingest import release_document
 
-    with _services() as services:
+    with _services(existing=True) as services:
         tenant = tenant or services.keys.tenant_of(doc_id)
         if tenant is None:
             _fail("no such document (give --tenant)")
@@ -862,7 +876,7 @@ def keys_rotate() -> None:
     Example:
       ragseal keys rotate && ragseal keys status
     """
-    with _services() as services:
+    with _services(store=False) as services:
         _ = services.audit  # no audit trail, no key operation
         version = services.keys.rotate()
         _audit(services, "keys_rotate", _operator(None), version=version)
@@ -882,7 +896,7 @@ def keys_retire(version: int) -> None:
     """
     from ragseal.store import KeyringError
 
-    with _services() as services:
+    with _services(store=False) as services:
         _ = services.audit  # no audit trail, no key operation
         try:
             services.keys.retire(version)
@@ -904,7 +918,7 @@ def keys_status(as_json: bool) -> None:
     """
     from dataclasses import asdict
 
-    with _services() as services:
+    with _services(store=False, existing=True) as services:
         status = services.keys.status()
     if as_json:
         _echo_json(asdict(status))
@@ -957,7 +971,7 @@ def audit_verify(as_json: bool) -> None:
     from ragseal.store import verify_audit
 
     settings = _settings()
-    with _services() as services:
+    with _services(store=False, existing=True) as services:
         key = services.keys.secret("audit-seal")
     report = verify_audit(settings.data_dir / "audit", key)
     if as_json:

@@ -42,7 +42,7 @@ from ._private import private_dir
 from ._types import QUARANTINED, AccessFilter, Hit, Point
 from ._validate import canonical_id, check_labels, check_vector
 
-__all__ = ["EdgeStore", "edge_access_filter"]
+__all__ = ["EdgeStore", "edge_access_filter", "store_in_use"]
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -355,6 +355,21 @@ class EdgeStore:
             return EdgePoint(pid, vector, check_labels(pid, point.payload))
         except (TypeError, ValueError):  # the message may quote the value
             raise StoreError(f"point {pid}: payload is not JSON-compatible") from None
+
+
+def store_in_use(path: Path) -> bool:
+    """Whether another process holds the store at ``path`` (creates nothing)."""
+    try:
+        fd = os.open(path / _LOCK_FILE, os.O_RDWR)
+    except OSError:
+        return False  # no store there yet, or not ours to open: the real open says why
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing the descriptor releases a lock we took
+    return False
 
 
 def _lock(path: Path) -> int:
