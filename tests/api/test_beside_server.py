@@ -95,6 +95,37 @@ def test_when_the_store_is_held_then_a_server_refuses_to_start_in_one_line(
     assert len(lines) == 1 and "in use by another ragseal process" in lines[0]
 
 
+def test_when_a_qdrant_url_is_set_then_no_command_touches_the_embedded_store(
+    tmp_path: Path,
+) -> None:
+    """With RAGSEAL_QDRANT_URL there is no single owner: a held Edge store in
+    the same data dir is irrelevant (the command goes to the URL, here a
+    closed port, and says so), and a server serves no socket."""
+    from qdrant_client import QdrantClient
+    from ragseal.api._beside import store_channel
+    from ragseal.api._container import Services
+    from ragseal.api._settings import Settings
+    from ragseal.store import ClientStore
+
+    held = EdgeStore(tmp_path / "store" / "ragseal_chunks", 384)
+    try:
+        env = env_for(tmp_path)
+        env["RAGSEAL_QDRANT_URL"] = f"http://127.0.0.1:{free_port()}"
+        run = ragseal(env, "quarantine", "list")
+    finally:
+        held.close()
+    assert run.returncode == 2
+    assert "in use" not in run.stderr and "Qdrant" in run.stderr
+
+    services = Services(Settings(data_dir=tmp_path / "d", jwt_secret=SECRET))
+    services.__dict__["store"] = ClientStore(QdrantClient(":memory:"), "c", 8)
+    try:
+        assert store_channel(services).owner is None
+        assert not (tmp_path / "d" / "run").exists()
+    finally:
+        services.close()
+
+
 def test_when_a_read_only_command_names_a_missing_data_dir_then_exit_2_and_nothing_created(
     tmp_path: Path,
 ) -> None:
