@@ -173,16 +173,21 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=120)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle retrieves")
+    parser.add_argument("--base", type=Path,
+                        help="a data dir holding the sample corpus already (copied, not used)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ragseal-beside-") as tmp:
         work = Path(tmp)
         base, batch = work / "base", work / "batch"
         write_batch(batch, args.docs)
         corpus = ROOT / "samples" / "corpus"
-        run = cli(environ(base), "ingest", str(corpus), "--manifest", str(corpus / "acl.yaml"),
-                  "--workers", "1")
-        if run.returncode != 0:
-            raise SystemExit(f"base ingest failed: {run.stderr[-500:]}")
+        if args.base is not None:
+            shutil.copytree(args.base, base)
+        else:
+            run = cli(environ(base), "ingest", str(corpus), "--manifest",
+                      str(corpus / "acl.yaml"), "--workers", "1")
+            if run.returncode != 0:
+                raise SystemExit(f"base ingest failed: {run.stderr[-500:]}")
         print(f"batch: {args.docs} SciFact abstracts; {os.cpu_count()} cores, shared machine",
               flush=True)
         alone: list[float] = []

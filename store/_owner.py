@@ -38,6 +38,7 @@ __all__ = ["StoreOwner"]
 
 log = logging.getLogger(__name__)
 _PEERCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
+MAX_CONNECTIONS = 64  # each CLI command holds one
 
 
 class StoreOwner:
@@ -121,6 +122,13 @@ class StoreOwner:
                 return
             if not _same_user(conn):
                 log.warning("store channel refused a peer of another user")
+                conn.close()
+                continue
+            with self._mutex:
+                full = len(self._conns) >= MAX_CONNECTIONS
+            if full:  # one per running command: this many is a runaway script
+                log.warning("store channel refused a connection: too many open",
+                            extra={"count": MAX_CONNECTIONS})
                 conn.close()
                 continue
             thread = threading.Thread(target=self._serve, args=(conn,), name="store-conn",
