@@ -21,7 +21,6 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, File, Form, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
-from ragseal.classification import PolicyError, parse_policy_text
 from ragseal.ingest import IngestError, ManifestError, list_quarantine, parse_acl, release_document
 from ragseal.ingest._loaders import supported_extensions
 from ragseal.retrieval import Principal, RetrievalIdError
@@ -34,12 +33,15 @@ from ._auth import TokenVerifier
 from ._beside import store_channel
 from ._container import Services
 from ._errors import ApiError, error_response, install_error_handlers
+from ._incident import GuardedPrincipal, note_denied, note_inspect, note_query
+from ._incident import install as install_incident
 from ._limits import (
     RateLimiter,
     TimeoutMiddleware,
     rate_limited_principal,
 )
 from ._metrics import Metrics
+from ._routes_policy import add_policy_routes, mfa_missing, tenant_paths
 from ._settings import Settings
 
 __all__ = ["create_app"]
@@ -147,9 +149,17 @@ def require_role(role: str) -> Callable[..., Principal]:
 
     def dependency(request: Request, principal: PrincipalDep) -> Principal:
         if role not in principal.roles:
+            note_denied(request.app, principal, _route(request))
             audit(request.app.state.services, "access_denied", principal, "denied",
                   required_role=role, method=request.method, route=_route(request))
             raise ApiError(403, "forbidden", f"this operation needs the {role!r} role")
+        if mfa_missing(request.app.state.services, principal, role):
+            audit(request.app.state.services, "access_denied", principal, "denied",
+                  required_role=role, reason="mfa_required", method=request.method,
+                  route=_route(request))
+            raise ApiError(403, "mfa_required",
+                           f"this tenant's policy requires multi-factor authentication "
+                           f"for the {role!r} role")
         return principal
 
     return dependency
@@ -270,13 +280,6 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-# PUT /v1/policy reads the raw body (YAML or JSON); say so in the schema.
-_POLICY_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"type": "object"}},
-    "application/yaml": {"schema": {"type": "string"}},
-}}}
-
-
 def _is_loopback(host: str | None) -> bool:
     if host is None:
         return False
@@ -322,17 +325,19 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     max_body = settings.max_body_bytes
 
     app.add_middleware(EdgeMiddleware, max_body=max_body)
+    install_incident(app, settings, audit=audit, require_role=require_role)
 
     @app.post("/v1/retrieve", response_model=RetrieveResponse, tags=["retrieval"])
-    def retrieve(body: RetrieveRequest, principal: PrincipalDep,
+    def retrieve(body: RetrieveRequest, principal: GuardedPrincipal,
                  svc: ServicesDep) -> dict[str, object]:
         """Retrieve context as the token's principal may see it."""
         query_hash = svc.ids.keyed_hash("query", body.query)
+        note_query(app, principal, body.query)
         if len(body.query) > settings.max_query_chars:
             audit(svc, "retrieve", principal, "invalid", reason="query_too_long",
                   query_hash=query_hash)
             raise ApiError(422, "invalid_request", "query is too long")
-        result = svc.retriever.retrieve(principal, body.query,
+        result = tenant_paths(svc, principal).retriever.retrieve(principal, body.query,
                                         min(body.top_k, settings.max_top_k),
                                         pseudonymize=body.pseudonymize)
         audit(svc, "retrieve", principal, top_k=body.top_k, query_hash=query_hash,
@@ -345,21 +350,24 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 "context": result.context}
 
     @app.post("/v1/inspect", response_model=InspectResponse, tags=["retrieval"])
-    def inspect(body: InspectRequest, principal: PrincipalDep,
+    def inspect(body: InspectRequest, principal: GuardedPrincipal,
                 svc: ServicesDep) -> dict[str, object]:
         """Inspect a generated answer before it is shown."""
         try:
-            result = svc.inspector.inspect(principal, body.answer, body.retrieval_id)
+            result = tenant_paths(svc, principal).inspector.inspect(
+                principal, body.answer, body.retrieval_id)
         except RetrievalIdError:
+            note_denied(app, principal, "/v1/inspect")
             audit(svc, "inspect", principal, "denied", reason="invalid_retrieval_id",
                   retrieval_hash=svc.ids.keyed_hash("retrieval-id", body.retrieval_id or ""))
             raise ApiError(422, "invalid_retrieval_id",
                            "retrieval_id is invalid, expired or not yours") from None
         app.state.metrics.verdicts.labels(verdict=result.verdict).inc()
+        note_inspect(app, principal, body.answer, result)
         audit(svc, "inspect", principal, verdict=result.verdict,
               findings=len(result.findings),
               finding_types=sorted({f.type for f in result.findings}),
-              reidentified=result.reidentified,
+              reidentified=result.reidentified, known_values=result.known_values,
               retrieval_hash=(svc.ids.keyed_hash("retrieval-id", body.retrieval_id)
                               if body.retrieval_id else None))
         return result.as_dict()
@@ -398,7 +406,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                         raise ApiError(413, "too_large", "document too large")
                     out.write(chunk)
             try:
-                result = svc.ingestor.ingest_file(path, source=name, acl=resolved)
+                result = tenant_paths(svc, principal).ingestor.ingest_file(
+                    path, source=name, acl=resolved)
             except IngestError as exc:
                 audit(svc, "ingest", principal, "refused", reason="document_refused")
                 raise ApiError(422, "document_refused", exc.reason) from None
@@ -417,6 +426,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     ) -> Response:
         """Erase a document of the caller's tenant (data key and points)."""
         if not svc.erase(principal.tenant, doc_id):
+            note_denied(app, principal, "/v1/documents/{doc_id}")
             audit(svc, "delete", principal, "not_found",
                   doc_hash=svc.ids.keyed_hash("doc-id", doc_id))
             raise ApiError(404, "not_found", "no such document")
@@ -442,46 +452,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         """Release a document's quarantined chunks: retrievable (still flagged) from now on."""
         released = release_document(svc.store, _p.tenant, doc_id)
         if not released:
+            note_denied(app, _p, "/v1/quarantine/{doc_id}/release")
             audit(svc, "quarantine_release", _p, "not_found",
                   doc_hash=svc.ids.keyed_hash("doc-id", doc_id))
             raise ApiError(404, "not_found", "no quarantined chunk for that document")
         audit(svc, "quarantine_release", _p, doc_id=doc_id[:64], chunks=released)
         return {"doc_id": doc_id, "released": released}
 
-    @app.get("/v1/policy", tags=["policy"])
-    def get_policy(
-        _p: Annotated[Principal, Depends(require_role("steward"))], svc: ServicesDep
-    ) -> dict[str, object]:
-        """The policy in force."""
-        audit(svc, "policy_read", _p)
-        return svc.policy.to_json()
-
-    @app.put("/v1/policy", tags=["policy"], openapi_extra=_POLICY_BODY)
-    async def put_policy(
-        request: Request,
-        _p: Annotated[Principal, Depends(require_role("steward"))],
-        svc: ServicesDep,
-    ) -> dict[str, object]:
-        """Replace the policy (YAML or JSON body). Invalid: 422, old policy kept."""
-        raw = await request.body()
-        previous = svc.policy.fingerprint
-        try:
-            text = raw.decode("utf-8")
-            new = parse_policy_text(text)
-        except UnicodeDecodeError:
-            audit(svc, "policy_update", _p, "invalid", reason="not_utf8")
-            raise ApiError(422, "invalid_policy", "policy must be UTF-8 YAML or JSON") from None
-        except PolicyError as exc:
-            audit(svc, "policy_update", _p, "invalid", reason="invalid_policy")
-            raise ApiError(422, "invalid_policy", str(exc)) from None
-        try:
-            svc.set_policy(new)
-        except Exception as exc:  # a policy that cannot build detectors is refused
-            log.warning("policy rejected at build", extra={"error": exc.__class__.__name__})
-            audit(svc, "policy_update", _p, "invalid", reason="build_failed")
-            raise ApiError(422, "invalid_policy", "policy could not be applied") from None
-        audit(svc, "policy_update", _p, previous=previous)
-        return new.to_json()
+    add_policy_routes(app, require_role, audit, _services)
 
     @app.get("/healthz", tags=["operations"])
     def healthz(svc: ServicesDep) -> JSONResponse:

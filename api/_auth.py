@@ -166,7 +166,7 @@ def _principal_from_claims(claims: Mapping[str, Any]) -> Principal:
     if not _bounded_text(tenant):
         raise AuthError("claims")
     lists: list[tuple[str, ...]] = []
-    for name in ("groups", "roles"):
+    for name in ("groups", "roles", "amr"):  # amr: RFC 8176 methods (MFA policy)
         value = claims.get(name, [])
         if (
             not isinstance(value, list)
@@ -175,8 +175,8 @@ def _principal_from_claims(claims: Mapping[str, Any]) -> Principal:
         ):
             raise AuthError("claims")
         lists.append(tuple(value))
-    groups, roles = lists
-    return Principal(sub=sub, tenant=tenant, groups=groups, roles=roles)
+    groups, roles, amr = lists
+    return Principal(sub=sub, tenant=tenant, groups=groups, roles=roles, amr=amr)
 
 
 # --- keys -------------------------------------------------------------------
@@ -423,6 +423,7 @@ def mint_token(
     ttl: int = 3600,
     audience: str = "ragseal",
     issuer: str | None = None,
+    amr: Iterable[str] = (),
 ) -> str:
     """An HS256 token that :class:`TokenVerifier` accepts with the same secret.
 
@@ -452,6 +453,8 @@ def mint_token(
     }
     if tenant is not None:
         claims["tenant"] = tenant
+    if amr:
+        claims["amr"] = sorted(set(amr))
     if issuer is not None:
         claims["iss"] = issuer
     try:

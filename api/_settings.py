@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     """Requests per principal per minute; 0 turns rate limiting off."""
     request_timeout_seconds: float = Field(default=30.0, ge=0, le=3600)
     """Seconds before a request is answered 503 ``timeout``; 0 disables the deadline."""
+    policy_recheck_seconds: float = Field(default=1.0, gt=0, le=4)
+    """How often a process checks the tenant policy store for a newer version
+    (docs/POLICY.md); at most 4 s, so a change applies everywhere within 5 s."""
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -198,6 +201,20 @@ class Settings(BaseSettings):
                 "set RAGSEAL_JWT_SECRET or RAGSEAL_JWT_JWKS: the server verifies "
                 "bearer tokens and has no anonymous mode"
             )
+
+    # Probing detection (api/_probing.py, docs/THREATS.md): a principal whose
+    # calls look like guessing is throttled (429, growing Retry-After) and an
+    # audit record ``probing_suspected`` is written.
+    probe_threshold: float = Field(default=20.0, ge=0)
+    """Decayed signal score at which a principal is throttled; 0 turns detection off."""
+    probe_half_life_seconds: float = Field(default=300.0, gt=0, le=7 * 24 * 3600)
+    """Seconds for a principal's probing score to halve."""
+    probe_penalty_seconds: float = Field(default=30.0, gt=0, le=24 * 3600)
+    """Length of the first throttle; each further strike doubles it."""
+    probe_max_penalty_seconds: float = Field(default=3600.0, gt=0, le=7 * 24 * 3600)
+    """Cap on one throttle's length."""
+    probe_forgive_seconds: float = Field(default=24 * 3600.0, gt=0)
+    """Seconds without a strike after which the doubling starts over."""
 
 
 def _describe(exc: ValidationError) -> str:

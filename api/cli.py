@@ -198,6 +198,8 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
         TimeRemainingColumn,
     )
 
+    from ._cli_policy import run_ingestor
+
     missing = [p for p in paths if not os.path.lexists(p)]  # a broken link is listed, later
     if missing:
         _fail(f"{missing[0]}: no such file or folder")
@@ -236,7 +238,7 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
         with progress:
             task = progress.add_task("files", total=None, chunks=0, rate="")
             report = ingest_paths(
-                services.ingestor,
+                run_ingestor(services, acl, tenant),
                 list(paths),
                 acl,
                 tenant=tenant,
@@ -345,9 +347,10 @@ def relabel(tenants: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
       RAGSEAL_POLICY=new-policy.yaml ragseal relabel --dry-run
       RAGSEAL_POLICY=new-policy.yaml ragseal relabel --tenant acme --json
     """
-    from ragseal.ingest import relabel as relabel_chunks
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ._cli_policy import relabel_in_force
 
     console = Console(stderr=True)
     with _services(existing=True, batch=True) as services:
@@ -358,9 +361,8 @@ def relabel(tenants: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
         )
         with progress:
             task = progress.add_task("chunks", total=None)
-            report = relabel_chunks(
-                policy=services.policy, store=services.store, keys=services.keys,
-                ids=services.ids, tenants=tenants or None, dry_run=dry_run,
+            report = relabel_in_force(  # each tenant under its own policy
+                services, tenants, dry_run=dry_run,
                 on_total=lambda n: progress.update(task, total=n),
                 on_chunks=lambda n: progress.advance(task, n),
             )
@@ -616,12 +618,15 @@ def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int
       ragseal query "What is Maria's phone number?" --user maria@acme.example \\
           --groups hr,all-staff --roles hr --tenant acme
     """
+    from ._cli_policy import tenant_paths_or_exit
+
     principal = _principal(user, groups, roles, tenant)
     text = _read_input(text)
     if not text.strip():
         _fail("the query is empty")
     with _services(existing=True) as services:
-        result = services.retriever.retrieve(principal, text, top_k, pseudonymize=pseudonymize)
+        paths = tenant_paths_or_exit(services, principal.tenant)
+        result = paths.retriever.retrieve(principal, text, top_k, pseudonymize=pseudonymize)
         _audit(services, "retrieve", principal, top_k=top_k,
                query_hash=services.ids.keyed_hash("query", text),
                returned=len(result.chunks), dropped=result.dropped,
@@ -673,11 +678,14 @@ def inspect(text: str, user: str, groups: str, roles: str, tenant: str,
     """
     from ragseal.retrieval import RetrievalIdError
 
+    from ._cli_policy import tenant_paths_or_exit
+
     principal = _principal(user, groups, roles, tenant)
     answer = _read_input(text)
     with _services(existing=True) as services:
         try:
-            result = services.inspector.inspect(principal, answer, retrieval_id)
+            result = tenant_paths_or_exit(services, principal.tenant).inspector.inspect(
+                principal, answer, retrieval_id)
         except RetrievalIdError as exc:
             _audit(services, "inspect", principal, "denied", reason="invalid_retrieval_id",
                    via="cli")
@@ -770,35 +778,7 @@ def serve(host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_config=None, server_header=False)
 
 
-# -- policy -----------------------------------------------------------------
-@cli.group()
-def policy() -> None:
-    """Validate and show the steward's policy."""
-
-
-@policy.command("check")
-@click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
-def policy_check(file: Path | None) -> None:
-    """Validate FILE (default: RAGSEAL_POLICY, else the bundled policy).
-
-    Exits 2 with the offending key path, e.g. recognizers[2].patterns[0]: ...
-
-    \b
-    Examples:
-      ragseal policy check my-policy.yaml
-      RAGSEAL_POLICY=my-policy.yaml ragseal policy check
-    """
-    from ragseal.classification import PolicyError, default_policy, load_policy
-
-    try:
-        if file is None:
-            settings = _settings()
-            file = settings.policy
-        pol = load_policy(file) if file is not None else default_policy()
-    except PolicyError as exc:
-        _fail(f"policy: {exc}")
-    click.echo(f"policy OK: {len(pol.levels)} levels, {len(pol.entity_rules)} entity types, "
-               f"{len(pol.roles)} roles (fingerprint {pol.fingerprint})")
+# -- policy: api/_cli_policy.py (registered at the end of this module) --------
 
 
 # -- quarantine ---------------------------------------------------------------
@@ -860,6 +840,13 @@ def quarantine_release(doc_id: str, tenant: str | None) -> None:
         _audit(services, "quarantine_release", _operator(tenant), doc_id=doc_id[:64],
                chunks=released)
     click.echo(f"released {released} chunk(s) of {doc_id}")
+
+
+# Incident commands (quarantine add, tenant freeze/unfreeze): api/_cli_incident.py.
+from ._cli_incident import quarantine_add, tenant  # noqa: E402
+
+quarantine.add_command(quarantine_add)
+cli.add_command(tenant)
 
 
 # -- keys -------------------------------------------------------------------
@@ -1002,6 +989,11 @@ def audit_export(since: str | None) -> None:
     for record in read_audit(settings.data_dir / "audit", cutoff):
         click.echo(json.dumps(record, sort_keys=True, separators=(",", ":"),
                               ensure_ascii=False))
+
+
+from ._cli_policy import policy as _policy_group  # noqa: E402 - needs the helpers above
+
+cli.add_command(_policy_group)
 
 
 def main(argv: list[str] | None = None) -> int:
