@@ -200,9 +200,8 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
 
     from ._cli_policy import run_ingestor
 
-    missing = [p for p in paths if not os.path.lexists(p)]  # a broken link is listed, later
-    if missing:
-        _fail(f"{missing[0]}: no such file or folder")
+    if not any(os.path.lexists(p) for p in paths):  # nothing to do: say so before any model
+        _fail(f"{paths[0]}: no such file or folder")
     acl = None
     if manifest is not None:
         try:
@@ -682,7 +681,7 @@ def inspect(text: str, user: str, groups: str, roles: str, tenant: str,
 
     principal = _principal(user, groups, roles, tenant)
     answer = _read_input(text)
-    with _services(existing=True) as services:
+    with _services() as services:
         try:
             result = tenant_paths_or_exit(services, principal.tenant).inspector.inspect(
                 principal, answer, retrieval_id)
