@@ -9,30 +9,24 @@ the reusable :func:`require_role` dependency.
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
-import tempfile
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path, PurePath
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, File, Form, Request, Response, UploadFile
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
-from ragseal.ingest import IngestError, ManifestError, list_quarantine, parse_acl, release_document
-from ragseal.ingest._loaders import supported_extensions
+from ragseal.ingest import list_quarantine, release_document
 from ragseal.retrieval import Principal, RetrievalIdError
 from ragseal.store import AuditError
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._auth import TokenVerifier
-from ._beside import store_channel
+from ._beside import StoreChannel, store_channel
 from ._container import Services
-from ._errors import ApiError, error_response, install_error_handlers
+from ._edge import EdgeMiddleware
+from ._errors import ApiError, install_error_handlers
+from ._failclosed import install_fail_closed
 from ._incident import GuardedPrincipal, note_denied, note_inspect, note_query
 from ._incident import install as install_incident
 from ._limits import (
@@ -43,6 +37,7 @@ from ._limits import (
 from ._metrics import Metrics
 from ._routes_policy import add_policy_routes, mfa_missing, tenant_paths
 from ._settings import Settings
+from ._uploads import UploadRunner, build_upload_router
 
 __all__ = ["create_app"]
 
@@ -78,70 +73,6 @@ def audit(svc: Services, action: str, principal: Principal | None, outcome: str 
 
 def _route(request: Request) -> str:
     return str(getattr(request.scope.get("route"), "path", "unmatched"))
-
-
-class EdgeMiddleware:
-    """The body-size limit, request metrics and the audit record of every 401.
-
-    Plain ASGI: Starlette's ``BaseHTTPMiddleware`` (``@app.middleware``)
-    costs a task group and memory streams per request, about half a
-    millisecond each on these machines. A 401 is audited before its
-    response starts; when the audit trail cannot take the record, the
-    client gets the 503 ``audit_unavailable`` instead (fail closed).
-    """
-
-    def __init__(self, app: ASGIApp, max_body: int) -> None:
-        self.app = app
-        self.max_body = max_body
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        scope.setdefault("state", {})  # shared with the routes' request.state
-        status = 500
-        replaced = False
-
-        async def edge_send(message: Message) -> None:
-            nonlocal status, replaced
-            if replaced:
-                return  # the original 401's body: the client has the 503
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-                if status == 401:
-                    error = await self._audit_401(scope)
-                    if error is not None:
-                        replaced, status = True, error.status_code
-                        await error(scope, receive, send)
-                        return
-            await send(message)
-
-        try:
-            length = Headers(scope=scope).get("content-length")
-            if length is not None and (not length.isdigit() or int(length) > self.max_body):
-                await error_response(413, "too_large", "request body too large")(
-                    scope, receive, edge_send)
-            else:
-                await self.app(scope, receive, edge_send)
-        finally:
-            path = getattr(scope.get("route"), "path", "unmatched")
-            app = scope["app"]
-            app.state.metrics.observe(scope["method"], path, status,
-                                      time.perf_counter() - started)
-
-    @staticmethod
-    async def _audit_401(scope: Scope) -> Response | None:
-        """Audit the uniform 401 (its reason code is in request.state); the 503 if that fails."""
-        reason = str(scope["state"].get("auth_failure") or "unknown")
-        route = str(getattr(scope.get("route"), "path", "unmatched"))
-        try:
-            await run_in_threadpool(audit, scope["app"].state.services, "auth_failed",
-                                    None, "denied", reason=reason[:64],
-                                    method=scope["method"], route=route)
-        except ApiError as exc:
-            return error_response(exc.status, exc.code, exc.message)
-        return None
 
 
 def require_role(role: str) -> Callable[..., Principal]:
@@ -299,14 +230,20 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services if services is not None else Services(settings)
-        # The store first, served to CLI commands beside us before models load.
-        channel = store_channel(app.state.services)
+        # The store first, served to CLI commands beside us (docs/ARCHITECTURE.md).
+        channel = (store_channel(app.state.services)
+                   if isinstance(app.state.services, Services) else StoreChannel(None))
         try:
             app.state.services.warm_up()
             app.state.verifier = TokenVerifier(settings)
+            app.state.uploads = UploadRunner(settings, app.state.services, app.state.metrics)
+            if isinstance(app.state.services, Services):  # a real root: parse child now
+                app.state.uploads.warm_up()
             yield
         finally:
             channel.close()
+            if getattr(app.state, "uploads", None) is not None:
+                app.state.uploads.close()
             if owned:
                 app.state.services.close()
 
@@ -324,8 +261,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(TimeoutMiddleware)  # inside EdgeMiddleware: its 503s are counted
     max_body = settings.max_body_bytes
 
-    app.add_middleware(EdgeMiddleware, max_body=max_body)
+    app.add_middleware(EdgeMiddleware, max_body=max_body, audit=audit)
+    install_fail_closed(app)
     install_incident(app, settings, audit=audit, require_role=require_role)
+    app.include_router(build_upload_router(settings))
 
     @app.post("/v1/retrieve", response_model=RetrieveResponse, tags=["retrieval"])
     def retrieve(body: RetrieveRequest, principal: GuardedPrincipal,
@@ -371,52 +310,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
               retrieval_hash=(svc.ids.keyed_hash("retrieval-id", body.retrieval_id)
                               if body.retrieval_id else None))
         return result.as_dict()
-
-    @app.post("/v1/documents", status_code=201, response_model=DocumentOut, tags=["documents"])
-    def upload(
-        principal: Annotated[Principal, Depends(require_role("ingestor"))],
-        svc: ServicesDep,
-        file: Annotated[UploadFile, File(description="The document")],
-        acl: Annotated[str | None, Form(description="JSON: groups, users, level")] = None,
-    ) -> dict[str, object]:
-        """Ingest one document into the caller's tenant."""
-        name = PurePath(file.filename or "").name
-        suffix = PurePath(name).suffix.lower()
-        if suffix not in supported_extensions():
-            audit(svc, "ingest", principal, "refused", reason="unsupported_type")
-            raise ApiError(422, "unsupported_type", "unsupported document type")
-        try:
-            acl_data = json.loads(acl) if acl else {"users": [principal.sub]}
-            resolved = parse_acl(acl_data, tenant=principal.tenant).resolve(name)
-        except (ValueError, ManifestError):
-            audit(svc, "ingest", principal, "refused", reason="invalid_acl")
-            raise ApiError(422, "invalid_acl", "acl must be JSON with groups, users, level")\
-                from None
-        if resolved is None or resolved.tenant != principal.tenant:
-            audit(svc, "ingest", principal, "refused", reason="invalid_acl")
-            raise ApiError(422, "invalid_acl", "acl must name at least one group or user")
-        with tempfile.TemporaryDirectory(prefix="ragseal-upload-") as tmp:
-            path = Path(tmp) / f"upload{suffix}"
-            size = 0
-            with path.open("wb") as out:
-                while chunk := file.file.read(1 << 20):
-                    size += len(chunk)
-                    if size > max_body:
-                        audit(svc, "ingest", principal, "refused", reason="too_large")
-                        raise ApiError(413, "too_large", "document too large")
-                    out.write(chunk)
-            try:
-                result = tenant_paths(svc, principal).ingestor.ingest_file(
-                    path, source=name, acl=resolved)
-            except IngestError as exc:
-                audit(svc, "ingest", principal, "refused", reason="document_refused")
-                raise ApiError(422, "document_refused", exc.reason) from None
-        audit(svc, "ingest", principal, doc_id=result.doc_id, chunks=result.chunks,
-              level=result.level, entities=result.entities, flagged=result.flagged,
-              quarantined=result.quarantined)
-        app.state.metrics.ingested(result.chunks)
-        return {"doc_id": result.doc_id, "chunks": result.chunks, "level": result.level,
-                "injection_flagged": result.flagged, "quarantined": result.quarantined}
 
     @app.delete("/v1/documents/{doc_id}", status_code=204, tags=["documents"])
     def delete(
@@ -486,4 +379,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         body, content_type = app.state.metrics.render()
         return Response(body, media_type=content_type)
 
+    from ._gateway import include_gateway  # imports this module: bound after it loaded
+    include_gateway(app, settings)
     return app

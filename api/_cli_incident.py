@@ -93,6 +93,10 @@ def tenant_freeze(name: str, reason: str) -> None:
 
     A running server applies it within 2 seconds. Stewards and ingestors
     keep working (quarantine, delete). Undo with ``ragseal tenant unfreeze``.
+
+    \b
+    Example:
+      ragseal tenant freeze acme --reason token-leak
     """
     _set(name, True, reason)
 
@@ -102,14 +106,24 @@ def tenant_freeze(name: str, reason: str) -> None:
 @click.option("--reason", default="resolved", show_default=True,
               help="A short code recorded with the thaw.")
 def tenant_unfreeze(name: str, reason: str) -> None:
-    """Resume retrievals for tenant NAME."""
+    """Resume retrievals for tenant NAME.
+
+    \b
+    Example:
+      ragseal tenant unfreeze acme
+    """
     _set(name, False, reason)
 
 
 @tenant.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def tenant_status(as_json: bool) -> None:
-    """Frozen tenants, and every freeze and thaw so far."""
+    """Frozen tenants, and every freeze and thaw so far.
+
+    \b
+    Example:
+      ragseal tenant status --json
+    """
     from ragseal.store._freeze import TenantFreezes
 
     from .cli import _echo_json, _settings

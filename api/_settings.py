@@ -101,6 +101,26 @@ class Settings(BaseSettings):
     policy_recheck_seconds: float = Field(default=1.0, gt=0, le=4)
     """How often a process checks the tenant policy store for a newer version
     (docs/POLICY.md); at most 4 s, so a change applies everywhere within 5 s."""
+    upload_wait_seconds: float = Field(default=20.0, ge=0, le=3600)
+    """Seconds an upload's answer waits for its ingest: done by then, 201; else 202 and a
+    job to poll (kept under ``request_timeout_seconds``)."""
+    ingest_timeout_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    """Seconds one uploaded document may take to ingest; past it the work is stopped."""
+    max_token_ttl: int = Field(default=24 * 3600, ge=60, le=366 * 24 * 3600)
+    """Longest token lifetime accepted: ``exp`` (and ``exp - iat``) at most this far ahead."""
+
+    # The OpenAI-compatible gateway (api/_gateway.py); off unless upstream_url is set.
+    upstream_url: str | None = None
+    """Base URL of an OpenAI-compatible server (``.../v1``); enables ``/v1/chat/completions``."""
+    upstream_api_key: SecretStr | None = None
+    upstream_model: str | None = Field(default=None, min_length=1, max_length=256)
+    """Model sent upstream; unset: the caller's ``model``."""
+    upstream_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    upstream_max_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    """Largest upstream answer read (body, or the sum of a stream's events)."""
+    gateway_top_k: int = Field(default=5, ge=1, le=50)
+    gateway_hold_chars: int = Field(default=64, ge=0, le=4096)
+    """Characters a stream holds back so that a finding growing into them is never emitted."""
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -177,6 +197,26 @@ class Settings(BaseSettings):
                 "RAGSEAL_JWT_SECRET and RAGSEAL_JWT_JWKS are both set; the token "
                 "algorithm is pinned by configuration, so set only one"
             )
+        return self
+
+    @field_validator("upstream_url")
+    @classmethod
+    def _valid_upstream_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return cls._valid_qdrant_url(value)  # same rules: http(s), a host, no credentials
+
+    @model_validator(mode="after")
+    def _upstream_consistent(self) -> Settings:
+        if self.upstream_api_key is not None:
+            if self.upstream_url is None:
+                raise ValueError("RAGSEAL_UPSTREAM_API_KEY is set but RAGSEAL_UPSTREAM_URL "
+                                 "is not; set the upstream URL or unset the key")
+            parts = urlsplit(self.upstream_url)
+            if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+                raise ValueError(
+                    "RAGSEAL_UPSTREAM_API_KEY would be sent in clear: RAGSEAL_UPSTREAM_URL "
+                    "must use https:// unless the server is on loopback")
         return self
 
     @property

@@ -725,6 +725,9 @@ def token(sub: str, groups: str, roles: str, tenant: str | None, ttl: int) -> No
     settings = _settings()
     if settings.jwt_secret is None:
         _fail("set RAGSEAL_JWT_SECRET (at least 32 bytes) to mint HS256 tokens")
+    if ttl > settings.max_token_ttl:
+        _fail(f"--ttl {ttl} is longer than RAGSEAL_MAX_TOKEN_TTL ({settings.max_token_ttl} "
+              "seconds): the server would refuse the token")
     try:
         minted = mint_token(
             settings.jwt_secret, sub=sub, tenant=tenant, groups=_split(groups),
@@ -755,6 +758,7 @@ def serve(host: str, port: int) -> None:
 
     from ._app import create_app
     from ._auth import TokenVerifier
+    from ._container import Services
     from ._settings import ConfigError
 
     settings = _settings()
@@ -771,10 +775,18 @@ def serve(host: str, port: int) -> None:
     if embedded_store_in_use(settings):  # the server must own it: before any model
         _fail(f"the store in {settings.data_dir} is in use by another ragseal process "
               "(a server already serves it, or a command runs alone); stop it first")
-    app = create_app(settings)
-    # log_config=None: uvicorn keeps its hands off logging; its loggers propagate to
-    # the JSON handler the cli group configured (-v shows access lines: no bodies).
-    uvicorn.run(app, host=host, port=port, log_config=None, server_header=False)
+    # Built here, not in the server's lifespan: a locked store, a master key that
+    # does not open the keyring, a damaged keyring or audit trail stop the start
+    # with one line and exit 2 (see main) instead of uvicorn's traceback.
+    services = Services(settings)
+    try:
+        services.warm_up()
+        app = create_app(settings, services)
+        # log_config=None: uvicorn keeps its hands off logging; its loggers propagate to
+        # the JSON handler the cli group configured (-v shows access lines: no bodies).
+        uvicorn.run(app, host=host, port=port, log_config=None, server_header=False)
+    finally:
+        services.close()
 
 
 # -- policy: api/_cli_policy.py (registered at the end of this module) --------

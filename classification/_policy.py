@@ -504,6 +504,12 @@ def _safe_load_unique(text: str) -> object:
 
 
 def _decode(text: str, source: str) -> object:
+    from ._safe_parse import UnsafeInputError, check_yaml
+
+    try:
+        check_yaml(text)  # before the recursive composer: 20,000 levels was a 500
+    except UnsafeInputError as exc:
+        raise PolicyError(f"{source}: {exc}") from None
     try:
         return _safe_load_unique(text)
     except yaml.YAMLError as exc:

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -41,10 +42,11 @@ class _Retrieval:
     retrieval_id: str = "rid"
     chunks: tuple[Any, ...] = ()
     dropped: int = 0
+    context: str = ""
 
 
 class _Retriever:
-    def retrieve(self, principal: Any, query: str, top_k: int) -> _Retrieval:
+    def retrieve(self, principal: Any, query: str, top_k: int, **_: Any) -> _Retrieval:
         return _Retrieval()
 
 
@@ -80,6 +82,12 @@ class StubServices:
 
     def erase(self, tenant: str, doc_id: str) -> bool:
         return False
+
+    def policy_for(self, tenant: str) -> Any:  # no MFA requirement
+        return SimpleNamespace(admin=SimpleNamespace(require_mfa=()))
+
+    def for_tenant(self, tenant: str) -> Any:  # the same stub paths for every tenant
+        return self
 
 
 def make_app(**overrides: Any) -> FastAPI:
@@ -158,15 +166,15 @@ def test_when_negative_rate_then_refused() -> None:
 
 def test_when_principal_over_rate_then_429_with_retry_after() -> None:
     with TestClient(make_app(rate_limit_per_minute=2)) as c:
-        statuses = [c.get("/v1/policy", headers=bearer(**STEWARD)).status_code
+        statuses = [c.post("/v1/retrieve", json={"query": "q"}, headers=bearer(**STEWARD)).status_code
                     for _ in range(2)]
         assert statuses == [200, 200]
-        r = c.get("/v1/policy", headers=bearer(**STEWARD))
+        r = c.post("/v1/retrieve", json={"query": "q"}, headers=bearer(**STEWARD))
         assert_error(r, 429, "rate_limited")
         assert 1 <= int(r.headers["Retry-After"]) <= 30
         # Another principal, or the same sub in another tenant, has its own bucket.
-        assert c.get("/v1/policy", headers=bearer(**dict(STEWARD, sub="s2"))).status_code == 200
-        assert c.get("/v1/policy",
+        assert c.post("/v1/retrieve", json={"query": "q"}, headers=bearer(**dict(STEWARD, sub="s2"))).status_code == 200
+        assert c.post("/v1/retrieve", json={"query": "q"},
                      headers=bearer(**dict(STEWARD, tenant="globex"))).status_code == 200
         # Every principal route draws from the same bucket.
         r = c.post("/v1/retrieve", json={"query": "x"}, headers=bearer(**STEWARD))
@@ -178,13 +186,13 @@ def test_when_principal_over_rate_then_429_with_retry_after() -> None:
 def test_when_unauthenticated_then_401_before_any_bucket() -> None:
     with TestClient(make_app(rate_limit_per_minute=1)) as c:
         for _ in range(3):
-            assert_error(c.get("/v1/policy"), 401, "unauthorized")
-        assert c.get("/v1/policy", headers=bearer(**STEWARD)).status_code == 200
+            assert_error(c.post("/v1/retrieve", json={"query": "q"}), 401, "unauthorized")
+        assert c.post("/v1/retrieve", json={"query": "q"}, headers=bearer(**STEWARD)).status_code == 200
 
 
 def test_when_rate_limit_off_then_no_429() -> None:
     with TestClient(make_app(rate_limit_per_minute=0)) as c:
-        assert all(c.get("/v1/policy", headers=bearer(**STEWARD)).status_code == 200
+        assert all(c.post("/v1/retrieve", json={"query": "q"}, headers=bearer(**STEWARD)).status_code == 200
                    for _ in range(200))
 
 
