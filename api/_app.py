@@ -22,6 +22,7 @@ from ragseal.retrieval import Principal, RetrievalIdError
 from ragseal.store import AuditError
 
 from ._auth import TokenVerifier
+from ._beside import StoreChannel, store_channel
 from ._container import Services
 from ._edge import EdgeMiddleware
 from ._errors import ApiError, install_error_handlers
@@ -229,15 +230,20 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services if services is not None else Services(settings)
-        app.state.services.warm_up()
-        app.state.verifier = TokenVerifier(settings)
-        app.state.uploads = UploadRunner(settings, app.state.services, app.state.metrics)
-        if isinstance(app.state.services, Services):  # a real root: parse child now
-            app.state.uploads.warm_up()
+        # The store first, served to CLI commands beside us (docs/ARCHITECTURE.md).
+        channel = (store_channel(app.state.services)
+                   if isinstance(app.state.services, Services) else StoreChannel(None))
         try:
+            app.state.services.warm_up()
+            app.state.verifier = TokenVerifier(settings)
+            app.state.uploads = UploadRunner(settings, app.state.services, app.state.metrics)
+            if isinstance(app.state.services, Services):  # a real root: parse child now
+                app.state.uploads.warm_up()
             yield
         finally:
-            app.state.uploads.close()
+            channel.close()
+            if getattr(app.state, "uploads", None) is not None:
+                app.state.uploads.close()
             if owned:
                 app.state.services.close()
 

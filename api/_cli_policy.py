@@ -106,7 +106,7 @@ def policy_show(tenant: str, version: int | None, as_json: bool) -> None:
     from ._policies import PolicyUnavailable, PolicyVersionNotFound
     from .cli import _audit, _fail, _operator, _services
 
-    with _services() as services:
+    with _services(store=False) as services:
         _policies_or_exit(services)
         try:
             found = (services.policies.in_force(tenant) if version is None
@@ -140,7 +140,7 @@ def policy_history(tenant: str, as_json: bool) -> None:
     from ._policies import PolicyUnavailable
     from .cli import _audit, _fail, _operator, _services
 
-    with _services() as services:
+    with _services(store=False) as services:
         _policies_or_exit(services)
         try:
             listed = services.policies.history(tenant)
@@ -172,7 +172,7 @@ def _apply(tenant: str, action: str, change: str, text: str | None, version: int
     )
     from .cli import _audit, _fail, _operator, _services
 
-    with _services() as services:
+    with _services(store=False) as services:
         _policies_or_exit(services)
         actor = _operator(tenant)
         _ = services.audit  # no audit trail, no change

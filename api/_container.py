@@ -38,9 +38,13 @@ log = logging.getLogger(__name__)
 class Services:
     """Everything a command or a request needs, built lazily from ``settings``."""
 
-    def __init__(self, settings: Settings, *, policy: Policy | None = None) -> None:
+    def __init__(self, settings: Settings, *, policy: Policy | None = None,
+                 beside_server: bool = False) -> None:
         ensure_offline()
         self.settings = settings
+        # A CLI command may use a running server's store through its socket;
+        # the server itself must own the store (docs/ARCHITECTURE.md).
+        self.beside_server = beside_server
         self._policy = policy if policy is not None else self._load_policy()
         self._lock = threading.RLock()
         self._tenant_paths: dict[tuple[str, int, str], TenantPaths] = {}
@@ -201,6 +205,7 @@ class Services:
             qdrant_url=s.qdrant_url,
             qdrant_api_key=s.qdrant_api_key.get_secret_value() if s.qdrant_api_key else None,
             collection=s.collection,
+            beside_owner=self.beside_server,
         )
 
     # -- the three paths --------------------------------------------------

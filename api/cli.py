@@ -71,14 +71,19 @@ def _settings() -> Settings:
 
 
 @contextmanager
-def _services() -> Iterator[Services]:
-    from ._container import Services
+def _services(*, store: bool = True, existing: bool = False,
+              batch: bool = False) -> Iterator[Services]:
+    """The composition root of one command (see ``_beside.open_services``).
 
-    services = Services(_settings())
-    try:
+    ``store``: open the store now, before any model, directly or through a
+    running server's socket (one line, exit 2, when neither is possible).
+    ``existing``: a read-only command; a data dir that does not exist is an
+    error, not something to create. ``batch``: lower priority beside a server.
+    """
+    from ._beside import open_services
+
+    with open_services(_settings(), store=store, existing=existing, batch=batch) as services:
         yield services
-    finally:
-        services.close()
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -154,6 +159,7 @@ def cli(verbose: int) -> None:
     """
     from ._logging import configure_logging
 
+    os.umask(0o077)  # everything created under the data dir: 0700 / 0600
     configure_logging({0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG))
 
 
@@ -194,6 +200,8 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
 
     from ._cli_policy import run_ingestor
 
+    if not any(os.path.lexists(p) for p in paths):  # nothing to do: say so before any model
+        _fail(f"{paths[0]}: no such file or folder")
     acl = None
     if manifest is not None:
         try:
@@ -204,7 +212,7 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
         click.echo("warning: no --manifest given; every file will be refused (default deny)",
                    err=True)
     console = Console(stderr=True)
-    with _services() as services:
+    with _services(batch=True) as services:
         if acl is not None and manifest is not None:
             try:
                 acl.check_levels(services.policy.levels)
@@ -302,7 +310,7 @@ def delete(doc_id: str, tenant: str | None) -> None:
     Example:
       ragseal delete 3f9a2b...e1 --tenant acme
     """
-    with _services() as services:
+    with _services(existing=True) as services:
         keys = services.keys
         tenant = tenant or keys.tenant_of(doc_id)
         if tenant is None:
@@ -344,7 +352,7 @@ def relabel(tenants: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
     from ._cli_policy import relabel_in_force
 
     console = Console(stderr=True)
-    with _services() as services:
+    with _services(existing=True, batch=True) as services:
         _ = services.audit  # no audit trail, no relabelling
         progress = Progress(
             TextColumn("relabelling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -426,7 +434,7 @@ def classify(path: str, as_json: bool, policy_file: Path | None) -> None:
             _fail(f"policy: {exc}")
         result = classifier.classify(text)
     else:
-        with _services() as services:
+        with _services(store=False) as services:
             policy = services.policy
             result = services.classifier.classify(text)
     rank = result.level(policy)
@@ -615,7 +623,7 @@ def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int
     text = _read_input(text)
     if not text.strip():
         _fail("the query is empty")
-    with _services() as services:
+    with _services(existing=True) as services:
         paths = tenant_paths_or_exit(services, principal.tenant)
         result = paths.retriever.retrieve(principal, text, top_k, pseudonymize=pseudonymize)
         _audit(services, "retrieve", principal, top_k=top_k,
@@ -762,6 +770,11 @@ def serve(host: str, port: int) -> None:
         _fail(str(exc))
     if settings.policy is not None:
         load_policy(settings.policy)  # PolicyError: one line, exit 2 (see main)
+    from ._beside import embedded_store_in_use
+
+    if embedded_store_in_use(settings):  # the server must own it: before any model
+        _fail(f"the store in {settings.data_dir} is in use by another ragseal process "
+              "(a server already serves it, or a command runs alone); stop it first")
     # Built here, not in the server's lifespan: a locked store, a master key that
     # does not open the keyring, a damaged keyring or audit trail stop the start
     # with one line and exit 2 (see main) instead of uvicorn's traceback.
@@ -799,7 +812,7 @@ def quarantine_list(tenant: str | None, as_json: bool) -> None:
     """
     from ragseal.ingest import list_quarantine
 
-    with _services() as services:
+    with _services(existing=True) as services:
         docs = list_quarantine(services.store, tenant)
         _audit(services, "quarantine_list", _operator(tenant), documents=len(docs))
     if as_json:
@@ -826,7 +839,7 @@ def quarantine_release(doc_id: str, tenant: str | None) -> None:
     """
     from ragseal.ingest import release_document
 
-    with _services() as services:
+    with _services(existing=True) as services:
         tenant = tenant or services.keys.tenant_of(doc_id)
         if tenant is None:
             _fail("no such document (give --tenant)")
@@ -861,7 +874,7 @@ def keys_rotate() -> None:
     Example:
       ragseal keys rotate && ragseal keys status
     """
-    with _services() as services:
+    with _services(store=False) as services:
         _ = services.audit  # no audit trail, no key operation
         version = services.keys.rotate()
         _audit(services, "keys_rotate", _operator(None), version=version)
@@ -881,7 +894,7 @@ def keys_retire(version: int) -> None:
     """
     from ragseal.store import KeyringError
 
-    with _services() as services:
+    with _services(store=False) as services:
         _ = services.audit  # no audit trail, no key operation
         try:
             services.keys.retire(version)
@@ -903,7 +916,7 @@ def keys_status(as_json: bool) -> None:
     """
     from dataclasses import asdict
 
-    with _services() as services:
+    with _services(store=False, existing=True) as services:
         status = services.keys.status()
     if as_json:
         _echo_json(asdict(status))
@@ -956,7 +969,7 @@ def audit_verify(as_json: bool) -> None:
     from ragseal.store import verify_audit
 
     settings = _settings()
-    with _services() as services:
+    with _services(store=False, existing=True) as services:
         key = services.keys.secret("audit-seal")
     report = verify_audit(settings.data_dir / "audit", key)
     if as_json:

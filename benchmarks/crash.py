@@ -63,6 +63,7 @@ CORPUS = {
 }
 CHANGED = ("hr/leave.txt", "Parental leave is twenty weeks since 2026. Ask Priya Raman.")
 DELETED = "ops/contacts.txt"
+OWNER_COLLECTION = "crash"  # what an owner process of ``state / "store"`` serves
 
 
 @dataclass
@@ -107,15 +108,19 @@ def write_corpus(folder: Path, *, updated: bool) -> Path:
     return folder
 
 
-def _run(models: Models, state: Path, corpus: Path, checkpoint: Callable[[str], None]) -> None:
-    """One ``ingest --sync`` of ``corpus`` into ``state`` (in this process)."""
+def _run(models: Models, state: Path, corpus: Path, checkpoint: Callable[[str], None],
+         *, beside: Path | None = None) -> None:
+    """One ``ingest --sync`` of ``corpus`` into ``state`` (in this process);
+    with ``beside`` (an owner's socket), through the process that owns the store."""
     from ragseal.classification._masking import Pseudonymizer
     from ragseal.ingest import Ingestor, load_manifest
     from ragseal.ingest._runner import ingest_paths
-    from ragseal.store import EdgeStore, IdHasher, LocalKeyring
+    from ragseal.store import EdgeStore, IdHasher, LocalKeyring, VectorStore
+    from ragseal.store._remote import RemoteStore
 
     keys = LocalKeyring(state / "keys", MASTER_KEY)
-    store = EdgeStore(state / "store")
+    store: VectorStore = (EdgeStore(state / "store") if beside is None
+                          else RemoteStore(beside, OWNER_COLLECTION, 384))
     try:
         ingestor = Ingestor(
             policy=models.policy, classifier=models.classifier,  # type: ignore[arg-type]

@@ -42,6 +42,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from ._errors import StoreError
+from ._private import private_dir
+
 __all__ = [
     "AUDIT_SEAL_EVERY",
     "Actor",
@@ -175,10 +178,12 @@ class AuditLog:
         self._broken = False
         self._fd: int | None = None
         try:
-            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_dir(self.folder)  # 0700, parents too, whoever creates it
             links = _latest_checkpoints(self.folder, seal_key, _LINKS)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND,
                                0o600)
+        except StoreError as exc:
+            raise AuditError(f"audit: {exc}") from None
         except OSError as exc:
             raise AuditError(f"audit: cannot create the chain in {self.folder} "
                              f"({exc.strerror or type(exc).__name__})") from None

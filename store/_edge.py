@@ -36,12 +36,13 @@ from qdrant_edge import (
 )
 from qdrant_edge import Point as EdgePoint
 
-from ._errors import StoreError
+from ._errors import StoreError, StoreLocked
 from ._fingerprints import FINGERPRINT_FIELD
+from ._private import private_dir
 from ._types import QUARANTINED, AccessFilter, Hit, Point
 from ._validate import canonical_id, check_labels, check_vector
 
-__all__ = ["EdgeStore", "edge_access_filter"]
+__all__ = ["EdgeStore", "edge_access_filter", "store_in_use"]
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -133,6 +134,11 @@ class EdgeStore:
     def path(self) -> Path:
         """Directory of the shard."""
         return self._path
+
+    @property
+    def dim(self) -> int:
+        """Vector size."""
+        return self._dim
 
     def upsert(self, points: Sequence[Point]) -> None:
         """Insert or replace points (WAL: durable against a process crash)."""
@@ -351,10 +357,25 @@ class EdgeStore:
             raise StoreError(f"point {pid}: payload is not JSON-compatible") from None
 
 
+def store_in_use(path: Path) -> bool:
+    """Whether another process holds the store at ``path`` (creates nothing)."""
+    try:
+        fd = os.open(path / _LOCK_FILE, os.O_RDWR)
+    except OSError:
+        return False  # no store there yet, or not ours to open: the real open says why
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing the descriptor releases a lock we took
+    return False
+
+
 def _lock(path: Path) -> int:
     """Take the directory lock before Edge touches any file."""
+    private_dir(path)  # 0700 whoever creates it; Edge's files inherit the umask
     try:
-        path.mkdir(parents=True, exist_ok=True)
         fd = os.open(path / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         raise StoreError(f"cannot open the store directory {path}: {exc.strerror}") from exc
@@ -362,7 +383,7 @@ def _lock(path: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         os.close(fd)
-        raise StoreError(
+        raise StoreLocked(
             f"store at {path} is in use by another ragseal process "
             "(Qdrant Edge allows one process per store; stop it or use RAGSEAL_QDRANT_URL)"
         ) from None

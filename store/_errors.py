@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["StoreError"]
+__all__ = ["StoreError", "StoreLocked"]
 
 
 class StoreError(Exception):
@@ -11,3 +11,7 @@ class StoreError(Exception):
     Messages name the store (path or collection) and the fix; they never hold
     document text, vectors or payload values.
     """
+
+
+class StoreLocked(StoreError):
+    """The embedded store's directory lock is held by another process."""

@@ -47,6 +47,9 @@ from typing import Any, Protocol, runtime_checkable
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ._errors import StoreError
+from ._private import private_dir
+
 __all__ = [
     "MAX_ENCRYPTIONS_PER_KEY",
     "DataKeyNotFound",
@@ -276,7 +279,10 @@ class LocalKeyring:
 
     def __init__(self, folder: Path, master_key: bytes | None = None) -> None:
         self._folder = Path(folder)
-        self._folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            private_dir(self._folder)  # 0700, parents too, whoever creates it
+        except StoreError as exc:
+            raise KeyringError(str(exc)) from None
         self._master = master_key if master_key is not None else _load_or_create_master(
             self._folder
         )

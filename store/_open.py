@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
-from ._errors import StoreError
+from ._errors import StoreError, StoreLocked
 from ._protocol import VectorStore
 
 __all__ = ["open_store"]
@@ -20,6 +21,7 @@ def open_store(
     qdrant_api_key: str | None,
     collection: str,
     dim: int = 384,
+    beside_owner: bool = False,
 ) -> VectorStore:
     """The vector store the settings ask for.
 
@@ -31,6 +33,9 @@ def open_store(
         qdrant_api_key: ``RAGSEAL_QDRANT_API_KEY`` for that server.
         collection: ``RAGSEAL_COLLECTION``.
         dim: Vector size of the embedder.
+        beside_owner: May work through the socket of a running ``ragseal
+            serve`` that holds the embedded store (a CLI command); a server
+            passes False: it must own the store.
 
     Raises:
         StoreError: The store cannot be opened (in use, wrong vector size,
@@ -58,4 +63,41 @@ def open_store(
             raise
     from ._edge import EdgeStore
 
-    return EdgeStore(Path(data_dir) / "store" / collection, dim)
+    path = Path(data_dir) / "store" / collection
+    try:
+        return EdgeStore(path, dim)
+    except StoreLocked:
+        if not beside_owner:
+            raise
+    return _beside_owner(Path(data_dir), collection, dim)
+
+
+def _beside_owner(data_dir: Path, collection: str, dim: int) -> VectorStore:
+    """The store through its owner's socket, or one line saying why not.
+
+    The server listens a few milliseconds after it takes the lock: a socket
+    that is not there yet is waited for, briefly.
+    """
+    from ._channel import socket_path
+    from ._remote import RemoteStore
+
+    sock = socket_path(data_dir, collection)
+    deadline = time.monotonic() + 2.0
+    while not sock.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    busy = StoreError(
+        f"store at {data_dir / 'store' / collection} is in use by another ragseal "
+        "process that is not a server (another command still running?); wait for it "
+        "or stop it"
+    )
+    if not sock.exists():
+        raise busy
+    try:
+        conn = RemoteStore(sock, collection, dim)
+    except StoreError as exc:
+        if "Connection refused" in str(exc):  # a killed server's socket file
+            raise busy from None
+        raise
+    logger.info("store owned by a running server; using its socket",
+                extra={"path": str(sock)})
+    return conn

@@ -580,8 +580,13 @@ def test_when_ingest_path_does_not_exist_then_it_is_refused_not_a_crash(
     manifest = write_corpus(tmp_path / "c")
     missing = tmp_path / "nowhere"
 
+    # Nothing given exists: bad input, one line, exit 2 (before any model).
     run = cli(capsys, "ingest", str(missing), "--manifest", str(manifest), "--json")
+    assert run.code == 2 and run.error == f"ragseal: {missing}: no such file or folder"
 
+    # Among other paths, a missing one is refused in the report (exit 1).
+    run = cli(capsys, "ingest", str(missing), str(manifest), "--manifest", str(manifest),
+              "--json")
     assert run.code == 1
     report = run.json
     assert isinstance(report, dict)

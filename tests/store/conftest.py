@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient
 from ragseal.store import AccessFilter, ClientStore, EdgeStore, Point, VectorStore
+from ragseal.store._owner import StoreOwner
+from ragseal.store._remote import RemoteStore
 
 DIM = 32
 TENANTS = ("acme", "globex", "initech")
@@ -20,13 +22,13 @@ GROUPS = tuple(f"g{i}" for i in range(8))
 USERS = tuple(f"u{i}@example.test" for i in range(6))
 
 
-@pytest.fixture(params=["edge", "client"])
+@pytest.fixture(params=["edge", "client", "remote"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
     """An empty store of ``DIM`` dimensions on each backend."""
     yield from _open(request.param, tmp_path, DIM)
 
 
-@pytest.fixture(params=["edge", "client"])
+@pytest.fixture(params=["edge", "client", "remote"])
 def store384(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
     """An empty store of 384 dimensions (the embedder's size) on each backend."""
     yield from _open(request.param, tmp_path, 384)
@@ -34,6 +36,17 @@ def store384(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorS
 
 def _open(kind: str, tmp_path: Path, dim: int) -> Iterator[VectorStore]:
     opened: VectorStore
+    if kind == "remote":
+        # An Edge store owned here, used through the owner's socket as a CLI
+        # command beside `ragseal serve` does (store/_owner.py, _remote.py).
+        edge = EdgeStore(tmp_path / "edge", dim)
+        owner = StoreOwner(edge, tmp_path / "run" / "s.sock", collection="chunks", dim=dim)
+        remote = RemoteStore(owner.path, "chunks", dim)
+        yield remote
+        remote.close()
+        owner.close()
+        edge.close()
+        return
     if kind == "edge":
         opened = EdgeStore(tmp_path / "edge", dim)
     else:
