@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import regex
 
-__all__ = ["TOKEN_RULES", "TokenRule", "is_placeholder"]
+__all__ = ["TOKEN_RULES", "TokenRule", "is_filler", "is_placeholder"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,11 +158,19 @@ TOKEN_RULES: tuple[TokenRule, ...] = (
     TokenRule("dynatrace", _L + r"dt0c01\.(?P<body>[A-Z0-9]{24}\.[A-Z0-9]{64})" + _R, ("dt0c01",)),
 )
 
-# Values that say "put your secret here": runs of x/X/*/0, EXAMPLE, ordered alphabets.
-_PLACEHOLDER = regex.compile(
-    r"(?i:x{5,}|\*{4,}|0{8,}|example|sample|dummy|placeholder|your[_-]?(?:api|token|key|secret)"
-    r"|redacted|changeme|replace[_-]?me|insert|fake|test[_-]?key|xxx-)"
+# Values that say "put your secret here": runs of x/X/*/0, ordered alphabets, and
+# words such as EXAMPLE when little else is left. A word alone does not make a
+# placeholder of a long random value: AWS's documented secret key
+# (``wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY``) is pasted into real runbooks
+# and configs, and a security layer fails closed on it.
+_PLACEHOLDER_RUN = regex.compile(r"(?i:x{5,}|\*{4,}|0{8,}|xxx-)")
+_PLACEHOLDER_WORD = regex.compile(
+    r"(?i:example|sample|dummy|placeholder|your[_-]?(?:api|token|key|secret)"
+    r"|redacted|changeme|replace[_-]?me|insert|fake|test[_-]?key)"
 )
+#: What must remain, once the placeholder words are taken out, for a value to
+#: count as a secret all the same.
+_RANDOM_REST = 20
 _KEYBOARD_RUNS = ("qwerty", "asdfgh", "zxcvbn")
 
 
@@ -195,10 +203,19 @@ def is_placeholder(value: str) -> bool:
     (about 1 in 5,000 for one run of 4 in 40 random characters).
     """
     folded = value.lower()
-    if _PLACEHOLDER.search(value) or any(run in folded for run in _KEYBOARD_RUNS):
+    if _PLACEHOLDER_RUN.search(value) or any(run in folded for run in _KEYBOARD_RUNS):
         return True
+    if _PLACEHOLDER_WORD.search(value):
+        rest = _PLACEHOLDER_WORD.sub("", value)
+        if len(rest) < _RANDOM_REST or _entropy(rest) < 3.5:
+            return True
     runs = _counting_runs(folded)
     return any(n >= 6 for n in runs) or len(runs) >= 2
+
+
+def is_filler(value: str) -> bool:
+    """A run of x, X, * or 0 stands where the secret would be (``AKIAXXXXXXXXXXXXXXXX``)."""
+    return bool(_PLACEHOLDER_RUN.search(value))
 
 
 def body_ok(body: str, min_entropy: float) -> bool:

@@ -22,7 +22,7 @@ import regex
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from ._secret_patterns import TOKEN_RULES, body_ok, is_placeholder
+from ._secret_patterns import TOKEN_RULES, body_ok, is_filler, is_placeholder
 
 __all__ = [
     "SECRET_ENTITIES",
@@ -90,7 +90,10 @@ class AwsAccessKeyRecognizer(PatternRecognizer):
             global_regex_flags=_CASE_SENSITIVE,
         )
     def invalidate_result(self, pattern_text: str) -> bool:
-        return is_placeholder(pattern_text)  # AKIAIOSFODNN7EXAMPLE, AKIAXXXXXXXXXXXXXXXX
+        # Only a filler run (AKIAXXXXXXXXXXXXXXXX) is a placeholder here: the ID's
+        # shape is strict already, and AWS's documented AKIAIOSFODNN7EXAMPLE is
+        # pasted into real runbooks, where the floor must mask it (fail closed).
+        return is_filler(pattern_text)
 
 
 class PrivateKeyRecognizer(PatternRecognizer):

@@ -167,11 +167,12 @@ def test_when_no_ner_entity_then_spacy_only_tokenizes() -> None:
     assert [f.entity for f in found] == ["EMAIL_ADDRESS"]
 
 
-def test_when_policy_enables_no_entity_then_nothing_is_built_or_found() -> None:
+def test_when_policy_enables_no_entity_then_only_the_secret_floor_is_found() -> None:
     detector = PresidioDetector(parse_policy({"levels": ["a"]}))
     detector.warm_up()
-    assert detector.engine is None
     assert detector.detect_many(["Maria Garcia, 4111 1111 1111 1111"]) == [[]]
+    (found,) = detector.detect_many(["export AWS_ACCESS_KEY_ID=AKIA2OGYBAH6STMMNXNN"])
+    assert "AWS_ACCESS_KEY" in {f.entity for f in found}
 
 
 def test_when_entity_type_has_no_recognizer_then_warm_up_fails_naming_it() -> None:

@@ -183,7 +183,9 @@ def test_when_value_is_a_code_identifier_then_said_so(value: str, expected: bool
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("AKIAIOSFODNN7EXAMPLE", True), ("xxxxxxxxxxxx", True), ("abcdefghijklmnop", True),
-     ("0123456789abcdefABCDEF", True), ("Zx8qP2mL9vT4kR7wN3sJ", False)],
+     ("0123456789abcdefABCDEF", True), ("Zx8qP2mL9vT4kR7wN3sJ", False),
+     # a long random value keeps counting as a secret with a placeholder word in it
+     ("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", False)],
 )
 def test_when_value_is_a_placeholder_then_said_so(value: str, expected: bool) -> None:
     assert is_placeholder(value) is expected
@@ -236,3 +238,15 @@ def test_when_uuid_or_long_number_is_assigned_then_only_credential_keys_count(
     text: str, found_value: bool
 ) -> None:
     assert bool(found(KeywordSecretRecognizer(), text)) is found_value
+
+
+def test_when_aws_documented_key_pair_is_pasted_then_both_are_found() -> None:
+    """AWS's documented example pair turns up in real runbooks: fail closed."""
+    from ragseal.classification import Classifier, default_policy
+
+    classifier = Classifier(default_policy())
+    classifier.warm_up()
+    text = ("export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n"
+            "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+    found = {text[f.start:f.end] for f in classifier.classify(text).findings}
+    assert {"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"} <= found
