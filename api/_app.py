@@ -163,6 +163,14 @@ class RetrieveRequest(BaseModel):
         description="Show even the values this principal may read as keyed pseudonyms; "
                     "/v1/inspect puts them back in the answer.")
 
+    @field_validator("query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        # Whitespace embeds to an arbitrary vector: five arbitrary chunks, not an answer.
+        if not value.strip():
+            raise ValueError("must not be empty or only whitespace")
+        return value
+
     @field_validator("top_k", mode="before")
     @classmethod
     def _json_integer(cls, value: object) -> object:
@@ -194,6 +202,11 @@ class RetrieveResponse(BaseModel):
     chunks: list[RetrievedChunkOut]
     context: str = Field(description="The chunks fenced with a per-request random delimiter "
                                      "and their provenance, ready for a prompt (docs/INJECTION.md)")
+    notice: str | None = Field(
+        default=None,
+        description='"tenant_has_no_documents" when no chunk came back and the caller\'s own '
+                    "tenant holds no document at all (a wrong or missing tenant claim); "
+                    "else null")
 
 
 class HeldChunkOut(BaseModel):
@@ -327,7 +340,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         if len(body.query) > settings.max_query_chars:
             audit(svc, "retrieve", principal, "invalid", reason="query_too_long",
                   query_hash=query_hash)
-            raise ApiError(422, "invalid_request", "query is too long")
+            raise ApiError(422, "invalid_request",
+                           f"query is too long: at most {settings.max_query_chars} characters")
         result = svc.retriever.retrieve(principal, body.query,
                                         min(body.top_k, settings.max_top_k),
                                         pseudonymize=body.pseudonymize)
@@ -336,9 +350,12 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
               chunk_ids=[c.chunk_id for c in result.chunks],
               doc_ids=sorted({c.doc_id for c in result.chunks}),
               retrieval_hash=svc.ids.keyed_hash("retrieval-id", result.retrieval_id))
+        from ._empty_tenant import EMPTY_TENANT_NOTICE, tenant_has_documents
+
+        empty = not result.chunks and not tenant_has_documents(svc.store, principal.tenant)
         return {"retrieval_id": result.retrieval_id,
                 "chunks": [c.as_dict() for c in result.chunks],
-                "context": result.context}
+                "context": result.context, "notice": EMPTY_TENANT_NOTICE if empty else None}
 
     @app.post("/v1/inspect", response_model=InspectResponse, tags=["retrieval"])
     def inspect(body: InspectRequest, principal: PrincipalDep,

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     """Requests per principal per minute; 0 turns rate limiting off."""
     request_timeout_seconds: float = Field(default=30.0, ge=0, le=3600)
     """Seconds before a request is answered 503 ``timeout``; 0 disables the deadline."""
+    jwt_leeway_seconds: int = Field(default=5, ge=0, le=300)
+    """Clock skew tolerated on a token's ``exp``/``nbf``/``iat``: an expired token is
+    refused this many seconds after its ``exp`` at the latest."""
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from ragseal.classification import Finding, Policy
-    from ragseal.ingest._runner import BatchReport
     from ragseal.retrieval import Principal
     from ragseal.store import Actor
     from rich.text import Text
@@ -71,10 +70,14 @@ def _settings() -> Settings:
 
 
 @contextmanager
-def _services() -> Iterator[Services]:
+def _services(*, read_only: bool = False) -> Iterator[Services]:
+    from ._cli_support import require_data_dir
     from ._container import Services
 
-    services = Services(_settings())
+    settings = _settings()
+    if read_only:
+        require_data_dir(settings)  # never create an empty store where none was meant
+    services = Services(settings)
     try:
         yield services
     finally:
@@ -161,7 +164,14 @@ def cli(verbose: int) -> None:
 @cli.command(epilog=EXAMPLES_INGEST)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
-              help="ACL manifest (YAML). Files no rule covers are refused.")
+              help="ACL manifest (YAML), required. Its match patterns are relative to the "
+                   "folder that holds it (or --root). Files no rule covers are refused.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Folder the manifest's match patterns (and --exclude) are relative to "
+                   "(default: the manifest's folder); for a manifest kept elsewhere.")
+@click.option("--exclude", "excludes", multiple=True, metavar="PATTERN",
+              help="Leave out files matching this gitignore-style pattern, relative to the "
+                   "same folder (repeatable), e.g. --exclude 'legacy/*.pdf'.")
 @click.option("--tenant", help="Tenant for every file (overrides the manifest).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--sync", is_flag=True,
@@ -170,15 +180,19 @@ def cli(verbose: int) -> None:
               show_default="the cores",
               help="Processes that parse and classify in parallel (used when there are "
                    "at least 8 files per worker; writes stay in one process, in order).")
-def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
-           as_json: bool, sync: bool, workers: int) -> None:
+def ingest(paths: tuple[Path, ...], manifest: Path | None, root: Path | None,
+           excludes: tuple[str, ...], tenant: str | None, as_json: bool, sync: bool,
+           workers: int) -> None:
     """Ingest files and folders: parse, classify, mask, seal, embed and index.
 
     Supported: .txt .md .html .pdf .docx .eml. Every file needs an ACL from
     the manifest; a file that no rule covers is listed and not ingested.
     Unchanged files (same content, ACL and policy) write nothing; a changed
     file replaces its old version atomically for readers. A run that was
-    killed can simply be run again. Exit status 1 when any file was refused.
+    killed can simply be run again. Exit status 1 when any file was refused;
+    2 (before anything is loaded) without --manifest or for a path that does
+    not exist. The report ends with one stable line for scripts:
+    "ragseal ingest: added=N changed=N unchanged=N removed=N refused=N ...".
     """
     from ragseal.ingest import ManifestError, load_manifest
     from ragseal.ingest._runner import ingest_paths
@@ -192,15 +206,25 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
         TimeRemainingColumn,
     )
 
+    from ._cli_support import check_ingest_paths, print_ingest_report, warn_unmatched
+
+    check_ingest_paths(paths, manifest)
+    if excludes:
+        from pydantic import ValidationError
+        from ragseal.ingest._manifest import ManifestRule
+
+        for pattern in excludes:
+            try:
+                ManifestRule(match=pattern)
+            except ValidationError as exc:
+                reason = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+                _fail(f"--exclude {pattern!r}: {reason}")
     acl = None
     if manifest is not None:
         try:
             acl = load_manifest(manifest)
         except ManifestError as exc:
             _fail(f"manifest: {exc}")
-    else:
-        click.echo("warning: no --manifest given; every file will be refused (default deny)",
-                   err=True)
     console = Console(stderr=True)
     with _services() as services:
         if acl is not None and manifest is not None:
@@ -237,6 +261,8 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
                 on_total=lambda n: progress.update(task, total=n),
                 on_file=lambda _p: progress.advance(task),
                 on_result=lambda r: _advance(0 if r.unchanged else r.chunks),
+                root=root.resolve() if root is not None else None,
+                exclude_patterns=excludes,
             )
         operator = _operator(tenant)
         for result in report.ingested:
@@ -252,36 +278,10 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
     if as_json:
         _echo_json(report.as_dict())
     else:
-        _print_report(report)
+        print_ingest_report(report)
+    warn_unmatched(report)
     if report.refused:
         raise _Exit(1, f"{len(report.refused)} file(s) refused")
-
-
-def _print_report(report: BatchReport) -> None:
-    """The human summary, on stdout (progress and errors stay on stderr)."""
-    from rich.console import Console
-
-    out = Console()
-    total = len(report.ingested) + len(report.unchanged)
-    out.print(f"[bold]ingested[/] {total} file(s) ({len(report.unchanged)} unchanged), "
-              f"{report.chunks} chunk(s) written in {report.seconds:.1f}s; "
-              f"removed {len(report.removed)}; refused {len(report.refused)}; "
-              f"skipped {report.skipped} hidden")
-    if report.ingested:
-        levels = ", ".join(f"{k}: {v}" for k, v in report.level_counts().items())
-        out.print(f"levels: {levels}")
-        entities = ", ".join(f"{k}: {v}" for k, v in report.entity_counts().items()) or "none"
-        out.print(f"entities: {entities}")
-        flagged = sum(r.flagged for r in report.ingested)
-        held = sum(r.quarantined for r in report.ingested)
-        if flagged:
-            out.print(f"injection: {flagged} chunk(s) flagged, {held} quarantined "
-                      "(ragseal quarantine list)")
-    if report.refused:
-        # One plain line per file: paths are neither wrapped nor read as markup.
-        out.print("[bold]refused[/]")
-        for r in report.refused:
-            out.print(f"  {r.path}: {r.reason}", markup=False, highlight=False, soft_wrap=True)
 
 
 # -- delete -----------------------------------------------------------------
@@ -300,7 +300,7 @@ def delete(doc_id: str, tenant: str | None) -> None:
     Example:
       ragseal delete 3f9a2b...e1 --tenant acme
     """
-    with _services() as services:
+    with _services(read_only=True) as services:
         keys = services.keys
         tenant = tenant or keys.tenant_of(doc_id)
         if tenant is None:
@@ -341,7 +341,7 @@ def relabel(tenants: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    with _services() as services:
+    with _services(read_only=True) as services:
         _ = services.audit  # no audit trail, no relabelling
         progress = Progress(
             TextColumn("relabelling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -607,27 +607,36 @@ def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int
       ragseal query "What is Maria's phone number?" --user maria@acme.example \\
           --groups hr,all-staff --roles hr --tenant acme
     """
+    from ._empty_tenant import EMPTY_TENANT_NOTICE, tenant_has_documents
+
     principal = _principal(user, groups, roles, tenant)
     text = _read_input(text)
     if not text.strip():
         _fail("the query is empty")
-    with _services() as services:
+    with _services(read_only=True) as services:
         result = services.retriever.retrieve(principal, text, top_k, pseudonymize=pseudonymize)
+        empty_tenant = not result.chunks and not tenant_has_documents(services.store, tenant)
         _audit(services, "retrieve", principal, top_k=top_k,
                query_hash=services.ids.keyed_hash("query", text),
                returned=len(result.chunks), dropped=result.dropped,
                chunk_ids=[c.chunk_id for c in result.chunks],
                doc_ids=sorted({c.doc_id for c in result.chunks}), via="cli")
     if as_json:
-        _echo_json({"retrieval_id": result.retrieval_id,
-                    "chunks": [c.as_dict() for c in result.chunks],
-                    "context": result.context})
+        answer: dict[str, object] = {"retrieval_id": result.retrieval_id,
+                                     "chunks": [c.as_dict() for c in result.chunks],
+                                     "context": result.context}
+        if empty_tenant:
+            answer["notice"] = EMPTY_TENANT_NOTICE
+        _echo_json(answer)
         return
     from rich.console import Console
     from rich.panel import Panel
     from rich.text import Text
 
     console = Console()
+    if empty_tenant:
+        click.echo(f"ragseal: warning: tenant {tenant!r} has no documents "
+                   "(check --tenant, or run ingest)", err=True)
     if not result.chunks:
         console.print("no chunk visible to this principal matches")
     for i, c in enumerate(result.chunks, 1):
@@ -666,7 +675,7 @@ def inspect(text: str, user: str, groups: str, roles: str, tenant: str,
 
     principal = _principal(user, groups, roles, tenant)
     answer = _read_input(text)
-    with _services() as services:
+    with _services(read_only=True) as services:
         try:
             result = services.inspector.inspect(principal, answer, retrieval_id)
         except RetrievalIdError as exc:
@@ -717,18 +726,23 @@ def token(sub: str, groups: str, roles: str, tenant: str | None, ttl: int) -> No
         )
     except ValueError as exc:  # claims off-shape; the message names no value
         _fail(str(exc))
+    click.echo(f"ragseal: token for {sub} in tenant {tenant or 'default'}"
+               f"{'' if tenant else ' (no --tenant given)'}, valid {ttl}s", err=True)
     click.echo(minted)
 
 
 # -- serve ------------------------------------------------------------------
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 serves every interface (put TLS in front).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="TCP port; a busy port stops serve at once (exit 2).")
 def serve(host: str, port: int) -> None:
     """Serve the HTTP API. Refuses to start without JWT configuration.
 
     Set RAGSEAL_JWT_SECRET (HS256) or RAGSEAL_JWT_JWKS (RS256/ES256); there
-    is no anonymous mode.
+    is no anonymous mode. Prints one line on stderr once it answers
+    (address, store, tenants, policy fingerprint); GET /healthz is 200 then.
 
     \b
     Example:
@@ -737,11 +751,14 @@ def serve(host: str, port: int) -> None:
     import uvicorn
     from ragseal.classification import load_policy
 
+    from ._announce import AnnouncingServer
     from ._app import create_app
     from ._auth import TokenVerifier
+    from ._cli_support import check_port_free
     from ._settings import ConfigError
 
     settings = _settings()
+    check_port_free(host, port)  # before the models load: a busy port in one line
     try:
         # Build the verifier now: a missing or unusable JWKS stops here, with
         # one line, instead of inside the server's startup after a traceback.
@@ -753,7 +770,14 @@ def serve(host: str, port: int) -> None:
     app = create_app(settings)
     # log_config=None: uvicorn keeps its hands off logging; its loggers propagate to
     # the JSON handler the cli group configured (-v shows access lines: no bodies).
-    uvicorn.run(app, host=host, port=port, log_config=None, server_header=False)
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, server_header=False)
+    server = AnnouncingServer(config, host, port)
+    try:
+        server.run()
+    except SystemExit as exc:  # uvicorn's STARTUP_FAILURE (3): not one of our codes
+        if exc.code in (0, None):
+            raise
+        _fail(f"could not start serving on {host}:{port} (run with -v for the reason)")
 
 
 # -- policy -----------------------------------------------------------------
@@ -807,7 +831,7 @@ def quarantine_list(tenant: str | None, as_json: bool) -> None:
     """
     from ragseal.ingest import list_quarantine
 
-    with _services() as services:
+    with _services(read_only=True) as services:
         docs = list_quarantine(services.store, tenant)
         _audit(services, "quarantine_list", _operator(tenant), documents=len(docs))
     if as_json:
@@ -834,7 +858,7 @@ def quarantine_release(doc_id: str, tenant: str | None) -> None:
     """
     from ragseal.ingest import release_document
 
-    with _services() as services:
+    with _services(read_only=True) as services:
         tenant = tenant or services.keys.tenant_of(doc_id)
         if tenant is None:
             _fail("no such document (give --tenant)")
@@ -882,7 +906,7 @@ def keys_retire(version: int) -> None:
     """
     from ragseal.store import KeyringError
 
-    with _services() as services:
+    with _services(read_only=True) as services:
         _ = services.audit  # no audit trail, no key operation
         try:
             services.keys.retire(version)
@@ -904,7 +928,7 @@ def keys_status(as_json: bool) -> None:
     """
     from dataclasses import asdict
 
-    with _services() as services:
+    with _services(read_only=True) as services:
         status = services.keys.status()
     if as_json:
         _echo_json(asdict(status))
@@ -957,7 +981,7 @@ def audit_verify(as_json: bool) -> None:
     from ragseal.store import verify_audit
 
     settings = _settings()
-    with _services() as services:
+    with _services(read_only=True) as services:
         key = services.keys.secret("audit-seal")
     report = verify_audit(settings.data_dir / "audit", key)
     if as_json:
@@ -983,8 +1007,11 @@ def audit_export(since: str | None) -> None:
     """
     from ragseal.store import read_audit
 
+    from ._cli_support import require_data_dir
+
     cutoff = _parse_since(since) if since else None
     settings = _settings()
+    require_data_dir(settings)
     for record in read_audit(settings.data_dir / "audit", cutoff):
         click.echo(json.dumps(record, sort_keys=True, separators=(",", ":"),
                               ensure_ascii=False))
@@ -1000,6 +1027,8 @@ def main(argv: list[str] | None = None) -> int:
     from ragseal.store import AuditError, KeyringError
     from ragseal.store._errors import StoreError
 
+    from ._cli_support import UsageProblem
+
     try:
         # Outside standalone mode click *returns* the code of a ctx.exit()
         # (``--help`` gives 0) instead of raising it.
@@ -1008,6 +1037,9 @@ def main(argv: list[str] | None = None) -> int:
         if exc.code and exc.message:
             click.echo(f"ragseal: {exc.message}", err=True)
         return exc.code
+    except UsageProblem as exc:
+        click.echo(f"ragseal: {exc}", err=True)
+        return 2
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
