@@ -446,6 +446,20 @@ def classify(path: str, as_json: bool, policy_file: Path | None) -> None:
                       style=_level_style(policy, str(item["level"])))
     console.print(table)
     console.print(f"document level from content: [bold]{policy.level_name(rank)}[/]")
+    console.print(_level_reason(policy, result.findings, rank), markup=False, highlight=False)
+
+
+def _level_reason(policy: Policy, findings: Sequence[Finding], rank: int) -> str:
+    """Why the level is what it is: only markers and ``gate: true`` entities raise it."""
+    above = sorted({f.entity for f in findings
+                    if not policy.entity_rule(f.entity).gate
+                    and policy.rank(policy.entity_rule(f.entity).level) > rank})
+    text = ("(raised only by markers and by entities with gate: true; the manifest's level "
+            "is the floor at ingest")
+    if above:
+        text += (f"; {', '.join(above)} stay masked for readers below their level but do not "
+                 "raise it")
+    return text + ")"
 
 
 _LEVEL_STYLES = ("green", "cyan", "yellow", "magenta", "red")
@@ -818,30 +832,44 @@ def quarantine() -> None:
 
 
 @quarantine.command("list")
-@click.option("--tenant", help="Only this tenant (default: every tenant).")
+@click.option("--tenant", help="Only this tenant (default: every tenant); with it, each "
+              "document's source path is shown (decrypted, audited).")
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 def quarantine_list(tenant: str | None, as_json: bool) -> None:
     """Documents with quarantined chunks: ids, scores and signals, never text.
 
-    Loads no model. Review a document's text with its owner before releasing.
+    With --tenant, the source path of each document is opened from its
+    seal so that a steward of that tenant can find the file; every path
+    shown is recorded in the audit trail. Loads no model. Review a
+    document's text with its owner before releasing.
 
     \b
     Example:
-      ragseal quarantine list --tenant acme --json
+      ragseal quarantine list --tenant acme
     """
     from ragseal.ingest import list_quarantine
 
+    sources: dict[str, str | None] = {}
     with _services(read_only=True) as services:
         docs = list_quarantine(services.store, tenant)
         _audit(services, "quarantine_list", _operator(tenant), documents=len(docs))
+        if tenant is not None and docs:
+            sources = {d.doc_id: services.ingestor.source_of(d.tenant, d.doc_id) for d in docs}
+            _audit(services, "source_reveal", _operator(tenant), via="quarantine_list",
+                   doc_ids=[d.doc_id[:64] for d in docs if sources.get(d.doc_id)])
     if as_json:
-        _echo_json({"documents": [d.as_dict() for d in docs]})
+        _echo_json({"documents": [
+            {**d.as_dict(), **({"source": sources.get(d.doc_id)} if tenant else {})}
+            for d in docs]})
         return
     if not docs:
         click.echo("no quarantined chunk")
+        return
+    click.echo(f"{'TENANT':<12} {'DOC_ID':<32} {'SCORE':>5} {'CHUNKS':>6}  SIGNALS  PATH")
     for d in docs:
-        click.echo(f"{d.tenant}  {d.doc_id}  score {d.score:.3f}  {len(d.chunks)} chunk(s)  "
-                   f"{', '.join(d.signals) or '-'}")
+        path = (sources.get(d.doc_id) or "(not readable)") if tenant else "(give --tenant)"
+        click.echo(f"{d.tenant:<12} {d.doc_id:<32} {d.score:>5.3f} {len(d.chunks):>6}  "
+                   f"{','.join(d.signals) or '-'}  {path}")
 
 
 @quarantine.command("release")

@@ -547,6 +547,21 @@ class Ingestor:
                 erased.append(doc_id)
         return erased, orphans
 
+    def source_of(self, tenant: str, doc_id: str) -> str | None:
+        """The sealed source path of a document's current version (``None``: none opens).
+
+        For an operator naming a document (``quarantine list --tenant``); the
+        caller audits the reveal. Loads no model.
+        """
+        try:
+            key = self._keys.data_key(doc_id, tenant)
+        except DataKeyNotFound:
+            return None
+        current = self._keys.current_version(doc_id, tenant)
+        hits = [h for h in self._points(tenant, doc_id)
+                if current is None or h.payload.get("version") == current]
+        return self._source_of(hits, key)
+
     def _source_of(self, hits: Sequence[Hit], key: bytes) -> str | None:
         for hit in hits:
             p = hit.payload
