@@ -12,6 +12,7 @@ import socket
 
 import click
 import uvicorn
+from fastapi import FastAPI
 
 from ._cli_support import serving_line
 
@@ -21,12 +22,13 @@ __all__ = ["AnnouncingServer"]
 class AnnouncingServer(uvicorn.Server):
     """Prints :func:`serving_line` on stderr once startup has succeeded."""
 
-    def __init__(self, config: uvicorn.Config, host: str, port: int) -> None:
+    def __init__(self, config: uvicorn.Config, app: FastAPI, host: str, port: int) -> None:
         super().__init__(config)
+        self._app = app  # the same app config holds; typed, for its state
         self._where = (host, port)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
-            services = self.config.app.state.services
+            services = self._app.state.services
             click.echo(serving_line(services, *self._where), err=True)

@@ -178,8 +178,8 @@ def cli(verbose: int) -> None:
               help="Also erase documents whose files are gone from the given folders.")
 @click.option("--workers", type=click.IntRange(1, 256), default=os.cpu_count() or 1,
               show_default="the cores",
-              help="Processes that parse and classify in parallel (used when there are "
-                   "at least 8 files per worker; writes stay in one process, in order).")
+              help="Processes that parse and classify in parallel (used when at least 8 "
+                   "changed files per worker; writes stay in one process, in order).")
 def ingest(paths: tuple[Path, ...], manifest: Path | None, root: Path | None,
            excludes: tuple[str, ...], tenant: str | None, as_json: bool, sync: bool,
            workers: int) -> None:
@@ -772,20 +772,20 @@ def serve(host: str, port: int) -> None:
     from ._settings import ConfigError
 
     settings = _settings()
-    check_port_free(host, port)  # before the models load: a busy port in one line
     try:
         # Build the verifier now: a missing or unusable JWKS stops here, with
         # one line, instead of inside the server's startup after a traceback.
         TokenVerifier(settings)
     except ConfigError as exc:
         _fail(str(exc))
+    check_port_free(host, port)  # before the models load: a busy port in one line
     if settings.policy is not None:
         load_policy(settings.policy)  # PolicyError: one line, exit 2 (see main)
     app = create_app(settings)
     # log_config=None: uvicorn keeps its hands off logging; its loggers propagate to
     # the JSON handler the cli group configured (-v shows access lines: no bodies).
     config = uvicorn.Config(app, host=host, port=port, log_config=None, server_header=False)
-    server = AnnouncingServer(config, host, port)
+    server = AnnouncingServer(config, app, host, port)
     try:
         server.run()
     except SystemExit as exc:  # uvicorn's STARTUP_FAILURE (3): not one of our codes
