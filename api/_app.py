@@ -206,7 +206,7 @@ class RetrieveResponse(BaseModel):
         default=None,
         description='"tenant_has_no_documents" when no chunk came back and the caller\'s own '
                     "tenant holds no document at all (a wrong or missing tenant claim); "
-                    "else null")
+                    "absent otherwise")
 
 
 class HeldChunkOut(BaseModel):
@@ -332,7 +332,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     app.add_middleware(EdgeMiddleware, max_body=max_body)
 
-    @app.post("/v1/retrieve", response_model=RetrieveResponse, tags=["retrieval"])
+    @app.post("/v1/retrieve", response_model=RetrieveResponse, tags=["retrieval"],
+              response_model_exclude_none=True)  # "notice" only when there is one
     def retrieve(body: RetrieveRequest, principal: PrincipalDep,
                  svc: ServicesDep) -> dict[str, object]:
         """Retrieve context as the token's principal may see it."""

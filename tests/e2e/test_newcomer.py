@@ -51,7 +51,7 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def ragseal(data_dir: Path, *argv: str, timeout: float = 1200) -> Done:
-    done = subprocess.run([*RAGSEAL, *argv], env=_env(data_dir), capture_output=True,
+    done = subprocess.run([*RAGSEAL, *argv], env=_env(data_dir), capture_output=True,  # noqa: S603 - our own command
                           text=True, timeout=timeout, cwd=ROOT, check=False)
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     return Done(done.returncode, done.stdout, done.stderr)
@@ -90,10 +90,10 @@ class Server:
     port: int
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")
 def server(store: Store) -> Iterator[Server]:
     port = free_port()
-    proc = subprocess.Popen([*RAGSEAL, "serve", "--port", str(port)], env=_env(store.data_dir),
+    proc = subprocess.Popen([*RAGSEAL, "serve", "--port", str(port)], env=_env(store.data_dir),  # noqa: S603 - our own command
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert proc.stderr is not None
@@ -116,11 +116,11 @@ def server(store: Store) -> Iterator[Server]:
 
 def retrieve(server: Server, token: str, body: object) -> tuple[int, dict[str, object]]:
     data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 - http to loopback
         f"{server.url}/v1/retrieve", data=data, method="POST",
         headers={"Authorization": f"Bearer {token}", "content-type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=120) as r:
+        with urllib.request.urlopen(request, timeout=120) as r:  # noqa: S310 - http to loopback
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
@@ -140,64 +140,76 @@ def test_quickstart_ingest_reports_a_stable_summary_and_levels_per_document(stor
     assert "levels of written documents:" in store.first.out
 
 
-def test_quickstart_serve_says_where_it_serves_once_it_answers(server: Server) -> None:
-    assert server.line.startswith(f"ragseal: serving on http://127.0.0.1:{server.port} ")
-    assert "acme (" in server.line and "policy " in server.line
+class TestServing:
+    """The steps that need the server; it stops before the CLI steps (one process per
+    embedded store)."""
 
+    def test_quickstart_serve_says_where_it_serves_once_it_answers(self, server: Server) -> None:
+        assert server.line.startswith(f"ragseal: serving on http://127.0.0.1:{server.port} ")
+        assert "acme (" in server.line and "policy " in server.line
 
-def test_quickstart_tokens_and_query_show_each_readers_difference(
-    store: Store, server: Server,
-) -> None:
-    hr, hr_note = token(store, "--sub", "maria@acme.example", "--tenant", "acme",
-                        "--groups", "hr,all-staff", "--roles", "hr")
-    emp, _ = token(store, "--sub", "sam@acme.example", "--tenant", "acme",
-                   "--groups", "all-staff", "--roles", "employee")
-    assert "tenant acme" in hr_note
+    def test_quickstart_tokens_and_query_show_each_readers_difference(
+        self, store: Store, server: Server,
+    ) -> None:
+        hr, hr_note = token(store, "--sub", "maria@acme.example", "--tenant", "acme",
+                            "--groups", "hr,all-staff", "--roles", "hr")
+        emp, _ = token(store, "--sub", "sam@acme.example", "--tenant", "acme",
+                       "--groups", "all-staff", "--roles", "employee")
+        assert "tenant acme" in hr_note
 
-    status, as_hr = retrieve(server, hr, {"query": QUESTION, "top_k": 2})
-    assert status == 200
-    status, as_emp = retrieve(server, emp, {"query": QUESTION, "top_k": 2})
-    assert status == 200
+        status, as_hr = retrieve(server, hr, {"query": QUESTION, "top_k": 2})
+        assert status == 200
+        status, as_emp = retrieve(server, emp, {"query": QUESTION, "top_k": 2})
+        assert status == 200
 
-    hr_text = " ".join(str(c["text"]) for c in as_hr["chunks"])  # type: ignore[union-attr]
-    emp_chunks = as_emp["chunks"]
-    assert isinstance(emp_chunks, list) and emp_chunks
-    assert "Jonas Weber" in hr_text
-    assert all("Jonas Weber" not in str(c["text"]) for c in emp_chunks)
-    assert {c["level"] for c in emp_chunks} <= {"public", "internal"}
+        hr_text = " ".join(str(c["text"]) for c in as_hr["chunks"])  # type: ignore[union-attr]
+        emp_chunks = as_emp["chunks"]
+        assert isinstance(emp_chunks, list) and emp_chunks
+        assert "Jonas Weber" in hr_text
+        assert all("Jonas Weber" not in str(c["text"]) for c in emp_chunks)
+        assert {c["level"] for c in emp_chunks} <= {"public", "internal"}
 
+    def test_a_token_without_tenant_is_told_so_and_its_empty_tenant_is_named(
+        self, store: Store, server: Server,
+    ) -> None:
+        bare, note = token(store, "--sub", "maria@acme.example", "--groups", "hr")
+        assert "tenant default (no --tenant given)" in note
 
-def test_a_token_without_tenant_is_told_so_and_its_empty_tenant_is_named(
-    store: Store, server: Server,
-) -> None:
-    bare, note = token(store, "--sub", "maria@acme.example", "--groups", "hr")
-    assert "tenant default (no --tenant given)" in note
+        status, body = retrieve(server, bare, {"query": QUESTION})
 
-    status, body = retrieve(server, bare, {"query": QUESTION})
+        assert status == 200
+        assert body["chunks"] == [] and body["notice"] == "tenant_has_no_documents"
 
-    assert status == 200
-    assert body["chunks"] == [] and body["notice"] == "tenant_has_no_documents"
+    @pytest.mark.parametrize(("body", "message"), [
+        ({"query": QUESTION, "top_k": 51}, "invalid request: body.top_k: must be an integer 1..50"),
+        ({"query": "   "}, "invalid request: body.query: must not be empty or only whitespace"),
+        ('{"query": ', "invalid request: body: not valid JSON at character 10 (Expecting value)"),
+    ])
+    def test_bad_requests_say_what_is_allowed(
+        self, store: Store, server: Server, body: object, message: str,
+    ) -> None:
+        hr, _ = token(store, "--sub", "maria@acme.example", "--tenant", "acme", "--groups", "hr")
+        status, answer = retrieve(server, hr, body)
+        assert status == 422
+        assert answer["error"] == {"code": "invalid_request", "message": message}
 
+    def test_a_busy_port_is_one_line_and_exit_2(self, store: Store, server: Server) -> None:
+        done = ragseal(store.data_dir, "serve", "--port", str(server.port), timeout=120)
+        assert done.code == 2
+        assert done.err.strip() == (f"ragseal: port {server.port} on 127.0.0.1 is already in use; "
+                                    "choose another with --port (quickstart: RAGSEAL_PORT)")
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"query": QUESTION, "top_k": 51}, "invalid request: body.top_k: must be an integer 1..50"),
-    ({"query": "   "}, "invalid request: body.query: must not be empty or only whitespace"),
-    ('{"query": ', "invalid request: body: not valid JSON at character 10 (Expecting value)"),
-])
-def test_bad_requests_say_what_is_allowed(
-    store: Store, server: Server, body: object, message: str,
-) -> None:
-    hr, _ = token(store, "--sub", "maria@acme.example", "--tenant", "acme", "--groups", "hr")
-    status, answer = retrieve(server, hr, body)
-    assert status == 422
-    assert answer["error"] == {"code": "invalid_request", "message": message}
+    def test_the_empty_tenant_notice_is_no_oracle_for_a_reader_who_sees_nothing(
+        self, store: Store, server: Server,
+    ) -> None:
+        """acme holds documents this token may not read: no notice, like any empty answer."""
+        nobody, _ = token(store, "--sub", "guest@acme.example", "--tenant", "acme",
+                          "--groups", "visitors")
 
+        status, body = retrieve(server, nobody, {"query": QUESTION})
 
-def test_a_busy_port_is_one_line_and_exit_2(store: Store, server: Server) -> None:
-    done = ragseal(store.data_dir, "serve", "--port", str(server.port), timeout=120)
-    assert done.code == 2
-    assert done.err.strip() == (f"ragseal: port {server.port} on 127.0.0.1 is already in use; "
-                                "choose another with --port (quickstart: RAGSEAL_PORT)")
+        assert status == 200
+        assert body["chunks"] == [] and "notice" not in body
 
 
 # -- the README's commands ---------------------------------------------------------------------
@@ -270,3 +282,4 @@ def test_usage_mistakes_stop_at_once_with_one_line(store: Store, tmp_path: Path)
         assert done.err.strip() == (f"ragseal: no ragseal data dir at {elsewhere}; set "
                                     "RAGSEAL_DATA_DIR or run ingest first")
     assert not elsewhere.parent.exists()
+
