@@ -9,37 +9,34 @@ the reusable :func:`require_role` dependency.
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
-import tempfile
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path, PurePath
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, File, Form, Request, Response, UploadFile
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
-from ragseal.classification import PolicyError, parse_policy_text
-from ragseal.ingest import IngestError, ManifestError, list_quarantine, parse_acl, release_document
-from ragseal.ingest._loaders import supported_extensions
+from ragseal.ingest import list_quarantine, release_document
 from ragseal.retrieval import Principal, RetrievalIdError
 from ragseal.store import AuditError
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._auth import TokenVerifier
 from ._container import Services
-from ._errors import ApiError, error_response, install_error_handlers
+from ._edge import EdgeMiddleware
+from ._errors import ApiError, install_error_handlers
+from ._failclosed import install_fail_closed
+from ._incident import GuardedPrincipal, note_denied, note_inspect, note_query
+from ._incident import install as install_incident
 from ._limits import (
     RateLimiter,
     TimeoutMiddleware,
     rate_limited_principal,
 )
 from ._metrics import Metrics
+from ._routes_policy import add_policy_routes, mfa_missing, tenant_paths
 from ._settings import Settings
+from ._uploads import UploadRunner, build_upload_router
 
 __all__ = ["create_app"]
 
@@ -77,78 +74,22 @@ def _route(request: Request) -> str:
     return str(getattr(request.scope.get("route"), "path", "unmatched"))
 
 
-class EdgeMiddleware:
-    """The body-size limit, request metrics and the audit record of every 401.
-
-    Plain ASGI: Starlette's ``BaseHTTPMiddleware`` (``@app.middleware``)
-    costs a task group and memory streams per request, about half a
-    millisecond each on these machines. A 401 is audited before its
-    response starts; when the audit trail cannot take the record, the
-    client gets the 503 ``audit_unavailable`` instead (fail closed).
-    """
-
-    def __init__(self, app: ASGIApp, max_body: int) -> None:
-        self.app = app
-        self.max_body = max_body
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        scope.setdefault("state", {})  # shared with the routes' request.state
-        status = 500
-        replaced = False
-
-        async def edge_send(message: Message) -> None:
-            nonlocal status, replaced
-            if replaced:
-                return  # the original 401's body: the client has the 503
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-                if status == 401:
-                    error = await self._audit_401(scope)
-                    if error is not None:
-                        replaced, status = True, error.status_code
-                        await error(scope, receive, send)
-                        return
-            await send(message)
-
-        try:
-            length = Headers(scope=scope).get("content-length")
-            if length is not None and (not length.isdigit() or int(length) > self.max_body):
-                await error_response(413, "too_large", "request body too large")(
-                    scope, receive, edge_send)
-            else:
-                await self.app(scope, receive, edge_send)
-        finally:
-            path = getattr(scope.get("route"), "path", "unmatched")
-            app = scope["app"]
-            app.state.metrics.observe(scope["method"], path, status,
-                                      time.perf_counter() - started)
-
-    @staticmethod
-    async def _audit_401(scope: Scope) -> Response | None:
-        """Audit the uniform 401 (its reason code is in request.state); the 503 if that fails."""
-        reason = str(scope["state"].get("auth_failure") or "unknown")
-        route = str(getattr(scope.get("route"), "path", "unmatched"))
-        try:
-            await run_in_threadpool(audit, scope["app"].state.services, "auth_failed",
-                                    None, "denied", reason=reason[:64],
-                                    method=scope["method"], route=route)
-        except ApiError as exc:
-            return error_response(exc.status, exc.code, exc.message)
-        return None
-
-
 def require_role(role: str) -> Callable[..., Principal]:
     """A dependency that admits only principals holding ``role``."""
 
     def dependency(request: Request, principal: PrincipalDep) -> Principal:
         if role not in principal.roles:
+            note_denied(request.app, principal, _route(request))
             audit(request.app.state.services, "access_denied", principal, "denied",
                   required_role=role, method=request.method, route=_route(request))
             raise ApiError(403, "forbidden", f"this operation needs the {role!r} role")
+        if mfa_missing(request.app.state.services, principal, role):
+            audit(request.app.state.services, "access_denied", principal, "denied",
+                  required_role=role, reason="mfa_required", method=request.method,
+                  route=_route(request))
+            raise ApiError(403, "mfa_required",
+                           f"this tenant's policy requires multi-factor authentication "
+                           f"for the {role!r} role")
         return principal
 
     return dependency
@@ -282,13 +223,6 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-# PUT /v1/policy reads the raw body (YAML or JSON); say so in the schema.
-_POLICY_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"type": "object"}},
-    "application/yaml": {"schema": {"type": "string"}},
-}}}
-
-
 def _is_loopback(host: str | None) -> bool:
     if host is None:
         return False
@@ -310,9 +244,13 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         app.state.services = services if services is not None else Services(settings)
         app.state.services.warm_up()
         app.state.verifier = TokenVerifier(settings)
+        app.state.uploads = UploadRunner(settings, app.state.services, app.state.metrics)
+        if isinstance(app.state.services, Services):  # a real root: parse child now
+            app.state.uploads.warm_up()
         try:
             yield
         finally:
+            app.state.uploads.close()
             if owned:
                 app.state.services.close()
 
@@ -330,20 +268,24 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(TimeoutMiddleware)  # inside EdgeMiddleware: its 503s are counted
     max_body = settings.max_body_bytes
 
-    app.add_middleware(EdgeMiddleware, max_body=max_body)
+    app.add_middleware(EdgeMiddleware, max_body=max_body, audit=audit)
+    install_fail_closed(app)
+    install_incident(app, settings, audit=audit, require_role=require_role)
+    app.include_router(build_upload_router(settings))
 
     @app.post("/v1/retrieve", response_model=RetrieveResponse, tags=["retrieval"],
               response_model_exclude_none=True)  # "notice" only when there is one
-    def retrieve(body: RetrieveRequest, principal: PrincipalDep,
+    def retrieve(body: RetrieveRequest, principal: GuardedPrincipal,
                  svc: ServicesDep) -> dict[str, object]:
         """Retrieve context as the token's principal may see it."""
         query_hash = svc.ids.keyed_hash("query", body.query)
+        note_query(app, principal, body.query)
         if len(body.query) > settings.max_query_chars:
             audit(svc, "retrieve", principal, "invalid", reason="query_too_long",
                   query_hash=query_hash)
             raise ApiError(422, "invalid_request",
                            f"query is too long: at most {settings.max_query_chars} characters")
-        result = svc.retriever.retrieve(principal, body.query,
+        result = tenant_paths(svc, principal).retriever.retrieve(principal, body.query,
                                         min(body.top_k, settings.max_top_k),
                                         pseudonymize=body.pseudonymize)
         audit(svc, "retrieve", principal, top_k=body.top_k, query_hash=query_hash,
@@ -359,69 +301,27 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 "context": result.context, "notice": EMPTY_TENANT_NOTICE if empty else None}
 
     @app.post("/v1/inspect", response_model=InspectResponse, tags=["retrieval"])
-    def inspect(body: InspectRequest, principal: PrincipalDep,
+    def inspect(body: InspectRequest, principal: GuardedPrincipal,
                 svc: ServicesDep) -> dict[str, object]:
         """Inspect a generated answer before it is shown."""
         try:
-            result = svc.inspector.inspect(principal, body.answer, body.retrieval_id)
+            result = tenant_paths(svc, principal).inspector.inspect(
+                principal, body.answer, body.retrieval_id)
         except RetrievalIdError:
+            note_denied(app, principal, "/v1/inspect")
             audit(svc, "inspect", principal, "denied", reason="invalid_retrieval_id",
                   retrieval_hash=svc.ids.keyed_hash("retrieval-id", body.retrieval_id or ""))
             raise ApiError(422, "invalid_retrieval_id",
                            "retrieval_id is invalid, expired or not yours") from None
         app.state.metrics.verdicts.labels(verdict=result.verdict).inc()
+        note_inspect(app, principal, body.answer, result)
         audit(svc, "inspect", principal, verdict=result.verdict,
               findings=len(result.findings),
               finding_types=sorted({f.type for f in result.findings}),
-              reidentified=result.reidentified,
+              reidentified=result.reidentified, known_values=result.known_values,
               retrieval_hash=(svc.ids.keyed_hash("retrieval-id", body.retrieval_id)
                               if body.retrieval_id else None))
         return result.as_dict()
-
-    @app.post("/v1/documents", status_code=201, response_model=DocumentOut, tags=["documents"])
-    def upload(
-        principal: Annotated[Principal, Depends(require_role("ingestor"))],
-        svc: ServicesDep,
-        file: Annotated[UploadFile, File(description="The document")],
-        acl: Annotated[str | None, Form(description="JSON: groups, users, level")] = None,
-    ) -> dict[str, object]:
-        """Ingest one document into the caller's tenant."""
-        name = PurePath(file.filename or "").name
-        suffix = PurePath(name).suffix.lower()
-        if suffix not in supported_extensions():
-            audit(svc, "ingest", principal, "refused", reason="unsupported_type")
-            raise ApiError(422, "unsupported_type", "unsupported document type")
-        try:
-            acl_data = json.loads(acl) if acl else {"users": [principal.sub]}
-            resolved = parse_acl(acl_data, tenant=principal.tenant).resolve(name)
-        except (ValueError, ManifestError):
-            audit(svc, "ingest", principal, "refused", reason="invalid_acl")
-            raise ApiError(422, "invalid_acl", "acl must be JSON with groups, users, level")\
-                from None
-        if resolved is None or resolved.tenant != principal.tenant:
-            audit(svc, "ingest", principal, "refused", reason="invalid_acl")
-            raise ApiError(422, "invalid_acl", "acl must name at least one group or user")
-        with tempfile.TemporaryDirectory(prefix="ragseal-upload-") as tmp:
-            path = Path(tmp) / f"upload{suffix}"
-            size = 0
-            with path.open("wb") as out:
-                while chunk := file.file.read(1 << 20):
-                    size += len(chunk)
-                    if size > max_body:
-                        audit(svc, "ingest", principal, "refused", reason="too_large")
-                        raise ApiError(413, "too_large", "document too large")
-                    out.write(chunk)
-            try:
-                result = svc.ingestor.ingest_file(path, source=name, acl=resolved)
-            except IngestError as exc:
-                audit(svc, "ingest", principal, "refused", reason="document_refused")
-                raise ApiError(422, "document_refused", exc.reason) from None
-        audit(svc, "ingest", principal, doc_id=result.doc_id, chunks=result.chunks,
-              level=result.level, entities=result.entities, flagged=result.flagged,
-              quarantined=result.quarantined)
-        app.state.metrics.ingested(result.chunks)
-        return {"doc_id": result.doc_id, "chunks": result.chunks, "level": result.level,
-                "injection_flagged": result.flagged, "quarantined": result.quarantined}
 
     @app.delete("/v1/documents/{doc_id}", status_code=204, tags=["documents"])
     def delete(
@@ -431,6 +331,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     ) -> Response:
         """Erase a document of the caller's tenant (data key and points)."""
         if not svc.erase(principal.tenant, doc_id):
+            note_denied(app, principal, "/v1/documents/{doc_id}")
             audit(svc, "delete", principal, "not_found",
                   doc_hash=svc.ids.keyed_hash("doc-id", doc_id))
             raise ApiError(404, "not_found", "no such document")
@@ -456,46 +357,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         """Release a document's quarantined chunks: retrievable (still flagged) from now on."""
         released = release_document(svc.store, _p.tenant, doc_id)
         if not released:
+            note_denied(app, _p, "/v1/quarantine/{doc_id}/release")
             audit(svc, "quarantine_release", _p, "not_found",
                   doc_hash=svc.ids.keyed_hash("doc-id", doc_id))
             raise ApiError(404, "not_found", "no quarantined chunk for that document")
         audit(svc, "quarantine_release", _p, doc_id=doc_id[:64], chunks=released)
         return {"doc_id": doc_id, "released": released}
 
-    @app.get("/v1/policy", tags=["policy"])
-    def get_policy(
-        _p: Annotated[Principal, Depends(require_role("steward"))], svc: ServicesDep
-    ) -> dict[str, object]:
-        """The policy in force."""
-        audit(svc, "policy_read", _p)
-        return svc.policy.to_json()
-
-    @app.put("/v1/policy", tags=["policy"], openapi_extra=_POLICY_BODY)
-    async def put_policy(
-        request: Request,
-        _p: Annotated[Principal, Depends(require_role("steward"))],
-        svc: ServicesDep,
-    ) -> dict[str, object]:
-        """Replace the policy (YAML or JSON body). Invalid: 422, old policy kept."""
-        raw = await request.body()
-        previous = svc.policy.fingerprint
-        try:
-            text = raw.decode("utf-8")
-            new = parse_policy_text(text)
-        except UnicodeDecodeError:
-            audit(svc, "policy_update", _p, "invalid", reason="not_utf8")
-            raise ApiError(422, "invalid_policy", "policy must be UTF-8 YAML or JSON") from None
-        except PolicyError as exc:
-            audit(svc, "policy_update", _p, "invalid", reason="invalid_policy")
-            raise ApiError(422, "invalid_policy", str(exc)) from None
-        try:
-            svc.set_policy(new)
-        except Exception as exc:  # a policy that cannot build detectors is refused
-            log.warning("policy rejected at build", extra={"error": exc.__class__.__name__})
-            audit(svc, "policy_update", _p, "invalid", reason="build_failed")
-            raise ApiError(422, "invalid_policy", "policy could not be applied") from None
-        audit(svc, "policy_update", _p, previous=previous)
-        return new.to_json()
+    add_policy_routes(app, require_role, audit, _services)
 
     @app.get("/healthz", tags=["operations"])
     def healthz(svc: ServicesDep) -> JSONResponse:
@@ -522,4 +391,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         body, content_type = app.state.metrics.render()
         return Response(body, media_type=content_type)
 
+    from ._gateway import include_gateway  # imports this module: bound after it loaded
+    include_gateway(app, settings)
     return app

@@ -166,7 +166,7 @@ def _principal_from_claims(claims: Mapping[str, Any]) -> Principal:
     if not _bounded_text(tenant):
         raise AuthError("claims")
     lists: list[tuple[str, ...]] = []
-    for name in ("groups", "roles"):
+    for name in ("groups", "roles", "amr"):  # amr: RFC 8176 methods (MFA policy)
         value = claims.get(name, [])
         if (
             not isinstance(value, list)
@@ -175,8 +175,8 @@ def _principal_from_claims(claims: Mapping[str, Any]) -> Principal:
         ):
             raise AuthError("claims")
         lists.append(tuple(value))
-    groups, roles = lists
-    return Principal(sub=sub, tenant=tenant, groups=groups, roles=roles)
+    groups, roles, amr = lists
+    return Principal(sub=sub, tenant=tenant, groups=groups, roles=roles, amr=amr)
 
 
 # --- keys -------------------------------------------------------------------
@@ -331,6 +331,7 @@ class TokenVerifier:
         self._audience = settings.jwt_audience
         self._leeway = settings.jwt_leeway_seconds
         self._issuer = settings.jwt_issuer
+        self._max_ttl = settings.max_token_ttl
         self._secret: _VerificationKey | None = None
         self._jwks: _JwksKeys | None = None
         if settings.jwt_secret is not None:
@@ -367,7 +368,27 @@ class TokenVerifier:
         if key.algorithm != algorithm:
             raise AuthError("algorithm")
         self._check(token, key)
+        self._check_times(claims)
         return _principal_from_claims(claims)
+
+    def _check_times(self, claims: Mapping[str, Any]) -> None:
+        """``exp``, ``iat`` and ``nbf`` are integers (NumericDate, RFC 7519; pyjwt
+        would take ``"9999999999"`` or ``1e20`` through ``int()``), and the
+        token lives at most ``max_token_ttl``: ``exp`` is no further ahead than
+        that, ``iat`` (when present) is not in the future and ``exp - iat``
+        is no longer than that."""
+        now = int(time.time())
+        for name in ("exp", "iat", "nbf"):
+            value = claims.get(name)
+            if name in claims and (not isinstance(value, int) or isinstance(value, bool)):
+                raise AuthError("claims")
+        exp = int(claims["exp"])
+        if exp - now > self._max_ttl + LEEWAY_SECONDS:
+            raise AuthError("lifetime")
+        if "iat" in claims:
+            iat = int(claims["iat"])
+            if iat > now + LEEWAY_SECONDS or exp - iat > self._max_ttl:
+                raise AuthError("lifetime")
 
     def _key_for(self, header: Mapping[str, Any]) -> _VerificationKey:
         if self._secret is not None:
@@ -424,6 +445,7 @@ def mint_token(
     ttl: int = 3600,
     audience: str = "ragseal",
     issuer: str | None = None,
+    amr: Iterable[str] = (),
 ) -> str:
     """An HS256 token that :class:`TokenVerifier` accepts with the same secret.
 
@@ -453,6 +475,8 @@ def mint_token(
     }
     if tenant is not None:
         claims["tenant"] = tenant
+    if amr:
+        claims["amr"] = sorted(set(amr))
     if issuer is not None:
         claims["iss"] = issuer
     try:

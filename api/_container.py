@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from ragseal.ingest._chunking import Chunker
     from ragseal.ingest._embedder import Embedder
 
+    from ._policies import InForce, TenantPolicies
+    from ._policy_relabel import TenantRelabels
+    from ._tenant_paths import TenantPaths
+
 __all__ = ["Services"]
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,8 @@ class Services:
         self.settings = settings
         self._policy = policy if policy is not None else self._load_policy()
         self._lock = threading.RLock()
+        self._tenant_paths: dict[tuple[str, int, str], TenantPaths] = {}
+        self._classifiers: dict[str, Classifier] = {}
 
     def __repr__(self) -> str:
         return f"Services(data_dir={str(self.settings.data_dir)!r})"
@@ -68,7 +74,73 @@ class Services:
             self.__dict__["classifier"] = classifier
             for name in ("ingestor", "retriever", "inspector"):
                 self.__dict__.pop(name, None)
+            self._tenant_paths.clear()
+            if "policies" in self.__dict__:
+                self.policies.set_base(policy)
         log.info("policy replaced", extra={"policy": policy.fingerprint})
+
+    # -- per tenant (docs/POLICY.md) ----------------------------------------
+    @cached_property
+    def policies(self) -> TenantPolicies:
+        """Each tenant's policy in force: the base, or its newest stored version."""
+        from ragseal.store import SqlitePolicyStore
+
+        from ._policies import TenantPolicies
+
+        policies = TenantPolicies(self._policy, SqlitePolicyStore(self.settings.keyring_dir),
+                                  recheck=self.settings.policy_recheck_seconds)
+        policies.on_change = self._policy_changed
+        return policies
+
+    @cached_property
+    def relabels(self) -> TenantRelabels:
+        """Background relabels after a tenant policy change (docs/POLICY.md)."""
+        from ._policy_relabel import TenantRelabels
+
+        return TenantRelabels(self)
+
+    def _policy_changed(self, previous: InForce, new: InForce) -> None:
+        """A version another process stored: relabel here too (idempotent)."""
+        from ._policies import reclassify_needed, relabel_needed
+
+        if relabel_needed(previous.policy, new.policy):
+            self.relabels.request(new.tenant,
+                                  reclassify=reclassify_needed(previous.policy, new.policy))
+
+    def policy_for(self, tenant: str) -> Policy:
+        """The policy in force for ``tenant`` (PolicyUnavailable: fail closed)."""
+        return self.policies.in_force(tenant).policy
+
+    def classifier_for(self, policy: Policy) -> Classifier:
+        """One warm classifier per policy fingerprint (spaCy is shared by all)."""
+        if policy.fingerprint == self._policy.fingerprint:
+            return self.classifier
+        with self._lock:
+            found = self._classifiers.get(policy.fingerprint)
+        if found is None:
+            from ragseal.classification._classifier import Classifier
+
+            found = Classifier(policy)
+            found.warm_up()
+            with self._lock:
+                if len(self._classifiers) >= 32:  # bounded: drop the oldest
+                    self._classifiers.pop(next(iter(self._classifiers)))
+                found = self._classifiers.setdefault(policy.fingerprint, found)
+        return found
+
+    def for_tenant(self, tenant: str) -> TenantPaths:
+        """Ingest, retrieve and inspect paths under ``tenant``'s policy in force."""
+        from ._tenant_paths import TenantPaths
+
+        current = self.policies.in_force(tenant)
+        key = (tenant, current.version, current.policy.fingerprint)
+        with self._lock:
+            found = self._tenant_paths.get(key)
+            if found is None:
+                if len(self._tenant_paths) >= 256:
+                    self._tenant_paths.pop(next(iter(self._tenant_paths)))
+                found = self._tenant_paths[key] = TenantPaths(self, current)
+        return found
 
     # -- keys and ids -----------------------------------------------------
     @cached_property
@@ -180,7 +252,7 @@ class Services:
     def warm_up(self) -> None:
         """Build everything now (server start): fail at startup, not on a request."""
         _ = (self.keys, self.audit, self.store, self.classifier, self.embedder, self.ingestor,
-             self.retriever, self.inspector)
+             self.retriever, self.inspector, self.policies)
 
     def close(self) -> None:
         try:
@@ -191,3 +263,5 @@ class Services:
                 self.store.close()
             if "keys" in self.__dict__:
                 self.keys.close()
+            if "policies" in self.__dict__:
+                self.policies.store.close()

@@ -98,6 +98,29 @@ class Settings(BaseSettings):
     """Requests per principal per minute; 0 turns rate limiting off."""
     request_timeout_seconds: float = Field(default=30.0, ge=0, le=3600)
     """Seconds before a request is answered 503 ``timeout``; 0 disables the deadline."""
+    policy_recheck_seconds: float = Field(default=1.0, gt=0, le=4)
+    """How often a process checks the tenant policy store for a newer version
+    (docs/POLICY.md); at most 4 s, so a change applies everywhere within 5 s."""
+    upload_wait_seconds: float = Field(default=20.0, ge=0, le=3600)
+    """Seconds an upload's answer waits for its ingest: done by then, 201; else 202 and a
+    job to poll (kept under ``request_timeout_seconds``)."""
+    ingest_timeout_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    """Seconds one uploaded document may take to ingest; past it the work is stopped."""
+    max_token_ttl: int = Field(default=24 * 3600, ge=60, le=366 * 24 * 3600)
+    """Longest token lifetime accepted: ``exp`` (and ``exp - iat``) at most this far ahead."""
+
+    # The OpenAI-compatible gateway (api/_gateway.py); off unless upstream_url is set.
+    upstream_url: str | None = None
+    """Base URL of an OpenAI-compatible server (``.../v1``); enables ``/v1/chat/completions``."""
+    upstream_api_key: SecretStr | None = None
+    upstream_model: str | None = Field(default=None, min_length=1, max_length=256)
+    """Model sent upstream; unset: the caller's ``model``."""
+    upstream_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    upstream_max_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    """Largest upstream answer read (body, or the sum of a stream's events)."""
+    gateway_top_k: int = Field(default=5, ge=1, le=50)
+    gateway_hold_chars: int = Field(default=64, ge=0, le=4096)
+    """Characters a stream holds back so that a finding growing into them is never emitted."""
     jwt_leeway_seconds: int = Field(default=5, ge=0, le=300)
     """Clock skew tolerated on a token's ``exp``/``nbf``/``iat``: an expired token is
     refused this many seconds after its ``exp`` at the latest."""
@@ -179,6 +202,26 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("upstream_url")
+    @classmethod
+    def _valid_upstream_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return cls._valid_qdrant_url(value)  # same rules: http(s), a host, no credentials
+
+    @model_validator(mode="after")
+    def _upstream_consistent(self) -> Settings:
+        if self.upstream_api_key is not None:
+            if self.upstream_url is None:
+                raise ValueError("RAGSEAL_UPSTREAM_API_KEY is set but RAGSEAL_UPSTREAM_URL "
+                                 "is not; set the upstream URL or unset the key")
+            parts = urlsplit(self.upstream_url)
+            if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+                raise ValueError(
+                    "RAGSEAL_UPSTREAM_API_KEY would be sent in clear: RAGSEAL_UPSTREAM_URL "
+                    "must use https:// unless the server is on loopback")
+        return self
+
     @property
     def keyring_dir(self) -> Path:
         """Folder of the local key provider: ``keyring`` or ``data_dir/keys``."""
@@ -201,6 +244,20 @@ class Settings(BaseSettings):
                 "set RAGSEAL_JWT_SECRET or RAGSEAL_JWT_JWKS: the server verifies "
                 "bearer tokens and has no anonymous mode"
             )
+
+    # Probing detection (api/_probing.py, docs/THREATS.md): a principal whose
+    # calls look like guessing is throttled (429, growing Retry-After) and an
+    # audit record ``probing_suspected`` is written.
+    probe_threshold: float = Field(default=20.0, ge=0)
+    """Decayed signal score at which a principal is throttled; 0 turns detection off."""
+    probe_half_life_seconds: float = Field(default=300.0, gt=0, le=7 * 24 * 3600)
+    """Seconds for a principal's probing score to halve."""
+    probe_penalty_seconds: float = Field(default=30.0, gt=0, le=24 * 3600)
+    """Length of the first throttle; each further strike doubles it."""
+    probe_max_penalty_seconds: float = Field(default=3600.0, gt=0, le=7 * 24 * 3600)
+    """Cap on one throttle's length."""
+    probe_forgive_seconds: float = Field(default=24 * 3600.0, gt=0)
+    """Seconds without a strike after which the doubling starts over."""
 
 
 def _describe(exc: ValidationError) -> str:

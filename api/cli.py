@@ -206,6 +206,7 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, root: Path | None,
         TimeRemainingColumn,
     )
 
+    from ._cli_policy import run_ingestor
     from ._cli_support import check_ingest_paths, print_ingest_report, warn_unmatched
 
     check_ingest_paths(paths, manifest)
@@ -251,7 +252,7 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, root: Path | None,
         with progress:
             task = progress.add_task("files", total=None, chunks=0, rate="")
             report = ingest_paths(
-                services.ingestor,
+                run_ingestor(services, acl, tenant),
                 list(paths),
                 acl,
                 tenant=tenant,
@@ -336,9 +337,10 @@ def relabel(tenants: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
       RAGSEAL_POLICY=new-policy.yaml ragseal relabel --dry-run
       RAGSEAL_POLICY=new-policy.yaml ragseal relabel --tenant acme --json
     """
-    from ragseal.ingest import relabel as relabel_chunks
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ._cli_policy import relabel_in_force
 
     console = Console(stderr=True)
     with _services(read_only=True) as services:
@@ -349,9 +351,8 @@ def relabel(tenants: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
         )
         with progress:
             task = progress.add_task("chunks", total=None)
-            report = relabel_chunks(
-                policy=services.policy, store=services.store, keys=services.keys,
-                ids=services.ids, tenants=tenants or None, dry_run=dry_run,
+            report = relabel_in_force(  # each tenant under its own policy
+                services, tenants, dry_run=dry_run,
                 on_total=lambda n: progress.update(task, total=n),
                 on_chunks=lambda n: progress.advance(task, n),
             )
@@ -621,6 +622,7 @@ def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int
       ragseal query "What is Maria's phone number?" --user maria@acme.example \\
           --groups hr,all-staff --roles hr --tenant acme
     """
+    from ._cli_policy import tenant_paths_or_exit
     from ._empty_tenant import EMPTY_TENANT_NOTICE, tenant_has_documents
 
     principal = _principal(user, groups, roles, tenant)
@@ -628,7 +630,8 @@ def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int
     if not text.strip():
         _fail("the query is empty")
     with _services(read_only=True) as services:
-        result = services.retriever.retrieve(principal, text, top_k, pseudonymize=pseudonymize)
+        paths = tenant_paths_or_exit(services, principal.tenant)
+        result = paths.retriever.retrieve(principal, text, top_k, pseudonymize=pseudonymize)
         empty_tenant = not result.chunks and not tenant_has_documents(services.store, tenant)
         _audit(services, "retrieve", principal, top_k=top_k,
                query_hash=services.ids.keyed_hash("query", text),
@@ -687,11 +690,14 @@ def inspect(text: str, user: str, groups: str, roles: str, tenant: str,
     """
     from ragseal.retrieval import RetrievalIdError
 
+    from ._cli_policy import tenant_paths_or_exit
+
     principal = _principal(user, groups, roles, tenant)
     answer = _read_input(text)
     with _services(read_only=True) as services:
         try:
-            result = services.inspector.inspect(principal, answer, retrieval_id)
+            result = tenant_paths_or_exit(services, principal.tenant).inspector.inspect(
+                principal, answer, retrieval_id)
         except RetrievalIdError as exc:
             _audit(services, "inspect", principal, "denied", reason="invalid_retrieval_id",
                    via="cli")
@@ -732,6 +738,9 @@ def token(sub: str, groups: str, roles: str, tenant: str | None, ttl: int) -> No
     settings = _settings()
     if settings.jwt_secret is None:
         _fail("set RAGSEAL_JWT_SECRET (at least 32 bytes) to mint HS256 tokens")
+    if ttl > settings.max_token_ttl:
+        _fail(f"--ttl {ttl} is longer than RAGSEAL_MAX_TOKEN_TTL ({settings.max_token_ttl} "
+              "seconds): the server would refuse the token")
     try:
         minted = mint_token(
             settings.jwt_secret, sub=sub, tenant=tenant, groups=_split(groups),
@@ -769,6 +778,7 @@ def serve(host: str, port: int) -> None:
     from ._app import create_app
     from ._auth import TokenVerifier
     from ._cli_support import check_port_free
+    from ._container import Services
     from ._settings import ConfigError
 
     settings = _settings()
@@ -781,48 +791,29 @@ def serve(host: str, port: int) -> None:
     check_port_free(host, port)  # before the models load: a busy port in one line
     if settings.policy is not None:
         load_policy(settings.policy)  # PolicyError: one line, exit 2 (see main)
-    app = create_app(settings)
-    # log_config=None: uvicorn keeps its hands off logging; its loggers propagate to
-    # the JSON handler the cli group configured (-v shows access lines: no bodies).
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, server_header=False)
-    server = AnnouncingServer(config, app, host, port)
+    # Built here, not in the server's lifespan: a locked store, a master key that
+    # does not open the keyring, a damaged keyring or audit trail stop the start
+    # with one line and exit 2 (see main) instead of uvicorn's traceback.
+    services = Services(settings)
     try:
-        server.run()
-    except SystemExit as exc:  # uvicorn's STARTUP_FAILURE (3): not one of our codes
-        if exc.code in (0, None):
-            raise
-        _fail(f"could not start serving on {host}:{port} (run with -v for the reason)")
+        services.warm_up()
+        app = create_app(settings, services)
+        # log_config=None: uvicorn keeps its hands off logging; its loggers propagate to
+        # the JSON handler the cli group configured (-v shows access lines: no bodies).
+        config = uvicorn.Config(app, host=host, port=port, log_config=None,
+                                server_header=False)
+        server = AnnouncingServer(config, app, host, port)  # one line once it serves
+        try:
+            server.run()
+        except SystemExit as exc:  # uvicorn's STARTUP_FAILURE (3): not one of our codes
+            if exc.code in (0, None):
+                raise
+            _fail(f"could not start serving on {host}:{port} (run with -v for the reason)")
+    finally:
+        services.close()
 
 
-# -- policy -----------------------------------------------------------------
-@cli.group()
-def policy() -> None:
-    """Validate and show the steward's policy."""
-
-
-@policy.command("check")
-@click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
-def policy_check(file: Path | None) -> None:
-    """Validate FILE (default: RAGSEAL_POLICY, else the bundled policy).
-
-    Exits 2 with the offending key path, e.g. recognizers[2].patterns[0]: ...
-
-    \b
-    Examples:
-      ragseal policy check my-policy.yaml
-      RAGSEAL_POLICY=my-policy.yaml ragseal policy check
-    """
-    from ragseal.classification import PolicyError, default_policy, load_policy
-
-    try:
-        if file is None:
-            settings = _settings()
-            file = settings.policy
-        pol = load_policy(file) if file is not None else default_policy()
-    except PolicyError as exc:
-        _fail(f"policy: {exc}")
-    click.echo(f"policy OK: {len(pol.levels)} levels, {len(pol.entity_rules)} entity types, "
-               f"{len(pol.roles)} roles (fingerprint {pol.fingerprint})")
+# -- policy: api/_cli_policy.py (registered at the end of this module) --------
 
 
 # -- quarantine ---------------------------------------------------------------
@@ -898,6 +889,13 @@ def quarantine_release(doc_id: str, tenant: str | None) -> None:
         _audit(services, "quarantine_release", _operator(tenant), doc_id=doc_id[:64],
                chunks=released)
     click.echo(f"released {released} chunk(s) of {doc_id}")
+
+
+# Incident commands (quarantine add, tenant freeze/unfreeze): api/_cli_incident.py.
+from ._cli_incident import quarantine_add, tenant  # noqa: E402
+
+quarantine.add_command(quarantine_add)
+cli.add_command(tenant)
 
 
 # -- keys -------------------------------------------------------------------
@@ -1043,6 +1041,11 @@ def audit_export(since: str | None) -> None:
     for record in read_audit(settings.data_dir / "audit", cutoff):
         click.echo(json.dumps(record, sort_keys=True, separators=(",", ":"),
                               ensure_ascii=False))
+
+
+from ._cli_policy import policy as _policy_group  # noqa: E402 - needs the helpers above
+
+cli.add_command(_policy_group)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from ._eval import Counts, EvalInputError, EvalReport, evaluate, parse_labeled  
 from ._findings import Finding, resolve_overlaps  # noqa: E402
 from ._injection import InjectionScore, score_injection  # noqa: E402
 from ._policy import (  # noqa: E402
+    FLOOR_ENTITIES,
     MASKS,
     EntityRule,
     InjectionRule,
@@ -27,6 +28,7 @@ from ._policy import (  # noqa: E402
 )
 
 __all__ = [
+    "FLOOR_ENTITIES",
     "HIPAA_ENTITIES",
     "MASKS",
     "OFFLINE_ENV",

@@ -146,12 +146,24 @@ class Classifier:
         return results
 
     def _finalise(self, found: list[Finding], text: str) -> tuple[Finding, ...]:
-        from ._detectors import drop_known_confusions, trim_ner_overlaps
+        from ._detectors import (
+            drop_known_confusions,
+            drop_number_fragments,
+            drop_userinfo_emails,
+            trim_at_deny_list,
+            trim_ner_overlaps,
+        )
 
         policy = self._policy
         kept = [
             f for f in found if f.entity in self._ranks and f.score >= policy.threshold(f.entity)
         ]
+        kept = drop_number_fragments(trim_at_deny_list(drop_userinfo_emails(kept, text), text),
+                                     text)
+        if "PERSON" in self._ranks:
+            from ._coreference import drop_false_names, propagate_names
+
+            kept = propagate_names(drop_false_names(kept, text), text)
         merged = merge_adjacent(trim_ner_overlaps(drop_known_confusions(kept), text), text)
         return tuple(resolve_overlaps(merged, self._ranks))
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
@@ -43,6 +44,9 @@ __all__ = [
     "DetectorError",
     "PresidioDetector",
     "drop_known_confusions",
+    "drop_number_fragments",
+    "drop_userinfo_emails",
+    "trim_at_deny_list",
     "trim_ner_overlaps",
     "supported_entities",
     "unsupported_entities",
@@ -256,6 +260,102 @@ def trim_ner_overlaps(findings: Iterable[Finding], text: str) -> list[Finding]:
     return out
 
 
+# Readings of the statistical model and the name lists: guesses about where a
+# name starts and ends, unlike a steward's listed term.
+_GUESSED_BY = frozenset({"SpacyRecognizer", "FilteredSpacyRecognizer", "PersonNameRecognizer",
+                         "PlaceRecognizer"})
+_NER_TYPES = frozenset({"PERSON", "ORGANIZATION", "LOCATION", "NRP"})
+
+
+def trim_at_deny_list(findings: Iterable[Finding], text: str) -> list[Finding]:
+    """Keep a deny-list term's neighbours out of its span.
+
+    spaCy reads ``Project Kestrel`` as one name; merged with the steward's
+    ``Kestrel`` it would mask ``Project`` too. A NER or name-list reading
+    that overlaps a deny-list finding keeps only its part outside, and only
+    when that part is still a name by itself (:func:`._names.looks_like_person`
+    for PERSON, two letters or more otherwise); ``Project`` alone is not.
+    """
+    findings = list(findings)
+    listed = [(f.start, f.end) for f in findings if f.detector.endswith(".deny_list")]
+    if not listed:
+        return findings
+    from ._names import looks_like_person
+
+    out: list[Finding] = []
+    for f in findings:
+        if (f.entity not in _NER_TYPES or f.detector not in _GUESSED_BY
+                or not any(s < f.end and f.start < e for s, e in listed)):
+            out.append(f)
+            continue
+        pieces = [(f.start, f.end)]
+        for s, e in listed:
+            pieces = [p for a, b in pieces for p in ((a, min(b, s)), (max(a, e), b)) if p[0] < p[1]]
+        for a, b in pieces:
+            while a < b and not text[a].isalnum():
+                a += 1
+            while b > a and not text[b - 1].isalnum():
+                b -= 1
+            piece = text[a:b]
+            keep = looks_like_person(piece) if f.entity == "PERSON" else (
+                sum(c.isalpha() for c in piece) >= 2 and " " in piece)
+            if keep:
+                out.append(Finding(f.entity, a, b, f.score, f.detector))
+    return out
+
+
+# An IBAN's shape, whatever its check digits: two letters, two digits, then
+# groups of four. Digit groups inside one are no phone, card, SSN or bank
+# number even when the IBAN itself fails mod-97 (``LT12 1000 0111 0100 1001``).
+_IBAN_SHAPE = re.compile(
+    r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,4})?(?![A-Za-z0-9])"
+)
+_INSIDE_IBAN_SHAPE = frozenset({"PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "US_BANK_NUMBER",
+                                "US_DRIVER_LICENSE", "DATE_TIME"})
+_JOINED = re.compile(r"[A-Za-z0-9]-$")
+
+
+def drop_number_fragments(findings: Iterable[Finding], text: str) -> list[Finding]:
+    """Drop number readings that are pieces of a longer identifier.
+
+    Digit groups inside an IBAN-shaped token (valid or not), and an SSN
+    shape joined by a hyphen to more characters (``Order number
+    447-22-7333-X``): a reader sees one identifier there, not a phone, a
+    card or a social security number.
+    """
+    findings = list(findings)
+    ibans = [m.span() for m in _IBAN_SHAPE.finditer(text)] if any(
+        f.entity in _INSIDE_IBAN_SHAPE for f in findings) else []
+    out = []
+    for f in findings:
+        if f.entity in _INSIDE_IBAN_SHAPE and any(
+                s <= f.start and f.end <= e for s, e in ibans):
+            continue
+        if f.entity == "US_SSN" and (
+                re.match(r"-[A-Za-z0-9]", text[f.end:f.end + 2])
+                or _JOINED.search(text[max(0, f.start - 2):f.start])):
+            continue
+        out.append(f)
+    return out
+
+
+_USERINFO = re.compile(r"[a-z][a-z0-9+.\-]{1,30}://[^\s:/@]{1,128}:$", re.IGNORECASE)
+
+
+def drop_userinfo_emails(findings: Iterable[Finding], text: str) -> list[Finding]:
+    """Drop the e-mail readings of ``password@host`` inside ``scheme://user:password@host``.
+
+    The e-mail recognizer reads the password and the host as one address;
+    merged with the PASSWORD finding it would run the mask on through the
+    host. The password is found by ``PasswordRecognizer``; the host alone is
+    not personal data.
+    """
+    return [
+        f for f in findings
+        if f.entity != "EMAIL_ADDRESS" or not _USERINFO.search(text, max(0, f.start - 200), f.start)
+    ]
+
+
 class PresidioDetector:
     """All policy entity types through one Presidio ``AnalyzerEngine``."""
 
@@ -451,6 +551,7 @@ def _recognizers(
         )
     from ._email import PrivateDomainEmailRecognizer
     from ._tuned import (
+        ContextBankRecognizer,
         ContextLicenseRecognizer,
         LenientPhoneRecognizer,
         TunedCreditCardRecognizer,
@@ -465,6 +566,7 @@ def _recognizers(
         "CreditCardRecognizer": TunedCreditCardRecognizer,
         "IbanRecognizer": TunedIbanRecognizer,
         "UsLicenseRecognizer": ContextLicenseRecognizer,
+        "UsBankRecognizer": ContextBankRecognizer,
         "LenientPhoneRecognizer": LenientPhoneRecognizer,
         "PhoneRecognizer": functools.partial(WindowedPhoneRecognizer, possible=True),
         "UrlRecognizer": WindowedUrlRecognizer,
@@ -473,7 +575,9 @@ def _recognizers(
         for class_name in PREDEFINED_RECOGNIZERS[entity]:
             factory = ours.get(class_name) or getattr(predefined, class_name)
             recognizers.append(factory(supported_language=LANGUAGE))
-    recognizers += secret_recognizers(builtin & _SECRET_ENTITIES)
+    # Every floor entity the policy knows (all of them, after the floor) gets
+    # the built-in secret recognizers, even beside a custom rule of that name.
+    recognizers += secret_recognizers(frozenset(policy.entity_rules) & _SECRET_ENTITIES)
     if "LOCATION" in builtin:
         from ._places import PlaceRecognizer
 

@@ -51,7 +51,7 @@ south east west lincoln washington jackson jefferson madison houston austin dall
 phoenix paris china india georgia virginia carolina florida kansas nevada montana dakota
 """.split())
 _PARTICLES = r"(?:van|von|de|der|den|da|di|del|della|la|le|du|dos|das|ter|ten|bin|al|el|st\.?)"
-_CAP = r"[\p{Lu}][\p{Ll}]+(?:[-'’][\p{Lu}]?[\p{Ll}]+)?"
+_CAP = r"(?:[\p{Lu}]['’][\p{Lu}][\p{Ll}]+|[\p{Lu}][\p{Ll}]+(?:[-'’][\p{Lu}]?[\p{Ll}]+)?)"
 _CAPITAL_NAME = regex.compile(
     rf"(?<![\p{{L}}\p{{N}}])({_CAP})((?:[ ](?:{_PARTICLES}[ ]){{0,3}}{_CAP}){{1,2}})(?![\p{{L}}])"
 )
@@ -61,6 +61,10 @@ _PERSON_CUE = regex.compile(
     r"|prepared|written|escalated|assigned|interviewed|referred|witnessed|notarized)[ ]by"
     r"|(?i:employee|colleague|manager|supervisor|contractor|candidate|applicant|patient"
     r"|tenant|spouse|dear|attn|mr|mrs|ms|dr|prof)\.?)|(?i:\bcc:?))[ ]$"
+    # a form's name field, an e-mail header's display name
+    r"|(?i:(?<!(?:account|company|file|user|host|domain|product|project|bank|vendor|business"
+    r"|legal entity|payee)[ ])\b(?:full\s+|legal\s+|employee\s+)?name|\bfrom|\bto|\bcc"
+    r"|\breply-to)[ \t]*:[ \t]*$"
 )
 # Cue-only names (no listed first name) are dropped when spaCy reads an
 # organisation, place or product there, or a word names a team ("signed by
@@ -69,6 +73,7 @@ _NOT_PEOPLE = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "NORP", "EVENT",
 _TEAM_WORDS = frozenset("""
 operations finance legal engineering sales marketing support team teams robotics logistics
 security facilities payroll procurement compliance accounting office staff board desk
+accounts receivable payable customer success service services department helpdesk billing
 """.split())
 
 

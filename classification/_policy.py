@@ -26,6 +26,8 @@ from pydantic_core import ErrorDetails
 
 __all__ = [
     "MASKS",
+    "FLOOR_ENTITIES",
+    "FLOOR_MIN_SCORE",
     "EntityRule",
     "InjectionRule",
     "InspectRule",
@@ -45,6 +47,13 @@ Mask = Literal["pseudonym", "redact", "last4"]
 MASKS: tuple[str, ...] = ("pseudonym", "redact", "last4")
 
 _ENTITY_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+
+# The floor (classification/_floor.py): secrets, whatever a policy says.
+FLOOR_ENTITIES: frozenset[str] = frozenset(
+    {"AWS_ACCESS_KEY", "PRIVATE_KEY", "API_TOKEN", "PASSWORD"}
+)
+# A floor entity's finding counts from this score (or the policy's lower one).
+FLOOR_MIN_SCORE = 0.5
 
 
 class PolicyError(ValueError):
@@ -239,6 +248,17 @@ class InspectRule(_Model):
         return hosts
 
 
+class AdminRule(_Model):
+    """Administrative safeguards (docs/POLICY.md).
+
+    ``require_mfa``: roles whose routes (e.g. ``steward``: the policy and
+    quarantine routes; ``ingestor``: documents) accept only tokens whose
+    ``amr`` claim (RFC 8176) lists ``mfa``.
+    """
+
+    require_mfa: tuple[str, ...] = ()
+
+
 class Policy(_Model):
     """A validated classification and access policy.
 
@@ -255,6 +275,7 @@ class Policy(_Model):
     roles: dict[str, RoleRule] = Field(default_factory=dict)
     injection: InjectionRule = Field(default_factory=InjectionRule)
     inspect: InspectRule = Field(default_factory=InspectRule)
+    admin: AdminRule = Field(default_factory=AdminRule)
 
     # -- levels -----------------------------------------------------------
     def rank(self, level: str) -> int:
@@ -304,8 +325,10 @@ class Policy(_Model):
     def threshold(self, entity: str) -> float:
         rule = self.entity_rules.get(entity)
         if rule is not None and rule.min_score is not None:
-            return rule.min_score
-        return self.min_score
+            found = rule.min_score
+        else:
+            found = self.min_score
+        return min(found, FLOOR_MIN_SCORE) if entity in FLOOR_ENTITIES else found
 
     # -- roles ------------------------------------------------------------
     def clearance(self, roles: Iterable[str]) -> int:
@@ -318,6 +341,8 @@ class Policy(_Model):
         roles = tuple(roles)
         if self.rank(self.entity_rule(entity).level) <= self.clearance(roles):
             return True
+        if entity in FLOOR_ENTITIES:
+            return False  # the floor: only the highest clearance reads a secret
         for role in roles:
             rule = self.roles.get(role)
             if rule is None:
@@ -328,7 +353,10 @@ class Policy(_Model):
 
     # -- serialisation ----------------------------------------------------
     def to_json(self) -> dict[str, object]:
-        return self.model_dump(mode="json", exclude_defaults=False)
+        # ``admin`` is left out while unset, so that policies written before it
+        # existed keep their fingerprint (and stored documents their version ids).
+        unset = {"admin"} if self.admin == AdminRule() else None
+        return self.model_dump(mode="json", exclude_defaults=False, exclude=unset)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -398,18 +426,25 @@ def _check_references(policy: Policy) -> list[str]:
     if inj.quarantine_at is not None and inj.quarantine_at < inj.flag_at:
         errors.append("injection.quarantine_at: must be >= injection.flag_at "
                       "(a quarantined chunk is always flagged)")
+    for j, role_name in enumerate(policy.admin.require_mfa):
+        if not role_name.strip():
+            errors.append(f"admin.require_mfa[{j}]: empty role name")
     for name, role in policy.roles.items():
         if role.clearance not in levels:
             errors.append(f"roles.{name}.clearance: unknown level {role.clearance!r}")
         if role.unmask != "all":
             for j, entity in enumerate(role.unmask):
-                if entity not in seen:
+                if entity not in seen and entity not in FLOOR_ENTITIES:  # floor: known
                     errors.append(f"roles.{name}.unmask[{j}]: unknown entity {entity!r}")
     return errors
 
 
-def parse_policy(data: object) -> Policy:
-    """Validate a decoded policy document; raise :class:`PolicyError` with key paths."""
+def parse_policy(data: object, *, notes: list[str] | None = None) -> Policy:
+    """Validate a decoded policy document; raise :class:`PolicyError` with key paths.
+
+    The result always carries the floor (``_floor.py``); ``notes``, when
+    given, receives one line per thing the floor changed.
+    """
     if not isinstance(data, Mapping):
         raise PolicyError("(root): the policy must be a mapping")
     try:
@@ -420,7 +455,12 @@ def parse_policy(data: object) -> Policy:
     problems = _check_references(policy)
     if problems:
         raise PolicyError("; ".join(problems))
-    return policy
+    from ._floor import with_floor  # it builds on this module's models
+
+    floored, added = with_floor(policy)
+    if notes is not None:
+        notes.extend(added)
+    return floored
 
 
 def _duplicate_key(node: yaml.Node, loc: tuple[int | str, ...], seen: set[int]) -> str | None:
@@ -468,6 +508,12 @@ def _safe_load_unique(text: str) -> object:
 
 
 def _decode(text: str, source: str) -> object:
+    from ._safe_parse import UnsafeInputError, check_yaml
+
+    try:
+        check_yaml(text)  # before the recursive composer: 20,000 levels was a 500
+    except UnsafeInputError as exc:
+        raise PolicyError(f"{source}: {exc}") from None
     try:
         return _safe_load_unique(text)
     except yaml.YAMLError as exc:
@@ -476,8 +522,8 @@ def _decode(text: str, source: str) -> object:
         raise PolicyError(f"{source}: not valid YAML{yaml_problem(exc)}") from None
 
 
-def load_policy(path: str | Path) -> Policy:
-    """Read and validate a policy file."""
+def load_policy(path: str | Path, *, notes: list[str] | None = None) -> Policy:
+    """Read and validate a policy file (``notes``: see :func:`parse_policy`)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -488,12 +534,12 @@ def load_policy(path: str | Path) -> Policy:
     except OSError as exc:
         raise PolicyError(f"cannot read policy file {path}: "
                           f"{exc.strerror or exc.__class__.__name__}") from None
-    return parse_policy(_decode(text, path.name))
+    return parse_policy(_decode(text, path.name), notes=notes)
 
 
-def parse_policy_text(text: str) -> Policy:
+def parse_policy_text(text: str, *, notes: list[str] | None = None) -> Policy:
     """Validate a policy given as YAML or JSON text (JSON is a subset of YAML)."""
-    return parse_policy(_decode(text, "policy"))
+    return parse_policy(_decode(text, "policy"), notes=notes)
 
 
 def default_policy() -> Policy:

@@ -22,8 +22,11 @@ import regex
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from ._secret_patterns import TOKEN_RULES, body_ok, is_placeholder
+
 __all__ = [
     "SECRET_ENTITIES",
+    "AssignedSecretRecognizer",
     "AwsAccessKeyRecognizer",
     "BearerTokenRecognizer",
     "JwtRecognizer",
@@ -31,6 +34,7 @@ __all__ = [
     "KnownTokenRecognizer",
     "PasswordRecognizer",
     "PrivateKeyRecognizer",
+    "QuotedHighEntropyRecognizer",
     "secret_recognizers",
     "shannon_entropy",
 ]
@@ -85,6 +89,8 @@ class AwsAccessKeyRecognizer(PatternRecognizer):
             context=list(self.CONTEXT),
             global_regex_flags=_CASE_SENSITIVE,
         )
+    def invalidate_result(self, pattern_text: str) -> bool:
+        return is_placeholder(pattern_text)  # AKIAIOSFODNN7EXAMPLE, AKIAXXXXXXXXXXXXXXXX
 
 
 class PrivateKeyRecognizer(PatternRecognizer):
@@ -130,13 +136,17 @@ class PrivateKeyRecognizer(PatternRecognizer):
 
 
 class JwtRecognizer(PatternRecognizer):
-    """JSON Web Tokens: three base64url segments whose header is JSON with ``alg``."""
+    """JSON Web Tokens: base64url segments whose header is JSON with ``alg``.
+
+    Three segments, or two when the payload is JSON too (a token whose
+    signature was cut off still carries its claims).
+    """
 
     ENTITY = "API_TOKEN"
     PATTERNS = (
         Pattern(
             "jwt",
-            r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*",
+            r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}(?:\.[A-Za-z0-9_-]*)?",
             0.8,
         ),
     )
@@ -149,13 +159,20 @@ class JwtRecognizer(PatternRecognizer):
         )
 
     def validate_result(self, pattern_text: str) -> bool:
-        segment = pattern_text.split(".", 1)[0]
-        try:
-            raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-            header = json.loads(raw)
-        except (binascii.Error, ValueError):
+        segments = pattern_text.split(".")
+        header = _json_segment(segments[0])
+        if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
             return False
-        return isinstance(header, dict) and isinstance(header.get("alg"), str)
+        # Header and payload only (the signature cut off): the payload must be JSON too.
+        return len(segments) > 2 or isinstance(_json_segment(segments[1]), dict)
+
+
+def _json_segment(segment: str) -> object:
+    """A base64url JSON segment decoded, or None."""
+    try:
+        return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (binascii.Error, ValueError):
+        return None
 
 
 class BearerTokenRecognizer(PatternRecognizer):
@@ -176,44 +193,173 @@ class BearerTokenRecognizer(PatternRecognizer):
         return not looks_random(pattern_text, 16, self.MIN_ENTROPY)
 
 
-class KnownTokenRecognizer(PatternRecognizer):
-    """Tokens whose vendor prefix makes them recognisable without context."""
+class KnownTokenRecognizer(EntityRecognizer):
+    """Tokens whose vendor prefix makes them recognisable without context.
 
-    ENTITY = "API_TOKEN"
-    PATTERNS = (
-        Pattern("github_token", r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b", 0.95),
-        Pattern("github_pat", r"\bgithub_pat_[A-Za-z0-9_]{60,100}\b", 0.95),
-        Pattern("gitlab_pat", r"\bglpat-[A-Za-z0-9_-]{20,}\b", 0.95),
-        Pattern("slack_token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b", 0.9),
-        Pattern("stripe_secret_key", r"\b[sr]k_live_[A-Za-z0-9]{24,}\b", 0.95),
-        Pattern("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}\b", 0.9),
-    )
-
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=self.ENTITY,
-            patterns=_copy(self.PATTERNS),
-            global_regex_flags=_CASE_SENSITIVE,
-        )
-
-
-class KeywordSecretRecognizer(EntityRecognizer):
-    """High-entropy strings within a few words after key/secret/token/password.
-
-    The keyword may be part of an identifier (``GITHUB_TOKEN``,
-    ``aws_secret_access_key``, ``apiKey``); the candidate must be at least
-    ``MIN_LENGTH`` characters, mix character classes and reach
-    ``MIN_ENTROPY`` bits per character, which rules out English words,
-    repeated characters and most placeholders.
+    The formats are data (:data:`._secret_patterns.TOKEN_RULES`): a rule's
+    regex runs only when one of its keywords is in the text (most texts hold
+    none), and a match counts only when its random part reaches the rule's
+    entropy and is no placeholder (``ghp_xxxx...``, ``...EXAMPLE``).
     """
 
     ENTITY = "API_TOKEN"
-    KEYWORD = r"(?<![\w.-])[\w.-]*?(?:key|secret|token|passw(?:or)?d|pwd|credential|auth)[\w.-]*"
-    CANDIDATE = r"(?<![A-Za-z0-9+/_~-])[A-Za-z0-9+/_~-]{20,}={0,2}(?![A-Za-z0-9+/_~=-])"
+
+    def __init__(self) -> None:
+        self._rules = [
+            (rule, regex.compile(rule.pattern, _CASE_INSENSITIVE if rule.case_insensitive
+                                 else _CASE_SENSITIVE))
+            for rule in TOKEN_RULES
+        ]
+        super().__init__(supported_entities=[self.ENTITY], name=type(self).__name__)
+
+    def load(self) -> None:  # nothing to load
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        folded = text.lower()
+        out: list[RecognizerResult] = []
+        seen: set[tuple[int, int]] = set()
+        for rule, compiled in self._rules:
+            if not any(k in folded for k in rule.keywords):
+                continue
+            for m in compiled.finditer(text, timeout=1.0):
+                groups = m.groupdict()
+                body = groups.get("body") or groups.get("body2") or m.group()
+                if not body_ok(body, rule.min_entropy):
+                    continue
+                start, end = m.span("secret") if groups.get("secret") else m.span()
+                if (start, end) not in seen:  # one finding per span, first rule wins
+                    seen.add((start, end))
+                    out.append(_result(self, start, end, rule.score, rule.name))
+        return out
+
+
+def _result(
+    recognizer: EntityRecognizer, start: int, end: int, score: float, pattern: str = ""
+) -> RecognizerResult:
+    return RecognizerResult(
+        entity_type=recognizer.supported_entities[0],
+        start=start,
+        end=end,
+        score=score,
+        recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: type(recognizer).__name__,
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
+            "pattern": pattern,
+        },
+    )
+
+
+_IDENTIFIER_PART = regex.compile(r"[A-Za-z]{2,}|[A-Za-z0-9]{1,4}")
+
+
+def looks_like_identifier(value: str) -> bool:
+    """A name in code, not a secret: ``X509_pubkey_st``, ``XXH3_SECRET_SIZE_MIN``, ``db.pass``.
+
+    Two or more parts joined by ``_``, ``.`` or ``-``, each a run of letters or
+    a short alphanumeric piece; a random string has long mixed parts.
+    """
+    parts = regex.split(r"[_.-]+", value.strip("_.-"))
+    if len(parts) < 2:
+        return False
+    return all(_IDENTIFIER_PART.fullmatch(p) for p in parts) and any(
+        len(p) >= 3 and p.isalpha() for p in parts
+    )
+
+
+def looks_like_reference(value: str) -> bool:
+    """A variable, template or code reference standing where a value would be."""
+    v = value.strip("\"'`")
+    if not v or v[0] in "$%<{@" or v.startswith(("os.", "env.", "process.env", "var.", "self.",
+                                                "this.", "config.", "settings.", "local.")):
+        return True
+    # a.b.c of identifier-like parts (few digits each): sat.f9fe5e2pwnsbfue08gc6lq is a token
+    return bool(regex.fullmatch(r"[A-Za-z_][A-Za-z_]*\d{0,2}(?:\.[A-Za-z_][A-Za-z_]*\d{0,2})+"
+                                r"(?:\(\))?", v))
+
+
+# UUIDs after a credential word are ids far more often than credentials
+# (npm's ``_authToken=<uuid>`` is a table rule of its own).
+_UUID = regex.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+
+
+def _sequential(value: str, run: int) -> bool:
+    """``run`` consecutive characters each one more than the last (``abcd``, ``1234``)."""
+    count = 1
+    for a, b in zip(value, value[1:], strict=False):
+        count = count + 1 if ord(b) - ord(a) == 1 else 1
+        if count >= run:
+            return True
+    return False
+
+
+def short_secret_ok(value: str) -> bool:
+    """A short value (8-19 chars) right after ``key =`` that still looks generated.
+
+    Letters and digits both, at least two letters' cases or a symbol, no
+    dictionary-looking runs, entropy near the maximum for its length.
+    """
+    n = len(value)
+    if n < 8 or is_placeholder(value) or looks_like_identifier(value):
+        return False
+    digits = sum(c.isdigit() for c in value)
+    letters = sum(c.isalpha() for c in value)
+    if not digits or letters < 2:
+        return False
+    classes = sum((any(c.islower() for c in value), any(c.isupper() for c in value),
+                   any(not c.isalnum() for c in value)))
+    if classes < 2 and not (digits >= 3 and letters >= 3):
+        return False
+    if regex.search(r"(?<![A-Za-z])(?:[A-Z]?[a-z]{6,}|[A-Z]{7,})(?![a-z])", value) or _sequential(
+            value.lower(), 4):
+        return False  # a word inside, or counting (abc12345): not generated
+    return shannon_entropy(value) >= min(3.0, math.log2(n) - 0.4)
+
+
+class KeywordSecretRecognizer(EntityRecognizer):
+    """High-entropy strings after key/secret/token/password, or inside such an element.
+
+    The keyword may be part of an identifier (``GITHUB_TOKEN``,
+    ``aws_secret_access_key``, ``apiKey``). Where the value may be:
+
+    - within ``MAX_WORDS_AFTER`` words after it on the same line;
+    - inside an XML element named by it (``<gitlabToken>...</gitlabToken>``,
+      the value on the next lines);
+    - on the next line when the keyword names a key/value pair
+      (``- name: FACEBOOK_TOKEN`` then ``value: "..."``).
+
+    A candidate of ``MIN_LENGTH``+ characters must mix character classes and
+    reach ``MIN_ENTROPY`` bits per character; a shorter one (8+) counts only
+    as the value assigned to the keyword (``api_key = "Zx8qP2mL9vT4"``) and
+    must pass :func:`short_secret_ok`. Code identifiers, variable references,
+    placeholders and UUIDs are not secrets.
+    """
+
+    ENTITY = "API_TOKEN"
+    KEYWORD = (
+        r"(?<![\w.-])[\w.-]*?(?:key|secret|token|passw(?:or)?d|pwd|credential|auth|pass\b"
+        r"|api[_-]?key|client[_-]?secret)[\w.-]*"
+    )
+    CANDIDATE = (
+        r"(?<![A-Za-z0-9+/_~.-])[A-Za-z0-9+/_~-][A-Za-z0-9+/_~.=-]{6,}[A-Za-z0-9+/_~-]={0,2}"
+        r"(?![A-Za-z0-9+/_~=-])"
+    )
+    # A UUID or a long number is a credential only when assigned to a key named
+    # for one (``herokuToken = "<uuid>"``), not to an id (``token_id``).
+    _CREDENTIAL_NAME = regex.compile(r"(?i)(?:token|secret|passw|pwd|api_?key|auth)(?!\w*id\b)"
+                                     r"(?!.*(?:_id|Id)$)")
     MAX_WORDS_AFTER = 4
     MIN_LENGTH = 20
     MIN_ENTROPY = 3.5
     SCORE = 0.7
+    # Right after the keyword: the end of its name, an operator, a quote.
+    _ASSIGNED = regex.compile(r"[\"'`]?\s*(?:[:=]{1,3}|=>|!==?|===?|,|\s)?\s*[\"'`(]?\s*$")
+    _XML_OPEN = regex.compile(r"<([\w.:-]+)[^<>\n]*>\s*$")
+    _NEXT_VALUE = regex.compile(
+        r"[ \t]*(?:-[ \t]*)?[\"']?value[\"']?[ \t]*[:=][ \t]*[\"']?([^\s\"']+)"
+    )
 
     def __init__(self) -> None:
         self._keyword = regex.compile(self.KEYWORD, regex.IGNORECASE)
@@ -228,33 +374,107 @@ class KeywordSecretRecognizer(EntityRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         found: dict[tuple[int, int], RecognizerResult] = {}
-        for keyword in self._keyword.finditer(text):
-            line_end = text.find("\n", keyword.end())
-            window_end = len(text) if line_end < 0 else line_end
-            words = 0
-            for word in self._words.finditer(text, keyword.end(), window_end):
-                words += 1
-                if words > self.MAX_WORDS_AFTER:
-                    break
-                for cand in self._candidate.finditer(text, word.start(), word.end()):
-                    value = cand.group()
-                    if "://" in text[word.start() : word.end()]:
-                        continue  # a URL, not a credential
-                    if looks_random(value.rstrip("="), self.MIN_LENGTH, self.MIN_ENTROPY):
-                        found[cand.span()] = self._result(*cand.span())
+        for keyword in self._keyword.finditer(text, timeout=1.0):
+            for start, end in self._candidates(text, keyword):
+                found.setdefault((start, end), _result(self, start, end, self.SCORE, "keyword"))
         return list(found.values())
 
-    def _result(self, start: int, end: int) -> RecognizerResult:
-        return RecognizerResult(
-            entity_type=self.ENTITY,
-            start=start,
-            end=end,
-            score=self.SCORE,
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: type(self).__name__,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-            },
-        )
+    def _candidates(self, text: str, keyword: regex.Match[str]) -> list[tuple[int, int]]:
+        line_end = text.find("\n", keyword.end())
+        window_end = len(text) if line_end < 0 else line_end
+        out = []
+        words = 0
+        for word in self._words.finditer(text, keyword.end(), window_end):
+            words += 1
+            if words > self.MAX_WORDS_AFTER:
+                break
+            if "://" in word.group():
+                continue  # a URL, not a credential
+            for cand in self._candidate.finditer(text, word.start(), word.end()):
+                assigned = words <= 2 and bool(
+                    self._ASSIGNED.match(text, keyword.end(), cand.start()))
+                if self._is_secret(cand.group(), assigned) or (
+                        assigned and self._assigned_id_shape(keyword.group(), cand.group())):
+                    out.append(cand.span())
+        if out or line_end < 0:
+            return out
+        # Nothing on the keyword's line: an XML element or a name/value pair.
+        line_start = text.rfind("\n", 0, keyword.start()) + 1
+        head = text[line_start:window_end]
+        opened = self._XML_OPEN.search(head)
+        if opened and keyword.group() in opened.group(0):
+            close = text.find("</", window_end, window_end + 400)
+            if close > 0:
+                inner = text[window_end:close]
+                stripped = inner.strip()
+                if stripped and "\n" not in stripped and "<" not in stripped:
+                    at = window_end + inner.index(stripped)
+                    if self._is_secret(stripped, True):
+                        out.append((at, at + len(stripped)))
+            return out
+        if regex.search(r"name[\"']?[ \t]*[:=]", head, regex.IGNORECASE):
+            m = self._NEXT_VALUE.match(text, window_end + 1)
+            if m and self._is_secret(m.group(1), True):
+                out.append(m.span(1))
+        return out
+
+    def _assigned_id_shape(self, keyword: str, value: str) -> bool:
+        """A UUID or 20+ digits assigned to a credential-named key."""
+        shaped = bool(_UUID.fullmatch(value)) or (value.isdigit() and len(value) >= 20)
+        return (shaped and not is_placeholder(value)
+                and bool(self._CREDENTIAL_NAME.search(keyword)))
+
+    def _is_secret(self, value: str, assigned: bool) -> bool:
+        value = value.rstrip("=.")
+        if looks_like_reference(value) or _UUID.fullmatch(value) or is_placeholder(value):
+            return False
+        if len(value) >= self.MIN_LENGTH and looks_random(value, self.MIN_LENGTH,
+                                                         self.MIN_ENTROPY):
+            return not looks_like_identifier(value)
+        return assigned and len(value) < 64 and short_secret_ok(value)
+
+
+class QuotedHighEntropyRecognizer(EntityRecognizer):
+    """A quoted base64-like string of near-maximal entropy, with no keyword near it.
+
+    detect-secrets' high-entropy plugin, restricted: at least ``MIN_LENGTH``
+    characters between matching quotes, ``MIN_ENTROPY`` bits per character
+    (4.5, what random base64 of this length reaches and text, paths and ids
+    do not), letters and digits, not a hash named as such (``sha256``,
+    ``integrity``, ``checksum``...) just before it.
+    """
+
+    ENTITY = "API_TOKEN"
+    PATTERN = regex.compile(r"([\"'`])([A-Za-z0-9+/_=-]{24,512})\1")
+    MIN_LENGTH = 24
+    MIN_ENTROPY = 4.5
+    SCORE = 0.6
+    _HASH_WORDS = regex.compile(
+        r"(?i:sha\d*|md5|hash|checksum|digest|integrity|etag|fingerprint|nonce|salt|commit"
+        r"|revision|uuid|guid|\bids?\b|image|icon|data:)"
+    )
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=[self.ENTITY], name=type(self).__name__)
+
+    def load(self) -> None:  # nothing to load
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        out = []
+        for m in self.PATTERN.finditer(text, timeout=1.0):
+            value = m.group(2).rstrip("=")
+            if len(value) < self.MIN_LENGTH or shannon_entropy(value) < self.MIN_ENTROPY:
+                continue
+            if not looks_random(value, self.MIN_LENGTH, self.MIN_ENTROPY) or is_placeholder(value):
+                continue
+            if self._HASH_WORDS.search(text, max(0, m.start() - 32), m.start()):
+                continue
+            start, end = m.span(2)
+            out.append(_result(self, start, end, self.SCORE, "quoted_high_entropy"))
+        return out
 
 
 # A key whose name says "password": db_password, PASSWORD, "passwd", pwd.
@@ -333,9 +553,79 @@ class PasswordRecognizer(PatternRecognizer):
         value = pattern_text.strip()
         if len(value) < self.MIN_LENGTH or value.lower() in self.PLACEHOLDERS:
             return True
-        if value[0] in "$%<{" or value.startswith("os.") or value.startswith("env."):
-            return True  # a variable, template or code reference
+        if looks_like_reference(value):
+            return True  # a variable, template or code reference (var.db_password)
+        if regex.fullmatch(r"[a-z]+(?:_[a-z]+)+", value):
+            return True  # a snake_case name (password: real_key), not a value
         return len(set(value)) == 1 or set(value) <= set("*•xX.")
+
+
+# A key named for a credential other than a password: secret, api key, private key...
+_CRED_KEY = (
+    r"(?<![\w.-])[\w.-]*(?:secret|api_?key|apikey|private_?key|access_?key|auth_?token"
+    r"|access_?token|db_?pass|passwd)[\w.-]*[\"']?[ \t]*"
+)
+_CRED_ASSIGN = _CRED_KEY + r"(?:=>|:=|===?|!==?|=|:|,)[ \t]*"
+
+
+class AssignedSecretRecognizer(PatternRecognizer):
+    """A quoted value assigned to a key named for a credential, whatever its entropy.
+
+    ``api_key = "m{h}o)p$e]nob"``, ``client_secret: 'Tr0ub4dor'``: the key
+    says what the value is, as ``PasswordRecognizer`` does for passwords.
+    The value must have 6+ characters, an alphanumeric one, and be no
+    reference, placeholder, code name or prose (three lower-case words).
+    """
+
+    ENTITY = "API_TOKEN"
+    PATTERNS = (
+        Pattern("assigned_secret_dq", r"(?<=" + _CRED_ASSIGN + r"\")[^\"\r\n]{6,256}(?=\")", 0.7),
+        Pattern("assigned_secret_sq", r"(?<=" + _CRED_ASSIGN + r"')[^'\r\n]{6,256}(?=')", 0.7),
+        Pattern("assigned_secret_bq", r"(?<=" + _CRED_ASSIGN + r"`)[^`\r\n]{6,256}(?=`)", 0.7),
+        Pattern(
+            "assigned_secret_bare",
+            r"(?<=" + _CRED_KEY + r"(?::=|=|:)[ \t]*)[^\s\"'`=][^\s\"'`]{5,255}(?=[\s,;\"'`]|$)",
+            0.7,
+        ),
+    )
+    HINTS = ("secret", "key", "token", "pass")
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity=self.ENTITY,
+            patterns=_copy(self.PATTERNS),
+            global_regex_flags=_CASE_INSENSITIVE,
+        )
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        folded = text.casefold()
+        if not any(hint in folded for hint in self.HINTS):
+            return []
+        return super().analyze(text, entities, nlp_artifacts, regex_flags)
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        value = pattern_text.strip()
+        if len(value) < 6 or not any(c.isalnum() for c in value):
+            return True
+        if value.lower() in PasswordRecognizer.PLACEHOLDERS or looks_like_reference(value):
+            return True
+        if is_placeholder(value) or looks_like_identifier(value):
+            return True
+        if regex.fullmatch(r"[a-z]+(?:_[a-z]+)*", value):
+            return True  # one lower-case word or snake_case name ("real_secret")
+        if value.startswith(("/", "./", "~/", "file:", "http")) or regex.search(
+                r"\.(?:pem|key|crt|json|ya?ml|txt|p12|pfx|env)$", value):
+            return True  # a path or a file holding the secret, not the secret
+        if value.isalpha() and value.count(" ") == 0 and len(value) < 20:
+            return True  # a single word ("Required", "Optional")
+        words = value.split()
+        return len(words) >= 3 and sum(w.isalpha() and w.islower() for w in words) >= 3  # prose
 
 
 def secret_recognizers(entities: frozenset[str] | set[str]) -> list[EntityRecognizer]:
@@ -351,6 +641,8 @@ def secret_recognizers(entities: frozenset[str] | set[str]) -> list[EntityRecogn
             BearerTokenRecognizer(),
             KnownTokenRecognizer(),
             KeywordSecretRecognizer(),
+            QuotedHighEntropyRecognizer(),
+            AssignedSecretRecognizer(),
         ]
     if "PASSWORD" in entities:
         recognizers.append(PasswordRecognizer())

@@ -13,7 +13,10 @@ Three backends give the same vectors at different speeds:
 - ``onnx-int8``: that graph with its MatMul weights quantized to int8 per
   channel (dynamic quantization); cosine to torch >= 0.97 per text, no
   measurable loss of retrieval quality (``benchmarks/ingest.py``), and the
-  fastest on CPU.
+  fastest on CPU. Whether int8 keeps that cosine depends on the CPU's
+  integer kernels: on x86 without VNNI (e.g. AVX2-only EPYC), ONNX Runtime's
+  u8s8 kernels saturate and the cosine drops to ~0.95 (docs/TRAPS.md). The
+  export then keeps only the fp32 graph and ``onnx-int8`` runs as ``onnx``.
 
 The ONNX files are exported from the local model folder at first use into a
 cache folder keyed by the weights' hash and the tool versions, checked
@@ -53,7 +56,9 @@ logger = logging.getLogger(__name__)
 Backend = Literal["torch", "onnx", "onnx-int8"]
 
 #: Bumped whenever the exported graph or its quantization changes.
-_EXPORT_FORMAT = 1
+_EXPORT_FORMAT = 2
+#: Written beside ``model.onnx`` when the int8 graph failed its check on this CPU.
+_INT8_REJECTED = "int8-rejected.json"
 #: Minimum cosine to the torch vectors for an export to be kept (per text).
 _MIN_COSINE: dict[str, float] = {"onnx": 0.999, "onnx-int8": 0.97}
 _CHECK_TEXTS = (
@@ -171,8 +176,7 @@ class Embedder:
         encode: _Encoder | None = None
         if self.backend != "torch":
             try:
-                encode = self._build_onnx(path)
-                self.active_backend = self.backend
+                encode, self.active_backend = self._build_onnx(path)
             except Exception as exc:  # noqa: BLE001 - any export failure falls back
                 logger.warning(
                     "ONNX embedder unavailable, falling back to torch",
@@ -204,14 +208,15 @@ class Embedder:
 
         return encode
 
-    def _build_onnx(self, path: Path) -> _Encoder:
+    def _build_onnx(self, path: Path) -> tuple[_Encoder, Backend]:
         import numpy as np
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         max_tokens = int(json.loads((path / "sentence_bert_config.json").read_text())
                          ["max_seq_length"])
-        model_file = _ensure_export(path, self._cache_dir or default_cache_dir(), self.backend)
+        model_file, backend = _ensure_export(path, self._cache_dir or default_cache_dir(),
+                                             self.backend)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Idle ORT threads spin for a while by default; between two embed calls
@@ -249,7 +254,7 @@ class Embedder:
         if probe.shape != (1, self.dim):
             raise RuntimeError(f"Embedder: ONNX model gives {probe.shape[1]}-d vectors")
         self._max_tokens = max_tokens
-        return encode
+        return encode, backend
 
 
 def _load_sentence_transformer(path: Path):  # type: ignore[no-untyped-def]
@@ -291,15 +296,33 @@ def _model_key(path: Path) -> str:
             while block := f.read(1 << 20):
                 digest.update(block)
     digest.update(f"{_EXPORT_FORMAT}|{torch.__version__}|{onnxruntime.__version__}".encode())
+    digest.update(_int8_kernel_tag().encode())
     return digest.hexdigest()[:24]
 
 
-def _ensure_export(path: Path, cache_dir: Path, backend: str) -> Path:
-    """The ONNX file for ``backend``, exported into the cache at first use."""
+def _int8_kernel_tag() -> str:
+    """The CPU features that decide ONNX Runtime's int8 kernels: a cache exported
+    (and checked) on a VNNI machine is not taken for one without."""
+    import platform
+
+    flags: set[str] = set()
+    with contextlib.suppress(OSError):
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+        for line in cpuinfo.splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    wanted = ("avx512_vnni", "avx_vnni", "avx512bw", "avx2", "amx_int8")
+    return platform.machine() + ":" + ",".join(f for f in wanted if f in flags)
+
+
+def _ensure_export(path: Path, cache_dir: Path, backend: Backend) -> tuple[Path, Backend]:
+    """The ONNX file for ``backend``, exported into the cache at first use, and the
+    backend it really is (``onnx`` where int8 failed its check on this CPU)."""
     target = cache_dir / _model_key(path)
-    name = "model-int8.onnx" if backend == "onnx-int8" else "model.onnx"
-    if (target / name).is_file():
-        return target / name
+    found = _cached(target, backend)
+    if found is not None:
+        return found
     cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     started = time.perf_counter()
     # Export into a private folder, then rename: a concurrent process either
@@ -310,14 +333,30 @@ def _ensure_export(path: Path, cache_dir: Path, backend: str) -> Path:
         try:
             os.replace(work, target)
         except OSError:
-            if not (target / name).is_file():  # an older partial folder: replace it
+            if _cached(target, backend) is None:  # an older partial folder: replace it
                 shutil.rmtree(target, ignore_errors=True)
                 os.replace(work, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     logger.info("embedding model exported to ONNX",
                 extra={"ms": round((time.perf_counter() - started) * 1000)})
-    return target / name
+    found = _cached(target, backend)
+    if found is None:
+        raise RuntimeError("Embedder: the ONNX export left no model file")
+    return found
+
+
+def _cached(target: Path, backend: Backend) -> tuple[Path, Backend] | None:
+    if backend == "onnx-int8":
+        if (target / "model-int8.onnx").is_file():
+            return target / "model-int8.onnx", "onnx-int8"
+        if not (target / _INT8_REJECTED).is_file():
+            return None
+        logger.warning("int8 ONNX model rejected on this CPU, using fp32 ONNX",
+                       extra={"backend": "onnx"})
+    if (target / "model.onnx").is_file():
+        return target / "model.onnx", "onnx"
+    return None
 
 
 def _export(path: Path, out: Path) -> None:
@@ -385,5 +424,9 @@ def _export(path: Path, out: Path) -> None:
         session = ort.InferenceSession(str(out / name), providers=["CPUExecutionProvider"])
         vectors = session.run(None, feeds)[0]
         cosine = float((vectors * reference).sum(axis=1).min())
-        if cosine < _MIN_COSINE[backend]:
+        if cosine < _MIN_COSINE[backend] and backend == "onnx-int8":
+            del session
+            (out / name).unlink()
+            (out / _INT8_REJECTED).write_text(json.dumps({"cosine": round(cosine, 4)}))
+        elif cosine < _MIN_COSINE[backend]:
             raise RuntimeError(f"Embedder: {name} disagrees with torch (cosine {cosine:.4f})")

@@ -17,7 +17,8 @@ gives every chunk holding one the ``hidden_text`` signal.
   box is not caught.
 - **DOCX**: python-docx; runs marked hidden (``w:vanish``) or coloured
   white (``FFFFFF``), in body paragraphs and table cells.
-- **HTML**: the standard library's parser; comments, ``<template>``,
+- **HTML**: the standard library's parser; comments that carry an
+  instruction-like signal (``<!-- build 42 -->`` does not), ``<template>``,
   elements with the ``hidden`` attribute or a style of ``display:none``,
   ``visibility:hidden``, ``opacity:0``, ``font-size:0`` or a white colour.
   Styles from ``<style>`` sheets and classes are not evaluated. An
@@ -50,6 +51,26 @@ _VOID = frozenset("area base br col embed hr img input link meta param source tr
 
 def _clean(fragment: str) -> str:
     return _WS.sub(" ", fragment).strip()
+
+
+# Words that address a reader who acts on the text (a model, an assistant)
+# or tell it what to do; a build stamp or a section marker has none.
+_ADDRESSING = re.compile(
+    r"\b(?:ai|assistants?|models?|llms?|chat ?bots?|gpt|agents?|you(?:r)?|always|never|must"
+    r"|summari[sz]\w*|recommend\w*|respond|reply|answer|instructions?|prompt)\b",
+    re.IGNORECASE,
+)
+
+
+def _instructive(comment: str) -> bool:
+    """An HTML comment that addresses its reader or that the injection scorer
+    reads a signal in (``ingest -> classification``)."""
+    from ragseal.classification import score_injection
+
+    text = _clean(comment)
+    if len(text) < _MIN_CHARS:
+        return False
+    return bool(_ADDRESSING.search(text)) or score_injection(text).score > 0
 
 
 class _HiddenHtml(HTMLParser):
@@ -89,7 +110,11 @@ class _HiddenHtml(HTMLParser):
             self._buffer.append(data)
 
     def handle_comment(self, data: str) -> None:
-        self._emit(data)
+        # Markup is full of comments (build stamps, conditional comments,
+        # section markers): one counts as hidden text only when it says
+        # something the injection scorer reads as a signal.
+        if _instructive(data):
+            self._emit(data)
 
     def _emit(self, fragment: str) -> None:
         text = _clean(fragment)

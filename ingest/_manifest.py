@@ -310,8 +310,13 @@ def load_manifest(path: str | Path) -> Manifest:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(f"cannot read manifest {path}: {exc.__class__.__name__}") from None
+    from ragseal.classification._safe_parse import UnsafeInputError, check_yaml
+
     try:
+        check_yaml(text)  # before the recursive composer
         data = yaml.safe_load(text)
+    except UnsafeInputError as exc:
+        raise ManifestError(f"{path.name}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -63,8 +63,9 @@ log = logging.getLogger(__name__)
 # Part of every version id: bump it when a code change alters what the same
 # file, ACL and policy become (chunking, masking, sealing, embedding model),
 # so that the next run re-ingests instead of calling the file unchanged.
-PIPELINE_VERSION = "5"  # 3: injection score, quarantine marker; 4: passage fingerprints;
-# 5: chunk boundaries no longer depend on the installation's pseudonym key
+PIPELINE_VERSION = "6"  # 3: injection score, quarantine marker; 4: passage fingerprints;
+# 5: fingerprints with values as wildcards (format 2);
+# 6: chunk boundaries no longer depend on the installation's pseudonym key
 
 # A keyed pseudonym's hex digest, as a mask piece of the masked text holds it.
 _PSEUDONYM = re.compile(rf"<([A-Z][A-Z0-9_]*)_[0-9a-f]{{{PSEUDONYM_HEX}}}>")
@@ -189,8 +190,12 @@ class Ingestor:
         fingerprints: Fingerprinter | None = None,
         checkpoint: Checkpoint | None = None,
         injection_head: InjectionHead | None = None,
+        policy_version: int = 0,
     ) -> None:
         self.policy = policy
+        # The tenant policy version ``policy`` is (0: the base), recorded in
+        # each chunk's payload (docs/FORMAT.md, docs/POLICY.md).
+        self.policy_version = policy_version
         self._classifier = classifier
         self._chunker = chunker
         self._embedder = embedder
@@ -348,10 +353,14 @@ class Ingestor:
                 "injection_score": risk.score,
                 "injection_signals": list(risk.signals),
                 "quarantined": quarantined,
+                "policy_version": self.policy_version,
                 "sealed": base64.b64encode(blob).decode("ascii"),
             }
             if self._fingerprints is not None:
-                payload[FINGERPRINT_FIELD] = self._fingerprints.fingerprints(tenant, original)
+                # Values (entities, numbers) are wildcards: whether an answer
+                # matches never depends on them (store/_fingerprints.py).
+                payload[FINGERPRINT_FIELD] = self._fingerprints.fingerprints(
+                    tenant, original, [(f.start, f.end) for f in chunk_spans])
             points.append(Point(id=chunk_id, vector=vectors[index], payload=payload))
 
         self._store.upsert(points)

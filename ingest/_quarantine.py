@@ -1,4 +1,12 @@
-"""Quarantine: chunks held at ingest for a steward, listed and released.
+"""Quarantine: chunks held for a steward, listed and released.
+
+Chunks are held at ingest (below), or at once by a steward during an
+incident (:func:`quarantine_document`, ``POST /v1/quarantine/{doc_id}``,
+``ragseal quarantine add``): every chunk of the document's stored points is
+marked, so no principal retrieves it from the next search on, and
+``/v1/inspect`` counts its passages as unreadable for everyone. Releasing
+is the same call as for an ingest hold. A new version of the document is
+scored again: quarantine it again if it must stay held.
 
 A chunk whose injection score reaches the policy's ``injection.quarantine_at``
 is stored with ``quarantined: 1``; every access filter excludes it inside the
@@ -21,7 +29,8 @@ from dataclasses import dataclass
 
 from ragseal.store import VectorStore, is_quarantined
 
-__all__ = ["HeldChunk", "HeldDocument", "list_quarantine", "release_document"]
+__all__ = ["HeldChunk", "HeldDocument", "list_quarantine", "quarantine_document",
+           "release_document"]
 
 log = logging.getLogger(__name__)
 
@@ -96,3 +105,21 @@ def release_document(store: VectorStore, tenant: str, doc_id: str) -> int:
             released += 1
     log.info("quarantine released", extra={"doc_id": doc_id, "tenant": tenant, "chunks": released})
     return released
+
+
+def quarantine_document(store: VectorStore, tenant: str, doc_id: str) -> int | None:
+    """Hold every chunk of one document of ``tenant`` at once; returns how many
+    were newly held, or None when ``tenant`` has no such document (a document
+    of another tenant is absent: same answer)."""
+    ids = store.document_point_ids(tenant, doc_id)
+    if not ids:
+        return None
+    held = 0
+    for hit in store.retrieve(ids):
+        if str(hit.payload.get("tenant")) != tenant:
+            continue  # defence in depth: never touch another tenant's point
+        if not is_quarantined(hit.payload):
+            store.set_payload(hit.id, {"quarantined": 1})
+            held += 1
+    log.info("quarantine added", extra={"doc_id": doc_id, "tenant": tenant, "chunks": held})
+    return held

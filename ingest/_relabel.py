@@ -35,7 +35,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ragseal.classification import Policy
 from ragseal.classification._markers import MarkerMatcher
@@ -47,6 +47,7 @@ from ragseal.store import (
     Labels,
     SealedChunk,
     SealError,
+    Span,
     VectorStore,
     open_chunk,
     seal_chunk,
@@ -94,6 +95,15 @@ class RelabelReport:
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
     errors: list[RelabelProblem] = field(default_factory=list)
     seconds: float = 0.0
+
+    def add(self, other: RelabelReport) -> None:
+        """Fold another run's counts into this one (a run per tenant policy)."""
+        for name in ("documents", "scanned", "relabeled", "unchanged", "skipped", "legacy",
+                     "mismatched"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.transitions.update(other.transitions)
+        self.errors.extend(other.errors)
+        self.seconds += other.seconds
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -183,6 +193,35 @@ def _document_text(chunks: Sequence[_Chunk]) -> str:
     return "\n".join(["".join(parts), *loose]) if loose else "".join(parts)
 
 
+# Spans found by classifying each chunk's text again under the new policy.
+Reclassify = Callable[[Sequence[str]], list[tuple[Span, ...]]]
+
+
+def merge_spans(policy: Policy, stored: tuple[Span, ...],
+                detected: Iterable[Span]) -> tuple[Span, ...]:
+    """Stored spans plus newly detected ones; nothing stored is ever dropped.
+
+    A detected span that overlaps stored ones replaces them only when it
+    covers each of them and its entity is more sensitive (a number stored as
+    a phone number and now found as an SSN); otherwise it is left out, so a
+    re-classification can add masking, never remove it.
+    """
+    kept = list(stored)
+    for span in detected:
+        if span in kept:
+            continue
+        clash = [k for k in kept if k[1] < span[2] and span[1] < k[2]]
+        if clash:
+            rank = policy.rank(policy.entity_rule(span[0]).level)
+            if not all(span[1] <= k[1] and k[2] <= span[2]
+                       and rank > policy.rank(policy.entity_rule(k[0]).level) for k in clash):
+                continue
+            kept = [k for k in kept if k not in clash]
+        kept.append(span)
+    merged = tuple(sorted(kept, key=lambda k: (k[1], k[2])))
+    return stored if set(merged) == set(stored) else merged
+
+
 def _gate_rank(policy: Policy, body: SealedChunk) -> int:
     rank = 0
     for entity, _s, _e, score in body.spans:
@@ -195,8 +234,11 @@ def _gate_rank(policy: Policy, body: SealedChunk) -> int:
 class _Relabeler:
     def __init__(self, policy: Policy, store: VectorStore, keys: KeyProvider, ids: IdHasher,
                  *, dry_run: bool, checkpoint: Checkpoint, on_chunks: Callable[[int], None],
-                 report: RelabelReport) -> None:
+                 report: RelabelReport, policy_version: int | None = None,
+                 reclassify: Reclassify | None = None) -> None:
         self.policy = policy
+        self.policy_version = policy_version
+        self.reclassify = reclassify
         self.store = store
         self.keys = keys
         self.ids = ids
@@ -282,6 +324,13 @@ class _Relabeler:
                               "of the policy")
             return None
 
+    def _stamp(self, hit: Hit) -> None:
+        """Record that an unchanged chunk is labelled under ``policy_version`` too."""
+        if self.dry_run or self.policy_version is None:
+            return
+        if hit.payload.get("policy_version") != self.policy_version:
+            self.store.set_payload(hit.id, {"policy_version": self.policy_version})
+
     def _relabel(self, tenant: str, doc_id: str, version: str, key: bytes,
                  chunks: Sequence[_Chunk]) -> None:
         policy = self.policy
@@ -291,16 +340,21 @@ class _Relabeler:
         floor, legacy = found
         marker = self.markers.level(_document_text(chunks)) if self.markers else None
         doc_rank = max(floor, marker if marker is not None else 0)
-        changes: list[tuple[_Chunk, int]] = []
-        for c in chunks:
-            rank = max(doc_rank, _gate_rank(policy, c.body))
+        redetected = (self.reclassify([c.body.text for c in chunks])
+                      if self.reclassify is not None else [() for _ in chunks])
+        changes: list[tuple[_Chunk, int, SealedChunk | None]] = []
+        for c, detected in zip(chunks, redetected, strict=True):
+            spans = merge_spans(policy, c.body.spans, detected)
+            body = replace(c.body, spans=spans) if spans != c.body.spans else None
+            rank = max(doc_rank, _gate_rank(policy, body or c.body))
             new = policy.level_name(rank)
             stored = c.hit.payload.get("level")
-            if new == c.level and stored == rank:
+            if new == c.level and stored == rank and body is None:
                 self.report.unchanged += 1
+                self._stamp(c.hit)
                 continue
             self.report.transitions[(c.level, new)] += 1
-            changes.append((c, rank))
+            changes.append((c, rank, body))
         if not changes:
             return
         if self.dry_run:
@@ -309,19 +363,22 @@ class _Relabeler:
         # Counted before sealing, as ingest does: the usage cap holds before the key is used.
         self.keys.record_encryptions(doc_id, tenant, len(changes), version=version)
         self.checkpoint("count")
-        for c, rank in changes:
+        for c, rank, respanned in changes:
             labels = _labels(dict(c.hit.payload), policy.level_name(rank))
-            raw = c.raw
+            raw = c.raw if respanned is None else respanned.to_bytes()
             if legacy and c.body.floor is None:
-                body = c.body
+                body = respanned or c.body
                 raw = SealedChunk(body.text, body.spans, body.source,
                                   floor=policy.level_name(floor)).to_bytes()
             blob = seal_chunk(key, labels, raw)
             # One call, so level and seal change together (docs/RELABEL.md).
-            self.store.set_payload(c.hit.id, {
+            fields: dict[str, object] = {
                 "level": rank,
                 "sealed": base64.b64encode(blob).decode("ascii"),
-            })
+            }
+            if self.policy_version is not None:
+                fields["policy_version"] = self.policy_version
+            self.store.set_payload(c.hit.id, fields)
             self.report.relabeled += 1
             self.checkpoint("set")
 
@@ -337,6 +394,8 @@ def relabel(
     checkpoint: Checkpoint | None = None,
     on_total: Callable[[int], None] | None = None,
     on_chunks: Callable[[int], None] | None = None,
+    policy_version: int | None = None,
+    reclassify: Reclassify | None = None,
 ) -> RelabelReport:
     """Recompute every stored chunk's level under ``policy``; rewrite what changed.
 
@@ -346,12 +405,19 @@ def relabel(
         checkpoint: Called after every durable write (crash tests kill there).
         on_total: Called once with the number of points to scan.
         on_chunks: Called with the number of points scanned, per document.
+        policy_version: The tenant policy version ``policy`` is; recorded in
+            the payload of every chunk scanned (``policy_version``).
+        reclassify: Classify the chunks' texts again (a policy that detects
+            entity types the previous one did not): spans found are added to
+            the stored ones (:func:`merge_spans`) before levels are computed,
+            and a chunk whose spans grew is re-sealed with them.
     """
     started = time.perf_counter()
     report = RelabelReport(dry_run=dry_run)
     worker = _Relabeler(policy, store, keys, ids, dry_run=dry_run,
                         checkpoint=checkpoint or (lambda _n: None),
-                        on_chunks=on_chunks or (lambda _n: None), report=report)
+                        on_chunks=on_chunks or (lambda _n: None), report=report,
+                        policy_version=policy_version, reclassify=reclassify)
     # First pass: ids only, grouped by document (payloads are read per document).
     docs: dict[tuple[str, str], list[str]] = {}
     scopes: list[str | None] = [None] if tenants is None else list(dict.fromkeys(tenants))

@@ -3,12 +3,13 @@
 What is found (docs/INSPECT.md):
 
 1. entities above the principal's clearance that the retrieval did not
-   show this principal in clear (same classifier and policy as ingestion,
-   and names the tenant's own chunks carry as keyed search tags, which
-   catches a known name where the detector misses it) -> ``redact``;
+   show this principal in clear (same classifier and policy as ingestion)
+   -> ``redact``, written as the bare type (``<PERSON>``): never the
+   corpus pseudonym, which would link a guessed value to the masked one;
 2. secrets (keys, tokens, passwords), whatever the clearance -> ``block``;
 3. provenance: passages of chunks the principal may not read, found by
-   their keyed shingles (store/_fingerprints.py) -> ``block``;
+   their keyed shingles (store/_fingerprints.py), values as wildcards ->
+   ``block``, one finding over the whole answer (no offsets to bisect);
 4. pseudonyms of the retrieval (``"pseudonymize": true``) are put back
    for a principal entitled to their type, and kept otherwise;
 5. exfiltration channels (retrieval/_exfil.py) -> ``redact`` (images:
@@ -16,6 +17,13 @@ What is found (docs/INSPECT.md):
 
 Findings carry offsets into the answer as sent, types, actions and
 reasons; never text. The verdict is the strongest action found.
+
+No oracle (docs/THREATS.md): what the response says is a function of the
+answer, of what the principal may read, and of the *wording* of chunks it
+may not read, never of a value (entity, number) inside such a chunk. Names
+the tenant's chunks carry as search tags are looked up only for the audit
+trail and the probing detector (``known_values``), never for the response:
+redacting a name because the tenant knows it would confirm a guessed name.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ragseal.classification import Finding, Policy
-from ragseal.classification._masking import Pseudonymizer, mask
+from ragseal.classification._masking import Pseudonymizer
 from ragseal.store import (
     FINGERPRINT_FIELD,
     AccessFilter,
@@ -97,10 +105,14 @@ class InspectResult:
     answer: str
     findings: tuple[InspectFinding, ...]
     reidentified: int = 0
+    # Names of the tenant (keyed search tags) the principal may not read that
+    # the answer holds and no finding covers: for the audit trail and the
+    # probing detector only, never for the response (it would be an oracle).
+    known_values: int = 0
 
     def __repr__(self) -> str:
         return (f"InspectResult(verdict={self.verdict!r}, findings={len(self.findings)}, "
-                f"reidentified={self.reidentified})")
+                f"reidentified={self.reidentified}, known_values={self.known_values})")
 
     def as_dict(self) -> dict[str, object]:
         # The contract's keys exactly; ``reidentified`` goes to the audit trail.
@@ -178,14 +190,15 @@ class Inspector:
         findings: list[InspectFinding] = []
         entity_masks: dict[tuple[int, int], Finding] = {}
         candidates: list[Finding] = []
-        for f in self._classifier.classify(answer).findings:
+        detected = self._classifier.classify(answer).findings
+        for f in detected:
             if any(s <= f.start and f.end <= e for s, e in tokens):
                 continue  # inside a mask or pseudonym ragseal wrote: nothing in clear
             if f.entity in SECRET_TYPES:
                 findings.append(InspectFinding(f.entity, f.start, f.end, "block", "secret"))
             elif not policy.may_unmask(principal.roles, f.entity):
                 candidates.append(f)
-        candidates.extend(self._known_values(principal, policy, answer, candidates, tokens))
+        known = len(self._known_values(principal, policy, answer, tokens))
         candidates.sort(key=lambda f: (f.start, f.end))
         shown: _Shown | None = None
         if candidates:
@@ -204,8 +217,11 @@ class Inspector:
                 if answer[x.url[0] : x.url[1]] in shown.text:
                     continue  # cites a URL the retrieval showed, verbatim: no added data
             findings.append(InspectFinding(x.type, x.start, x.end, x.action, "exfiltration"))
-        for s, e in self._provenance(principal.tenant, answer, access):
-            findings.append(InspectFinding(PROVENANCE_TYPE, s, e, "block", "provenance"))
+        values = [(f.start, f.end) for f in detected] + tokens
+        if self._provenance(principal.tenant, answer, access, values):
+            # The whole answer: where it matched would let a guesser bisect.
+            findings.append(
+                InspectFinding(PROVENANCE_TYPE, 0, len(answer), "block", "provenance"))
         findings.sort(key=lambda f: (f.start, f.end, f.type))
 
         reidentified = 0
@@ -219,20 +235,20 @@ class Inspector:
         log.info("inspection", extra={
             "verdict": verdict, "findings": len(findings),
             "types": sorted({f.type for f in findings}), "reidentified": reidentified,
-            "ms": round((time.perf_counter() - started) * 1000, 2)})
-        return InspectResult(verdict, safe, tuple(findings), reidentified)
+            "known_values": known, "ms": round((time.perf_counter() - started) * 1000, 2)})
+        return InspectResult(verdict, safe, tuple(findings), reidentified, known)
 
     # -- the tenant's own values ------------------------------------------------
     def _known_values(self, principal: Principal, policy: Policy, answer: str,
-                      found: Sequence[Finding], tokens: Sequence[tuple[int, int]],
-                      ) -> list[Finding]:
+                      tokens: Sequence[tuple[int, int]]) -> list[Finding]:
         """Names in ``answer`` that the tenant's chunks carry as keyed search
-        tags, of types the principal may not read, where no finding is."""
+        tags, of types the principal may not read (counted for the audit
+        trail and the probing detector; never shown)."""
         types = [t for t in KNOWN_VALUE_TYPES
                  if t in policy.entity_rules and not policy.may_unmask(principal.roles, t)]
         if not types or self._store is None:
             return []
-        taken = [(f.start, f.end) for f in found] + list(tokens)
+        taken = list(tokens)
         spans: dict[str, tuple[str, int, int]] = {}
         for run in _CAPITALISED_RUN.finditer(answer):
             words = list(re.finditer(r"\S+", run.group()))
@@ -274,33 +290,32 @@ class Inspector:
         return _Shown("\n".join(views))
 
     # -- provenance -----------------------------------------------------------
-    def _provenance(self, tenant: str, answer: str,
-                    access: AccessFilter) -> list[tuple[int, int]]:
-        """Spans of ``answer`` quoting chunks the principal may not read."""
+    def _provenance(self, tenant: str, answer: str, access: AccessFilter,
+                    values: Sequence[tuple[int, int]]) -> bool:
+        """Whether ``answer`` quotes a chunk the principal may not read.
+
+        ``values`` (the spans the classifier found in the answer) are
+        wildcards, as they were in the chunks at ingest: a guessed value and
+        the true one give the same shingles.
+        """
         if self._store is None or self._fingerprints is None:
-            return []
-        shingles = self._fingerprints.shingles(tenant, answer)
+            return False
+        shingles = self._fingerprints.shingles(tenant, answer, values)
         if not shingles:
-            return []
-        values = sorted({s.value for s in shingles})
+            return False
+        fingerprints = sorted({s.value for s in shingles})
         readable: set[str] = set()
         unreadable: list[set[str]] = []
-        for i in range(0, len(values), _LOOKUP_BATCH):
-            for hit in self._store.match_fingerprints(tenant, values[i : i + _LOOKUP_BATCH]):
+        for i in range(0, len(fingerprints), _LOOKUP_BATCH):
+            for hit in self._store.match_fingerprints(tenant,
+                                                      fingerprints[i : i + _LOOKUP_BATCH]):
                 fps = hit.payload.get(FINGERPRINT_FIELD) or ()
                 if matches(hit.payload, access):
                     readable.update(fps)
                 else:
                     unreadable.append(set(fps))
-        if not unreadable:
-            return []
-        wanted = set(values) - readable
-        spans: list[tuple[int, int]] = []
-        for fps in unreadable:
-            shared = wanted & fps
-            if len(shared) >= MIN_SHARED_SHINGLES:
-                spans.extend((s.start, s.end) for s in shingles if s.value in shared)
-        return _merge(spans)
+        wanted = set(fingerprints) - readable
+        return any(len(wanted & fps) >= MIN_SHARED_SHINGLES for fps in unreadable)
 
     # -- the answer as shown ---------------------------------------------------
     def _rewrite(
@@ -318,10 +333,10 @@ class Inspector:
         for s, e in redacted:
             inside = [f for f in findings if s <= f.start and f.end <= e]
             if len(inside) == 1 and (s, e) in entity_masks:
-                f = entity_masks[(s, e)]
-                value = answer[s:e]
-                token = mask(value, [Finding(f.entity, 0, len(value), f.score, f.detector)],
-                             policy, self._pseudonyms, principal.tenant).text
+                # The bare type, never the keyed pseudonym: the corpus writes
+                # <PERSON_8dd3b8> for this name, and handing that back would
+                # tell a guesser which masked person it named (issue 14).
+                token = f"<{entity_masks[(s, e)].entity}>"
             else:
                 token = f"<{inside[0].type}>" if len(inside) == 1 else "<REDACTED>"
             edits.append((s, e, token))

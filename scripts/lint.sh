@@ -17,4 +17,8 @@ for p in "${packages[@]}"; do ln -s "../../../$p" "$tree/$p"; done
 rc=0
 .venv/bin/python -m ruff check ragseal "${packages[@]}" || rc=1
 MYPYPATH=build/typecheck .venv/bin/python -m mypy --strict -p ragseal || rc=1
+# The light client is its own distribution (clients/python), checked for Python 3.10.
+.venv/bin/python -m ruff check clients/python/src || rc=1
+(cd clients/python && MYPYPATH=src ../../.venv/bin/python -m mypy --strict -p ragseal_client) \
+  || rc=1
 exit $rc

@@ -7,6 +7,7 @@ Exception tree::
     KeyringError               the key provider is unusable
       DataKeyNotFound          no data key for that document (erased?)
     AuditError                 an audit record could not be written (fail closed)
+    PolicyStoreError           the tenant policy store is unusable
 """
 
 from ._protocol import VectorStore
@@ -107,3 +108,12 @@ __all__ += [
     "read_audit",
     "verify_audit",
 ]
+
+from ._policy_store import (  # noqa: E402
+    PolicyStore,
+    PolicyStoreError,
+    PolicyVersion,
+    SqlitePolicyStore,
+)
+
+__all__ += ["PolicyStore", "PolicyStoreError", "PolicyVersion", "SqlitePolicyStore"]

@@ -39,10 +39,10 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -205,6 +205,66 @@ CREATE TABLE IF NOT EXISTS secrets (
 """
 
 
+_DAMAGED = "the keyring file is damaged; restore keyring.db from a backup (docs/KEYS.md)"
+
+
+class _GuardedCursor:
+    """A cursor whose reads turn SQLite corruption into :class:`KeyringError`."""
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    def fetchone(self) -> Any:
+        with _guard():
+            return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        with _guard():
+            return self._cursor.fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        with _guard():
+            yield from self._cursor
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+
+class _GuardedConnection:
+    """The keyring's SQLite connection; a damaged file raises :class:`KeyringError`.
+
+    SQLite reports a corrupt page as ``DatabaseError`` ("database disk image
+    is malformed", "file is not a database") on whichever statement meets it;
+    unmapped, that was a 500 on every request that opened a key. Busy and
+    read-only errors (``OperationalError``) pass through for ``_tx`` to map.
+    """
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> _GuardedCursor:
+        with _guard():
+            return _GuardedCursor(self._db.execute(sql, params))
+
+    def executescript(self, script: str) -> None:
+        with _guard():
+            self._db.executescript(script)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+@contextlib.contextmanager
+def _guard() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError:
+        raise
+    except sqlite3.DatabaseError:
+        raise KeyringError(_DAMAGED) from None
+
+
 class LocalKeyring:
     """The local key provider (one node; see docs/KEYS.md for replicas).
 
@@ -223,9 +283,9 @@ class LocalKeyring:
         if len(self._master) != _KEY:
             raise KeyringError("the master key must be 32 bytes")
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
+        self._db = _GuardedConnection(sqlite3.connect(
             self._folder / "keyring.db", timeout=30, check_same_thread=False, isolation_level=None
-        )
+        ))
         with contextlib.suppress(OSError):
             os.chmod(self._folder / "keyring.db", 0o600)
         # Rollback journal, not WAL: with secure_delete a destroyed key's page is
@@ -246,7 +306,7 @@ class LocalKeyring:
 
     # -- plumbing ---------------------------------------------------------
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[_GuardedConnection]:
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -623,8 +683,31 @@ class LocalKeyring:
             )
 
     def check(self) -> None:
+        """Check the keyring from disk, not from what this process cached.
+
+        SQLite's integrity check, then the active KEK and every installation
+        secret opened afresh: a file damaged or swapped under a running
+        server is found here (``/healthz``), not by the next request.
+
+        Raises:
+            KeyringError: damaged, or the master key does not open it.
+        """
         with self._lock:
-            self._kek(self._active_version())
+            row = self._db.execute("PRAGMA quick_check").fetchone()
+            if row is None or row[0] != "ok":
+                raise KeyringError(_DAMAGED)
+            version = self._active_version()
+            wrapped = self._db.execute(
+                "SELECT wrapped FROM keks WHERE version = ?", (version,)).fetchone()
+            try:
+                kek = _unwrap(self._master, wrapped[0], _kek_aad(version))
+                for purpose, kek_version, blob in self._db.execute(
+                        "SELECT purpose, kek_version, wrapped FROM secrets").fetchall():
+                    key = kek if int(kek_version) == version else self._kek(int(kek_version))
+                    _unwrap(key, blob, _secret_aad(str(purpose)))
+            except (InvalidTag, TypeError, ValueError):
+                raise KeyringError("the master key does not open this keyring, or it is "
+                                   "damaged") from None
 
     def close(self) -> None:
         with self._lock:

@@ -141,9 +141,9 @@ def test_when_bearer_without_credential_then_not_found(text: str) -> None:
 @pytest.mark.parametrize(
     "secret",
     [
-        "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+        "ghp_q7RzT2mWx9LkP4vN8sB3hJ6dF1cY5gA0eU2i",
         "glpat-x9Yb2Kq7LmN4pR8sT1vW",
-        "xoxb-123456789012-abcdefghijkl",
+        "xoxb-583920174653-Hq7vR2mZ9pLx",
         "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
         "AIzaSyD3x9Yb2Kq7LmN4pR8sT1vW5zA6cE0gH2j",
     ],
@@ -168,6 +168,8 @@ def test_when_vendor_prefix_is_too_short_then_not_found() -> None:
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8r4Tq2Lm",
         ),
         ("client secret c2f9a8c7e6d5b4a3f2e1d0c9b8a7f6e5", "c2f9a8c7e6d5b4a3f2e1d0c9b8a7f6e5"),
+        # short, but assigned to the keyword (was missed below 20 characters)
+        ("api_key=Zx8qP2mL9vT4kR7", "Zx8qP2mL9vT4kR7"),
     ],
 )
 def test_when_random_string_follows_keyword_then_found(text: str, secret: str) -> None:
@@ -186,7 +188,8 @@ def test_when_random_string_follows_keyword_then_found(text: str, secret: str) -
         f"{TOKEN} appears with no keyword before it",
         f"api key\n{TOKEN}",  # not on the keyword's line
         f"token one two three four five {TOKEN}",  # too many words after the keyword
-        "api_key=Zx8qP2mL9vT4kR7",  # too short
+        "api_key=Zx8qP",  # too short even when assigned
+        "api_key=hunterTwoSecretWord",  # a short value with words in it
     ],
 )
 def test_when_no_keyworded_random_string_then_not_found(text: str) -> None:

@@ -48,7 +48,9 @@ def test_when_employee_answer_quotes_a_privileged_chunk_then_block(client: TestC
     assert body["verdict"] == "block" and body["answer"] == BLOCKED_NOTICE
     spans = [(f["start"], f["end"]) for f in body["findings"]  # type: ignore[attr-defined]
              if f["reason"] == "provenance"]
-    assert spans and all(answer.index(PRIVILEGED) <= s < e <= len(answer) for s, e in spans)
+    # One finding over the whole answer: offsets of the match would let a
+    # guesser bisect (issue 14, docs/THREATS.md).
+    assert spans == [(0, len(answer))]
 
 
 def test_when_counsel_quotes_the_chunk_it_may_read_then_allow(client: TestClient) -> None:
@@ -78,8 +80,8 @@ def test_when_employee_answer_names_an_email_then_redact_at_exact_offsets(
     assert f["type"] == "EMAIL_ADDRESS" and f["action"] == "redact"
     assert answer[f["start"] : f["end"]] == "samuel.adeyemi@acme.example"
     assert "samuel.adeyemi" not in str(body["answer"])
-    assert re.fullmatch(r"Questions go to <EMAIL_ADDRESS_[0-9a-f]{6}> before Friday\.",
-                        str(body["answer"]))
+    # The bare type, never the corpus pseudonym (it would link a guess).
+    assert body["answer"] == "Questions go to <EMAIL_ADDRESS> before Friday."
 
 
 def test_when_a_secret_is_in_the_answer_then_block_for_everyone(client: TestClient) -> None:

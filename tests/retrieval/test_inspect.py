@@ -68,7 +68,7 @@ def inspector(classifier: Classifier, tmp_path_factory: pytest.TempPathFactory
     store.close()
 
 
-def test_when_employee_quotes_a_restricted_chunk_then_block_with_the_passage_span(
+def test_when_employee_quotes_a_restricted_chunk_then_block_over_the_whole_answer(
     inspector: Inspector,
 ) -> None:
     passage = RESTRICTED[RESTRICTED.index("the indemnity") : RESTRICTED.index(", and outside")]
@@ -77,7 +77,8 @@ def test_when_employee_quotes_a_restricted_chunk_then_block_with_the_passage_spa
     assert result.verdict == "block" and result.answer == BLOCKED_NOTICE
     (f,) = [f for f in result.findings if f.reason == "provenance"]
     assert (f.type, f.action) == ("UNREADABLE_PASSAGE", "block")
-    assert answer[f.start : f.end] == passage[len("the ") :]
+    # No offsets of the matched passage: they would let a guesser bisect (issue 14).
+    assert (f.start, f.end) == (0, len(answer))
 
 
 def test_when_a_reader_of_the_chunk_quotes_it_then_allow(inspector: Inspector) -> None:
@@ -118,8 +119,8 @@ def test_when_an_entity_is_above_clearance_then_redact_at_its_offsets(
     (f,) = result.findings
     assert (f.type, f.action, f.reason) == ("EMAIL_ADDRESS", "redact", "above_clearance")
     assert answer[f.start : f.end] == "maria.gonzalez@acme.example"
-    tag = PSEUDONYMS.tag("acme", "EMAIL_ADDRESS", "maria.gonzalez@acme.example")
-    assert result.answer == f"For payroll questions write to {tag} today."
+    # The bare type, never the corpus pseudonym (issue 14: it links a guess).
+    assert result.answer == "For payroll questions write to <EMAIL_ADDRESS> today."
     assert inspector.inspect(HR, answer, None).verdict == "allow"
 
 
@@ -178,7 +179,7 @@ def test_when_the_retrieval_id_is_foreign_expired_or_altered_then_rejected(
         inspector.inspect(EMPLOYEE, "fine answer", make())  # type: ignore[operator]
 
 
-def test_when_a_name_the_tenant_holds_is_missed_by_ner_then_it_is_still_redacted(
+def test_when_a_name_the_tenant_holds_is_in_the_answer_then_only_the_audit_count_tells(
     classifier: Classifier, inspector: Inspector,
 ) -> None:
     answer = "The payroll change was approved by Ingrid Raman on Monday."
@@ -186,10 +187,13 @@ def test_when_a_name_the_tenant_holds_is_missed_by_ner_then_it_is_still_redacted
     assert result.verdict == "redact"
     (f,) = result.findings
     assert (f.type, answer[f.start : f.end]) == ("PERSON", "Ingrid Raman")
-    assert result.answer == ("The payroll change was approved by "
-                             f"{PSEUDONYMS.tag('acme', 'PERSON', 'Ingrid Raman')} on Monday.")
+    assert result.answer == "The payroll change was approved by <PERSON> on Monday."
     assert inspector.inspect(HR, answer, None).verdict == "allow"
-    # A name no chunk of the tenant carries, and that the detector misses, is not known.
+    # A name no chunk of the tenant carries gets the same response: knowing the
+    # tenant holds a name never changes what the principal is told.
     unknown = "The payroll change was approved by Ingrid Mensah on Monday."
-    if not classifier.classify(unknown).findings:
-        assert inspector.inspect(EMPLOYEE, unknown, None).verdict == "allow"
+    other = inspector.inspect(EMPLOYEE, unknown, None)
+    assert (other.verdict, other.answer) == (result.verdict, result.answer)
+    assert [(f.type, f.action, f.reason) for f in other.findings] == [
+        (f.type, f.action, f.reason) for f in result.findings]
+    assert (result.known_values, other.known_values) == (1, 0)  # the audit trail's count

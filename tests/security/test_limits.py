@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -44,7 +45,7 @@ class _Retrieval:
 
 
 class _Retriever:
-    def retrieve(self, principal: Any, query: str, top_k: int) -> _Retrieval:
+    def retrieve(self, principal: Any, query: str, top_k: int, **_: Any) -> _Retrieval:
         return _Retrieval()
 
 
@@ -80,6 +81,12 @@ class StubServices:
 
     def erase(self, tenant: str, doc_id: str) -> bool:
         return False
+
+    def policy_for(self, tenant: str) -> Any:  # no MFA requirement
+        return SimpleNamespace(admin=SimpleNamespace(require_mfa=()))
+
+    def for_tenant(self, tenant: str) -> Any:  # the same stub paths for every tenant
+        return self
 
 
 def make_app(**overrides: Any) -> FastAPI:

@@ -142,7 +142,7 @@ def test_when_full_run_at_debug_then_no_canary_in_any_log(
     if master is not None:
         secrets["master key"] = master.get_secret_value()
     loggers = {r.name.split(".")[0] for r in captured.records}
-    assert {"api", "uvicorn"} <= loggers, loggers  # the capture saw ragseal and uvicorn
+    assert {"ragseal", "uvicorn"} <= loggers, loggers  # the capture saw ragseal and uvicorn
     assert any(r.name == "uvicorn.access" for r in captured.records)
     for record, line in zip(captured.records, captured.lines, strict=True):
         text = _record_text(record) + "\n" + line

@@ -1,0 +1,322 @@
+"""``ragseal policy``: check, show, push, history and rollback (docs/POLICY.md).
+
+The commands are thin adapters over the tenant policy service
+(``api/_policies.py``): parse the flags, call it, print. ``check`` loads no
+store and no key; the others open the keyring (where versions live), never
+the vector store, except ``push`` and ``rollback`` which relabel the
+tenant's stored chunks when the new version changes how chunks are labelled.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ragseal.ingest import Ingestor, Manifest, RelabelReport
+
+    from ._container import Services
+    from ._tenant_paths import TenantPaths
+
+__all__ = ["policy", "relabel_in_force", "run_ingestor", "tenant_paths_or_exit"]
+
+
+@click.group()
+def policy() -> None:
+    """Check, show and version the policy of a tenant (docs/POLICY.md)."""
+
+
+def _base_warnings(pol: object, base: object) -> list[str]:
+    """PII types the base policy detects that ``pol`` leaves out."""
+    from ragseal.classification import Policy
+
+    assert isinstance(pol, Policy) and isinstance(base, Policy)  # noqa: S101 - typing only
+    missing = sorted(set(base.entity_rules) - set(pol.entity_rules))
+    return [f"entities.{e}: the base policy detects it, this policy does not" for e in missing]
+
+
+@policy.command("check")
+@click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+def policy_check(file: Path | None) -> None:
+    """Validate FILE (default: RAGSEAL_POLICY, else the bundled policy).
+
+    Exits 2 with the offending key path, e.g. recognizers[2].patterns[0]: ...
+    Prints what the floor adds (secrets are always detected, redacted,
+    gating and at the highest level) and warns about PII types the base
+    policy detects that FILE leaves out.
+
+    \b
+    Examples:
+      ragseal policy check my-policy.yaml
+      RAGSEAL_POLICY=my-policy.yaml ragseal policy check
+    """
+    from ragseal.classification import PolicyError, default_policy, load_policy
+
+    from .cli import _fail, _settings
+
+    notes: list[str] = []
+    try:
+        base_file = _settings().policy
+        checked = file if file is not None else base_file
+        pol = load_policy(checked, notes=notes) if checked is not None else default_policy()
+        base = load_policy(base_file) if base_file is not None else default_policy()
+    except PolicyError as exc:
+        _fail(f"policy: {exc}")
+    click.echo(f"policy OK: {len(pol.levels)} levels, {len(pol.entity_rules)} entity types, "
+               f"{len(pol.roles)} roles (fingerprint {pol.fingerprint})")
+    for note in notes:
+        click.echo(f"floor: {note}")
+    for warning in _base_warnings(pol, base):
+        click.echo(f"warning: {warning}", err=True)
+
+
+def _policies_or_exit(services: Services) -> None:
+    """Open the policy store now, so that an unusable one is one line, exit 2."""
+    from ragseal.store import PolicyStoreError
+
+    from .cli import _fail
+
+    try:
+        _ = services.policies
+    except PolicyStoreError as exc:
+        _fail(str(exc))
+
+
+@policy.command("show")
+@click.option("--tenant", default="default", show_default=True, help="Whose policy.")
+@click.option("--version", "version", type=click.IntRange(min=0),
+              help="This version (default: the one in force; 0: the base).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the policy and its version).")
+def policy_show(tenant: str, version: int | None, as_json: bool) -> None:
+    """Print a tenant's policy in force (or one version) with its floor applied.
+
+    \b
+    Examples:
+      ragseal policy show --tenant acme
+      ragseal policy show --tenant acme --version 3 --json
+    """
+    import json
+
+    import yaml
+
+    from ._policies import PolicyUnavailable, PolicyVersionNotFound
+    from .cli import _audit, _fail, _operator, _services
+
+    with _services() as services:
+        _policies_or_exit(services)
+        try:
+            found = (services.policies.in_force(tenant) if version is None
+                     else services.policies.version(tenant, version))
+        except (PolicyUnavailable, PolicyVersionNotFound) as exc:
+            _fail(f"tenant {tenant!r}: {exc}")
+        _audit(services, "policy_read", _operator(tenant), version=found.version)
+    body = {**found.policy.to_json(), "version": found.version,
+            "fingerprint": found.policy.fingerprint}
+    if as_json:
+        click.echo(json.dumps(body, sort_keys=True))
+        return
+    click.echo(f"# tenant {tenant}, version {found.version}, fingerprint "
+               f"{found.policy.fingerprint}")
+    click.echo(yaml.safe_dump(found.policy.to_json(), sort_keys=False).rstrip())
+
+
+@policy.command("history")
+@click.option("--tenant", default="default", show_default=True, help="Whose policy.")
+@click.option("--json", "as_json", is_flag=True, help="Print the versions as JSON.")
+def policy_history(tenant: str, as_json: bool) -> None:
+    """List a tenant's policy versions (0: the base): number, fingerprint, author, time.
+
+    \b
+    Example:
+      ragseal policy history --tenant acme
+    """
+    import json
+    from datetime import UTC, datetime
+
+    from ._policies import PolicyUnavailable
+    from .cli import _audit, _fail, _operator, _services
+
+    with _services() as services:
+        _policies_or_exit(services)
+        try:
+            listed = services.policies.history(tenant)
+        except PolicyUnavailable as exc:
+            _fail(f"tenant {tenant!r}: {exc}")
+        _audit(services, "policy_versions", _operator(tenant), versions=len(listed))
+    if as_json:
+        click.echo(json.dumps({"tenant": tenant, "versions": listed}))
+        return
+    for v in listed:
+        created = v["created"]
+        when = (datetime.fromtimestamp(created, UTC).isoformat(timespec="seconds")
+                if isinstance(created, float) else "-")
+        author = v["author"] or "(base policy)"
+        click.echo(f"{v['version']:>4}  {v['fingerprint']}  {when}  {author}")
+
+
+def _apply(tenant: str, action: str, change: str, text: str | None, version: int | None,
+           no_relabel: bool, as_json: bool) -> None:
+    """Store a new version (push: ``text``; rollback: ``version``), then relabel."""
+    import json
+
+    from ._policies import (
+        PolicyRefused,
+        PolicyUnavailable,
+        PolicyVersionNotFound,
+        reclassify_needed,
+        relabel_needed,
+    )
+    from .cli import _audit, _fail, _operator, _services
+
+    with _services() as services:
+        _policies_or_exit(services)
+        actor = _operator(tenant)
+        _ = services.audit  # no audit trail, no change
+        try:
+            if text is not None:
+                previous, new = services.policies.push(tenant, text, author=actor.sub,
+                                                       prepare=services.classifier_for)
+            else:
+                assert version is not None  # noqa: S101 - one of the two is given
+                previous, new = services.policies.rollback(tenant, version, author=actor.sub,
+                                                           prepare=services.classifier_for)
+        except PolicyRefused as exc:
+            _audit(services, action, actor, "invalid", reason="invalid_policy")
+            _fail(f"policy: {exc}")
+        except (PolicyUnavailable, PolicyVersionNotFound) as exc:
+            _fail(f"tenant {tenant!r}: {exc}")
+        _audit(services, action, actor, version=new.version,
+               previous=previous.policy.fingerprint, fingerprint=new.policy.fingerprint,
+               previous_version=previous.version)
+        relabeled: dict[str, object] | None = None
+        if relabel_needed(previous.policy, new.policy) and not no_relabel:
+            from ragseal.store import StoreError
+
+            try:
+                report = relabel_in_force(
+                    services, (tenant,),
+                    reclassify=reclassify_needed(previous.policy, new.policy))
+            except StoreError:
+                # The embedded store is held by a running server: it notices the
+                # version within seconds and relabels the tenant itself.
+                click.echo("relabel deferred: the store is in use (a running server "
+                           "relabels this tenant when it sees the version)", err=True)
+                report = None
+            relabeled = report.as_dict() if report is not None else None
+            if report is not None:
+                _audit(services, "relabel", actor, "failed" if report.errors else "ok",
+                       documents=report.documents, chunks=report.scanned,
+                       relabeled=report.relabeled, errors=len(report.errors),
+                       version=new.version)
+    if as_json:
+        click.echo(json.dumps({"tenant": tenant, "version": new.version,
+                               "fingerprint": new.policy.fingerprint,
+                               "previous_version": previous.version, "relabel": relabeled}))
+        return
+    click.echo(f"tenant {tenant}: version {new.version} ({change}), fingerprint "
+               f"{new.policy.fingerprint}; was version {previous.version}")
+    if relabeled is not None:
+        click.echo(f"relabelled {relabeled['relabeled']} of {relabeled['scanned']} chunk(s)")
+
+
+@policy.command("push")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--tenant", required=True, help="Whose policy (a new version of it).")
+@click.option("--no-relabel", is_flag=True, help="Store the version; relabel later.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def policy_push(file: Path, tenant: str, no_relabel: bool, as_json: bool) -> None:
+    """Store FILE as the newest version of a tenant's policy; relabel its chunks.
+
+    Refused (exit 2, key path) when invalid or when its levels differ from the
+    base policy's. Every process using this keyring applies it within seconds.
+
+    \b
+    Example:
+      ragseal policy check acme.yaml && ragseal policy push acme.yaml --tenant acme
+    """
+    from .cli import _fail
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read policy file {file}: {exc.__class__.__name__}")
+    _apply(tenant, "policy_update", "pushed", text, None, no_relabel, as_json)
+
+
+@policy.command("rollback")
+@click.argument("version", type=click.IntRange(min=0))
+@click.option("--tenant", required=True, help="Whose policy.")
+@click.option("--no-relabel", is_flag=True, help="Store the version; relabel later.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def policy_rollback(version: int, tenant: str, no_relabel: bool, as_json: bool) -> None:
+    """Make a copy of VERSION (0: the base) the newest version of a tenant's policy.
+
+    \b
+    Example:
+      ragseal policy history --tenant acme && ragseal policy rollback 2 --tenant acme
+    """
+    _apply(tenant, "policy_rollback", f"copy of version {version}", None, version,
+           no_relabel, as_json)
+
+
+# -- helpers the other commands use (api/cli.py) --------------------------------
+def tenant_paths_or_exit(services: Services, tenant: str) -> TenantPaths:
+    """The tenant's paths under its policy in force; exit 2 when it cannot be read."""
+    from ._policies import PolicyUnavailable
+    from .cli import _fail
+
+    try:
+        return services.for_tenant(tenant)
+    except PolicyUnavailable as exc:
+        _fail(f"tenant {tenant!r}: {exc}")
+
+
+def run_ingestor(services: Services, manifest: Manifest | None, tenant: str | None) -> Ingestor:
+    """The ingestor of an ``ingest`` run: the policy in force of its tenant(s).
+
+    A manifest may send files to several tenants; they must share one policy
+    version (the base, usually), else the run is refused: one run per tenant.
+    """
+    from .cli import _fail
+
+    tenants: set[str] = set()
+    if tenant is not None:
+        tenants.add(tenant)
+    elif manifest is not None:
+        tenants.add(manifest.defaults.tenant or "default")
+        tenants.update(r.tenant for r in manifest.rules if r.tenant is not None)
+    paths = [tenant_paths_or_exit(services, t) for t in sorted(tenants)]
+    if all(p.version == 0 for p in paths):
+        return services.ingestor
+    if len(paths) == 1:
+        return paths[0].ingestor
+    _fail("the manifest sends files to tenants with their own policies; ingest once per "
+          "tenant (--tenant T)")
+
+
+def relabel_in_force(services: Services, tenants: tuple[str, ...], *, dry_run: bool = False,
+                     reclassify: bool = False,
+                     on_total: Callable[[int], None] | None = None,
+                     on_chunks: Callable[[int], None] | None = None) -> RelabelReport:
+    """Relabel each tenant (default: every tenant in the store) under its own policy
+    in force, recording the version in each chunk's payload."""
+    from ragseal.ingest import RelabelReport
+
+    from ._policy_relabel import relabel_tenant
+
+    if not tenants:
+        tenants = tuple(sorted({str(h.payload.get("tenant", "")) for h in
+                                services.store.scroll(None)}))
+    total = RelabelReport(dry_run=dry_run)
+    counted: list[int] = []
+    for tenant in tenants:
+        tenant_paths_or_exit(services, tenant)  # unreadable policy: exit 2
+        total.add(relabel_tenant(services, tenant, reclassify=reclassify, dry_run=dry_run,
+                                 on_total=counted.append, on_chunks=on_chunks))
+        if on_total is not None:
+            on_total(sum(counted))
+    return total
