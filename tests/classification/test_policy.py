@@ -63,7 +63,7 @@ def test_when_entity_sets_min_score_then_threshold_overrides_global() -> None:
         ),
         (_with(roles={"hr": {"clearance": "top"}}), "roles.hr.clearance: unknown level"),
         (_with(bogus=1), "bogus: unknown key (allowed here: levels, entities, recognizers, "
-         "markers, min_score, roles, injection, inspect)"),
+         "markers, min_score, roles, injection, inspect"),
         (
             _with(entities={"PERSON": {"level": "internal", "colour": "red"}}),
             "entities.PERSON.colour: unknown key (allowed here: level, mask, gate, min_score)",
