@@ -105,6 +105,14 @@ class RetrieveRequest(BaseModel):
         description="Show even the values this principal may read as keyed pseudonyms; "
                     "/v1/inspect puts them back in the answer.")
 
+    @field_validator("query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        # Whitespace embeds to an arbitrary vector: five arbitrary chunks, not an answer.
+        if not value.strip():
+            raise ValueError("must not be empty or only whitespace")
+        return value
+
     @field_validator("top_k", mode="before")
     @classmethod
     def _json_integer(cls, value: object) -> object:
@@ -136,6 +144,11 @@ class RetrieveResponse(BaseModel):
     chunks: list[RetrievedChunkOut]
     context: str = Field(description="The chunks fenced with a per-request random delimiter "
                                      "and their provenance, ready for a prompt (docs/INJECTION.md)")
+    notice: str | None = Field(
+        default=None,
+        description='"tenant_has_no_documents" when no chunk came back and the caller\'s own '
+                    "tenant holds no document at all (a wrong or missing tenant claim); "
+                    "absent otherwise")
 
 
 class HeldChunkOut(BaseModel):
@@ -266,7 +279,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     install_incident(app, settings, audit=audit, require_role=require_role)
     app.include_router(build_upload_router(settings))
 
-    @app.post("/v1/retrieve", response_model=RetrieveResponse, tags=["retrieval"])
+    @app.post("/v1/retrieve", response_model=RetrieveResponse, tags=["retrieval"],
+              response_model_exclude_none=True)  # "notice" only when there is one
     def retrieve(body: RetrieveRequest, principal: GuardedPrincipal,
                  svc: ServicesDep) -> dict[str, object]:
         """Retrieve context as the token's principal may see it."""
@@ -275,7 +289,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         if len(body.query) > settings.max_query_chars:
             audit(svc, "retrieve", principal, "invalid", reason="query_too_long",
                   query_hash=query_hash)
-            raise ApiError(422, "invalid_request", "query is too long")
+            raise ApiError(422, "invalid_request",
+                           f"query is too long: at most {settings.max_query_chars} characters")
         result = tenant_paths(svc, principal).retriever.retrieve(principal, body.query,
                                         min(body.top_k, settings.max_top_k),
                                         pseudonymize=body.pseudonymize)
@@ -284,9 +299,12 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
               chunk_ids=[c.chunk_id for c in result.chunks],
               doc_ids=sorted({c.doc_id for c in result.chunks}),
               retrieval_hash=svc.ids.keyed_hash("retrieval-id", result.retrieval_id))
+        from ._empty_tenant import EMPTY_TENANT_NOTICE, tenant_has_documents
+
+        empty = not result.chunks and not tenant_has_documents(svc.store, principal.tenant)
         return {"retrieval_id": result.retrieval_id,
                 "chunks": [c.as_dict() for c in result.chunks],
-                "context": result.context}
+                "context": result.context, "notice": EMPTY_TENANT_NOTICE if empty else None}
 
     @app.post("/v1/inspect", response_model=InspectResponse, tags=["retrieval"])
     def inspect(body: InspectRequest, principal: GuardedPrincipal,

@@ -55,7 +55,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MAX_TOKEN_BYTES = 8 * 1024
-LEEWAY_SECONDS = 30
+LEEWAY_SECONDS = 5  # the default of Settings.jwt_leeway_seconds (RAGSEAL_JWT_LEEWAY_SECONDS)
 MAX_LIST_ENTRIES = 256
 MAX_CLAIM_CHARS = 256
 _MAX_JWKS_BYTES = 1024 * 1024
@@ -329,6 +329,7 @@ class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         settings.require_jwt()
         self._audience = settings.jwt_audience
+        self._leeway = settings.jwt_leeway_seconds
         self._issuer = settings.jwt_issuer
         self._max_ttl = settings.max_token_ttl
         self._secret: _VerificationKey | None = None
@@ -409,7 +410,7 @@ class TokenVerifier:
                 algorithms=[key.algorithm],
                 audience=self._audience,
                 issuer=self._issuer,
-                leeway=LEEWAY_SECONDS,
+                leeway=self._leeway,
                 options={"require": self._required},
             )
         except jwt.ExpiredSignatureError:

@@ -211,11 +211,14 @@ class Services:
     # -- the three paths --------------------------------------------------
     @cached_property
     def ingestor(self) -> Ingestor:
+        from ._deferred import DeferredClassifier, DeferredEmbedder
+
+        # Deferred: an unchanged file needs no model (issue 20, item 8).
         return Ingestor(
             policy=self._policy,
-            classifier=self.classifier,
+            classifier=DeferredClassifier(lambda: self.classifier),
             chunker=self.chunker,
-            embedder=self.embedder,
+            embedder=DeferredEmbedder(lambda: self.embedder),
             store=self.store,
             keys=self.keys,
             ids=self.ids,

@@ -140,8 +140,11 @@ async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    # include_input would echo the client's values; only locations are kept.
-    locations = _locations(exc.errors())
+    # include_input would echo the client's values: each problem is described
+    # from the route's own model (type, limits), never from what was sent.
+    from ._validation import describe_errors
+
+    locations = describe_errors(exc.errors(), request.scope.get("route"))
     shown = ", ".join(locations[:_MAX_LOCATIONS])
     if len(locations) > _MAX_LOCATIONS:
         shown += f" and {len(locations) - _MAX_LOCATIONS} more"

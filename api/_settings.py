@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     gateway_top_k: int = Field(default=5, ge=1, le=50)
     gateway_hold_chars: int = Field(default=64, ge=0, le=4096)
     """Characters a stream holds back so that a finding growing into them is never emitted."""
+    jwt_leeway_seconds: int = Field(default=5, ge=0, le=300)
+    """Clock skew tolerated on a token's ``exp``/``nbf``/``iat``: an expired token is
+    refused this many seconds after its ``exp`` at the latest."""
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from ragseal.classification import Finding, Policy
-    from ragseal.ingest._runner import BatchReport
     from ragseal.retrieval import Principal
     from ragseal.store import Actor
     from rich.text import Text
@@ -167,24 +166,35 @@ def cli(verbose: int) -> None:
 @cli.command(epilog=EXAMPLES_INGEST)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
-              help="ACL manifest (YAML). Files no rule covers are refused.")
+              help="ACL manifest (YAML), required. Its match patterns are relative to the "
+                   "folder that holds it (or --root). Files no rule covers are refused.")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Folder the manifest's match patterns (and --exclude) are relative to "
+                   "(default: the manifest's folder); for a manifest kept elsewhere.")
+@click.option("--exclude", "excludes", multiple=True, metavar="PATTERN",
+              help="Leave out files matching this gitignore-style pattern, relative to the "
+                   "same folder (repeatable), e.g. --exclude 'legacy/*.pdf'.")
 @click.option("--tenant", help="Tenant for every file (overrides the manifest).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--sync", is_flag=True,
               help="Also erase documents whose files are gone from the given folders.")
 @click.option("--workers", type=click.IntRange(1, 256), default=os.cpu_count() or 1,
               show_default="the cores",
-              help="Processes that parse and classify in parallel (used when there are "
-                   "at least 8 files per worker; writes stay in one process, in order).")
-def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
-           as_json: bool, sync: bool, workers: int) -> None:
+              help="Processes that parse and classify in parallel (used when at least 8 "
+                   "changed files per worker; writes stay in one process, in order).")
+def ingest(paths: tuple[Path, ...], manifest: Path | None, root: Path | None,
+           excludes: tuple[str, ...], tenant: str | None, as_json: bool, sync: bool,
+           workers: int) -> None:
     """Ingest files and folders: parse, classify, mask, seal, embed and index.
 
     Supported: .txt .md .html .pdf .docx .eml. Every file needs an ACL from
     the manifest; a file that no rule covers is listed and not ingested.
     Unchanged files (same content, ACL and policy) write nothing; a changed
     file replaces its old version atomically for readers. A run that was
-    killed can simply be run again. Exit status 1 when any file was refused.
+    killed can simply be run again. Exit status 1 when any file was refused;
+    2 (before anything is loaded) without --manifest or for a path that does
+    not exist. The report ends with one stable line for scripts:
+    "ragseal ingest: added=N changed=N unchanged=N removed=N refused=N ...".
     """
     from ragseal.ingest import ManifestError, load_manifest
     from ragseal.ingest._runner import ingest_paths
@@ -199,18 +209,25 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
     )
 
     from ._cli_policy import run_ingestor
+    from ._cli_support import check_ingest_paths, print_ingest_report, warn_unmatched
 
-    if not any(os.path.lexists(p) for p in paths):  # nothing to do: say so before any model
-        _fail(f"{paths[0]}: no such file or folder")
+    check_ingest_paths(paths, manifest)
+    if excludes:
+        from pydantic import ValidationError
+        from ragseal.ingest._manifest import ManifestRule
+
+        for pattern in excludes:
+            try:
+                ManifestRule(match=pattern)
+            except ValidationError as exc:
+                reason = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+                _fail(f"--exclude {pattern!r}: {reason}")
     acl = None
     if manifest is not None:
         try:
             acl = load_manifest(manifest)
         except ManifestError as exc:
             _fail(f"manifest: {exc}")
-    else:
-        click.echo("warning: no --manifest given; every file will be refused (default deny)",
-                   err=True)
     console = Console(stderr=True)
     with _services(batch=True) as services:
         if acl is not None and manifest is not None:
@@ -247,6 +264,8 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
                 on_total=lambda n: progress.update(task, total=n),
                 on_file=lambda _p: progress.advance(task),
                 on_result=lambda r: _advance(0 if r.unchanged else r.chunks),
+                root=root.resolve() if root is not None else None,
+                exclude_patterns=excludes,
             )
         operator = _operator(tenant)
         for result in report.ingested:
@@ -262,36 +281,10 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, tenant: str | None,
     if as_json:
         _echo_json(report.as_dict())
     else:
-        _print_report(report)
+        print_ingest_report(report)
+    warn_unmatched(report)
     if report.refused:
         raise _Exit(1, f"{len(report.refused)} file(s) refused")
-
-
-def _print_report(report: BatchReport) -> None:
-    """The human summary, on stdout (progress and errors stay on stderr)."""
-    from rich.console import Console
-
-    out = Console()
-    total = len(report.ingested) + len(report.unchanged)
-    out.print(f"[bold]ingested[/] {total} file(s) ({len(report.unchanged)} unchanged), "
-              f"{report.chunks} chunk(s) written in {report.seconds:.1f}s; "
-              f"removed {len(report.removed)}; refused {len(report.refused)}; "
-              f"skipped {report.skipped} hidden")
-    if report.ingested:
-        levels = ", ".join(f"{k}: {v}" for k, v in report.level_counts().items())
-        out.print(f"levels: {levels}")
-        entities = ", ".join(f"{k}: {v}" for k, v in report.entity_counts().items()) or "none"
-        out.print(f"entities: {entities}")
-        flagged = sum(r.flagged for r in report.ingested)
-        held = sum(r.quarantined for r in report.ingested)
-        if flagged:
-            out.print(f"injection: {flagged} chunk(s) flagged, {held} quarantined "
-                      "(ragseal quarantine list)")
-    if report.refused:
-        # One plain line per file: paths are neither wrapped nor read as markup.
-        out.print("[bold]refused[/]")
-        for r in report.refused:
-            out.print(f"  {r.path}: {r.reason}", markup=False, highlight=False, soft_wrap=True)
 
 
 # -- delete -----------------------------------------------------------------
@@ -456,6 +449,20 @@ def classify(path: str, as_json: bool, policy_file: Path | None) -> None:
                       style=_level_style(policy, str(item["level"])))
     console.print(table)
     console.print(f"document level from content: [bold]{policy.level_name(rank)}[/]")
+    console.print(_level_reason(policy, result.findings, rank), markup=False, highlight=False)
+
+
+def _level_reason(policy: Policy, findings: Sequence[Finding], rank: int) -> str:
+    """Why the level is what it is: only markers and ``gate: true`` entities raise it."""
+    above = sorted({f.entity for f in findings
+                    if not policy.entity_rule(f.entity).gate
+                    and policy.rank(policy.entity_rule(f.entity).level) > rank})
+    text = ("(raised only by markers and by entities with gate: true; the manifest's level "
+            "is the floor at ingest")
+    if above:
+        text += (f"; {', '.join(above)} stay masked for readers below their level but do not "
+                 "raise it")
+    return text + ")"
 
 
 _LEVEL_STYLES = ("green", "cyan", "yellow", "magenta", "red")
@@ -618,6 +625,7 @@ def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int
           --groups hr,all-staff --roles hr --tenant acme
     """
     from ._cli_policy import tenant_paths_or_exit
+    from ._empty_tenant import EMPTY_TENANT_NOTICE, tenant_has_documents
 
     principal = _principal(user, groups, roles, tenant)
     text = _read_input(text)
@@ -626,21 +634,28 @@ def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int
     with _services(existing=True) as services:
         paths = tenant_paths_or_exit(services, principal.tenant)
         result = paths.retriever.retrieve(principal, text, top_k, pseudonymize=pseudonymize)
+        empty_tenant = not result.chunks and not tenant_has_documents(services.store, tenant)
         _audit(services, "retrieve", principal, top_k=top_k,
                query_hash=services.ids.keyed_hash("query", text),
                returned=len(result.chunks), dropped=result.dropped,
                chunk_ids=[c.chunk_id for c in result.chunks],
                doc_ids=sorted({c.doc_id for c in result.chunks}), via="cli")
     if as_json:
-        _echo_json({"retrieval_id": result.retrieval_id,
-                    "chunks": [c.as_dict() for c in result.chunks],
-                    "context": result.context})
+        answer: dict[str, object] = {"retrieval_id": result.retrieval_id,
+                                     "chunks": [c.as_dict() for c in result.chunks],
+                                     "context": result.context}
+        if empty_tenant:
+            answer["notice"] = EMPTY_TENANT_NOTICE
+        _echo_json(answer)
         return
     from rich.console import Console
     from rich.panel import Panel
     from rich.text import Text
 
     console = Console()
+    if empty_tenant:
+        click.echo(f"ragseal: warning: tenant {tenant!r} has no documents "
+                   "(check --tenant, or run ingest)", err=True)
     if not result.chunks:
         console.print("no chunk visible to this principal matches")
     for i, c in enumerate(result.chunks, 1):
@@ -681,7 +696,7 @@ def inspect(text: str, user: str, groups: str, roles: str, tenant: str,
 
     principal = _principal(user, groups, roles, tenant)
     answer = _read_input(text)
-    with _services() as services:
+    with _services() as services:  # a fresh data dir is fine: inspect needs no corpus
         try:
             result = tenant_paths_or_exit(services, principal.tenant).inspector.inspect(
                 principal, answer, retrieval_id)
@@ -736,18 +751,23 @@ def token(sub: str, groups: str, roles: str, tenant: str | None, ttl: int) -> No
         )
     except ValueError as exc:  # claims off-shape; the message names no value
         _fail(str(exc))
+    click.echo(f"ragseal: token for {sub} in tenant {tenant or 'default'}"
+               f"{'' if tenant else ' (no --tenant given)'}, valid {ttl}s", err=True)
     click.echo(minted)
 
 
 # -- serve ------------------------------------------------------------------
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 serves every interface (put TLS in front).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="TCP port; a busy port stops serve at once (exit 2).")
 def serve(host: str, port: int) -> None:
     """Serve the HTTP API. Refuses to start without JWT configuration.
 
     Set RAGSEAL_JWT_SECRET (HS256) or RAGSEAL_JWT_JWKS (RS256/ES256); there
-    is no anonymous mode.
+    is no anonymous mode. Prints one line on stderr once it answers
+    (address, store, tenants, policy fingerprint); GET /healthz is 200 then.
 
     \b
     Example:
@@ -756,8 +776,10 @@ def serve(host: str, port: int) -> None:
     import uvicorn
     from ragseal.classification import load_policy
 
+    from ._announce import AnnouncingServer
     from ._app import create_app
     from ._auth import TokenVerifier
+    from ._cli_support import check_port_free
     from ._container import Services
     from ._settings import ConfigError
 
@@ -768,6 +790,7 @@ def serve(host: str, port: int) -> None:
         TokenVerifier(settings)
     except ConfigError as exc:
         _fail(str(exc))
+    check_port_free(host, port)  # before the models load: a busy port in one line
     if settings.policy is not None:
         load_policy(settings.policy)  # PolicyError: one line, exit 2 (see main)
     from ._beside import embedded_store_in_use
@@ -784,7 +807,15 @@ def serve(host: str, port: int) -> None:
         app = create_app(settings, services)
         # log_config=None: uvicorn keeps its hands off logging; its loggers propagate to
         # the JSON handler the cli group configured (-v shows access lines: no bodies).
-        uvicorn.run(app, host=host, port=port, log_config=None, server_header=False)
+        config = uvicorn.Config(app, host=host, port=port, log_config=None,
+                                server_header=False)
+        server = AnnouncingServer(config, app, host, port)  # one line once it serves
+        try:
+            server.run()
+        except SystemExit as exc:  # uvicorn's STARTUP_FAILURE (3): not one of our codes
+            if exc.code in (0, None):
+                raise
+            _fail(f"could not start serving on {host}:{port} (run with -v for the reason)")
     finally:
         services.close()
 
@@ -799,30 +830,44 @@ def quarantine() -> None:
 
 
 @quarantine.command("list")
-@click.option("--tenant", help="Only this tenant (default: every tenant).")
+@click.option("--tenant", help="Only this tenant (default: every tenant); with it, each "
+              "document's source path is shown (decrypted, audited).")
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 def quarantine_list(tenant: str | None, as_json: bool) -> None:
     """Documents with quarantined chunks: ids, scores and signals, never text.
 
-    Loads no model. Review a document's text with its owner before releasing.
+    With --tenant, the source path of each document is opened from its
+    seal so that a steward of that tenant can find the file; every path
+    shown is recorded in the audit trail. Loads no model. Review a
+    document's text with its owner before releasing.
 
     \b
     Example:
-      ragseal quarantine list --tenant acme --json
+      ragseal quarantine list --tenant acme
     """
     from ragseal.ingest import list_quarantine
 
+    sources: dict[str, str | None] = {}
     with _services(existing=True) as services:
         docs = list_quarantine(services.store, tenant)
         _audit(services, "quarantine_list", _operator(tenant), documents=len(docs))
+        if tenant is not None and docs:
+            sources = {d.doc_id: services.ingestor.source_of(d.tenant, d.doc_id) for d in docs}
+            _audit(services, "source_reveal", _operator(tenant), via="quarantine_list",
+                   doc_ids=[d.doc_id[:64] for d in docs if sources.get(d.doc_id)])
     if as_json:
-        _echo_json({"documents": [d.as_dict() for d in docs]})
+        _echo_json({"documents": [
+            {**d.as_dict(), **({"source": sources.get(d.doc_id)} if tenant else {})}
+            for d in docs]})
         return
     if not docs:
         click.echo("no quarantined chunk")
+        return
+    click.echo(f"{'TENANT':<12} {'DOC_ID':<32} {'SCORE':>5} {'CHUNKS':>6}  SIGNALS  PATH")
     for d in docs:
-        click.echo(f"{d.tenant}  {d.doc_id}  score {d.score:.3f}  {len(d.chunks)} chunk(s)  "
-                   f"{', '.join(d.signals) or '-'}")
+        path = (sources.get(d.doc_id) or "(not readable)") if tenant else "(give --tenant)"
+        click.echo(f"{d.tenant:<12} {d.doc_id:<32} {d.score:>5.3f} {len(d.chunks):>6}  "
+                   f"{','.join(d.signals) or '-'}  {path}")
 
 
 @quarantine.command("release")
@@ -894,7 +939,7 @@ def keys_retire(version: int) -> None:
     """
     from ragseal.store import KeyringError
 
-    with _services(store=False) as services:
+    with _services(store=False, existing=True) as services:
         _ = services.audit  # no audit trail, no key operation
         try:
             services.keys.retire(version)
@@ -995,8 +1040,11 @@ def audit_export(since: str | None) -> None:
     """
     from ragseal.store import read_audit
 
+    from ._cli_support import require_data_dir
+
     cutoff = _parse_since(since) if since else None
     settings = _settings()
+    require_data_dir(settings)
     for record in read_audit(settings.data_dir / "audit", cutoff):
         click.echo(json.dumps(record, sort_keys=True, separators=(",", ":"),
                               ensure_ascii=False))
@@ -1017,6 +1065,8 @@ def main(argv: list[str] | None = None) -> int:
     from ragseal.store import AuditError, KeyringError
     from ragseal.store._errors import StoreError
 
+    from ._cli_support import UsageProblem
+
     try:
         # Outside standalone mode click *returns* the code of a ctx.exit()
         # (``--help`` gives 0) instead of raising it.
@@ -1025,6 +1075,9 @@ def main(argv: list[str] | None = None) -> int:
         if exc.code and exc.message:
             click.echo(f"ragseal: {exc.message}", err=True)
         return exc.code
+    except UsageProblem as exc:
+        click.echo(f"ragseal: {exc}", err=True)
+        return 2
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:

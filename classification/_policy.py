@@ -381,6 +381,10 @@ def key_path(loc: tuple[int | str, ...]) -> str:
 def _message(err: ErrorDetails) -> str:
     """``path: message``; a validator naming an item (``[0]: ...``) extends the path."""
     path, msg = key_path(err["loc"]), err["msg"]
+    if err["type"] == "extra_forbidden":
+        from ._policy_hints import did_you_mean
+
+        return f"{path}: unknown key{did_you_mean(Policy, tuple(err['loc']))}"
     if err["type"] == "value_error":
         msg = str(err.get("ctx", {}).get("error", msg))
         if msg.startswith("[") and "]: " in msg:
@@ -513,9 +517,9 @@ def _decode(text: str, source: str) -> object:
     try:
         return _safe_load_unique(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise PolicyError(f"{source}: not valid YAML{where}") from None
+        from ._policy_hints import yaml_problem
+
+        raise PolicyError(f"{source}: not valid YAML{yaml_problem(exc)}") from None
 
 
 def load_policy(path: str | Path, *, notes: list[str] | None = None) -> Policy:
@@ -523,8 +527,13 @@ def load_policy(path: str | Path, *, notes: list[str] | None = None) -> Policy:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"cannot read policy file {path}: {exc.__class__.__name__}") from None
+    except FileNotFoundError:
+        raise PolicyError(f"policy file {path}: no such file") from None
+    except UnicodeDecodeError:
+        raise PolicyError(f"policy file {path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise PolicyError(f"cannot read policy file {path}: "
+                          f"{exc.strerror or exc.__class__.__name__}") from None
     return parse_policy(_decode(text, path.name), notes=notes)
 
 

@@ -23,6 +23,7 @@ import binascii
 import hashlib
 import json
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -32,7 +33,7 @@ from typing import Protocol
 
 from ragseal.classification import Finding, Policy, score_injection
 from ragseal.classification._injection_head import InjectionHead
-from ragseal.classification._masking import MaskedText, Pseudonymizer, mask
+from ragseal.classification._masking import PSEUDONYM_HEX, MaskedText, Pseudonymizer, mask
 from ragseal.store import (
     FINGERPRINT_FIELD,
     DataKeyNotFound,
@@ -62,8 +63,16 @@ log = logging.getLogger(__name__)
 # Part of every version id: bump it when a code change alters what the same
 # file, ACL and policy become (chunking, masking, sealing, embedding model),
 # so that the next run re-ingests instead of calling the file unchanged.
-PIPELINE_VERSION = "5"  # 3: injection score, quarantine marker; 4: passage fingerprints;
-# 5: fingerprints with values as wildcards (format 2)
+PIPELINE_VERSION = "6"  # 3: injection score, quarantine marker; 4: passage fingerprints;
+# 5: fingerprints with values as wildcards (format 2);
+# 6: chunk boundaries no longer depend on the installation's pseudonym key
+
+# A keyed pseudonym's hex digest, as a mask piece of the masked text holds it.
+_PSEUDONYM = re.compile(rf"<([A-Z][A-Z0-9_]*)_[0-9a-f]{{{PSEUDONYM_HEX}}}>")
+# Stands for every digest when chunking: same length, and as many WordPiece
+# tokens as the worst digest (one per character), so a chunk cut on this
+# shape still fits the model's window once the real digest is in place.
+_SHAPE_DIGEST = ("0a" * PSEUDONYM_HEX)[:PSEUDONYM_HEX]
 
 Checkpoint = Callable[[str], None]
 
@@ -134,6 +143,25 @@ def _chunk_findings(findings: Sequence[Finding], start: int, end: int) -> tuple[
         s, e = max(f.start, start), min(f.end, end)
         out.append(Finding(f.entity, s - start, e - start, f.score, f.detector))
     return tuple(out)
+
+
+def _key_free(masked: MaskedText) -> str:
+    """The masked text with every pseudonym's digest replaced by one constant.
+
+    Chunk boundaries are cut on this shape, not on the masked text: the
+    digests come from the installation's key, and their WordPiece token
+    counts differ from key to key, so cutting on them made the same file
+    give 2 chunks under one key and 3 under another. The shape has the same
+    length as the masked text, so its spans apply to it unchanged.
+    """
+    out: list[str] = []
+    ends = [p[0] for p in masked.pieces[1:]] + [len(masked.text)]
+    for (m_start, _o_start, _o_end, is_mask), m_end in zip(masked.pieces, ends, strict=True):
+        piece = masked.text[m_start:m_end]
+        if is_mask and _PSEUDONYM.fullmatch(piece):
+            piece = piece[: -PSEUDONYM_HEX - 1] + _SHAPE_DIGEST + ">"
+        out.append(piece)
+    return "".join(out)
 
 
 def _stored_score(value: object) -> float:
@@ -249,7 +277,8 @@ class Ingestor:
         doc_rank = max(base, result.marker_level if result.marker_level is not None else 0)
         masked: MaskedText = mask(text, findings, policy, self._pseudonyms, tenant)
 
-        spans = [(s, e) for s, e in self._chunker.split(masked.text) if masked.text[s:e].strip()]
+        shape = _key_free(masked)
+        spans = [(s, e) for s, e in self._chunker.split(shape) if masked.text[s:e].strip()]
         if not spans:
             raise IngestError("no text to ingest")
         # A pending key: until make_current below, nothing sealed under it opens.
@@ -526,6 +555,21 @@ class Ingestor:
                 self._checkpoint("sync-erase")
                 erased.append(doc_id)
         return erased, orphans
+
+    def source_of(self, tenant: str, doc_id: str) -> str | None:
+        """The sealed source path of a document's current version (``None``: none opens).
+
+        For an operator naming a document (``quarantine list --tenant``); the
+        caller audits the reveal. Loads no model.
+        """
+        try:
+            key = self._keys.data_key(doc_id, tenant)
+        except DataKeyNotFound:
+            return None
+        current = self._keys.current_version(doc_id, tenant)
+        hits = [h for h in self._points(tenant, doc_id)
+                if current is None or h.payload.get("version") == current]
+        return self._source_of(hits, key)
 
     def _source_of(self, hits: Sequence[Hit], key: bytes) -> str | None:
         for hit in hits:

@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._manifest import Acl, Manifest
+import pathspec
+
+from ._manifest import _PATTERN_FACTORY, Acl, Manifest
 from ._pipeline import FilePlan, IngestError, Ingestor, IngestResult
 
 if TYPE_CHECKING:
-    from ._workers import ParsePool
+    from ._workers import ParsePool  # noqa: F401
 
 __all__ = ["BatchReport", "Refusal", "ingest_paths", "iter_files"]
 
@@ -47,6 +49,30 @@ class BatchReport:
     unchanged_paths: list[str] = field(default_factory=list)  # parallel to ``unchanged``
     removed: list[str] = field(default_factory=list)  # doc ids erased by sync
     recovered_points: int = 0  # points of interrupted runs removed
+    removed_paths: list[str] = field(default_factory=list)  # parallel to ``removed``
+    excluded: int = 0  # files an --exclude pattern left out
+    unmatched_rules: list[str] = field(default_factory=list)  # "rules[i] (pattern)"
+
+    @property
+    def changed_paths(self) -> list[str]:
+        """Written files that replaced a version already in the store."""
+        return [p for p, r in zip(self.paths, self.ingested, strict=True) if r.removed_points]
+
+    @property
+    def added_paths(self) -> list[str]:
+        """Written files the store did not hold before."""
+        return [p for p, r in zip(self.paths, self.ingested, strict=True) if not r.removed_points]
+
+    def summary(self) -> str:
+        """One stable line for logs and cron jobs: ``key=value`` counts, always the same keys.
+
+        Counts are files except ``chunks`` (chunks written by this run).
+        """
+        return (f"ragseal ingest: added={len(self.added_paths)} "
+                f"changed={len(self.changed_paths)} unchanged={len(self.unchanged)} "
+                f"removed={len(self.removed)} refused={len(self.refused)} "
+                f"excluded={self.excluded} skipped={self.skipped} chunks={self.chunks} "
+                f"unmatched_rules={len(self.unmatched_rules)}")
 
     @property
     def chunks(self) -> int:
@@ -88,6 +114,11 @@ class BatchReport:
             "removed": len(self.removed),
             "removed_documents": list(self.removed),
             "recovered_points": self.recovered_points,
+            "added_paths": self.added_paths,
+            "changed_paths": self.changed_paths,
+            "removed_paths": list(self.removed_paths),
+            "excluded": self.excluded,
+            "unmatched_rules": list(self.unmatched_rules),
             "injection_flagged": sum(r.flagged for r in [*self.ingested, *self.unchanged]),
             "quarantined": sum(r.quarantined for r in [*self.ingested, *self.unchanged]),
         }
@@ -196,17 +227,26 @@ def ingest_paths(
     on_total: Callable[[int], None] | None = None,
     on_result: Callable[[IngestResult], None] | None = None,
     workers: int = 1,
+    root: Path | None = None,
+    exclude_patterns: Sequence[str] = (),
 ) -> BatchReport:
     """Ingest every file under ``paths`` with the ACL the manifest gives it.
 
-    With ``sync``, documents of the tenants involved whose source lies under
-    one of ``paths`` (inside the manifest's folder) but whose file is gone are
-    erased (data keys destroyed, points deleted).
+    ``match`` patterns (and ``exclude_patterns``, gitignore-style) are
+    matched against each file's path relative to ``root``, by default the
+    folder that holds the manifest. A rule that matched no file of the run is
+    named in :attr:`BatchReport.unmatched_rules`.
 
-    With ``workers`` > 1 and enough files to repay the start of the worker
-    processes (:data:`POOL_MIN_FILES` per worker), files are parsed and
-    classified in a process pool (:mod:`ingest._workers`); every durable
-    write still happens here, in file order.
+    With ``sync``, documents of the tenants involved whose source lies under
+    one of ``paths`` (inside that folder) but whose file is gone are erased
+    (data keys destroyed, points deleted); an excluded file is not gone.
+
+    Every file is first hashed and checked against the keyring: unchanged
+    files are decided before anything is parsed and before any worker
+    starts. With ``workers`` > 1 and enough changed files to repay the start
+    of the worker processes (:data:`POOL_MIN_FILES` per worker), those are
+    parsed and classified in a process pool (:mod:`ingest._workers`); every
+    durable write still happens here, in file order.
     """
     started = time.perf_counter()
     report = BatchReport()
@@ -214,15 +254,12 @@ def ingest_paths(
     files = list(iter_files(paths, {p for p in (_resolved(e) for e in exclude) if p}))
     if on_total is not None:
         on_total(len(files))
-    base = manifest.base_dir if manifest is not None else None
+    base = root if root is not None else (manifest.base_dir if manifest is not None else None)
+    excluded = (pathspec.PathSpec.from_lines(_PATTERN_FACTORY, exclude_patterns)
+                if exclude_patterns else None)
     present: set[str] = set()
     tenants: set[str] = {tenant} if tenant else set()
-    pool = None
-    if workers > 1 and len(files) >= POOL_MIN_FILES * workers:
-        from ._workers import ParsePool
-
-        pool = ParsePool(ingestor.policy.to_json(), workers)
-    pending: deque[_Pending] = deque()
+    used_rules: set[int] = set()
 
     def record(shown: str, result: IngestResult) -> None:
         if result.unchanged:
@@ -234,10 +271,78 @@ def ingest_paths(
         if on_result is not None:
             on_result(result)
 
+    todo = _plan(files, report, ingestor, manifest, base, tenant, present, tenants, used_rules,
+                 excluded, record, on_file)
+    if workers > 1 and len(todo) >= POOL_MIN_FILES * workers:
+        _parse_in_pool(todo, workers, report, ingestor, record, on_file)
+    else:
+        for item in todo:
+            try:
+                _ingest_one(item, report, ingestor, record)
+            finally:
+                if on_file is not None:
+                    on_file(item.path)
+    if manifest is not None:
+        report.unmatched_rules = [f"rules[{i}] ({rule.match})"
+                                  for i, rule in enumerate(manifest.rules) if i not in used_rules]
+    if sync and manifest is not None and base is not None:
+        folders = [f for f in (_source_name(p, base) for p in paths if p.is_dir()) if f is not None]
+        folders = ["" if f == "." else f for f in folders]
+        if manifest.defaults.tenant is not None and tenant is None:
+            tenants.add(manifest.defaults.tenant)
+        gone: list[str] = []
+
+        def keep(source: str) -> bool:
+            kept = not _under(source, folders) or source in present
+            if not kept:
+                gone.append(source)
+            return kept
+
+        for t in sorted(tenants):
+            del gone[:]
+            erased, _ = ingestor.sweep(t, keep)
+            report.removed.extend(erased)
+            # sweep erases exactly the documents keep() rejected, in that order
+            report.removed_paths.extend(gone if len(gone) == len(erased) else ["?"] * len(erased))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+@dataclass(frozen=True)
+class _Todo:
+    path: Path
+    shown: str
+    source: str
+    acl: Acl
+    plan: FilePlan
+
+
+def _ingest_one(item: _Todo, report: BatchReport, ingestor: Ingestor,
+                record: Callable[[str, IngestResult], None]) -> None:
+    from ._loaders import LoadError, load_document
+
+    try:
+        try:
+            loaded = load_document(item.path)
+        except LoadError as exc:
+            raise IngestError(str(exc)) from None
+        record(item.shown, ingestor.ingest_planned(
+            item.plan, loaded.text, source=item.source, acl=item.acl, hidden=loaded.hidden))
+    except IngestError as exc:
+        report.refused.append(Refusal(item.shown, exc.reason))
+
+
+def _parse_in_pool(todo: list[_Todo], workers: int, report: BatchReport, ingestor: Ingestor,
+                   record: Callable[[str, IngestResult], None],
+                   on_file: Callable[[Path], None] | None) -> None:
+    from ._workers import ParsePool
+
+    pool: ParsePool = ParsePool(ingestor.policy.to_json(), workers)
+    pending: deque[_Pending] = deque()
+
     def finish_oldest() -> None:
         item = pending.popleft()
         try:
-            assert pool is not None
             parsed = pool.result(item.future)
             if parsed.error is not None:
                 report.refused.append(Refusal(item.shown, parsed.error))
@@ -252,32 +357,19 @@ def ingest_paths(
                 on_file(item.path)
 
     try:
-        _walk(files, pool, pending, finish_oldest, record, report, ingestor, manifest, base,
-              tenant, present, tenants, on_file)
+        for t in todo:
+            while len(pending) >= pool.max_in_flight:  # backpressure
+                finish_oldest()
+            pending.append(_Pending(t.path, t.shown, t.source, t.acl, t.plan,
+                                    pool.submit(t.path)))
         while pending:
             finish_oldest()
     finally:
-        if pool is not None:
-            pool.close()
-    if sync and manifest is not None and base is not None:
-        folders = [f for f in (_source_name(p, base) for p in paths if p.is_dir()) if f is not None]
-        folders = ["" if f == "." else f for f in folders]
-        if manifest.defaults.tenant is not None and tenant is None:
-            tenants.add(manifest.defaults.tenant)
-        for t in sorted(tenants):
-            erased, _ = ingestor.sweep(
-                t, lambda source: not _under(source, folders) or source in present)
-            report.removed.extend(erased)
-    report.seconds = time.perf_counter() - started
-    return report
+        pool.close()
 
 
-def _walk(
+def _plan(
     files: list[tuple[Path, str | None]],
-    pool: ParsePool | None,
-    pending: deque[_Pending],
-    finish_oldest: Callable[[], None],
-    record: Callable[[str, IngestResult], None],
     report: BatchReport,
     ingestor: Ingestor,
     manifest: Manifest | None,
@@ -285,8 +377,16 @@ def _walk(
     tenant: str | None,
     present: set[str],
     tenants: set[str],
+    used_rules: set[int],
+    excluded: pathspec.PathSpec[pathspec.Pattern] | None,
+    record: Callable[[str, IngestResult], None],
     on_file: Callable[[Path], None] | None,
-) -> None:
+) -> list[_Todo]:
+    """Refuse, exclude or decide each file from its path and its bytes' hash only.
+
+    Returns the files that must be parsed; unchanged ones are recorded here.
+    """
+    todo: list[_Todo] = []
     for path, problem in files:
         shown = str(path)
         handed_off = False
@@ -294,9 +394,14 @@ def _walk(
             source = _source_name(path, base) if problem != "symlink loop" else None
             if source is not None:
                 present.add(source)  # the file is there, ingested or not: sync keeps it
+            if excluded is not None and excluded.match_file(source or path.name):
+                report.excluded += 1
+                continue
             if problem == "hidden":
                 report.skipped += 1
                 continue
+            if source is not None and manifest is not None:
+                used_rules.update(manifest.matching_rules(source))
             if problem is not None:
                 report.refused.append(Refusal(shown, problem))
                 continue
@@ -310,20 +415,16 @@ def _walk(
                 continue
             tenants.add(acl.tenant)
             try:
-                if pool is None:
-                    record(shown, ingestor.ingest_file(path, source=source, acl=acl))
-                    continue
                 plan = ingestor.plan_file(path, source=source, acl=acl)
-                if isinstance(plan, IngestResult):
-                    record(shown, plan)
-                    continue
             except IngestError as exc:
                 report.refused.append(Refusal(shown, exc.reason))
                 continue
-            while len(pending) >= pool.max_in_flight:  # backpressure
-                finish_oldest()
-            pending.append(_Pending(path, shown, source, acl, plan, pool.submit(path)))
-            handed_off = True  # its progress tick comes when it finishes
+            if isinstance(plan, IngestResult):
+                record(shown, plan)
+                continue
+            todo.append(_Todo(path, shown, source, acl, plan))
+            handed_off = True  # its progress tick comes when it is ingested
         finally:
             if on_file is not None and not handed_off:
                 on_file(path)
+    return todo

@@ -574,7 +574,7 @@ def test_when_ingest_without_json_then_a_summary_goes_to_stdout(
     assert "ingested 3" not in run.err
 
 
-def test_when_ingest_path_does_not_exist_then_it_is_refused_not_a_crash(
+def test_when_ingest_path_does_not_exist_then_it_is_a_usage_error_not_a_crash(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     manifest = write_corpus(tmp_path / "c")
@@ -584,14 +584,12 @@ def test_when_ingest_path_does_not_exist_then_it_is_refused_not_a_crash(
     run = cli(capsys, "ingest", str(missing), "--manifest", str(manifest), "--json")
     assert run.code == 2 and run.error == f"ragseal: {missing}: no such file or folder"
 
-    # Among other paths, a missing one is refused in the report (exit 1).
+    # Among other paths, a missing one is a usage error too (issue 20): exit 2, before any model.
     run = cli(capsys, "ingest", str(missing), str(manifest), "--manifest", str(manifest),
               "--json")
-    assert run.code == 1
-    report = run.json
-    assert isinstance(report, dict)
-    assert report["ingested"] == 0
-    assert report["refusals"] == [{"path": str(missing), "reason": "no such file or folder"}]
+    assert run.code == 2
+    assert run.error == f"ragseal: {missing}: no such file or folder"
+    assert run.out == ""
 
 
 def test_when_a_file_lies_outside_the_manifest_folder_then_it_is_refused(
@@ -628,18 +626,16 @@ def test_when_ingest_names_a_tenant_then_it_overrides_the_manifest(
     assert "Handbook" in texts(as_globex)
 
 
-def test_when_ingest_has_no_manifest_then_everything_is_refused_with_a_warning(
+def test_when_ingest_has_no_manifest_then_it_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     write_corpus(tmp_path / "c")
 
     run = cli(capsys, "ingest", str(tmp_path / "c" / "handbook.md"), "--json")
 
-    assert run.code == 1
-    report = run.json
-    assert isinstance(report, dict)
-    assert report["ingested"] == 0 and report["refused"] == 1
-    assert any("no --manifest" in line for line in run.err_lines)
+    assert run.code == 2  # issue 20: every file would be refused; said before loading models
+    assert "--manifest is required" in run.error
+    assert run.out == ""
 
 
 @pytest.mark.parametrize(
@@ -915,7 +911,11 @@ def _forbid_binding(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
     def fake_run(app: object, **kwargs: object) -> None:
         calls.append(kwargs)
 
+    def fake_server_run(self: uvicorn.Server, sockets: object = None) -> None:
+        calls.append({"host": self.config.host, "port": self.config.port})
+
     monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setattr(uvicorn.Server, "run", fake_server_run)
     return calls
 
 

@@ -62,10 +62,11 @@ def test_when_entity_sets_min_score_then_threshold_overrides_global() -> None:
             "roles.hr.unmask[1]: unknown entity 'NOPE'",
         ),
         (_with(roles={"hr": {"clearance": "top"}}), "roles.hr.clearance: unknown level"),
-        (_with(bogus=1), "bogus: Extra inputs are not permitted"),
+        (_with(bogus=1), "bogus: unknown key (allowed here: levels, entities, recognizers, "
+         "markers, min_score, roles, injection, inspect"),
         (
             _with(entities={"PERSON": {"level": "internal", "colour": "red"}}),
-            "entities.PERSON.colour: Extra inputs are not permitted",
+            "entities.PERSON.colour: unknown key (allowed here: level, mask, gate, min_score)",
         ),
         (
             _with(entities={"PERSON": {"level": "internal", "mask": "blur"}}),
@@ -86,7 +87,7 @@ def test_when_entity_sets_min_score_then_threshold_overrides_global() -> None:
          "inspect.allowed_hosts[1]: not a lower-case host name"),
         (_with(inspect={"allowed_hosts": ["*.acme.example"]}), "inspect.allowed_hosts[0]:"),
         (_with(inspect={"allowed_hosts": ["Acme.Example"]}), "inspect.allowed_hosts[0]:"),
-        (_with(inspect={"hosts": []}), "inspect.hosts: Extra inputs are not permitted"),
+        (_with(inspect={"hosts": []}), "inspect.hosts: unknown key (allowed here: allowed_hosts)"),
     ],
 )
 def test_when_policy_is_invalid_then_error_names_the_key_path(data: object, expected: str) -> None:
@@ -125,7 +126,8 @@ LEVELS = "levels: [public, internal, restricted]\n"
     [
         pytest.param(
             LEVELS + "entities:\n  PERSON: {level: internal, colour: red}\n",
-            "entities.PERSON.colour: Extra inputs are not permitted", id="unknown key"),
+            "entities.PERSON.colour: unknown key (allowed here: level, mask, gate, min_score)",
+            id="unknown key"),
         pytest.param(
             LEVELS + "recognizers:\n  - entity: X_ID\n    patterns: ['ok', '[a-']\n"
             "    level: internal\n",
