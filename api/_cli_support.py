@@ -109,14 +109,20 @@ def serving_line(services: Services, host: str, port: int) -> str:
 
 def check_ingest_paths(paths: Sequence[Path], manifest: Path | None) -> None:
     """Usage errors of ``ingest``, found before any model or store is opened."""
-    if manifest is None:
-        raise UsageProblem("--manifest is required: without an ACL manifest every file would be "
-                           "refused (default deny); see samples/corpus/acl.yaml")
-    if not manifest.is_file():
-        raise UsageProblem(f"--manifest {manifest}: no such file")
     for path in paths:
         if not path.exists() and not path.is_symlink():
             raise UsageProblem(f"{path}: no such file or folder")
+    if manifest is None:
+        # Never picked up on its own: whoever can write into a document store
+        # must not be able to choose its ACL by dropping a file there.
+        beside = [p / name for p in paths if p.is_dir()
+                  for name in ("acl.yaml", "acl.yml") if (p / name).is_file()]
+        hint = f"; did you mean --manifest {beside[0]}?" if beside else \
+            "; see samples/corpus/acl.yaml"
+        raise UsageProblem("--manifest is required: without an ACL manifest every file would be "
+                           "refused (default deny)" + hint)
+    if not manifest.is_file():
+        raise UsageProblem(f"--manifest {manifest}: no such file")
 
 
 def print_ingest_report(report: BatchReport) -> None:

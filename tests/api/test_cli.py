@@ -1338,3 +1338,16 @@ def test_when_query_asks_for_pseudonyms_then_inspect_with_its_id_puts_them_back(
                "--json")
     assert back.code == 0 and back.json == {
         "verdict": "allow", "answer": "Write to priya.raman@example.com.", "findings": []}
+
+
+def test_when_ingest_has_no_manifest_but_one_lies_beside_then_it_is_named_not_used(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    manifest = write_corpus(tmp_path / "c")
+    (tmp_path / "c" / "acl.yaml").write_text(manifest.read_text())
+
+    run = cli(capsys, "ingest", str(tmp_path / "c"), "--json")
+
+    assert run.code == 2  # never applied on its own: the ACL is the batch job's choice
+    assert f"did you mean --manifest {tmp_path / 'c' / 'acl.yaml'}?" in run.error
+    assert run.out == ""

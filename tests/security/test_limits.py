@@ -61,6 +61,11 @@ class _Audit:
     def record(self, action: str, **fields: Any) -> None: ...
 
 
+class _Store:
+    def scroll(self, tenant: str | None = None) -> Iterator[Any]:
+        yield from ()
+
+
 class _Ids:
     def keyed_hash(self, purpose: str, value: str) -> str:
         return "h"
@@ -75,6 +80,7 @@ class StubServices:
     policy: _Policy = field(default_factory=_Policy)
     audit: _Audit = field(default_factory=_Audit)
     ids: _Ids = field(default_factory=_Ids)
+    store: _Store = field(default_factory=_Store)
 
     def warm_up(self) -> None: ...
 
