@@ -50,8 +50,8 @@ def open_services(settings: Settings, *, store: bool = True, existing: bool = Fa
     """
     services = Services(settings, beside_server=True)  # the policy: creates nothing
     if existing and not settings.data_dir.is_dir():
-        raise StoreError(f"no data dir at {settings.data_dir}: nothing was ingested there "
-                         "(check RAGSEAL_DATA_DIR)")
+        raise StoreError(f"no ragseal data dir at {settings.data_dir}; set RAGSEAL_DATA_DIR "
+                         "or run ingest first")
     try:
         if store:
             opened = services.store

@@ -34,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._auth import AuthError, TokenVerifier, _bearer_token
@@ -153,7 +154,7 @@ class EdgeMiddleware:
                 if status == 500 and not replaced:
                     await _too_large()(scope, receive, edge_send)
         finally:
-            path = getattr(scope.get("route"), "path", "unmatched")
+            path = _route_template(scope)
             scope["app"].state.metrics.observe(scope["method"], path, status,
                                                time.perf_counter() - started)
 
@@ -174,7 +175,7 @@ class EdgeMiddleware:
     async def _audit_401(self, scope: Scope) -> Response | None:
         """Audit the uniform 401 (its reason code is in request.state); the 503 if that fails."""
         reason = str(scope["state"].get("auth_failure") or "unknown")
-        route = str(getattr(scope.get("route"), "path", "unmatched"))
+        route = _route_template(scope)
         try:
             await run_in_threadpool(self._audit, scope["app"].state.services, "auth_failed",
                                     None, "denied", reason=reason[:64],
@@ -182,6 +183,27 @@ class EdgeMiddleware:
         except ApiError as exc:
             return error_response(exc.status, exc.code, exc.message)
         return None
+
+
+def _route_template(scope: Scope) -> str:
+    """The route's path template (never the raw path, which the client chose).
+
+    A request refused here was never routed, so the template is looked up.
+    """
+    route = scope.get("route")
+    if route is not None:
+        return str(getattr(route, "path", "unmatched"))
+    for candidate in getattr(scope["app"], "routes", ()):
+        matches = getattr(candidate, "matches", None)
+        if matches is None:
+            continue
+        try:
+            match, _ = matches(scope)
+        except Exception:  # noqa: BLE001, S112 - a lookup for the audit never fails a request
+            continue
+        if match is Match.FULL:
+            return str(getattr(candidate, "path", "unmatched"))
+    return "unmatched"
 
 
 def _too_large() -> Response:

@@ -134,7 +134,7 @@ def test_when_a_read_only_command_names_a_missing_data_dir_then_exit_2_and_nothi
                  ["audit", "verify"], ["delete", "0" * 32]):
         run = ragseal(env_for(data_dir), *argv)
         assert run.returncode == 2, argv
-        assert "no data dir" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+        assert "no ragseal data dir" in run.stderr and len(run.stderr.strip().splitlines()) == 1
     assert not data_dir.exists()
 
 

@@ -40,7 +40,6 @@ def no_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.mark.parametrize("argv", [
     ["query", "holidays", "--user", "u@acme.example", "--tenant", "acme"],
-    ["inspect", "an answer", "--user", "u@acme.example"],
     ["quarantine", "list"],
     ["quarantine", "release", "abc"],
     ["audit", "verify"],
