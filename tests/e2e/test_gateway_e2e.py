@@ -145,9 +145,13 @@ def test_when_tools_are_asked_for_then_422(gateway: str) -> None:
 
 
 def test_when_no_upstream_is_configured_then_404_gateway_disabled(world: World) -> None:
+    token = mint_token(JWT_SECRET, **EMPLOYEE)  # type: ignore[arg-type]
     with TestClient(create_app(world.settings, world.services)) as c:
-        r = c.post("/v1/chat/completions",
+        anonymous = c.post("/v1/chat/completions",
+                           json={"model": "x", "messages": [{"role": "user", "content": "hi"}]})
+        r = c.post("/v1/chat/completions", headers={"Authorization": f"Bearer {token}"},
                    json={"model": "x", "messages": [{"role": "user", "content": "hi"}]})
+    assert anonymous.status_code == 401  # the edge reads no anonymous body, route or not
     assert r.status_code == 404 and r.json()["error"]["code"] == "gateway_disabled"
 
 
