@@ -16,7 +16,7 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   "$PY" -m venv "$VENV"
 fi
 pip=("$VENV/bin/python" -m pip --disable-pip-version-check)
-"${pip[@]}" install --quiet --upgrade "pip>=24" wheel
+"${pip[@]}" install --quiet --upgrade "pip>=24" wheel "setuptools>=77"  # SPDX licence string; tests build the wheel
 "${pip[@]}" install --quiet "torch==2.13.0"
 "${pip[@]}" install --quiet -c constraints.txt -e ".${extra}"
 if [[ -n "$extra" ]]; then
