@@ -98,7 +98,9 @@ def require_role(role: str) -> Callable[..., Principal]:
 
 class RetrieveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    query: str = Field(min_length=1, max_length=2000)
+    # The schema says what the validator below enforces (at least one non-space
+    # character), so clients and fuzzers know a blank query is refused.
+    query: str = Field(min_length=1, max_length=2000, json_schema_extra={"pattern": r"\S"})
     top_k: int = Field(default=5, ge=1, le=50)
     pseudonymize: StrictBool = Field(
         default=False,
