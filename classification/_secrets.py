@@ -486,7 +486,26 @@ _PW_ASSIGN = _PW_KEY + r"(?:=>|:=|=|:)[ \t]*"
 _PW_VALUE = r"[^\s\"'`,;(){}\[\]<>]{1,256}"
 
 
-class PasswordRecognizer(PatternRecognizer):
+class _HintGatedRecognizer(PatternRecognizer):
+    """A pattern recognizer that skips, before any regex runs, a text holding
+    none of its ``HINTS`` (case-folded substrings)."""
+
+    HINTS: tuple[str, ...] = ()
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        folded = text.casefold()
+        if not any(hint in folded for hint in self.HINTS):
+            return []
+        return super().analyze(text, entities, nlp_artifacts, regex_flags)
+
+
+class PasswordRecognizer(_HintGatedRecognizer):
     """Passwords in connection strings and config lines: the value only.
 
     ``postgres://user:s3cret@host`` -> ``s3cret``; ``password = s3cret``,
@@ -540,18 +559,6 @@ class PasswordRecognizer(PatternRecognizer):
     # skipped before six look-behind regexes walk it (most prose).
     HINTS = ("passw", "pwd", "passphrase", "://")
 
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-        regex_flags: int | None = None,
-    ) -> list[RecognizerResult]:
-        folded = text.casefold()
-        if not any(hint in folded for hint in self.HINTS):
-            return []
-        return super().analyze(text, entities, nlp_artifacts, regex_flags)
-
     def invalidate_result(self, pattern_text: str) -> bool:
         value = pattern_text.strip()
         if len(value) < self.MIN_LENGTH or value.lower() in self.PLACEHOLDERS:
@@ -571,7 +578,7 @@ _CRED_KEY = (
 _CRED_ASSIGN = _CRED_KEY + r"(?:=>|:=|===?|!==?|=|:|,)[ \t]*"
 
 
-class AssignedSecretRecognizer(PatternRecognizer):
+class AssignedSecretRecognizer(_HintGatedRecognizer):
     """A quoted value assigned to a key named for a credential, whatever its entropy.
 
     ``api_key = "m{h}o)p$e]nob"``, ``client_secret: 'Tr0ub4dor'``: the key
@@ -599,18 +606,6 @@ class AssignedSecretRecognizer(PatternRecognizer):
             patterns=_copy(self.PATTERNS),
             global_regex_flags=_CASE_INSENSITIVE,
         )
-
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-        regex_flags: int | None = None,
-    ) -> list[RecognizerResult]:
-        folded = text.casefold()
-        if not any(hint in folded for hint in self.HINTS):
-            return []
-        return super().analyze(text, entities, nlp_artifacts, regex_flags)
 
     def invalidate_result(self, pattern_text: str) -> bool:
         value = pattern_text.strip()
