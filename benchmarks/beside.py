@@ -15,7 +15,7 @@ in /work/shared/data, read from there, written as .txt files into a
 temporary folder) for a tenant of its own. Rounds alternate which side runs
 first; the load average is printed beside every figure.
 
-    .venv/bin/python benchmarks/beside.py [--docs 120] [--rounds 3] [--idle 20]
+    .venv/bin/python benchmarks/beside.py [--docs 120] [--rounds 3] [--idle 20] [--rate 2]
 """
 
 # ruff: noqa: T201, S311, S603  (a benchmark prints; seeded choices; runs our own CLI)
@@ -69,10 +69,19 @@ def write_batch(folder: Path, n: int) -> None:
 
 
 class Retriever:
-    """One client retrieving back to back (no pause), latencies in ms."""
+    """One client retrieving, latencies in ms.
 
-    def __init__(self, base: str) -> None:
+    With ``rate`` > 0 the requests are paced (open loop, a chatbot's users
+    arriving at ``rate`` per second) and each latency is counted from the
+    moment its request was due, so a request that waits behind a slow one is
+    charged the wait (no coordinated omission). With ``rate`` 0 the client
+    sends back to back, which saturates the server: a stress figure, not a
+    service one.
+    """
+
+    def __init__(self, base: str, rate: float = 0.0) -> None:
         self.base = base
+        self.rate = rate
         self.stop = threading.Event()
         self.ms: list[float] = []
         self.errors = 0
@@ -80,10 +89,19 @@ class Retriever:
         self.tokens = [mint_token(SECRET, **p) for p in PRINCIPALS]  # type: ignore[arg-type]
 
     def run(self) -> None:
+        interval = 1.0 / self.rate if self.rate > 0 else 0.0
+        due = time.perf_counter()
         with httpx.Client(base_url=self.base, timeout=120) as c:
             while not self.stop.is_set():
                 token = self.rng.choice(self.tokens)
-                started = time.perf_counter()
+                if interval:
+                    due += interval
+                    pause = due - time.perf_counter()
+                    if pause > 0 and self.stop.wait(pause):
+                        break
+                    started = due
+                else:
+                    started = time.perf_counter()
                 r = c.post("/v1/retrieve", json={"query": self.rng.choice(QUERIES), "top_k": 5},
                            headers={"Authorization": f"Bearer {token}"})
                 if r.status_code == 200:
@@ -126,13 +144,13 @@ def standalone(base: Path, batch: Path, work: Path) -> tuple[float, str]:
     return rate, load()
 
 
-def beside(base: Path, batch: Path, work: Path, idle_s: float) -> dict[str, float]:
+def beside(base: Path, batch: Path, work: Path, idle_s: float, rate: float) -> dict[str, float]:
     state = work / "beside"
     shutil.rmtree(state, ignore_errors=True)
     shutil.copytree(base, state)
     env = environ(state)
     with serving_process(env, ROOT, startup_s=900) as (url, _server):
-        client = Retriever(url)
+        client = Retriever(url, rate)
         client.window(3)  # warm the path
         before = load()
         idle = client.window(idle_s)
@@ -173,6 +191,8 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=120)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--idle", type=float, default=20.0, help="seconds of idle retrieves")
+    parser.add_argument("--rate", type=float, default=2.0,
+                        help="retrieves per second, paced (0: back to back, a stress figure)")
     parser.add_argument("--base", type=Path,
                         help="a data dir holding the sample corpus already (copied, not used)")
     args = parser.parse_args()
@@ -188,14 +208,15 @@ def main() -> None:
                       str(corpus / "acl.yaml"), "--workers", "1")
             if run.returncode != 0:
                 raise SystemExit(f"base ingest failed: {run.stderr[-500:]}")
-        print(f"batch: {args.docs} SciFact abstracts; {os.cpu_count()} cores, shared machine",
+        pace = f"{args.rate:g} retrieves/s paced" if args.rate > 0 else "retrieves back to back"
+        print(f"batch: {args.docs} SciFact abstracts; {pace}; {os.cpu_count()} cores",
               flush=True)
         alone: list[float] = []
         served: list[dict[str, float]] = []
         for r in range(args.rounds):
             print(f"round {r + 1}", flush=True)
             sides = [lambda: alone.append(standalone(base, batch, work)[0]),
-                     lambda: served.append(beside(base, batch, work, args.idle))]
+                     lambda: served.append(beside(base, batch, work, args.idle, args.rate))]
             for side in sides if r % 2 == 0 else reversed(sides):
                 side()
         print("summary (medians over rounds)")
