@@ -39,7 +39,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from pydantic import SecretStr
 from ragseal.api._errors import ApiError
 from ragseal.api._settings import MIN_JWT_SECRET_BYTES, ConfigError, Settings
-from ragseal.retrieval._principal import Principal
+from ragseal.retrieval import Principal
 
 __all__ = [
     "LEEWAY_SECONDS",

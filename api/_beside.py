@@ -14,10 +14,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ragseal.store import EdgeStore, StoreError
-from ragseal.store._channel import socket_path
-from ragseal.store._owner import StoreOwner
-from ragseal.store._remote import RemoteStore
+from ragseal.store import EdgeStore, RemoteStore, StoreError, StoreOwner, socket_path
 
 from ._container import Services
 from ._settings import Settings
@@ -67,7 +64,7 @@ BATCH_NICENESS = 10
 
 def embedded_store_in_use(settings: Settings) -> bool:
     """Whether another process holds the embedded store (a server must own it)."""
-    from ragseal.store._edge import store_in_use
+    from ragseal.store import store_in_use
 
     if settings.qdrant_url:
         return False

@@ -43,7 +43,7 @@ def quarantine_add(doc_id: str, tenant: str) -> None:
       ragseal quarantine add 3f9a2b...e1 --tenant acme
       ragseal quarantine release 3f9a2b...e1 --tenant acme   # undo
     """
-    from ragseal.ingest._quarantine import quarantine_document
+    from ragseal.ingest import quarantine_document
 
     from .cli import _audit, _fail, _operator, _services
 
@@ -64,7 +64,7 @@ def tenant() -> None:
 
 
 def _set(name: str, frozen: bool, reason: str) -> None:
-    from ragseal.store._freeze import TenantFreezes
+    from ragseal.store import TenantFreezes
 
     from .cli import _audit, _operator, _services
 
@@ -124,7 +124,7 @@ def tenant_status(as_json: bool) -> None:
     Example:
       ragseal tenant status --json
     """
-    from ragseal.store._freeze import TenantFreezes
+    from ragseal.store import TenantFreezes
 
     from .cli import _echo_json, _settings
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from ragseal.ingest._runner import BatchReport
+    from ragseal.ingest import BatchReport
 
     from ._container import Services
     from ._settings import Settings

@@ -13,8 +13,13 @@ import threading
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from ragseal.classification import Policy, default_policy, ensure_offline, load_policy
-from ragseal.classification._masking import Pseudonymizer
+from ragseal.classification import (
+    Policy,
+    Pseudonymizer,
+    default_policy,
+    ensure_offline,
+    load_policy,
+)
 from ragseal.ingest import Ingestor, erase_document
 from ragseal.retrieval import Inspector, RetrievalIds, Retriever
 from ragseal.store import AuditLog, Fingerprinter, IdHasher, LocalKeyring, VectorStore
@@ -22,9 +27,8 @@ from ragseal.store import AuditLog, Fingerprinter, IdHasher, LocalKeyring, Vecto
 from ._settings import Settings
 
 if TYPE_CHECKING:
-    from ragseal.classification._classifier import Classifier
-    from ragseal.ingest._chunking import Chunker
-    from ragseal.ingest._embedder import Embedder
+    from ragseal.classification import Classifier
+    from ragseal.ingest import Chunker, Embedder
 
     from ._policies import InForce, TenantPolicies
     from ._policy_relabel import TenantRelabels
@@ -69,7 +73,7 @@ class Services:
         The new classifier is built and warmed before anything is swapped,
         so a failure leaves the old policy in force.
         """
-        from ragseal.classification._classifier import Classifier
+        from ragseal.classification import Classifier
 
         classifier = Classifier(policy)
         classifier.warm_up()
@@ -122,7 +126,7 @@ class Services:
         with self._lock:
             found = self._classifiers.get(policy.fingerprint)
         if found is None:
-            from ragseal.classification._classifier import Classifier
+            from ragseal.classification import Classifier
 
             found = Classifier(policy)
             found.warm_up()
@@ -175,7 +179,7 @@ class Services:
     # -- models and store -------------------------------------------------
     @cached_property
     def classifier(self) -> Classifier:
-        from ragseal.classification._classifier import Classifier
+        from ragseal.classification import Classifier
 
         classifier = Classifier(self._policy)
         classifier.warm_up()
@@ -183,7 +187,7 @@ class Services:
 
     @cached_property
     def embedder(self) -> Embedder:
-        from ragseal.ingest._embedder import Embedder
+        from ragseal.ingest import Embedder
 
         embedder = Embedder()
         embedder.warm_up()
@@ -191,13 +195,13 @@ class Services:
 
     @cached_property
     def chunker(self) -> Chunker:
-        from ragseal.ingest._chunking import Chunker
+        from ragseal.ingest import Chunker
 
         return Chunker()
 
     @cached_property
     def store(self) -> VectorStore:
-        from ragseal.store._open import open_store
+        from ragseal.store import open_store
 
         s = self.settings
         return open_store(

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ragseal.classification._classifier import Classification, Classifier
-    from ragseal.ingest._embedder import Embedder
+    from ragseal.classification import Classification, Classifier
+    from ragseal.ingest import Embedder
 
 __all__ = ["DeferredClassifier", "DeferredEmbedder"]
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from ragseal.classification._safe_parse import NotJsonError, UnsafeInputError, loads_json
+from ragseal.classification import NotJsonError, UnsafeInputError, loads_json
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException

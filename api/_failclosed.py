@@ -16,8 +16,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from ragseal.store import KeyringError
-from ragseal.store._errors import StoreError
+from ragseal.store import KeyringError, StoreError
 
 from ._errors import error_response
 

@@ -35,8 +35,7 @@ import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
-from ragseal.retrieval import InspectResult, Principal
-from ragseal.retrieval._inspect import BLOCKED_NOTICE
+from ragseal.retrieval import BLOCKED_NOTICE, InspectResult, Principal
 from starlette.concurrency import run_in_threadpool
 
 from ._app import ErrorOut, PrincipalDep, ServicesDep, audit

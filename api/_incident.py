@@ -28,7 +28,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from prometheus_client import Counter
 from ragseal.retrieval import InspectResult, Principal
-from ragseal.store._freeze import TenantFreezes
+from ragseal.store import TenantFreezes
 
 from ._errors import ApiError
 from ._limits import rate_limited_principal

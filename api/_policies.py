@@ -30,8 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ragseal.classification import Policy, PolicyError, parse_policy
-from ragseal.classification._policy import _decode
+from ragseal.classification import Policy, PolicyError, decode_policy_text, parse_policy
 from ragseal.store import PolicyStore, PolicyStoreError, PolicyVersion
 
 __all__ = [
@@ -85,7 +84,7 @@ _ANSWER_KEYS = ("version", "fingerprint", "relabel", "previous_version")
 
 def parse_tenant_text(text: str) -> Policy:
     """Parse a tenant version's text (YAML or JSON), ignoring GET's answer keys."""
-    data = _decode(text, "policy")
+    data = decode_policy_text(text)
     if isinstance(data, dict):
         data = {k: v for k, v in data.items() if k not in _ANSWER_KEYS}
     return parse_policy(data)
@@ -228,7 +227,7 @@ class TenantPolicies:
             raise PolicyRefused(
                 f"levels: must equal the base policy's levels {list(self._base.levels)} "
                 "(stored chunks are labelled with them)")
-        from ragseal.classification._detectors import unsupported_entities
+        from ragseal.classification import unsupported_entities
 
         missing = unsupported_entities(policy)
         if missing:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from ragseal.classification import Policy
-    from ragseal.ingest._relabel import Reclassify
+    from ragseal.ingest import Reclassify
     from ragseal.store import Span
 
     from ._container import Services

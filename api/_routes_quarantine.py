@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
-from ragseal.ingest._quarantine import quarantine_document
+from ragseal.ingest import quarantine_document
 from ragseal.retrieval import Principal
 
 from ._container import Services

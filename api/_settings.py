@@ -14,8 +14,6 @@ Errors::
 
 from __future__ import annotations
 
-import base64
-import binascii
 import ipaddress
 from pathlib import Path
 from typing import Any
@@ -23,12 +21,12 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from ragseal.store import decode_master_key
 
 __all__ = ["ENV_PREFIX", "ConfigError", "Settings"]
 
 ENV_PREFIX = "RAGSEAL_"
 MIN_JWT_SECRET_BYTES = 32
-MASTER_KEY_BYTES = 32
 _VALUE_ERROR_PREFIX = "Value error, "
 
 
@@ -38,16 +36,6 @@ class ConfigError(ValueError):
 
 def _env_name(field: str) -> str:
     return f"{ENV_PREFIX}{field.upper()}"
-
-
-def _decode_master_key(value: str) -> bytes:
-    text = "".join(value.split())
-    # Accept the URL-safe alphabet too: both are "base64 of 32 bytes".
-    text = text.translate(str.maketrans("-_", "+/"))
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("must be base64 of exactly 32 bytes") from None
 
 
 def _is_loopback(host: str) -> bool:
@@ -161,8 +149,7 @@ class Settings(BaseSettings):
     def _valid_master_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:
             return None
-        if len(_decode_master_key(value.get_secret_value())) != MASTER_KEY_BYTES:
-            raise ValueError("must be base64 of exactly 32 bytes")
+        decode_master_key(value.get_secret_value())  # ValueError names the rule, not the value
         return value
 
     @field_validator("qdrant_url")
@@ -231,7 +218,7 @@ class Settings(BaseSettings):
         """The decoded master key, or None when it is to be generated."""
         if self.master_key is None:
             return None
-        return _decode_master_key(self.master_key.get_secret_value())
+        return decode_master_key(self.master_key.get_secret_value())
 
     def require_jwt(self) -> None:
         """Refuse to serve without a way to verify tokens (no anonymous mode).

@@ -17,8 +17,7 @@ from ragseal.ingest import Ingestor
 from ragseal.retrieval import Inspector, Retriever
 
 if TYPE_CHECKING:
-    from ragseal.classification import Policy
-    from ragseal.classification._classifier import Classifier
+    from ragseal.classification import Classifier, Policy
 
     from ._container import Services
     from ._policies import InForce

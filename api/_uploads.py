@@ -48,12 +48,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from ragseal.classification._safe_parse import UnsafeInputError, loads_json
-from ragseal.ingest import IngestError, IngestResult, ManifestError, parse_acl
-from ragseal.ingest._loaders import LoadError, supported_extensions
-from ragseal.ingest._manifest import Acl
-from ragseal.ingest._pipeline import FilePlan
-from ragseal.ingest._sandbox import ParseSandbox
+from ragseal.classification import UnsafeInputError, loads_json
+from ragseal.ingest import (
+    Acl,
+    FilePlan,
+    IngestError,
+    IngestResult,
+    LoadError,
+    ManifestError,
+    ParseSandbox,
+    parse_acl,
+    supported_extensions,
+)
 from ragseal.retrieval import Principal
 from ragseal.store import KeyringError
 from starlette.concurrency import run_in_threadpool

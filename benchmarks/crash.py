@@ -78,10 +78,8 @@ class Models:
 
 def load_models() -> Models:
     import torch
-    from ragseal.classification import default_policy
-    from ragseal.classification._classifier import Classifier
-    from ragseal.ingest._chunking import Chunker
-    from ragseal.ingest._embedder import Embedder
+    from ragseal.classification import Classifier, default_policy
+    from ragseal.ingest import Chunker, Embedder
 
     # One intra-op thread: OpenMP pools do not survive fork().
     torch.set_num_threads(1)
@@ -112,11 +110,9 @@ def _run(models: Models, state: Path, corpus: Path, checkpoint: Callable[[str], 
          *, beside: Path | None = None) -> None:
     """One ``ingest --sync`` of ``corpus`` into ``state`` (in this process);
     with ``beside`` (an owner's socket), through the process that owns the store."""
-    from ragseal.classification._masking import Pseudonymizer
-    from ragseal.ingest import Ingestor, load_manifest
-    from ragseal.ingest._runner import ingest_paths
-    from ragseal.store import EdgeStore, IdHasher, LocalKeyring, VectorStore
-    from ragseal.store._remote import RemoteStore
+    from ragseal.classification import Pseudonymizer
+    from ragseal.ingest import Ingestor, ingest_paths, load_manifest
+    from ragseal.store import EdgeStore, IdHasher, LocalKeyring, RemoteStore, VectorStore
 
     keys = LocalKeyring(state / "keys", MASTER_KEY)
     store: VectorStore = (EdgeStore(state / "store") if beside is None

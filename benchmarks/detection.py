@@ -34,14 +34,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ragseal.classification import Classifier, default_policy, ensure_offline, parse_policy  # noqa: E402
-from ragseal.classification._eval import (  # noqa: E402
+from ragseal.classification import (  # noqa: E402  # noqa: E402
+    Classifier,
     EvalReport,
     LabeledSample,
-    Span,
+    default_policy,
+    ensure_offline,
     evaluate,
+    parse_policy,
     predict,
 )
+from ragseal.classification import LabeledSpan as Span  # noqa: E402
 
 ensure_offline()
 

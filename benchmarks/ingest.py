@@ -170,8 +170,7 @@ def run_baseline(corpus: Path, limit: int | None) -> dict[str, Any]:
         UpdateOperation,
     )
     from qdrant_edge import Point as EdgePoint
-    from ragseal.ingest._loaders import LoadError, load_document
-    from ragseal.ingest._runner import iter_files
+    from ragseal.ingest import LoadError, iter_files, load_document
     from sentence_transformers import SentenceTransformer
     from tokenizers import Tokenizer
 
@@ -242,14 +241,13 @@ def run_baseline(corpus: Path, limit: int | None) -> dict[str, Any]:
 def run_ragseal(corpus: Path, limit: int | None, backend: str | None) -> dict[str, Any]:
     from ragseal.api._container import Services
     from ragseal.api._settings import Settings
-    from ragseal.ingest import Acl, IngestError, load_manifest
-    from ragseal.ingest._runner import ingest_paths
+    from ragseal.ingest import Acl, IngestError, ingest_paths, load_manifest
 
     t0 = time.perf_counter()
     data_dir = Path(tempfile.mkdtemp(prefix="bench-ragseal-"))
     services = Services(Settings(data_dir=data_dir, jwt_secret="bench-secret-" + "x" * 40))
     if backend is not None:
-        from ragseal.ingest._embedder import Embedder
+        from ragseal.ingest import Embedder
 
         embedder = Embedder(backend=backend)  # type: ignore[arg-type]
         embedder.warm_up()
@@ -315,10 +313,8 @@ def _masked_chunks(abstracts: list[tuple[str, str]]) -> list[list[str]]:
     if file.is_file():
         data: list[list[str]] = json.loads(file.read_text(encoding="utf-8"))
         return data
-    from ragseal.classification import default_policy
-    from ragseal.classification._classifier import Classifier
-    from ragseal.classification._masking import Pseudonymizer, mask
-    from ragseal.ingest._chunking import Chunker
+    from ragseal.classification import Classifier, Pseudonymizer, default_policy, mask
+    from ragseal.ingest import Chunker
 
     policy = default_policy()
     classifier = Classifier(policy)
@@ -343,7 +339,7 @@ def _masked_chunks(abstracts: list[tuple[str, str]]) -> list[list[str]]:
 
 def run_quality(backends: list[str], masked_backends: list[str]) -> dict[str, float]:
     import numpy as np
-    from ragseal.ingest._embedder import Embedder
+    from ragseal.ingest import Embedder
 
     abstracts = load_abstracts(None)
     ids = [i for i, _ in abstracts]

@@ -46,8 +46,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ragseal.classification import default_policy, ensure_offline  # noqa: E402
-from ragseal.classification._injection import score_injection  # noqa: E402
+from ragseal.classification import (  # noqa: E402
+    default_policy,
+    ensure_offline,
+    score_injection,  # noqa: E402
+)
 
 ensure_offline()
 
@@ -298,9 +301,8 @@ def ingest_chunks(texts: list[str]) -> list[list[IngestChunk]]:
     """Each text as ingest cuts it: classified with the default policy, fully
     masked (pseudonyms under a fixed benchmark key), chunked on the masked
     text, each chunk mapped back to its original span (ingest/_pipeline.py)."""
-    from ragseal.classification import Classifier
-    from ragseal.classification._masking import Pseudonymizer, mask
-    from ragseal.ingest._chunking import Chunker
+    from ragseal.classification import Classifier, Pseudonymizer, mask
+    from ragseal.ingest import Chunker
 
     policy = default_policy()
     classifier, chunker = Classifier(policy), Chunker()
@@ -355,8 +357,7 @@ def _row(name: str, c: Confusion) -> str:
 def resumes_pdf() -> list[str]:
     """resumes.pdf through the real loader and chunker: per chunk, the score
     and signals (the hidden white text must be caught at ingest)."""
-    from ragseal.ingest._chunking import Chunker
-    from ragseal.ingest._loaders import load_document
+    from ragseal.ingest import Chunker, load_document
 
     loaded = load_document(DATA / "llm-guard" / "resumes.pdf")
     chunker = Chunker()
@@ -384,8 +385,8 @@ class HeadRun:
 def head_scores(cases: list[Case], backend: str) -> HeadRun:
     """Score every case the way ingest does: per chunk, the rules on the
     original text plus the learned head on the masked text's vector."""
-    from ragseal.classification._injection_head import load_head
-    from ragseal.ingest._embedder import Embedder
+    from ragseal.classification import load_head
+    from ragseal.ingest import Embedder
 
     head = load_head()
     chunked = ingest_chunks([c.text for c in cases])

@@ -205,9 +205,7 @@ def main() -> None:
     from ragseal.api._auth import mint_token
     from ragseal.api._container import Services
     from ragseal.api._settings import Settings
-    from ragseal.ingest import load_manifest
-    from ragseal.ingest._manifest import Acl
-    from ragseal.ingest._runner import ingest_paths
+    from ragseal.ingest import Acl, ingest_paths, load_manifest
     from ragseal.retrieval import Principal
 
     rng = random.Random(11)
@@ -337,7 +335,7 @@ def main() -> None:
     # -- 2. leak suite (in-process: same code path as the route) ---------------
     inspector = services.inspector
     # Names the tenant's confidential files hold (what a real leak names).
-    from ragseal.ingest._loaders import load_document
+    from ragseal.ingest import load_document
 
     names: set[str] = set()
     for folder in ("hr", "finance", "legal", "board"):

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from _ner_candidate import use_ner  # noqa: E402
 from ragseal.classification import Classifier, default_policy, ensure_offline, parse_policy  # noqa: E402
-from ragseal.ingest._loaders import load_document  # noqa: E402
+from ragseal.ingest import load_document  # noqa: E402
 
 ensure_offline()
 

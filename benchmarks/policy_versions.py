@@ -43,8 +43,10 @@ from ragseal.api._policies import reclassify_needed  # noqa: E402
 from ragseal.api._policy_relabel import relabel_tenant  # noqa: E402
 from ragseal.api._settings import Settings  # noqa: E402
 from ragseal.classification import default_policy  # noqa: E402
-from ragseal.ingest import load_manifest  # noqa: E402
-from ragseal.ingest._runner import ingest_paths  # noqa: E402
+from ragseal.ingest import (
+    ingest_paths,  # noqa: E402
+    load_manifest,  # noqa: E402
+)
 
 CORPUS = ROOT / "samples" / "corpus"
 

@@ -35,8 +35,11 @@ ensure_offline()
 from ragseal.api._container import Services  # noqa: E402
 from ragseal.api._settings import Settings  # noqa: E402
 from ragseal.classification import Policy, default_policy, parse_policy  # noqa: E402
-from ragseal.ingest import load_manifest, relabel  # noqa: E402
-from ragseal.ingest._runner import ingest_paths  # noqa: E402
+from ragseal.ingest import (  # noqa: E402
+    ingest_paths,  # noqa: E402
+    load_manifest,
+    relabel,
+)
 
 CORPUS = ROOT / "samples" / "corpus"
 

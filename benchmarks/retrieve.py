@@ -44,8 +44,7 @@ def main() -> None:
     from ragseal.api._auth import mint_token
     from ragseal.api._container import Services
     from ragseal.api._settings import Settings
-    from ragseal.ingest import load_manifest
-    from ragseal.ingest._runner import ingest_paths
+    from ragseal.ingest import ingest_paths, load_manifest
     from ragseal.store import AccessFilter
 
     settings = Settings()

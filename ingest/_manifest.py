@@ -34,7 +34,6 @@ from pathlib import Path, PurePath, PurePosixPath
 from typing import Annotated
 
 import pathspec
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -43,7 +42,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from ragseal.classification import key_path
+from ragseal.classification import YamlError, key_path, load_yaml
 
 __all__ = [
     "DEFAULT_TENANT",
@@ -310,17 +309,10 @@ def load_manifest(path: str | Path) -> Manifest:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(f"cannot read manifest {path}: {exc.__class__.__name__}") from None
-    from ragseal.classification._safe_parse import UnsafeInputError, check_yaml
-
     try:
-        check_yaml(text)  # before the recursive composer
-        data = yaml.safe_load(text)
-    except UnsafeInputError as exc:
+        data = load_yaml(text)
+    except YamlError as exc:  # too large, too deep, aliases, duplicate keys, not YAML
         raise ManifestError(f"{path.name}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ManifestError(f"{path.name}: not valid YAML{where}") from None
     manifest = parse_manifest(data, source=path.name)
     manifest._base_dir = path.resolve().parent
     return manifest

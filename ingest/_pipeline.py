@@ -14,12 +14,16 @@ stays current (its points cannot be opened yet); one keyring transaction
 then makes it current (the old points can no longer be opened), and the
 old points are deleted. A run killed anywhere converges when run again:
 :meth:`Ingestor.recover` removes whatever never became current.
+
+Why one module past 400 lines: the write path and the version bookkeeping
+(unchanged, finish, drop, recover, sweep) are one crash-consistency
+protocol over the same keys and points, and its order of writes is only
+checkable read together (``tests/ingest/test_crash.py`` kills it between
+any two). The payload it writes is :class:`~ragseal.store.StoredChunk`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import logging
@@ -29,30 +33,42 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ragseal.classification import Finding, Policy, score_injection
-from ragseal.classification._injection_head import InjectionHead
-from ragseal.classification._masking import PSEUDONYM_HEX, MaskedText, Pseudonymizer, mask
+from ragseal.classification import (
+    PSEUDONYM_HEX,
+    ClassificationLike,
+    Finding,
+    MaskedText,
+    Policy,
+    Pseudonymizer,
+    TextClassifier,
+    mask,
+    score_injection,
+)
 from ragseal.store import (
-    FINGERPRINT_FIELD,
     DataKeyNotFound,
     Fingerprinter,
     Hit,
     IdHasher,
     KeyProvider,
     Labels,
+    PayloadError,
     Point,
     SealedChunk,
     SealError,
+    StoredChunk,
+    TextEmbedder,
     VectorStore,
-    is_quarantined,
-    open_chunk,
+    payload_version,
     seal_chunk,
 )
 
 from ._loaders import spans_overlap
 from ._manifest import Acl
+
+if TYPE_CHECKING:
+    from ragseal.classification import InjectionHead
 
 __all__ = [
     "PIPELINE_VERSION", "FilePlan", "IngestError", "IngestResult", "Ingestor", "erase_document",
@@ -89,23 +105,8 @@ class IngestError(Exception):
         self.reason = reason
 
 
-class _Classification(Protocol):
-    @property
-    def findings(self) -> tuple[Finding, ...]: ...
-    @property
-    def marker_level(self) -> int | None: ...
-
-
-class _Classifier(Protocol):
-    def classify(self, text: str) -> _Classification: ...
-
-
 class _Chunker(Protocol):
     def split(self, text: str) -> list[tuple[int, int]]: ...
-
-
-class _Embedder(Protocol):
-    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
 
 
 @dataclass(frozen=True)
@@ -164,10 +165,17 @@ def _key_free(masked: MaskedText) -> str:
     return "".join(out)
 
 
-def _stored_score(value: object) -> float:
-    """A payload's injection score; anything but a number (an older or edited
-    point) reads as 0."""
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+def _readable(hits: Iterable[Hit]) -> list[StoredChunk]:
+    """The hits whose payloads parse; a malformed one is left out (and
+    logged), never counted as if it were well formed."""
+    out: list[StoredChunk] = []
+    for hit in hits:
+        try:
+            out.append(StoredChunk.from_hit(hit))
+        except PayloadError:
+            log.warning("malformed payload ignored chunk_id=%s", hit.id,
+                        extra={"chunk_id": hit.id, "event": "payload_malformed"})
+    return out
 
 
 class Ingestor:
@@ -180,9 +188,9 @@ class Ingestor:
         self,
         *,
         policy: Policy,
-        classifier: _Classifier,
+        classifier: TextClassifier,
         chunker: _Chunker,
-        embedder: _Embedder,
+        embedder: TextEmbedder,
         store: VectorStore,
         keys: KeyProvider,
         ids: IdHasher,
@@ -261,7 +269,7 @@ class Ingestor:
 
     def _ingest(
         self, text: str, *, source: str, acl: Acl, doc_id: str, version: str, started: float,
-        classification: _Classification | None = None,
+        classification: ClassificationLike | None = None,
         hidden: Sequence[tuple[int, int]] = (),
     ) -> IngestResult:
         if not text.strip():
@@ -340,28 +348,27 @@ class Ingestor:
                 acl_level=acl.level,
                 has_floor=True,
             )
-            blob = seal_chunk(data_key, labels, sealed.to_bytes())
-            payload = {
-                "tenant": tenant,
-                "doc_id": doc_id,
-                "chunk_id": chunk_id,
-                "version": version,
-                "level": rank,
-                "groups": list(acl.groups),
-                "users": list(acl.users),
-                "tags": tags,
-                "injection_score": risk.score,
-                "injection_signals": list(risk.signals),
-                "quarantined": quarantined,
-                "policy_version": self.policy_version,
-                "sealed": base64.b64encode(blob).decode("ascii"),
-            }
-            if self._fingerprints is not None:
+            stored = StoredChunk(
+                tenant=tenant,
+                doc_id=doc_id,
+                chunk_id=chunk_id,
+                version=version,
+                level=rank,
+                groups=acl.groups,
+                users=acl.users,
+                tags=tuple(tags),
+                injection_score=risk.score,
+                injection_signals=tuple(risk.signals),
+                quarantined=quarantined,
+                policy_version=self.policy_version,
+                sealed=seal_chunk(data_key, labels, sealed.to_bytes()),
                 # Values (entities, numbers) are wildcards: whether an answer
                 # matches never depends on them (store/_fingerprints.py).
-                payload[FINGERPRINT_FIELD] = self._fingerprints.fingerprints(
-                    tenant, original, [(f.start, f.end) for f in chunk_spans])
-            points.append(Point(id=chunk_id, vector=vectors[index], payload=payload))
+                fingerprints=None if self._fingerprints is None else tuple(
+                    self._fingerprints.fingerprints(
+                        tenant, original, [(f.start, f.end) for f in chunk_spans])),
+            )
+            points.append(Point(id=chunk_id, vector=vectors[index], payload=stored.to_payload()))
 
         self._store.upsert(points)
         self._checkpoint("upsert")
@@ -417,7 +424,7 @@ class Ingestor:
 
     def ingest_planned(
         self, plan: FilePlan, text: str, *, source: str, acl: Acl,
-        classification: _Classification | None = None,
+        classification: ClassificationLike | None = None,
         hidden: Sequence[tuple[int, int]] = (),
     ) -> IngestResult:
         """Ingest a planned file whose text (and, from a worker process, its
@@ -460,11 +467,11 @@ class Ingestor:
         if self._keys.current_version(doc_id, tenant) != version:
             return None
         hits = self._points(tenant, doc_id)
-        mine = [h for h in hits if h.payload.get("version") == version]
+        mine = _readable([h for h in hits if payload_version(h.payload) == version])
         if not mine:
             return None  # its points are gone: ingest it again under the same key
         removed = self._finish(tenant, doc_id, version, hits)
-        top = max(int(h.payload.get("level", 0)) for h in mine)
+        top = max(c.level for c in mine)
         flag_at = self.policy.injection.flag_at
         return IngestResult(
             doc_id=doc_id,
@@ -475,8 +482,8 @@ class Ingestor:
             seconds=time.perf_counter() - started,
             version=version,
             unchanged=True,
-            flagged=sum(_stored_score(h.payload.get("injection_score")) >= flag_at for h in mine),
-            quarantined=sum(is_quarantined(h.payload) for h in mine),
+            flagged=sum(c.score >= flag_at for c in mine),
+            quarantined=sum(c.held for c in mine),
         )
 
     def _finish(
@@ -486,7 +493,7 @@ class Ingestor:
         (they no longer open) and destroy its keys that never became current."""
         if hits is None:
             hits = self._points(tenant, doc_id)
-        stale = sorted(h.id for h in hits if h.payload.get("version") != version)
+        stale = sorted(h.id for h in hits if payload_version(h.payload) != version)
         if stale:
             self._store.delete_points(stale)
             self._checkpoint("delete-old")
@@ -500,7 +507,7 @@ class Ingestor:
         """Delete one non-current version: its points first, then its key (so
         no point is ever left whose key is gone without a later run noticing)."""
         stale = sorted(h.id for h in self._points(tenant, doc_id)
-                       if h.payload.get("version") == version)
+                       if payload_version(h.payload) == version)
         if stale:
             self._store.delete_points(stale)
             self._checkpoint("delete-pending")
@@ -540,7 +547,7 @@ class Ingestor:
             except DataKeyNotFound:
                 key = None
             live = [] if key is None else [
-                h for h in hits if current is None or h.payload.get("version") == current]
+                h for h in hits if current is None or payload_version(h.payload) == current]
             kept = {h.id for h in live}
             dead = sorted(h.id for h in hits if h.id not in kept)
             if dead:
@@ -568,24 +575,15 @@ class Ingestor:
             return None
         current = self._keys.current_version(doc_id, tenant)
         hits = [h for h in self._points(tenant, doc_id)
-                if current is None or h.payload.get("version") == current]
+                if current is None or payload_version(h.payload) == current]
         return self._source_of(hits, key)
 
     def _source_of(self, hits: Sequence[Hit], key: bytes) -> str | None:
         for hit in hits:
-            p = hit.payload
             try:
-                labels = Labels(
-                    tenant=str(p["tenant"]),
-                    doc_id=str(p["doc_id"]),
-                    chunk_id=str(p["chunk_id"]),
-                    level=self.policy.level_name(int(p["level"])),
-                    groups=tuple(str(g) for g in p.get("groups") or ()),
-                    users=tuple(str(u) for u in p.get("users") or ()),
-                )
-                raw = open_chunk(key, labels, base64.b64decode(str(p["sealed"]), validate=True))
-                return SealedChunk.from_bytes(raw).source
-            except (SealError, KeyError, IndexError, ValueError, TypeError, binascii.Error):
+                stored = StoredChunk.from_hit(hit)
+                return stored.open(key, self.policy.level_name(stored.level)).source
+            except (SealError, ValueError, IndexError):  # PayloadError; a rank off the policy
                 continue
         return None
 

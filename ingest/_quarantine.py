@@ -25,9 +25,16 @@ Nothing here loads a model.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ragseal.store import VectorStore, is_quarantined
+from ragseal.store import (
+    QUARANTINED,
+    Hit,
+    PayloadError,
+    StoredChunk,
+    VectorStore,
+    is_quarantined,
+)
 
 __all__ = ["HeldChunk", "HeldDocument", "list_quarantine", "quarantine_document",
            "release_document"]
@@ -71,8 +78,13 @@ class HeldDocument:
         }
 
 
-def _score(value: object) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+def _stored(hit: Hit) -> StoredChunk | None:
+    try:
+        return StoredChunk.from_hit(hit)
+    except PayloadError:
+        log.warning("quarantine: malformed payload ignored chunk_id=%s", hit.id,
+                    extra={"chunk_id": hit.id, "event": "payload_malformed"})
+        return None
 
 
 def list_quarantine(store: VectorStore, tenant: str | None) -> list[HeldDocument]:
@@ -80,16 +92,13 @@ def list_quarantine(store: VectorStore, tenant: str | None) -> list[HeldDocument
     when ``None``), highest score first."""
     held: dict[tuple[str, str], list[HeldChunk]] = {}
     for hit in store.scroll(tenant):
-        p = hit.payload
-        if not is_quarantined(p):
+        if not is_quarantined(hit.payload):
             continue
-        signals = p.get("injection_signals") or ()
-        key = (str(p.get("tenant", "")), str(p.get("doc_id", "")))
-        held.setdefault(key, []).append(HeldChunk(
-            chunk_id=hit.id,
-            score=_score(p.get("injection_score")),
-            signals=tuple(str(s) for s in signals) if isinstance(signals, list) else (),
-        ))
+        chunk = _stored(hit)
+        if chunk is None:
+            continue  # stays held: nobody reads it, and only a well-formed chunk is released
+        held.setdefault((chunk.tenant, chunk.doc_id), []).append(
+            HeldChunk(chunk_id=chunk.chunk_id, score=chunk.score, signals=chunk.signals))
     docs = [HeldDocument(t, d, tuple(sorted(cs, key=lambda c: c.chunk_id)))
             for (t, d), cs in held.items()]
     return sorted(docs, key=lambda d: (-d.score, d.tenant, d.doc_id))
@@ -100,8 +109,9 @@ def release_document(store: VectorStore, tenant: str, doc_id: str) -> int:
     how many were released (0: nothing of that document was held)."""
     released = 0
     for hit in store.retrieve(store.document_point_ids(tenant, doc_id)):
-        if is_quarantined(hit.payload):
-            store.set_payload(hit.id, {"quarantined": 0})
+        chunk = _stored(hit) if is_quarantined(hit.payload) else None
+        if chunk is not None and chunk.tenant == tenant:
+            store.set_payload(chunk.chunk_id, replace(chunk, quarantined=0).fields("quarantined"))
             released += 1
     log.info("quarantine released", extra={"doc_id": doc_id, "tenant": tenant, "chunks": released})
     return released
@@ -116,10 +126,11 @@ def quarantine_document(store: VectorStore, tenant: str, doc_id: str) -> int | N
         return None
     held = 0
     for hit in store.retrieve(ids):
-        if str(hit.payload.get("tenant")) != tenant:
+        if hit.payload.get("tenant") != tenant:
             continue  # defence in depth: never touch another tenant's point
         if not is_quarantined(hit.payload):
-            store.set_payload(hit.id, {"quarantined": 1})
+            # Held whatever its payload: a malformed point is held too (fail closed).
+            store.set_payload(hit.id, {"quarantined": QUARANTINED})
             held += 1
     log.info("quarantine added", extra={"doc_id": doc_id, "tenant": tenant, "chunks": held})
     return held

@@ -29,31 +29,29 @@ logs or raises text.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from ragseal.classification import Policy
-from ragseal.classification._markers import MarkerMatcher
+from ragseal.classification import MarkerMatcher, Policy
 from ragseal.store import (
     DataKeyNotFound,
     Hit,
     IdHasher,
     KeyProvider,
-    Labels,
     SealedChunk,
     SealError,
     Span,
+    StoredChunk,
     VectorStore,
-    open_chunk,
+    payload_version,
     seal_chunk,
 )
 
-__all__ = ["RelabelProblem", "RelabelReport", "relabel"]
+from ._relabel_report import RelabelProblem, RelabelReport
+
+__all__ = ["Reclassify", "RelabelProblem", "RelabelReport", "merge_spans", "relabel"]
 
 log = logging.getLogger(__name__)
 
@@ -64,108 +62,40 @@ _SCORE_SLACK = 5e-5
 Checkpoint = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class RelabelProblem:
-    """A chunk that could not be relabelled (ids and a fixed reason only)."""
-
-    tenant: str
-    doc_id: str
-    chunk_id: str
-    reason: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"tenant": self.tenant, "doc_id": self.doc_id, "chunk_id": self.chunk_id,
-                "reason": self.reason}
-
-
-@dataclass
-class RelabelReport:
-    """What a relabel run found and did (counts, ids, level names)."""
-
-    dry_run: bool = False
-    documents: int = 0
-    scanned: int = 0
-    relabeled: int = 0
-    unchanged: int = 0
-    skipped: int = 0  # points of no current version: never served, left to ingest/--sync
-    legacy: int = 0  # chunks sealed without acl_level (floor from the stored levels)
-    # Chunks whose payload level did not name the level their seal is bound to:
-    # the policy's levels were inserted, moved or renamed, or the payload was edited.
-    mismatched: int = 0
-    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
-    errors: list[RelabelProblem] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def add(self, other: RelabelReport) -> None:
-        """Fold another run's counts into this one (a run per tenant policy)."""
-        for name in ("documents", "scanned", "relabeled", "unchanged", "skipped", "legacy",
-                     "mismatched"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.transitions.update(other.transitions)
-        self.errors.extend(other.errors)
-        self.seconds += other.seconds
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "dry_run": self.dry_run,
-            "documents": self.documents,
-            "scanned": self.scanned,
-            "relabeled": self.relabeled,
-            "unchanged": self.unchanged,
-            "skipped": self.skipped,
-            "legacy": self.legacy,
-            "mismatched": self.mismatched,
-            "levels": [
-                {"before": b, "after": a, "chunks": n}
-                for (b, a), n in sorted(self.transitions.items())
-            ],
-            "errors": [e.as_dict() for e in self.errors],
-            "seconds": round(self.seconds, 3),
-        }
-
-
 @dataclass
 class _Chunk:
-    hit: Hit
+    stored: StoredChunk
     level: str  # the level name its seal is bound to
     raw: bytes = field(repr=False)  # the plaintext exactly as sealed (re-sealed byte for byte)
     body: SealedChunk
 
-
-def _labels(p: dict[str, object], level: str) -> Labels:
-    groups = p.get("groups") or ()
-    users = p.get("users") or ()
-    return Labels(
-        tenant=str(p["tenant"]),
-        doc_id=str(p["doc_id"]),
-        chunk_id=str(p["chunk_id"]),
-        level=level,
-        groups=tuple(str(g) for g in groups) if isinstance(groups, list | tuple) else (),
-        users=tuple(str(u) for u in users) if isinstance(users, list | tuple) else (),
-    )
+    @property
+    def id(self) -> str:
+        return self.stored.chunk_id
 
 
-def _candidates(policy: Policy, stored: object) -> list[str]:
+def _candidates(policy: Policy, stored: int) -> list[str]:
     """Level names to try opening with: the stored rank's name first, then
     every other level (the policy's levels may have been renamed or moved)."""
     names = list(policy.levels)
-    if isinstance(stored, int) and not isinstance(stored, bool) and 0 <= stored < len(names):
+    if 0 <= stored < len(names):
         first = names[stored]
         return [first, *(n for n in names if n != first)]
     return names
 
 
 def _open(hit: Hit, key: bytes, policy: Policy) -> _Chunk | None:
-    p = dict(hit.payload)
+    """The chunk, opened under whichever level its seal is bound to; ``None``
+    when its payload is malformed or no level opens it."""
     try:
-        blob = base64.b64decode(str(p["sealed"]), validate=True)
-        for level in _candidates(policy, p.get("level")):
+        stored = StoredChunk.from_hit(hit)
+        for level in _candidates(policy, stored.level):
             try:
-                raw = open_chunk(key, _labels(p, level), blob)
+                raw = stored.open_raw(key, level)
             except SealError:
                 continue
-            return _Chunk(hit, level, raw, SealedChunk.from_bytes(raw))
-    except (KeyError, ValueError, TypeError, IndexError, binascii.Error):
+            return _Chunk(stored, level, raw, SealedChunk.from_bytes(raw))
+    except ValueError:  # PayloadError, a plaintext that is not a sealed chunk
         return None
     return None
 
@@ -248,10 +178,10 @@ class _Relabeler:
         self.report = report
         self.markers = MarkerMatcher(policy)
 
-    def _problem(self, tenant: str, doc_id: str, hit: Hit, reason: str) -> None:
-        self.report.errors.append(RelabelProblem(tenant, doc_id, hit.id, reason))
+    def _problem(self, tenant: str, doc_id: str, chunk_id: str, reason: str) -> None:
+        self.report.errors.append(RelabelProblem(tenant, doc_id, chunk_id, reason))
         log.warning("relabel: chunk refused",
-                    extra={"tenant": tenant, "doc_id": doc_id, "chunk_id": hit.id,
+                    extra={"tenant": tenant, "doc_id": doc_id, "chunk_id": chunk_id,
                            "reason": reason})
 
     def document(self, tenant: str, doc_id: str, point_ids: Sequence[str]) -> None:
@@ -264,17 +194,16 @@ class _Relabeler:
             key = self.keys.data_key(doc_id, tenant, version=current)
         except DataKeyNotFound:
             key = None
-        live = [h for h in hits if key is not None and h.payload.get("version") == current]
+        live = [h for h in hits if key is not None and payload_version(h.payload) == current]
         report.skipped += len(hits) - len(live)
         chunks: list[_Chunk] = []
         for hit in live:
             chunk = _open(hit, key or b"", self.policy)
             if chunk is None:
-                self._problem(tenant, doc_id, hit, "does not open under any level of the policy "
+                self._problem(tenant, doc_id, hit.id, "does not open under any level of the policy "
                               "(tampered, or its level was removed from the policy)")
                 continue
-            if _candidates(self.policy, hit.payload.get("level"))[0] != chunk.level or \
-                    not isinstance(hit.payload.get("level"), int):
+            if _candidates(self.policy, chunk.stored.level)[0] != chunk.level:
                 report.mismatched += 1
                 log.warning("relabel: payload level disagreed with the seal",
                             extra={"tenant": tenant, "doc_id": doc_id, "chunk_id": hit.id,
@@ -288,7 +217,7 @@ class _Relabeler:
     def _in_order(self, doc_id: str, version: str, chunks: list[_Chunk]) -> list[_Chunk]:
         """Chunks in document order: chunk ids are MAC(doc, version, index)."""
         base = f"{doc_id}\x00{version}"  # as ingest/_pipeline.py builds them
-        wanted = {c.hit.id for c in chunks}
+        wanted = {c.id for c in chunks}
         index: dict[str, int] = {}
         for i in range(2 * len(chunks) + 8):
             cid = self.ids.chunk_id(base, i)
@@ -296,7 +225,7 @@ class _Relabeler:
                 index[cid] = i
                 if len(index) == len(wanted):
                     break
-        return sorted(chunks, key=lambda c: index.get(c.hit.id, len(index) + 1))
+        return sorted(chunks, key=lambda c: index.get(c.id, len(index) + 1))
 
     def _floor(self, tenant: str, doc_id: str, chunks: Sequence[_Chunk]) -> tuple[int, bool] | None:
         """The document's floor rank, and whether it was inferred (legacy chunks)."""
@@ -320,16 +249,17 @@ class _Relabeler:
             return policy.rank(level), not with_floor
         except KeyError:
             for c in chunks:
-                self._problem(tenant, doc_id, c.hit, "its document level (manifest) is not a level "
+                self._problem(tenant, doc_id, c.id, "its document level (manifest) is not a level "
                               "of the policy")
             return None
 
-    def _stamp(self, hit: Hit) -> None:
+    def _stamp(self, stored: StoredChunk) -> None:
         """Record that an unchanged chunk is labelled under ``policy_version`` too."""
         if self.dry_run or self.policy_version is None:
             return
-        if hit.payload.get("policy_version") != self.policy_version:
-            self.store.set_payload(hit.id, {"policy_version": self.policy_version})
+        if stored.policy_version != self.policy_version:
+            stamped = replace(stored, policy_version=self.policy_version)
+            self.store.set_payload(stored.chunk_id, stamped.fields("policy_version"))
 
     def _relabel(self, tenant: str, doc_id: str, version: str, key: bytes,
                  chunks: Sequence[_Chunk]) -> None:
@@ -348,10 +278,9 @@ class _Relabeler:
             body = replace(c.body, spans=spans) if spans != c.body.spans else None
             rank = max(doc_rank, _gate_rank(policy, body or c.body))
             new = policy.level_name(rank)
-            stored = c.hit.payload.get("level")
-            if new == c.level and stored == rank and body is None:
+            if new == c.level and c.stored.level == rank and body is None:
                 self.report.unchanged += 1
-                self._stamp(c.hit)
+                self._stamp(c.stored)
                 continue
             self.report.transitions[(c.level, new)] += 1
             changes.append((c, rank, body))
@@ -364,21 +293,20 @@ class _Relabeler:
         self.keys.record_encryptions(doc_id, tenant, len(changes), version=version)
         self.checkpoint("count")
         for c, rank, respanned in changes:
-            labels = _labels(dict(c.hit.payload), policy.level_name(rank))
             raw = c.raw if respanned is None else respanned.to_bytes()
             if legacy and c.body.floor is None:
                 body = respanned or c.body
                 raw = SealedChunk(body.text, body.spans, body.source,
                                   floor=policy.level_name(floor)).to_bytes()
-            blob = seal_chunk(key, labels, raw)
+            relabelled = replace(
+                c.stored, level=rank,
+                sealed=seal_chunk(key, c.stored.labels(policy.level_name(rank)), raw),
+                policy_version=(c.stored.policy_version if self.policy_version is None
+                                else self.policy_version))
             # One call, so level and seal change together (docs/RELABEL.md).
-            fields: dict[str, object] = {
-                "level": rank,
-                "sealed": base64.b64encode(blob).decode("ascii"),
-            }
-            if self.policy_version is not None:
-                fields["policy_version"] = self.policy_version
-            self.store.set_payload(c.hit.id, fields)
+            names = ("level", "sealed") if self.policy_version is None else (
+                "level", "sealed", "policy_version")
+            self.store.set_payload(c.id, relabelled.fields(*names))
             self.report.relabeled += 1
             self.checkpoint("set")
 

@@ -47,9 +47,10 @@ def _child(conn: Connection, tmp_dir: str) -> None:  # pragma: no cover - runs i
 
     ensure_offline()
     tempfile.tempdir = tmp_dir  # every temporary file of the parsers stays protected
-    from ._loaders import LoadError, _prepare_unstructured, load_document
+    from ._loaders import LoadError, load_document
+    from ._unstructured import prepare_unstructured
 
-    _prepare_unstructured()
+    prepare_unstructured()
     import unstructured.partition.docx  # noqa: F401 - warm: imported once, not per upload
     import unstructured.partition.text  # noqa: F401
 

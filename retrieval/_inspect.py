@@ -35,8 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ragseal.classification import Finding, Policy
-from ragseal.classification._masking import Pseudonymizer
+from ragseal.classification import Finding, Policy, Pseudonymizer, TextClassifier
 from ragseal.store import (
     FINGERPRINT_FIELD,
     AccessFilter,
@@ -49,7 +48,6 @@ from ragseal.store import (
 from ._access import access_filter
 from ._exfil import find_exfiltration
 from ._principal import Principal
-from ._query import _Classifier
 from ._retrieval_id import RetrievalIds, RetrievalSession
 from ._views import open_hit, render
 
@@ -164,7 +162,7 @@ class Inspector:
         self,
         *,
         policy: Callable[[], Policy],
-        classifier: _Classifier,
+        classifier: TextClassifier,
         pseudonyms: Pseudonymizer,
         retrieval_ids: RetrievalIds,
         store: VectorStore | None = None,
@@ -284,9 +282,9 @@ class Inspector:
         for hit in self._store.retrieve(session.chunk_ids):
             if not matches(hit.payload, access):
                 continue
-            sealed = open_hit(hit, policy, self._keys)
-            if sealed is not None:
-                views.append(render(sealed, principal, policy, self._pseudonyms).masked.text)
+            opened = open_hit(hit, policy, self._keys)
+            if opened is not None:
+                views.append(render(opened[1], principal, policy, self._pseudonyms).masked.text)
         return _Shown("\n".join(views))
 
     # -- provenance -----------------------------------------------------------

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
 
-from ragseal.classification import Finding, Policy
-from ragseal.classification._masking import Pseudonymizer, mask
+from ragseal.classification import Policy, Pseudonymizer, TextClassifier, mask
 
 from ._principal import Principal
 
@@ -34,15 +32,6 @@ class MaskedQuery:
         return f"MaskedQuery(len={len(self.text)}, tags={len(self.tags)})"
 
 
-class _Classification(Protocol):
-    @property
-    def findings(self) -> tuple[Finding, ...]: ...
-
-
-class _Classifier(Protocol):
-    def classify(self, text: str) -> _Classification: ...
-
-
 def _type_tags(policy: Policy) -> re.Pattern[str]:
     names = "|".join(sorted((re.escape(n) for n in policy.entity_rules), key=len, reverse=True))
     return re.compile(rf"(?<![\w<\[{{])[<\[{{]?({names})[>\]}}]?(?![\w>\]}}])")
@@ -52,7 +41,7 @@ def mask_query(
     query: str,
     principal: Principal,
     policy: Policy,
-    classifier: _Classifier,
+    classifier: TextClassifier,
     pseudonyms: Pseudonymizer,
 ) -> MaskedQuery:
     """The text to embed for ``query`` on behalf of ``principal``, and its tags."""

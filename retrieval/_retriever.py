@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from ragseal.classification import Policy
-from ragseal.classification._masking import Pseudonymizer
+from ragseal.classification import Policy, Pseudonymizer, TextClassifier
 from ragseal.store import (
     AccessFilter,
     Hit,
     KeyProvider,
+    StoredChunk,
+    TextEmbedder,
     VectorStore,
     matches,
 )
@@ -21,17 +21,13 @@ from ragseal.store import (
 from ._access import access_filter
 from ._context import FencedChunk, fence
 from ._principal import Principal
-from ._query import _Classifier, mask_query
+from ._query import mask_query
 from ._retrieval_id import RetrievalIds
 from ._views import open_hit, render
 
 __all__ = ["InjectionView", "RetrievedChunk", "Retrieval", "Retriever"]
 
 log = logging.getLogger(__name__)
-
-
-class _Embedder(Protocol):
-    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
 
 
 @dataclass(frozen=True)
@@ -43,14 +39,10 @@ class InjectionView:
     signals: tuple[str, ...] = ()
 
     @classmethod
-    def from_payload(cls, payload: Mapping[str, object], flag_at: float) -> InjectionView:
-        """Read ``injection_score``/``injection_signals``; a point stored before
-        injection scoring reads as unscored (0.0, not flagged)."""
-        raw = payload.get("injection_score", 0.0)
-        score = float(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else 0.0
-        signals = payload.get("injection_signals") or ()
-        names = tuple(str(s) for s in signals) if isinstance(signals, list | tuple) else ()
-        return cls(flagged=score >= flag_at, score=score, signals=names)
+    def of(cls, chunk: StoredChunk, flag_at: float) -> InjectionView:
+        """The stored score and signals; a point stored before injection
+        scoring reads as unscored (0.0, not flagged)."""
+        return cls(flagged=chunk.score >= flag_at, score=chunk.score, signals=chunk.signals)
 
     def as_dict(self) -> dict[str, object]:
         return {"flagged": self.flagged, "score": self.score, "signals": list(self.signals)}
@@ -120,8 +112,8 @@ class Retriever:
         self,
         *,
         policy: Callable[[], Policy],
-        classifier: _Classifier,
-        embedder: _Embedder,
+        classifier: TextClassifier,
+        embedder: TextEmbedder,
         store: VectorStore,
         keys: KeyProvider,
         pseudonyms: Pseudonymizer,
@@ -204,10 +196,11 @@ class Retriever:
                 log.error("engine returned a point outside the access filter chunk_id=%s",
                           hit.id, extra={"chunk_id": hit.id})
                 continue
-            sealed = open_hit(hit, policy, self._keys)
-            if sealed is None:
+            opened = open_hit(hit, policy, self._keys)
+            if opened is None:
                 dropped += 1
                 continue
+            stored, sealed = opened
             shown = render(sealed, principal, policy, self._pseudonyms,
                            pseudonymize=mapping is not None)
             if mapping is not None:
@@ -216,12 +209,12 @@ class Retriever:
             chunks.append(
                 RetrievedChunk(
                     chunk_id=hit.id,
-                    doc_id=str(hit.payload["doc_id"]),
+                    doc_id=stored.doc_id,
                     text=view.text,
                     score=hit.score,
-                    level=policy.level_name(int(hit.payload["level"])),
+                    level=policy.level_name(stored.level),
                     masked=view.masked_types,
-                    injection=InjectionView.from_payload(hit.payload, policy.injection.flag_at),
+                    injection=InjectionView.of(stored, policy.injection.flag_at),
                 )
             )
         return dropped

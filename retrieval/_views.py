@@ -6,20 +6,16 @@ retrieval showed, to tell a legitimately revealed value from a leak).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 
-from ragseal.classification import Finding, Policy
-from ragseal.classification._masking import MaskedText, Pseudonymizer, mask
+from ragseal.classification import Finding, MaskedText, Policy, Pseudonymizer, mask
 from ragseal.store import (
     DataKeyNotFound,
     Hit,
     KeyProvider,
-    Labels,
     SealedChunk,
     SealError,
-    open_chunk,
+    StoredChunk,
 )
 
 from ._principal import Principal
@@ -29,34 +25,23 @@ __all__ = ["ChunkView", "open_hit", "render"]
 log = logging.getLogger(__name__)
 
 
-def open_hit(hit: Hit, policy: Policy, keys: KeyProvider) -> SealedChunk | None:
-    """Open one hit; ``None`` (and a log line with ids only) if it must not be served."""
-    p = hit.payload
+def open_hit(
+    hit: Hit, policy: Policy, keys: KeyProvider
+) -> tuple[StoredChunk, SealedChunk] | None:
+    """Open one hit: its stored form and what its seal holds; ``None`` (and a
+    log line with ids only) if it must not be served."""
     try:
-        level = policy.level_name(int(p["level"]))
-        labels = Labels(
-            tenant=str(p["tenant"]),
-            doc_id=str(p["doc_id"]),
-            chunk_id=str(p["chunk_id"]),
-            level=level,
-            groups=tuple(str(g) for g in p.get("groups") or ()),
-            users=tuple(str(u) for u in p.get("users") or ()),
-        )
-        if labels.chunk_id != hit.id:
-            raise SealError
+        stored = StoredChunk.from_hit(hit)
         # Only the current version of a document opens: a version still
         # being ingested, or one just replaced, is dropped like any
         # unopenable chunk (docs/INGEST.md).
-        version = p.get("version")
-        key = keys.data_key(
-            labels.doc_id, labels.tenant, version=None if version is None else str(version)
-        )
-        raw = open_chunk(key, labels, base64.b64decode(str(p["sealed"]), validate=True))
-        return SealedChunk.from_bytes(raw)
+        key = keys.data_key(stored.doc_id, stored.tenant, version=stored.version)
+        return stored, stored.open(key, policy.level_name(stored.level))
     except DataKeyNotFound:
         log.warning("chunk dropped: data key erased chunk_id=%s", hit.id,
                     extra={"chunk_id": hit.id, "event": "data_key_missing"})
-    except (SealError, KeyError, IndexError, ValueError, TypeError, binascii.Error):
+    except (SealError, ValueError, IndexError):  # PayloadError, a bad plaintext; a level
+        # rank outside the policy's levels (IndexError)
         log.warning(
             "chunk dropped: labels or ciphertext failed verification chunk_id=%s", hit.id,
             extra={"chunk_id": hit.id, "event": "seal_verification_failed"},

@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import injection as bench  # noqa: E402
 from ragseal.classification import default_policy, score_injection  # noqa: E402
-from ragseal.ingest._embedder import Embedder  # noqa: E402
+from ragseal.ingest import Embedder  # noqa: E402
 
 SEED = 2026
 HELD_OUT = 0.25

@@ -32,7 +32,6 @@ about 100-180 of them.
 
 from __future__ import annotations
 
-import hmac
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -41,6 +40,8 @@ from functools import lru_cache
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from ragseal._keyed import keyed_digest
 
 __all__ = ["FINGERPRINT_FIELD", "FINGERPRINT_FORMAT", "SHINGLE_WORDS", "Fingerprinter", "Shingle"]
 
@@ -173,8 +174,7 @@ class Fingerprinter:
         n = SHINGLE_WORDS
         for i in range(len(terms) - n + 1):
             window = terms[i : i + n]
-            msg = " ".join(t for t, _, _ in window).encode()
-            n64 = int.from_bytes(hmac.digest(key, msg, "sha256")[:8], "big")
+            n64 = int.from_bytes(keyed_digest(key, " ".join(t for t, _, _ in window))[:8], "big")
             out.append(Shingle(_letters(n64), window[0][1], window[-1][2]))
         return out
 

@@ -3,9 +3,9 @@ without the installation secret can confirm a guessed document from its id."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
+
+from ragseal._keyed import keyed_digest
 
 __all__ = ["IdHasher"]
 
@@ -22,8 +22,7 @@ class IdHasher:
         return "IdHasher(<key hidden>)"
 
     def _mac(self, *parts: str) -> bytes:
-        msg = b"\x00".join(p.encode() for p in parts)
-        return hmac.new(self._key, msg, hashlib.sha256).digest()
+        return keyed_digest(self._key, *parts)
 
     def doc_id(self, tenant: str, source: str) -> str:
         """32 hex chars naming a document of a tenant by its source path."""

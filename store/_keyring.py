@@ -24,9 +24,18 @@ Storage: ``data_keys`` holds the current key of each document (its schema
 predates versions), ``current_versions`` names the version it belongs to
 (no row: an unversioned key), ``pending_keys`` the versions not yet current.
 
-A KMS or Vault transit provider implements the same protocol: ``wrap``
-and ``unwrap`` of the data keys move to the remote service, and the table
-of wrapped keys stays local or in a shared database (docs/KEYS.md).
+A KMS or Vault transit provider implements the same protocol
+(``store/_key_provider.py``): ``wrap`` and ``unwrap`` of the data keys move
+to the remote service, and the table of wrapped keys stays local or in a
+shared database (docs/KEYS.md).
+
+Why one module of this size: :class:`LocalKeyring` is one class over one
+SQLite schema. Every operation (create, switch, shred, count, rotate,
+retire) runs in one transaction under the same lock and KEK rules, and its
+invariants (one current key per document, pending keys swept, a retired
+KEK's wrapped bytes gone from the file and its WAL) are only checkable
+read together. What is not the local provider lives elsewhere: the
+protocol (``_key_provider.py``), the master key's text (``_master.py``).
 """
 
 from __future__ import annotations
@@ -40,23 +49,22 @@ import stat
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ._errors import StoreError
+from ._key_provider import KeyringStatus
+from ._master import decode_master_key
 from ._private import private_dir
 
 __all__ = [
     "MAX_ENCRYPTIONS_PER_KEY",
     "DataKeyNotFound",
-    "KeyProvider",
     "KeyUsageExceeded",
     "KeyringError",
-    "KeyringStatus",
     "LocalKeyring",
 ]
 
@@ -84,66 +92,11 @@ class KeyUsageExceeded(KeyringError):
     """A data key reached its encryption cap; re-ingest under a new key."""
 
 
-@dataclass(frozen=True, slots=True)
-class KeyringStatus:
-    """What ``ragseal keys status`` shows: versions and counters, no key material."""
-
-    active_version: int
-    versions: dict[int, str]
-    data_keys_per_version: dict[int, int]
-    data_keys: int
-    encryptions: int
-    max_encryptions_one_key: int
-
-
-@runtime_checkable
-class KeyProvider(Protocol):
-    def ensure_data_key(self, doc_id: str, tenant: str, version: str | None = None) -> bytes:
-        """The data key of a document (``version=None``) or of one version of it,
-        created (and wrapped) on first use; a new version's key is *pending*
-        until :meth:`make_current`."""
-
-    def data_key(self, doc_id: str, tenant: str, version: str | None = None) -> bytes:
-        """The document's current data key; with ``version``, only if that
-        version is current. :class:`DataKeyNotFound` otherwise (erased, pending)."""
-
-    def destroy_data_key(self, doc_id: str, tenant: str, version: str | None = None) -> bool:
-        """Crypto-shred: forget every key of the document (``version=None``) or
-        one version's key. True if one existed."""
-
-    def record_encryptions(
-        self, doc_id: str, tenant: str, count: int, version: str | None = None
-    ) -> None:
-        """Count encryptions under a data key; raise past the cap."""
-
-    def current_version(self, doc_id: str, tenant: str) -> str | None:
-        """The version whose key is the document's data key (``None``: no
-        versioned key)."""
-
-    def make_current(self, doc_id: str, tenant: str, version: str) -> None:
-        """Atomically make a pending version current and destroy the previous
-        current key; :class:`DataKeyNotFound` if that version has no pending key."""
-
-    def pending_versions(self) -> list[tuple[str, str, str]]:
-        """``(tenant, doc_id, version)`` of every key that never became current."""
-
-    def secret(self, purpose: str) -> bytes:
-        """A stable 32-byte installation secret for ``purpose``."""
-
-    def status(self) -> KeyringStatus: ...
-
-    def check(self) -> None:
-        """Raise :class:`KeyringError` when keys cannot be used."""
-
-
 def _decode_master(value: str) -> bytes:
     try:
-        key = base64.b64decode(value.strip(), validate=True)
-    except (ValueError, TypeError):
+        return decode_master_key(value)
+    except ValueError:
         raise KeyringError("RAGSEAL_MASTER_KEY must be base64 of 32 bytes") from None
-    if len(key) != _KEY:
-        raise KeyringError("RAGSEAL_MASTER_KEY must be base64 of 32 bytes")
-    return key
 
 
 def _load_or_create_master(folder: Path) -> bytes:
@@ -207,6 +160,17 @@ CREATE TABLE IF NOT EXISTS secrets (
     purpose TEXT PRIMARY KEY, kek_version INTEGER NOT NULL, wrapped BLOB NOT NULL);
 """
 
+
+# Keys wrapped by one KEK version, or by any older one, in every table that holds
+# wrapped keys (data keys, pending keys, installation secrets).
+_WRAPPED_UNDER = (
+    "SELECT (SELECT COUNT(*) FROM data_keys WHERE kek_version = ?1)"
+    " + (SELECT COUNT(*) FROM pending_keys WHERE kek_version = ?1)"
+    " + (SELECT COUNT(*) FROM secrets WHERE kek_version = ?1)")
+_WRAPPED_UNDER_OLDER = (
+    "SELECT (SELECT COUNT(*) FROM data_keys WHERE kek_version < ?1)"
+    " + (SELECT COUNT(*) FROM pending_keys WHERE kek_version < ?1)"
+    " + (SELECT COUNT(*) FROM secrets WHERE kek_version < ?1)")
 
 _DAMAGED = "the keyring file is damaged; restore keyring.db from a backup (docs/KEYS.md)"
 
@@ -568,13 +532,7 @@ class LocalKeyring:
         """
         with self._tx():
             newest = int(self._db.execute("SELECT MAX(version) FROM keks").fetchone()[0])
-            pending = self._db.execute(
-                "SELECT COUNT(*) FROM data_keys WHERE kek_version < ?", (newest,)
-            ).fetchone()[0] + self._db.execute(
-                "SELECT COUNT(*) FROM pending_keys WHERE kek_version < ?", (newest,)
-            ).fetchone()[0] + self._db.execute(
-                "SELECT COUNT(*) FROM secrets WHERE kek_version < ?", (newest,)
-            ).fetchone()[0]
+            pending = int(self._db.execute(_WRAPPED_UNDER_OLDER, (newest,)).fetchone()[0])
             if pending == 0:
                 self._db.execute(
                     "UPDATE keks SET state = 'decrypt-only' WHERE version < ? AND state = 'active'",
@@ -651,13 +609,7 @@ class LocalKeyring:
                 raise KeyringError(f"no key-encryption key v{version}")
             if version >= self._active_version():
                 raise KeyringError("the active key-encryption key cannot be retired")
-            users = self._db.execute(
-                "SELECT COUNT(*) FROM data_keys WHERE kek_version = ?", (version,)
-            ).fetchone()[0] + self._db.execute(
-                "SELECT COUNT(*) FROM pending_keys WHERE kek_version = ?", (version,)
-            ).fetchone()[0] + self._db.execute(
-                "SELECT COUNT(*) FROM secrets WHERE kek_version = ?", (version,)
-            ).fetchone()[0]
+            users = int(self._db.execute(_WRAPPED_UNDER, (version,)).fetchone()[0])
             if users:
                 raise KeyringError(
                     f"v{version} still wraps {users} keys; run `ragseal keys rotate`")

@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ._types import AccessFilter, Hit, Point
 
-__all__ = ["VectorStore"]
+__all__ = ["TextEmbedder", "VectorStore"]
 
 
 @runtime_checkable
@@ -75,3 +75,14 @@ class VectorStore(Protocol):
 
     def close(self) -> None:
         """Flush and release the engine (files, locks, connections)."""
+
+
+class TextEmbedder(Protocol):
+    """What turns (masked) texts into the vectors a :class:`VectorStore` holds.
+
+    Declared here, beside the store, because both ingestion (chunks) and
+    retrieval (queries) need one, and neither may import the other.
+    """
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text, in order."""

@@ -53,17 +53,60 @@ class SealedChunk:
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> SealedChunk:
+        """Parse an opened plaintext, strictly (docs/FORMAT.md).
+
+        The seal authenticates these bytes, so a malformed body means a bug
+        or a format this version does not know: it is refused whole, never
+        coerced or half read.
+
+        Raises:
+            ValueError: not UTF-8 JSON, a field missing, of the wrong type
+                or unknown, or a span outside the text (no content in the
+                message).
+        """
         body = json.loads(raw)
-        spans = tuple((str(e), int(s), int(t), float(sc)) for e, s, t, sc in body["spans"])
-        start = body.get("start")
-        acl_level = body.get("acl_level")
-        floor = body.get("floor")
+        if not isinstance(body, dict):
+            raise ValueError("sealed chunk: not a JSON object")
+        unknown = body.keys() - _FIELDS
+        if unknown or not {"text", "spans", "source"} <= body.keys():
+            raise ValueError("sealed chunk: missing or unknown fields")
+        text, source = body["text"], body["source"]
+        start, acl_level, floor = body.get("start"), body.get("acl_level"), body.get("floor")
+        if not isinstance(text, str) or not isinstance(source, str):
+            raise ValueError("sealed chunk: text and source must be strings")
+        if start is not None and (not isinstance(start, int) or isinstance(start, bool)
+                                  or start < 0):
+            raise ValueError("sealed chunk: start must be a non-negative integer")
+        if not all(v is None or isinstance(v, str) for v in (acl_level, floor)):
+            raise ValueError("sealed chunk: acl_level and floor must be strings or null")
         return cls(
-            text=str(body["text"]),
-            spans=spans,
-            source=str(body["source"]),
-            start=None if start is None else int(start),
-            acl_level=None if acl_level is None else str(acl_level),
+            text=text,
+            spans=_spans(body["spans"], len(text)),
+            source=source,
+            start=start,
+            acl_level=acl_level,
             has_floor="acl_level" in body,
-            floor=None if floor is None else str(floor),
+            floor=floor,
         )
+
+
+_FIELDS = frozenset({"text", "spans", "source", "start", "acl_level", "floor"})
+
+
+def _spans(value: object, text_len: int) -> tuple[Span, ...]:
+    """``[[type, start, end, score], ...]`` as spans inside ``[0, text_len]``."""
+    if not isinstance(value, list):
+        raise ValueError("sealed chunk: spans must be a list")
+    out: list[Span] = []
+    for item in value:
+        if not isinstance(item, list) or len(item) != 4:
+            raise ValueError("sealed chunk: a span must be [type, start, end, score]")
+        entity, start, end, score = item
+        if (not isinstance(entity, str)
+                or not all(isinstance(n, int) and not isinstance(n, bool) for n in (start, end))
+                or not isinstance(score, int | float) or isinstance(score, bool)):
+            raise ValueError("sealed chunk: a span must be [type, start, end, score]")
+        if not 0 <= start <= end <= text_len:
+            raise ValueError("sealed chunk: a span lies outside the text")
+        out.append((entity, start, end, float(score)))
+    return tuple(out)

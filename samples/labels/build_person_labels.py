@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--show", action="store_true")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE.parents[1]))
-    from ragseal.ingest._loaders import load_document
+    from ragseal.ingest import load_document
 
     lines = []
     for path in sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name != "acl.yaml"):

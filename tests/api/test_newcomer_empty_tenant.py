@@ -7,10 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ragseal.api._empty_tenant import tenant_has_documents
-from ragseal.classification import default_policy
-from ragseal.classification._masking import Pseudonymizer
-from ragseal.ingest import Ingestor
-from ragseal.ingest._manifest import Acl
+from ragseal.classification import Pseudonymizer, default_policy
+from ragseal.ingest import Acl, Ingestor
 from ragseal.store import EdgeStore, IdHasher, LocalKeyring
 
 

@@ -14,8 +14,7 @@ import pytest
 from ragseal.api._container import Services
 from ragseal.api._settings import Settings
 from ragseal.api.cli import main
-from ragseal.ingest import Ingestor
-from ragseal.ingest._manifest import Acl
+from ragseal.ingest import Acl, Ingestor
 from ragseal.store import read_audit
 
 

@@ -8,8 +8,7 @@ import re
 
 import pytest
 from ragseal.api._stream_guard import StreamGuard
-from ragseal.retrieval import InspectFinding, InspectResult
-from ragseal.retrieval._inspect import BLOCKED_NOTICE
+from ragseal.retrieval import BLOCKED_NOTICE, InspectFinding, InspectResult
 
 SSN = re.compile(r"\b\d{3}[- ]\d{2}[- ]\d{4}\b")
 SECRET = re.compile(r"AKIA[0-9A-Z]{16}")

@@ -16,8 +16,7 @@ from ragseal.api._app import create_app
 from ragseal.api._auth import mint_token
 from ragseal.api._container import Services
 from ragseal.api._settings import Settings
-from ragseal.ingest import load_manifest
-from ragseal.ingest._runner import BatchReport, ingest_paths
+from ragseal.ingest import BatchReport, ingest_paths, load_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 from ragseal.api._container import Services
 from ragseal.api._settings import Settings
-from ragseal.classification._masking import Pseudonymizer
-from ragseal.ingest import Ingestor, load_manifest
-from ragseal.ingest._runner import ingest_paths
+from ragseal.classification import Pseudonymizer
+from ragseal.ingest import Ingestor, ingest_paths, load_manifest
 from ragseal.store import EdgeStore, IdHasher, LocalKeyring
 
 pytestmark = pytest.mark.slow

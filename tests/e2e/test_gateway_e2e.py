@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from ragseal.api._app import create_app
 from ragseal.api._auth import mint_token
 from ragseal.api._settings import Settings
-from ragseal.retrieval._inspect import BLOCKED_NOTICE
+from ragseal.retrieval import BLOCKED_NOTICE
 
 from ._live import serve
 from ._upstream import AWS_KEY, EVIL, SCRIPTS, SSN, Upstream

@@ -12,7 +12,7 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
-from ragseal.retrieval._inspect import BLOCKED_NOTICE
+from ragseal.retrieval import BLOCKED_NOTICE
 
 from .conftest import World, bearer
 

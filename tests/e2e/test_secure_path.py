@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 from ragseal.api._container import Services
 from ragseal.api._settings import Settings
-from ragseal.ingest import load_manifest
-from ragseal.ingest._runner import ingest_paths
+from ragseal.ingest import ingest_paths, load_manifest
 from ragseal.retrieval import Principal
 
 from .conftest import JWT_SECRET, World

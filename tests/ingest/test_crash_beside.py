@@ -48,8 +48,7 @@ def start_owner(state: Path) -> tuple[int, Path]:
         os.close(ready_r)
         code = 0
         try:
-            from ragseal.store import EdgeStore
-            from ragseal.store._owner import StoreOwner
+            from ragseal.store import EdgeStore, StoreOwner
 
             stop = [False]
             signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__(0, True))

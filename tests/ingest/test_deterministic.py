@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from ragseal.classification import Finding, default_policy
-from ragseal.classification._masking import Pseudonymizer
+from ragseal.classification import Finding, Pseudonymizer, default_policy
 from ragseal.ingest import Ingestor
 from ragseal.ingest._chunking import Chunker
 from ragseal.ingest._manifest import Acl
@@ -90,7 +89,7 @@ def test_when_pseudonyms_are_shaped_for_chunking_then_every_chunk_still_fits_the
     index: int,
 ) -> None:
     """The constant digest tokenizes to the worst case: real chunks never overflow."""
-    from ragseal.classification._masking import mask
+    from ragseal.classification import mask
     from ragseal.ingest._pipeline import _key_free
 
     findings = _Names(TEXT).findings

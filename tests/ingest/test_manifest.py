@@ -378,3 +378,57 @@ def test_when_an_acl_is_built_then_it_cannot_be_changed() -> None:
     assert resolved is not None
     with pytest.raises(AttributeError):
         resolved.level = "public"  # type: ignore[misc]
+
+
+# --- one YAML loader for the manifest and the policy -------------------------------
+_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{n}: &{n} [" + ", ".join([f"*{p}"] * 9) + "]\n"
+    for p, n in zip("abcdefgh", "bcdefghi", strict=True))
+
+
+@pytest.mark.parametrize(
+    ("text", "manifest_error", "policy_error"),
+    [
+        pytest.param(
+            "defaults: {tenant: acme, groups: [hr]}\nrules:\n  - match: 'a'\n"
+            "    level: public\n    level: restricted\n",
+            "acl.yaml: rules[0].level: duplicate key at line 5",
+            "rules[0].level: duplicate key at line 5", id="duplicate key"),
+        pytest.param(
+            "defaults: {tenant: acme, groups: [hr]}\ndefaults: {groups: [all]}\n",
+            "acl.yaml: defaults: duplicate key at line 2",
+            "defaults: duplicate key at line 2", id="duplicate top-level key"),
+        pytest.param(_LAUGHS, "acl.yaml: more than 64 YAML aliases",
+                     "policy: more than 64 YAML aliases", id="billion laughs"),
+        pytest.param("a:\n" + "".join(f"{'  ' * i}- \n" for i in range(1, 80)),
+                     "acl.yaml: nested deeper than 64 levels",
+                     "policy: nested deeper than 64 levels", id="too deep"),
+        pytest.param("rules: [\n", "acl.yaml: not valid YAML at line 2, column 1",
+                     "policy: not valid YAML at line 2, column 1", id="syntax, with the column"),
+        pytest.param("x: " + "y" * 1_000_001, "acl.yaml: larger than 1,000,000 characters",
+                     "policy: larger than 1,000,000 characters", id="too large"),
+    ],
+)
+def test_when_yaml_is_refused_then_manifest_and_policy_refuse_it_the_same_way(
+    tmp_path: Path, text: str, manifest_error: str, policy_error: str,
+) -> None:
+    from ragseal.classification import PolicyError, parse_policy_text
+
+    (tmp_path / "acl.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ManifestError) as manifest:
+        load_manifest(tmp_path / "acl.yaml")
+    with pytest.raises(PolicyError) as policy:
+        parse_policy_text(text)
+    assert str(manifest.value).startswith(manifest_error)
+    assert str(policy.value).startswith(policy_error)
+
+
+def test_when_a_manifest_uses_anchors_and_merge_keys_then_they_are_not_duplicates(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "acl.yaml").write_text(
+        "defaults: &base {tenant: acme, groups: [all-staff], level: internal}\n"
+        "rules:\n  - {<<: *base, match: 'hr/**', groups: [hr]}\n", encoding="utf-8")
+    manifest = load_manifest(tmp_path / "acl.yaml")
+    assert manifest.resolve_file(tmp_path / "hr" / "a.txt") == Acl(
+        "acme", ("hr",), (), "internal")

@@ -12,8 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from ragseal.classification import default_policy
-from ragseal.classification._masking import Pseudonymizer
+from ragseal.classification import Pseudonymizer, default_policy
 from ragseal.ingest import Ingestor, load_manifest
 from ragseal.ingest._runner import ingest_paths
 from ragseal.store import EdgeStore, IdHasher, LocalKeyring

@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ragseal.classification import Finding, Policy, parse_policy
-from ragseal.classification._markers import MarkerMatcher
-from ragseal.classification._masking import Pseudonymizer
+from ragseal.classification import Finding, MarkerMatcher, Policy, Pseudonymizer, parse_policy
 from ragseal.ingest import Acl, Ingestor, relabel
 from ragseal.store import (
     EdgeStore,
@@ -440,8 +438,9 @@ def test_when_relabelled_then_levels_equal_a_fresh_ingest_under_the_new_policy(
 
 def test_an_opened_chunk_shows_no_plaintext_in_its_repr() -> None:
     from ragseal.ingest._relabel import _Chunk
-    from ragseal.store import Hit, SealedChunk
+    from ragseal.store import SealedChunk, StoredChunk
 
     body = SealedChunk("Wren Oakhollow earns 91,000", (("PERSON", 0, 14, 0.9),), "hr/wren.txt")
-    chunk = _Chunk(Hit("c1", 1.0), "internal", body.to_bytes(), body)
+    stored = StoredChunk("acme", "d1", "c1", 1, ("hr",), ("wren@acme.example",), b"\x01")
+    chunk = _Chunk(stored, "internal", body.to_bytes(), body)
     assert "Oakhollow" not in repr(chunk) and "wren.txt" not in repr(chunk)

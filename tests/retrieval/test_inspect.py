@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ragseal.classification import Classifier, Policy, default_policy
-from ragseal.classification._masking import Pseudonymizer
+from ragseal.classification import Classifier, Policy, Pseudonymizer, default_policy
 from ragseal.retrieval import Inspector, Principal, RetrievalIdError, RetrievalIds
 from ragseal.retrieval._inspect import BLOCKED_NOTICE
 from ragseal.store import EdgeStore, Fingerprinter, Point

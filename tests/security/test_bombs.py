@@ -17,8 +17,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from ragseal.ingest._loaders import LoadError, load_document
-from ragseal.ingest._sandbox import ParseSandbox
+from ragseal.ingest import LoadError, ParseSandbox, load_document
 
 _CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'

@@ -21,12 +21,13 @@ from ragseal.api._app import create_app
 from ragseal.api._auth import AuthError, TokenVerifier
 from ragseal.api._policies import PolicyRefused, parse_tenant_text
 from ragseal.api._settings import Settings
-from ragseal.classification import PolicyError, parse_policy_text
-from ragseal.classification._safe_parse import (
+from ragseal.classification import (
+    PolicyError,
     UnsafeInputError,
     check_yaml,
     json_depth,
     loads_json,
+    parse_policy_text,
 )
 
 from tests.security.test_limits import (

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from ragseal.api._app import create_app
 from ragseal.api._auth import mint_token
 from ragseal.api._limits import RateLimiter
-from ragseal.ingest._loaders import load_document
+from ragseal.ingest import load_document
 from ragseal.retrieval import Principal, access_filter
 from ragseal.store import matches
 

@@ -37,7 +37,7 @@ from ragseal.api._auth import (
 )
 from ragseal.api._errors import install_error_handlers
 from ragseal.api._settings import ConfigError, Settings
-from ragseal.retrieval._principal import Principal
+from ragseal.retrieval import Principal
 
 SECRET = "CANARY-hs256-secret-0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0"  # noqa: S105 - test canary
 OTHER_SECRET = "another-secret-that-is-long-enough-for-hs256-and-hs512-too-0123456789"  # noqa: S105

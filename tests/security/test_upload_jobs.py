@@ -19,9 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from ragseal.api._app import create_app
 from ragseal.api._settings import Settings
-from ragseal.ingest import IngestResult
-from ragseal.ingest._loaders import LoadedDocument
-from ragseal.ingest._pipeline import FilePlan
+from ragseal.ingest import FilePlan, IngestResult, LoadedDocument
 from ragseal.store import IdHasher
 
 from tests.security.test_limits import (

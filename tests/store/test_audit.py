@@ -233,3 +233,12 @@ def test_when_export_since_then_only_recent_records(tmp_path: Path) -> None:
     assert read_audit(tmp_path, datetime.now(UTC) + timedelta(seconds=5)) == []
     times = [r["time"] for r in everything]
     assert times == sorted(times)
+
+
+def test_when_a_seal_mac_is_made_then_it_is_the_one_existing_logs_hold() -> None:
+    # Computed before the keyed-HMAC copies became one (ragseal._keyed, commit 545a5ad):
+    # a change here would fail every existing log's verification.
+    from ragseal.store._audit import _mac
+
+    assert _mac(bytes(range(32)), "replica-1", 7, "abc") == (
+        "92443c2110e5ea811a630c9a8a36062353cac531940f2b7e962347a942e2de8f")
