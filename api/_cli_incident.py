@@ -45,7 +45,7 @@ def quarantine_add(doc_id: str, tenant: str) -> None:
     """
     from ragseal.ingest._quarantine import quarantine_document
 
-    from .cli import _audit, _fail, _operator, _services
+    from .cli import _audit, _operator, _services, fail
 
     _check_tenant(tenant)
     with _services() as services:
@@ -53,7 +53,7 @@ def quarantine_add(doc_id: str, tenant: str) -> None:
         if held is None:
             _audit(services, "quarantine_add", _operator(tenant), "not_found",
                    doc_hash=services.ids.keyed_hash("doc-id", doc_id))
-            _fail("no such document in that tenant", code=1)
+            fail("no such document in that tenant", code=1)
         _audit(services, "quarantine_add", _operator(tenant), doc_id=doc_id[:64], chunks=held)
     click.echo(f"quarantined {held} chunk(s) of {doc_id}")
 

@@ -54,18 +54,15 @@ def policy_check(file: Path | None) -> None:
       ragseal policy check my-policy.yaml
       RAGSEAL_POLICY=my-policy.yaml ragseal policy check
     """
-    from ragseal.classification import PolicyError, default_policy, load_policy
+    from ragseal.classification import default_policy, load_policy
 
-    from .cli import _fail, _settings
+    from .cli import _settings
 
-    notes: list[str] = []
-    try:
-        base_file = _settings().policy
-        checked = file if file is not None else base_file
-        pol = load_policy(checked, notes=notes) if checked is not None else default_policy()
-        base = load_policy(base_file) if base_file is not None else default_policy()
-    except PolicyError as exc:
-        _fail(f"policy: {exc}")
+    notes: list[str] = []  # PolicyError: "policy: <key path>: ...", exit 2
+    base_file = _settings().policy
+    checked = file if file is not None else base_file
+    pol = load_policy(checked, notes=notes) if checked is not None else default_policy()
+    base = load_policy(base_file) if base_file is not None else default_policy()
     click.echo(f"policy OK: {len(pol.levels)} levels, {len(pol.entity_rules)} entity types, "
                f"{len(pol.roles)} roles (fingerprint {pol.fingerprint})")
     for note in notes:
@@ -76,14 +73,7 @@ def policy_check(file: Path | None) -> None:
 
 def _policies_or_exit(services: Services) -> None:
     """Open the policy store now, so that an unusable one is one line, exit 2."""
-    from ragseal.store import PolicyStoreError
-
-    from .cli import _fail
-
-    try:
-        _ = services.policies
-    except PolicyStoreError as exc:
-        _fail(str(exc))
+    _ = services.policies  # PolicyStoreError: one line, exit 2
 
 
 @policy.command("show")
@@ -104,7 +94,7 @@ def policy_show(tenant: str, version: int | None, as_json: bool) -> None:
     import yaml
 
     from ._policies import PolicyUnavailable, PolicyVersionNotFound
-    from .cli import _audit, _fail, _operator, _services
+    from .cli import _audit, _operator, _services, fail
 
     with _services(store=False) as services:
         _policies_or_exit(services)
@@ -112,7 +102,7 @@ def policy_show(tenant: str, version: int | None, as_json: bool) -> None:
             found = (services.policies.in_force(tenant) if version is None
                      else services.policies.version(tenant, version))
         except (PolicyUnavailable, PolicyVersionNotFound) as exc:
-            _fail(f"tenant {tenant!r}: {exc}")
+            fail(f"tenant {tenant!r}: {exc}")
         _audit(services, "policy_read", _operator(tenant), version=found.version)
     body = {**found.policy.to_json(), "version": found.version,
             "fingerprint": found.policy.fingerprint}
@@ -138,14 +128,14 @@ def policy_history(tenant: str, as_json: bool) -> None:
     from datetime import UTC, datetime
 
     from ._policies import PolicyUnavailable
-    from .cli import _audit, _fail, _operator, _services
+    from .cli import _audit, _operator, _services, fail
 
     with _services(store=False) as services:
         _policies_or_exit(services)
         try:
             listed = services.policies.history(tenant)
         except PolicyUnavailable as exc:
-            _fail(f"tenant {tenant!r}: {exc}")
+            fail(f"tenant {tenant!r}: {exc}")
         _audit(services, "policy_versions", _operator(tenant), versions=len(listed))
     if as_json:
         click.echo(json.dumps({"tenant": tenant, "versions": listed}))
@@ -170,7 +160,7 @@ def _apply(tenant: str, action: str, change: str, text: str | None, version: int
         reclassify_needed,
         relabel_needed,
     )
-    from .cli import _audit, _fail, _operator, _services
+    from .cli import _audit, _operator, _services, fail
 
     with _services(store=False) as services:
         _policies_or_exit(services)
@@ -186,9 +176,9 @@ def _apply(tenant: str, action: str, change: str, text: str | None, version: int
                                                            prepare=services.classifier_for)
         except PolicyRefused as exc:
             _audit(services, action, actor, "invalid", reason="invalid_policy")
-            _fail(f"policy: {exc}")
+            fail(f"policy: {exc}")
         except (PolicyUnavailable, PolicyVersionNotFound) as exc:
-            _fail(f"tenant {tenant!r}: {exc}")
+            fail(f"tenant {tenant!r}: {exc}")
         _audit(services, action, actor, version=new.version,
                previous=previous.policy.fingerprint, fingerprint=new.policy.fingerprint,
                previous_version=previous.version)
@@ -238,12 +228,12 @@ def policy_push(file: Path, tenant: str, no_relabel: bool, as_json: bool) -> Non
     Example:
       ragseal policy check acme.yaml && ragseal policy push acme.yaml --tenant acme
     """
-    from .cli import _fail
+    from .cli import fail
 
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"cannot read policy file {file}: {exc.__class__.__name__}")
+        fail(f"cannot read policy file {file}: {exc.__class__.__name__}")
     _apply(tenant, "policy_update", "pushed", text, None, no_relabel, as_json)
 
 
@@ -267,12 +257,12 @@ def policy_rollback(version: int, tenant: str, no_relabel: bool, as_json: bool) 
 def tenant_paths_or_exit(services: Services, tenant: str) -> TenantPaths:
     """The tenant's paths under its policy in force; exit 2 when it cannot be read."""
     from ._policies import PolicyUnavailable
-    from .cli import _fail
+    from .cli import fail
 
     try:
         return services.for_tenant(tenant)
     except PolicyUnavailable as exc:
-        _fail(f"tenant {tenant!r}: {exc}")
+        fail(f"tenant {tenant!r}: {exc}")
 
 
 def run_ingestor(services: Services, manifest: Manifest | None, tenant: str | None) -> Ingestor:
@@ -281,7 +271,7 @@ def run_ingestor(services: Services, manifest: Manifest | None, tenant: str | No
     A manifest may send files to several tenants; they must share one policy
     version (the base, usually), else the run is refused: one run per tenant.
     """
-    from .cli import _fail
+    from .cli import fail
 
     tenants: set[str] = set()
     if tenant is not None:
@@ -294,7 +284,7 @@ def run_ingestor(services: Services, manifest: Manifest | None, tenant: str | No
         return services.ingestor
     if len(paths) == 1:
         return paths[0].ingestor
-    _fail("the manifest sends files to tenants with their own policies; ingest once per "
+    fail("the manifest sends files to tenants with their own policies; ingest once per "
           "tenant (--tenant T)")
 
 

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ._cli_errors import UsageError
+
 if TYPE_CHECKING:
     from ragseal.ingest._runner import BatchReport
 
@@ -33,7 +35,6 @@ if TYPE_CHECKING:
     from ._settings import Settings
 
 __all__ = [
-    "UsageProblem",
     "check_ingest_paths",
     "check_port_free",
     "print_ingest_report",
@@ -43,24 +44,20 @@ __all__ = [
 ]
 
 
-class UsageProblem(Exception):
-    """A usage error found before any work: the CLI prints it and exits 2."""
-
-
 def require_data_dir(settings: Settings) -> None:
-    """Raise :class:`UsageProblem` when the data dir does not exist.
+    """Raise :class:`UsageError` when the data dir does not exist.
 
     Read-only commands (query, inspect, quarantine, audit, keys status,
     delete, relabel) would otherwise create an empty store wherever they are
     run and answer as if it were the real one.
     """
     if not settings.data_dir.is_dir():
-        raise UsageProblem(f"no ragseal data dir at {settings.data_dir}; set RAGSEAL_DATA_DIR "
+        raise UsageError(f"no ragseal data dir at {settings.data_dir}; set RAGSEAL_DATA_DIR "
                            "or run ingest first")
 
 
 def check_port_free(host: str, port: int) -> None:
-    """Raise :class:`UsageProblem` when ``host:port`` cannot be bound now.
+    """Raise :class:`UsageError` when ``host:port`` cannot be bound now.
 
     Bound and released at once, with SO_REUSEADDR as uvicorn binds, so a
     socket in TIME_WAIT is not mistaken for a busy port. A race with another
@@ -69,7 +66,7 @@ def check_port_free(host: str, port: int) -> None:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror:
-        raise UsageProblem(f"--host {host}: not an address this machine can serve on") from None
+        raise UsageError(f"--host {host}: not an address this machine can serve on") from None
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -77,12 +74,12 @@ def check_port_free(host: str, port: int) -> None:
             probe.bind(address)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise UsageProblem(f"port {port} on {host} is already in use; choose another "
+                raise UsageError(f"port {port} on {host} is already in use; choose another "
                                    "with --port (quickstart: RAGSEAL_PORT)") from None
             if exc.errno == errno.EACCES:
-                raise UsageProblem(f"port {port} on {host}: permission denied; "
+                raise UsageError(f"port {port} on {host}: permission denied; "
                                    "use a port above 1023") from None
-            raise UsageProblem(f"cannot serve on {host}:{port}: "
+            raise UsageError(f"cannot serve on {host}:{port}: "
                                f"{exc.strerror or type(exc).__name__}") from None
 
 
@@ -111,7 +108,7 @@ def check_ingest_paths(paths: Sequence[Path], manifest: Path | None) -> None:
     """Usage errors of ``ingest``, found before any model or store is opened."""
     for path in paths:
         if not path.exists() and not path.is_symlink():
-            raise UsageProblem(f"{path}: no such file or folder")
+            raise UsageError(f"{path}: no such file or folder")
     if manifest is None:
         # Never picked up on its own: whoever can write into a document store
         # must not be able to choose its ACL by dropping a file there.
@@ -119,10 +116,10 @@ def check_ingest_paths(paths: Sequence[Path], manifest: Path | None) -> None:
                   for name in ("acl.yaml", "acl.yml") if (p / name).is_file()]
         hint = f"; did you mean --manifest {beside[0]}?" if beside else \
             "; see samples/corpus/acl.yaml"
-        raise UsageProblem("--manifest is required: without an ACL manifest every file would be "
+        raise UsageError("--manifest is required: without an ACL manifest every file would be "
                            "refused (default deny)" + hint)
     if not manifest.is_file():
-        raise UsageProblem(f"--manifest {manifest}: no such file")
+        raise UsageError(f"--manifest {manifest}: no such file")
 
 
 def print_ingest_report(report: BatchReport) -> None:

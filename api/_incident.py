@@ -28,6 +28,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from prometheus_client import Counter
 from ragseal.retrieval import InspectResult, Principal
+from ragseal.store import AuditError
 from ragseal.store._freeze import TenantFreezes
 
 from ._errors import ApiError
@@ -63,7 +64,7 @@ def install(app: FastAPI, settings: Settings, *, audit: Callable[..., None],
             audit(app.state.services, "probing_suspected", principal, "throttled",
                   score=alert.score, signals=alert.signals,
                   penalty_seconds=round(alert.penalty_seconds, 1), route=alert.strike_route)
-        except ApiError:
+        except AuditError:
             pass  # the throttle holds even when the audit trail is down
 
     def keyed(text: str) -> str:

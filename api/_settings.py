@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ragseal import InvalidInputError
+
 __all__ = ["ENV_PREFIX", "ConfigError", "Settings"]
 
 ENV_PREFIX = "RAGSEAL_"
@@ -32,7 +34,7 @@ MASTER_KEY_BYTES = 32
 _VALUE_ERROR_PREFIX = "Value error, "
 
 
-class ConfigError(ValueError):
+class ConfigError(InvalidInputError, ValueError):
     """The configuration is unusable; the message names the variable and the fix."""
 
 

@@ -55,7 +55,7 @@ from ragseal.ingest._manifest import Acl
 from ragseal.ingest._pipeline import FilePlan
 from ragseal.ingest._sandbox import ParseSandbox
 from ragseal.retrieval import Principal
-from ragseal.store import KeyringError
+from ragseal.store import AuditError, KeyringError
 from starlette.concurrency import run_in_threadpool
 
 from ._errors import ApiError
@@ -274,7 +274,7 @@ def _quiet_audit(audit: Any, svc: "Services", action: str, principal: Principal,
                  outcome: str = "ok", **fields: object) -> None:
     try:
         audit(svc, action, principal, outcome, **fields)
-    except ApiError:
+    except AuditError:
         log.error("audit record of an upload job not written", extra={"action": action})
 
 

@@ -14,10 +14,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 from ragseal.classification import ensure_offline
+
+from ragseal import RagsealError
+
+from ._cli_errors import CommandFailed, exit_line, fail
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -45,28 +49,14 @@ Examples:
 """
 
 
-class _Exit(Exception):
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    raise _Exit(code, message)
-
-
 def _echo_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def _settings() -> Settings:
-    from ._settings import ConfigError, Settings
+    from ._settings import Settings
 
-    try:
-        return Settings()
-    except ConfigError as exc:
-        _fail(f"configuration: {exc}")
+    return Settings()  # ConfigError: one line, exit 2 (api/_cli_errors.py)
 
 
 @contextmanager
@@ -109,7 +99,7 @@ def _principal(user: str, groups: str, roles: str, tenant: str) -> Principal:
     try:
         return Principal(sub=user, tenant=tenant, groups=_split(groups), roles=_split(roles))
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _operator(tenant: str | None) -> Actor:
@@ -221,20 +211,20 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, root: Path | None,
                 ManifestRule(match=pattern)
             except ValidationError as exc:
                 reason = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-                _fail(f"--exclude {pattern!r}: {reason}")
+                fail(f"--exclude {pattern!r}: {reason}")
     acl = None
     if manifest is not None:
         try:
             acl = load_manifest(manifest)
         except ManifestError as exc:
-            _fail(f"manifest: {exc}")
+            fail(f"manifest: {exc}")
     console = Console(stderr=True)
     with _services(batch=True) as services:
         if acl is not None and manifest is not None:
             try:
                 acl.check_levels(services.policy.levels)
             except ManifestError as exc:
-                _fail(f"manifest: {manifest.name}: {exc}")
+                fail(f"manifest: {manifest.name}: {exc}")
         _ = services.audit  # no audit trail, no ingestion
         progress = Progress(
             TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(),
@@ -284,7 +274,7 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, root: Path | None,
         print_ingest_report(report)
     warn_unmatched(report)
     if report.refused:
-        raise _Exit(1, f"{len(report.refused)} file(s) refused")
+        raise CommandFailed(1, f"{len(report.refused)} file(s) refused")
 
 
 # -- delete -----------------------------------------------------------------
@@ -307,11 +297,11 @@ def delete(doc_id: str, tenant: str | None) -> None:
         keys = services.keys
         tenant = tenant or keys.tenant_of(doc_id)
         if tenant is None:
-            _fail("no such document (give --tenant if its key was already destroyed)")
+            fail("no such document (give --tenant if its key was already destroyed)")
         if not services.erase(tenant, doc_id):
             _audit(services, "delete", _operator(tenant), "not_found",
                    doc_hash=services.ids.keyed_hash("doc-id", doc_id))
-            _fail("no such document")
+            fail("no such document")
         _audit(services, "delete", _operator(tenant), doc_id=doc_id[:64])
     click.echo(f"deleted {doc_id}")
 
@@ -379,7 +369,7 @@ def relabel(tenants: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
         for e in report.errors[:20]:
             click.echo(f"  error: {e.tenant} doc {e.doc_id} chunk {e.chunk_id}: {e.reason}")
     if report.errors:
-        raise _Exit(1, f"{len(report.errors)} chunk(s) could not be relabelled")
+        raise CommandFailed(1, f"{len(report.errors)} chunk(s) could not be relabelled")
 
 
 # -- classify -----------------------------------------------------------------
@@ -410,12 +400,12 @@ def classify(path: str, as_json: bool, policy_file: Path | None) -> None:
     if path == "-":
         text = sys.stdin.read()
         if not text.strip():
-            _fail("no text to classify on stdin")
+            fail("no text to classify on stdin")
     else:
         try:
             text = load_document(Path(path)).text
         except LoadError as exc:
-            _fail(f"{path}: {exc}")
+            fail(f"{path}: {exc}")
     if policy_file is not None:
         from ragseal.classification import Classifier, DetectorError, load_policy
 
@@ -424,7 +414,7 @@ def classify(path: str, as_json: bool, policy_file: Path | None) -> None:
             classifier = Classifier(policy)
             classifier.warm_up()
         except DetectorError as exc:
-            _fail(f"policy: {exc}")
+            fail(f"policy: {exc}")
         result = classifier.classify(text)
     else:
         with _services(store=False) as services:
@@ -550,20 +540,20 @@ def eval_(labeled: Path, as_json: bool, predictions: Path | None, maps: tuple[st
         with labeled.open(encoding="utf-8") as fh:
             samples = parse_labeled(fh)
     except EvalInputError as exc:
-        _fail(f"{labeled.name}: {exc}" if str(exc).startswith("line") else str(exc))
+        fail(f"{labeled.name}: {exc}" if str(exc).startswith("line") else str(exc))
     except UnicodeDecodeError:
-        _fail(f"{labeled.name}: not UTF-8 text")
+        fail(f"{labeled.name}: not UTF-8 text")
     if policy_file is None:
         policy_file = _settings().policy
     pol = load_policy(policy_file) if policy_file is not None else default_policy()
     known = set(pol.entity_rules)
     unknown = sorted({t for t in mapping.values() if t and t not in known})
     if unknown:
-        _fail(f"--map: the policy does not detect {', '.join(unknown)}")
+        fail(f"--map: the policy does not detect {', '.join(unknown)}")
     try:
         predicted = predict_spans(Classifier(pol), [s.text for s in samples])
     except DetectorError as exc:
-        _fail(f"policy: {exc}")
+        fail(f"policy: {exc}")
     if predictions is not None:
         # One line per input line (CONTRACT.md): a blank input line gets no spans.
         by_line = {s.line: spans for s, spans in zip(samples, predicted, strict=True)}
@@ -630,7 +620,7 @@ def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int
     principal = _principal(user, groups, roles, tenant)
     text = _read_input(text)
     if not text.strip():
-        _fail("the query is empty")
+        fail("the query is empty")
     with _services(existing=True) as services:
         paths = tenant_paths_or_exit(services, principal.tenant)
         result = paths.retriever.retrieve(principal, text, top_k, pseudonymize=pseudonymize)
@@ -700,10 +690,10 @@ def inspect(text: str, user: str, groups: str, roles: str, tenant: str,
         try:
             result = tenant_paths_or_exit(services, principal.tenant).inspector.inspect(
                 principal, answer, retrieval_id)
-        except RetrievalIdError as exc:
+        except RetrievalIdError:
             _audit(services, "inspect", principal, "denied", reason="invalid_retrieval_id",
                    via="cli")
-            _fail(str(exc))
+            raise
         _audit(services, "inspect", principal, verdict=result.verdict,
                findings=len(result.findings),
                finding_types=sorted({f.type for f in result.findings}),
@@ -739,9 +729,9 @@ def token(sub: str, groups: str, roles: str, tenant: str | None, ttl: int) -> No
 
     settings = _settings()
     if settings.jwt_secret is None:
-        _fail("set RAGSEAL_JWT_SECRET (at least 32 bytes) to mint HS256 tokens")
+        fail("set RAGSEAL_JWT_SECRET (at least 32 bytes) to mint HS256 tokens")
     if ttl > settings.max_token_ttl:
-        _fail(f"--ttl {ttl} is longer than RAGSEAL_MAX_TOKEN_TTL ({settings.max_token_ttl} "
+        fail(f"--ttl {ttl} is longer than RAGSEAL_MAX_TOKEN_TTL ({settings.max_token_ttl} "
               "seconds): the server would refuse the token")
     try:
         minted = mint_token(
@@ -750,7 +740,7 @@ def token(sub: str, groups: str, roles: str, tenant: str | None, ttl: int) -> No
             issuer=settings.jwt_issuer,
         )
     except ValueError as exc:  # claims off-shape; the message names no value
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(f"ragseal: token for {sub} in tenant {tenant or 'default'}"
                f"{'' if tenant else ' (no --tenant given)'}, valid {ttl}s", err=True)
     click.echo(minted)
@@ -781,22 +771,18 @@ def serve(host: str, port: int) -> None:
     from ._auth import TokenVerifier
     from ._cli_support import check_port_free
     from ._container import Services
-    from ._settings import ConfigError
 
     settings = _settings()
-    try:
-        # Build the verifier now: a missing or unusable JWKS stops here, with
-        # one line, instead of inside the server's startup after a traceback.
-        TokenVerifier(settings)
-    except ConfigError as exc:
-        _fail(str(exc))
+    # Build the verifier now: a missing or unusable JWKS stops here, with one
+    # line (ConfigError), instead of inside the server's startup after a traceback.
+    TokenVerifier(settings)
     check_port_free(host, port)  # before the models load: a busy port in one line
     if settings.policy is not None:
         load_policy(settings.policy)  # PolicyError: one line, exit 2 (see main)
     from ._beside import embedded_store_in_use
 
     if embedded_store_in_use(settings):  # the server must own it: before any model
-        _fail(f"the store in {settings.data_dir} is in use by another ragseal process "
+        fail(f"the store in {settings.data_dir} is in use by another ragseal process "
               "(a server already serves it, or a command runs alone); stop it first")
     # Built here, not in the server's lifespan: a locked store, a master key that
     # does not open the keyring, a damaged keyring or audit trail stop the start
@@ -815,7 +801,7 @@ def serve(host: str, port: int) -> None:
         except SystemExit as exc:  # uvicorn's STARTUP_FAILURE (3): not one of our codes
             if exc.code in (0, None):
                 raise
-            _fail(f"could not start serving on {host}:{port} (run with -v for the reason)")
+            fail(f"could not start serving on {host}:{port} (run with -v for the reason)")
     finally:
         services.close()
 
@@ -887,12 +873,12 @@ def quarantine_release(doc_id: str, tenant: str | None) -> None:
     with _services(existing=True) as services:
         tenant = tenant or services.keys.tenant_of(doc_id)
         if tenant is None:
-            _fail("no such document (give --tenant)")
+            fail("no such document (give --tenant)")
         released = release_document(services.store, tenant, doc_id)
         if not released:
             _audit(services, "quarantine_release", _operator(tenant), "not_found",
                    doc_hash=services.ids.keyed_hash("doc-id", doc_id))
-            _fail("no quarantined chunk for that document", code=1)
+            fail("no quarantined chunk for that document", code=1)
         _audit(services, "quarantine_release", _operator(tenant), doc_id=doc_id[:64],
                chunks=released)
     click.echo(f"released {released} chunk(s) of {doc_id}")
@@ -943,9 +929,9 @@ def keys_retire(version: int) -> None:
         _ = services.audit  # no audit trail, no key operation
         try:
             services.keys.retire(version)
-        except KeyringError as exc:
+        except KeyringError:
             _audit(services, "keys_retire", _operator(None), "refused", version=version)
-            _fail(str(exc))
+            raise
         _audit(services, "keys_retire", _operator(None), version=version)
     click.echo(f"retired v{version}")
 
@@ -988,7 +974,7 @@ def _parse_since(value: str) -> datetime:
     try:
         when = datetime.fromisoformat(value.strip())
     except ValueError:
-        _fail("--since must be an ISO 8601 time (2026-03-01T00:00:00Z) or a duration "
+        fail("--since must be an ISO 8601 time (2026-03-01T00:00:00Z) or a duration "
               "(30m, 24h, 7d)")
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
@@ -1025,7 +1011,7 @@ def audit_verify(as_json: bool) -> None:
         for name, count in sorted(report.unsealed.items()):
             click.echo(f"  {name}: {count} record(s) after the last seal (running or crashed)")
     if not report.ok:
-        raise _Exit(1, f"audit trail tampered: {report.problems[0]}")
+        raise CommandFailed(1, f"audit trail tampered: {report.problems[0]}")
 
 
 @audit.command("export")
@@ -1056,28 +1042,22 @@ cli.add_command(_policy_group)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry point: maps every known failure to one line and an exit code.
+    """Console entry point: every failure becomes one line on stderr and an exit code.
 
-    Anything unexpected is reported as one line naming the error's type only
-    (its message might hold document text); ``-vv`` logs the traceback.
+    Errors of the tree are mapped once (:func:`api._cli_errors.exit_line`);
+    click's own exits keep click's codes. Anything unexpected is reported as
+    one line naming the error's type only (its message might hold document
+    text); ``-vv`` logs the traceback.
     """
-    from ragseal.classification import PolicyError
-    from ragseal.store import AuditError, KeyringError
-    from ragseal.store._errors import StoreError
-
-    from ._cli_support import UsageProblem
-
     try:
         # Outside standalone mode click *returns* the code of a ctx.exit()
         # (``--help`` gives 0) instead of raising it.
         code = cli.main(args=argv, prog_name="ragseal", standalone_mode=False)
-    except _Exit as exc:
-        if exc.code and exc.message:
-            click.echo(f"ragseal: {exc.message}", err=True)
-        return exc.code
-    except UsageProblem as exc:
-        click.echo(f"ragseal: {exc}", err=True)
-        return 2
+    except RagsealError as exc:
+        status, line = exit_line(exc)
+        if status and line:
+            click.echo(f"ragseal: {line}", err=True)
+        return status
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
@@ -1085,12 +1065,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except click.Abort:
         click.echo("ragseal: aborted", err=True)
-        return 2
-    except PolicyError as exc:
-        click.echo(f"ragseal: policy: {exc}", err=True)
-        return 2
-    except (KeyringError, StoreError, AuditError) as exc:
-        click.echo(f"ragseal: {exc}", err=True)
         return 2
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""

@@ -24,6 +24,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
+from ragseal import InvalidInputError
+
 __all__ = [
     "MASKS",
     "FLOOR_ENTITIES",
@@ -56,7 +58,7 @@ FLOOR_ENTITIES: frozenset[str] = frozenset(
 FLOOR_MIN_SCORE = 0.5
 
 
-class PolicyError(ValueError):
+class PolicyError(InvalidInputError, ValueError):
     """The policy is invalid; the message names each offending key path."""
 
 

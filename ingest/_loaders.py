@@ -33,6 +33,8 @@ from typing import Any
 
 from ragseal.classification import ensure_offline
 
+from ragseal import InvalidInputError
+
 __all__ = ["LoadError", "LoadedDocument", "load_document", "supported_extensions"]
 
 logger = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ _CHARSET_RE = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:
 _EMAIL_HEADERS = ("From", "To", "Cc", "Bcc", "Subject", "Date")
 
 
-class LoadError(Exception):
+class LoadError(InvalidInputError):
     """A document could not be turned into text.
 
     ``reason`` is a short fixed phrase (for reports and HTTP errors); it never

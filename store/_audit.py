@@ -42,6 +42,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from ragseal import UnavailableError
+
 from ._errors import StoreError
 from ._private import private_dir
 
@@ -75,7 +77,7 @@ Scalar = str | int | float | bool | None
 Value = Scalar | Sequence[Scalar] | Mapping[str, int]
 
 
-class AuditError(Exception):
+class AuditError(UnavailableError):
     """An audit record could not be written; the operation must fail closed."""
 
 

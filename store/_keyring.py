@@ -47,6 +47,8 @@ from typing import Any, Protocol, runtime_checkable
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ragseal import UnavailableError
+
 from ._errors import StoreError
 from ._private import private_dir
 
@@ -69,7 +71,7 @@ _KEY = 32
 _NONCE = 12
 
 
-class KeyringError(Exception):
+class KeyringError(UnavailableError):
     """The key provider is unusable (wrong master key, bad permissions...)."""
 
 
