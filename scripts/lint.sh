@@ -12,7 +12,7 @@ packages=(api classification ingest retrieval store)
 tree=build/typecheck/ragseal
 rm -rf build/typecheck
 mkdir -p "$tree"
-for f in __init__.py __main__.py py.typed; do ln -s "../../../ragseal/$f" "$tree/$f"; done
+for f in ragseal/*.py ragseal/py.typed; do ln -s "../../../$f" "$tree/${f#ragseal/}"; done
 for p in "${packages[@]}"; do ln -s "../../../$p" "$tree/$p"; done
 rc=0
 .venv/bin/python -m ruff check ragseal "${packages[@]}" || rc=1

@@ -82,7 +82,7 @@ def test_when_errors_are_mapped_to_http_then_the_category_decides_unless_named()
 
 
 def test_when_errors_are_mapped_for_the_cli_then_the_component_prefixes_the_line() -> None:
-    from ragseal.api._cli_errors import CommandFailed, UsageError, exit_line
+    from ragseal.api.cli._errors import CommandFailed, UsageError, exit_line
     from ragseal.classification import PolicyError
     from ragseal.store import StoreError
 

@@ -44,7 +44,7 @@ def _prefixes() -> tuple[tuple[type[RagsealError], str], ...]:
     # the packages, and ``ragseal --help`` loads none of them.
     from ragseal.classification import PolicyError
 
-    from ._settings import ConfigError
+    from .._settings import ConfigError
 
     return ((PolicyError, "policy: "), (ConfigError, "configuration: "))
 

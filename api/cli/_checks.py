@@ -11,9 +11,9 @@ Functions::
 
     require_data_dir       refuse to create a data dir from a read-only command
     check_port_free        a busy port in one line, before the models load
-    serving_line           the one line ``serve`` prints once it answers
     check_ingest_paths     missing paths are a usage error, not refused files
     print_ingest_report    the human report and the stable summary line
+    warn_unmatched         manifest rules that matched no file, on stderr
 """
 
 from __future__ import annotations
@@ -26,21 +26,19 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ._cli_errors import UsageError
+from ._errors import UsageError
 
 if TYPE_CHECKING:
     from ragseal.ingest._runner import BatchReport
 
-    from ._container import Services
-    from ._settings import Settings
+    from .._settings import Settings
 
 __all__ = [
     "check_ingest_paths",
     "check_port_free",
     "print_ingest_report",
     "require_data_dir",
-    "serving_line",
-    "store_tenants",
+    "warn_unmatched",
 ]
 
 
@@ -81,27 +79,6 @@ def check_port_free(host: str, port: int) -> None:
                                    "use a port above 1023") from None
             raise UsageError(f"cannot serve on {host}:{port}: "
                                f"{exc.strerror or type(exc).__name__}") from None
-
-
-def store_tenants(services: Services) -> dict[str, int]:
-    """Documents per tenant, from the keyring's current versions (ids only)."""
-    counts: dict[str, int] = {}
-    for tenant, _doc, _version, state in services.keys.key_versions():
-        if state == "current":
-            counts[tenant] = counts.get(tenant, 0) + 1
-    return dict(sorted(counts.items()))
-
-
-def serving_line(services: Services, host: str, port: int) -> str:
-    """``ragseal: serving on http://H:P (store ..., tenants ..., policy ...)``."""
-    settings = services.settings
-    store = (f"Qdrant at {settings.qdrant_url}" if settings.qdrant_url
-             else f"embedded store {settings.data_dir}")
-    tenants = store_tenants(services)
-    listed = ", ".join(f"{t} ({n} documents)" for t, n in tenants.items()) or "none: ingest first"
-    shown = f"[{host}]" if ":" in host else host
-    return (f"ragseal: serving on http://{shown}:{port} ({store}; tenants: {listed}; "
-            f"policy {services.policy.fingerprint})")
 
 
 def check_ingest_paths(paths: Sequence[Path], manifest: Path | None) -> None:
