@@ -26,7 +26,6 @@ from ._beside import StoreChannel, store_channel
 from ._container import Services
 from ._edge import EdgeMiddleware
 from ._errors import ApiError, install_error_handlers
-from ._failclosed import install_fail_closed
 from ._incident import GuardedPrincipal, note_denied, note_inspect, note_query
 from ._incident import install as install_incident
 from ._limits import (
@@ -57,7 +56,7 @@ ServicesDep = Annotated[Services, Depends(_services)]
 
 def audit(svc: Services, action: str, principal: Principal | None, outcome: str = "ok",
           **fields: object) -> None:
-    """Write one audit record (docs/AUDIT.md), failing the request closed with a 503.
+    """Write one audit record (docs/AUDIT.md); AuditError fails the request closed (503).
 
     Fields are ids, counts, verdicts and codes only; the policy fingerprint
     is added here.
@@ -67,8 +66,7 @@ def audit(svc: Services, action: str, principal: Principal | None, outcome: str 
                          policy=svc.policy.fingerprint, **fields)
     except AuditError:
         log.error("audit record not written; request refused", extra={"action": action})
-        raise ApiError(503, "audit_unavailable",
-                       "the audit trail is unavailable; the request was not served") from None
+        raise  # 503 audit_unavailable (api/_errors.py)
 
 
 def _route(request: Request) -> str:
@@ -277,7 +275,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     max_body = settings.max_body_bytes
 
     app.add_middleware(EdgeMiddleware, max_body=max_body, audit=audit)
-    install_fail_closed(app)
     install_incident(app, settings, audit=audit, require_role=require_role)
     app.include_router(build_upload_router(settings))
 
@@ -319,8 +316,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             note_denied(app, principal, "/v1/inspect")
             audit(svc, "inspect", principal, "denied", reason="invalid_retrieval_id",
                   retrieval_hash=svc.ids.keyed_hash("retrieval-id", body.retrieval_id or ""))
-            raise ApiError(422, "invalid_retrieval_id",
-                           "retrieval_id is invalid, expired or not yours") from None
+            raise
         app.state.metrics.verdicts.labels(verdict=result.verdict).inc()
         note_inspect(app, principal, body.answer, result)
         audit(svc, "inspect", principal, verdict=result.verdict,

@@ -41,6 +41,8 @@ from ragseal.api._errors import ApiError
 from ragseal.api._settings import MIN_JWT_SECRET_BYTES, ConfigError, Settings
 from ragseal.retrieval import Principal
 
+from ragseal import RagsealError
+
 __all__ = [
     "LEEWAY_SECONDS",
     "MAX_TOKEN_BYTES",
@@ -72,7 +74,7 @@ _B64URL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 _UNAUTHORIZED_MESSAGE = "missing or invalid bearer token"
 
 
-class AuthError(Exception):
+class AuthError(RagsealError):
     """A token was refused. ``reason`` is a fixed code for logs, never shown to clients."""
 
     def __init__(self, reason: str) -> None:

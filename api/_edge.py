@@ -37,8 +37,10 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ragseal import RagsealError
+
 from ._auth import AuthError, TokenVerifier, _bearer_token
-from ._errors import ApiError, error_response
+from ._errors import error_response, http_error
 
 __all__ = ["EdgeMiddleware"]
 
@@ -180,8 +182,9 @@ class EdgeMiddleware:
             await run_in_threadpool(self._audit, scope["app"].state.services, "auth_failed",
                                     None, "denied", reason=reason[:64],
                                     method=scope["method"], route=route)
-        except ApiError as exc:
-            return error_response(exc.status, exc.code, exc.message)
+        except RagsealError as exc:  # AuditError: 503 audit_unavailable
+            answer = http_error(exc)
+            return error_response(answer.status, answer.code, answer.message)
         return None
 
 

@@ -1,8 +1,12 @@
 """One error shape for every HTTP failure: ``{"error": {"code", "message"}}``.
 
-Routes and dependencies raise :class:`ApiError`; :func:`install_error_handlers`
-maps it, FastAPI's request validation errors, Starlette's HTTP exceptions
-(404, 405, 413, ...) and anything unexpected to that shape. Messages are
+Routes and dependencies raise :class:`ApiError` or let a
+:class:`~ragseal.RagsealError` of the services below them propagate;
+:func:`install_error_handlers` maps both, FastAPI's request validation
+errors, Starlette's HTTP exceptions (404, 405, 413, ...) and anything
+unexpected to that shape. The tree is mapped to HTTP here and nowhere else
+(:func:`http_error`, table ``_MAPPING``; the CLI's one mapping is
+``api/cli/_errors.py``). Messages are
 fixed strings chosen by the server: a client's input (a query, a document,
 a token, an unexpected JSON key) never comes back in an error, and an
 unexpected exception becomes a bare 500 whose log line names its type only.
@@ -17,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
@@ -26,7 +31,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["ApiError", "error_body", "error_response", "install_error_handlers"]
+from ragseal import RagsealError
+
+__all__ = ["ApiError", "error_body", "error_response", "http_error", "install_error_handlers"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +61,7 @@ _STATUS_CODES: dict[int, str] = {
 }
 
 
-class ApiError(Exception):
+class ApiError(RagsealError):
     """An error to answer with ``status`` and ``{"error": {"code", "message"}}``.
 
     Args:
@@ -86,6 +93,63 @@ class ApiError(Exception):
 
     def __repr__(self) -> str:
         return f"ApiError(status={self.status}, code={self.code!r})"
+
+
+# The tree mapped to HTTP, most specific first: (type, status, code, message).
+# A message of None is the error's own, for types whose messages are written
+# for the caller (a policy's key path); every other message is fixed here.
+_Row = tuple[type[RagsealError], int, str, str | None]
+_RETRY = {"Retry-After": "30"}
+_RETRY_CODES = frozenset({"keys_unavailable", "store_unavailable", "unavailable"})
+
+
+@cache
+def _mapping() -> tuple[_Row, ...]:
+    # Imported here: these modules import this one (routes raise ApiError).
+    from ragseal.retrieval import RetrievalIdError
+    from ragseal.store import AuditError, KeyringError, StoreError
+
+    from ragseal import InvalidInputError, NotFoundError, UnavailableError
+
+    from ._policies import PolicyRefused, PolicyUnavailable, PolicyVersionNotFound
+
+    return (
+        (AuditError, 503, "audit_unavailable",
+         "the audit trail is unavailable; the request was not served"),
+        (KeyringError, 503, "keys_unavailable",
+         "the key provider is unavailable; the request was not served"),
+        (StoreError, 503, "store_unavailable",
+         "the vector store is unavailable; the request was not served"),
+        (PolicyUnavailable, 503, "policy_unavailable",
+         "the policy of this tenant cannot be read; ask an operator"),
+        (PolicyRefused, 422, "invalid_policy", None),
+        (PolicyVersionNotFound, 404, "not_found", "no such version of this tenant's policy"),
+        (RetrievalIdError, 422, "invalid_retrieval_id",
+         "retrieval_id is invalid, expired or not yours"),
+        (InvalidInputError, 422, "invalid_request", "invalid request"),
+        (NotFoundError, 404, "not_found", "not found"),
+        (UnavailableError, 503, "unavailable", "temporarily unavailable; retry later"),
+        (RagsealError, 500, "internal", "internal error"),
+    )
+
+
+def http_error(exc: RagsealError) -> ApiError:
+    """The HTTP answer to any error of the tree: the one mapping (see ``_mapping``).
+
+    Args:
+        exc: an :class:`ApiError` (returned as is) or any other :class:`RagsealError`;
+            a subclass may name its own answer with ``http_code``/``http_message``
+            class attributes (the service layer's not-found errors do).
+    """
+    if isinstance(exc, ApiError):
+        return exc
+    for kind, status, code, message in _mapping():
+        if isinstance(exc, kind):
+            code = getattr(exc, "http_code", code)
+            message = getattr(exc, "http_message", message)
+            return ApiError(status, code, str(exc) if message is None else message,
+                            headers=_RETRY if code in _RETRY_CODES else None)
+    raise AssertionError("RagsealError is the last row")  # pragma: no cover
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
@@ -136,6 +200,15 @@ def _locations(errors: Iterable[Mapping[str, Any]]) -> list[str]:
 async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     return error_response(exc.status, exc.code, exc.message, exc.headers or None)
+
+
+async def _on_ragseal_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RagsealError)
+    answer = http_error(exc)
+    if answer.status >= 500:
+        # The type only, as for any 5xx: what failed, never what it held.
+        logger.error("request refused", extra={"error_type": type(exc).__name__})
+    return error_response(answer.status, answer.code, answer.message, answer.headers or None)
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -211,6 +284,7 @@ def install_error_handlers(app: FastAPI) -> None:
     Call once while building the app, before it starts.
     """
     app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(RagsealError, _on_ragseal_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(Exception, _on_unexpected)

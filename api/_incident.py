@@ -28,7 +28,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from prometheus_client import Counter
 from ragseal.retrieval import InspectResult, Principal
-from ragseal.store import TenantFreezes
+from ragseal.store import AuditError, TenantFreezes
 
 from ._errors import ApiError
 from ._limits import rate_limited_principal
@@ -63,7 +63,7 @@ def install(app: FastAPI, settings: Settings, *, audit: Callable[..., None],
             audit(app.state.services, "probing_suspected", principal, "throttled",
                   score=alert.score, signals=alert.signals,
                   penalty_seconds=round(alert.penalty_seconds, 1), route=alert.strike_route)
-        except ApiError:
+        except AuditError:
             pass  # the throttle holds even when the audit trail is down
 
     def keyed(text: str) -> str:

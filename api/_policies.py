@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from ragseal.classification import Policy, PolicyError, decode_policy_text, parse_policy
 from ragseal.store import PolicyStore, PolicyStoreError, PolicyVersion
 
+from ragseal import InvalidInputError, NotFoundError, UnavailableError
+
 __all__ = [
     "InForce",
     "PolicyRefused",
@@ -47,7 +49,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class PolicyUnavailable(Exception):
+class PolicyUnavailable(UnavailableError):
     """The tenant's policy cannot be read: its requests fail (never a looser policy)."""
 
     def __init__(self) -> None:
@@ -55,11 +57,11 @@ class PolicyUnavailable(Exception):
                          "or roll back the policy store")
 
 
-class PolicyRefused(ValueError):
+class PolicyRefused(InvalidInputError, ValueError):
     """A new version is invalid; the message names the key path."""
 
 
-class PolicyVersionNotFound(LookupError):
+class PolicyVersionNotFound(NotFoundError, LookupError):
     """No such version of the tenant's policy."""
 
 

@@ -42,25 +42,14 @@ __all__ = ["add_policy_routes", "mfa_missing", "tenant_paths"]
 Audit = Callable[..., None]
 
 
-def _unavailable() -> ApiError:
-    return ApiError(503, "policy_unavailable",
-                    "the policy of this tenant cannot be read; ask an operator")
-
-
 def tenant_paths(svc: Services, principal: Principal) -> TenantPaths:
-    """The caller tenant's paths under its policy in force (fail closed: 503)."""
-    try:
-        return svc.for_tenant(principal.tenant)
-    except PolicyUnavailable:
-        raise _unavailable() from None
+    """The caller tenant's paths under its policy in force (PolicyUnavailable: 503)."""
+    return svc.for_tenant(principal.tenant)
 
 
 def mfa_missing(svc: Services, principal: Principal, role: str) -> bool:
     """Whether the tenant's policy requires MFA for ``role`` and the token lacks it."""
-    try:
-        policy = svc.policy_for(principal.tenant)
-    except PolicyUnavailable:
-        raise _unavailable() from None
+    policy = svc.policy_for(principal.tenant)  # PolicyUnavailable: 503
     return role in policy.admin.require_mfa and "mfa" not in principal.amr
 
 
@@ -98,16 +87,15 @@ def add_policy_routes(app: FastAPI, require_role: Callable[[str], Callable[..., 
                 change: Callable[[], tuple[InForce, InForce]]) -> dict[str, object]:
         try:
             previous, new = change()
-        except PolicyRefused as exc:
+        except PolicyRefused:
             audit(svc, action, p, "invalid", reason="invalid_policy")
-            raise ApiError(422, "invalid_policy", str(exc)) from None
+            raise
         except PolicyVersionNotFound:
             audit(svc, action, p, "not_found")
-            raise ApiError(404, "not_found", "no such version of this tenant's policy") \
-                from None
+            raise
         except PolicyUnavailable:
             audit(svc, action, p, "failed", reason="policy_unavailable")
-            raise _unavailable() from None
+            raise
         audit(svc, action, p, version=new.version, previous=previous.policy.fingerprint,
               fingerprint=new.policy.fingerprint, previous_version=previous.version)
         if relabel_needed(previous.policy, new.policy):
@@ -122,7 +110,7 @@ def add_policy_routes(app: FastAPI, require_role: Callable[[str], Callable[..., 
             current = svc.policies.in_force(p.tenant)
         except PolicyUnavailable:
             audit(svc, "policy_read", p, "failed", reason="policy_unavailable")
-            raise _unavailable() from None
+            raise
         audit(svc, "policy_read", p, version=current.version)
         return answer(svc, current)
 
@@ -149,11 +137,8 @@ def add_policy_routes(app: FastAPI, require_role: Callable[[str], Callable[..., 
     @app.get("/v1/policy/versions", tags=["policy"])
     def versions(p: Steward, svc: Svc) -> dict[str, object]:
         """Every version of the caller tenant's policy (0: the base), no text."""
-        try:
-            listed = svc.policies.history(p.tenant)
-            current = svc.policies.in_force(p.tenant).version
-        except PolicyUnavailable:
-            raise _unavailable() from None
+        listed = svc.policies.history(p.tenant)  # PolicyUnavailable: 503
+        current = svc.policies.in_force(p.tenant).version
         audit(svc, "policy_versions", p, versions=len(listed))
         return {"versions": listed, "current": current}
 

@@ -23,6 +23,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from ragseal.store import decode_master_key
 
+from ragseal import InvalidInputError
+
 __all__ = ["ENV_PREFIX", "ConfigError", "Settings"]
 
 ENV_PREFIX = "RAGSEAL_"
@@ -30,7 +32,7 @@ MIN_JWT_SECRET_BYTES = 32
 _VALUE_ERROR_PREFIX = "Value error, "
 
 
-class ConfigError(ValueError):
+class ConfigError(InvalidInputError, ValueError):
     """The configuration is unusable; the message names the variable and the fix."""
 
 

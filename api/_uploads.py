@@ -61,7 +61,7 @@ from ragseal.ingest import (
     supported_extensions,
 )
 from ragseal.retrieval import Principal
-from ragseal.store import KeyringError
+from ragseal.store import AuditError, KeyringError
 from starlette.concurrency import run_in_threadpool
 
 from ._errors import ApiError
@@ -280,7 +280,7 @@ def _quiet_audit(audit: Any, svc: "Services", action: str, principal: Principal,
                  outcome: str = "ok", **fields: object) -> None:
     try:
         audit(svc, action, principal, outcome, **fields)
-    except ApiError:
+    except AuditError:
         log.error("audit record of an upload job not written", extra={"action": action})
 
 

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ragseal import InvalidInputError
+
 from ._findings import Finding
 from ._policy import Policy
 
@@ -151,7 +153,7 @@ KNOWN_CONFUSIONS: frozenset[tuple[str, str]] = _NER_INSIDE_VALIDATED | frozenset
 )
 
 
-class DetectorError(RuntimeError):
+class DetectorError(InvalidInputError, RuntimeError):
     """A detector cannot be built: unsupported entity, missing model, bad pattern."""
 
 

@@ -40,6 +40,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from ragseal import InvalidInputError
+
 if TYPE_CHECKING:
     from ._classifier import Classifier
 
@@ -64,7 +66,7 @@ _TOKEN = re.compile(r"\w+|[^\w\s]")
 _EDGE = " \t\r\n.,;:!?\"'()[]{}<>"
 
 
-class EvalInputError(ValueError):
+class EvalInputError(InvalidInputError, ValueError):
     """The labelled corpus cannot be read; the message names the line and key."""
 
 

@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from ragseal import UnavailableError
+
 __all__ = ["HEAD_FILE", "HEAD_SHA256", "InjectionHead", "InjectionHeadError", "load_head"]
 
 HEAD_FILE = Path(__file__).with_name("injection_head.json")
@@ -41,7 +43,7 @@ HEAD_SHA256 = "1f08593321bb6ef50188705191d79e6c46707273ceb2b4fa56015c628d78e086"
 _FORMAT = "ragseal-injection-head/1"
 
 
-class InjectionHeadError(RuntimeError):
+class InjectionHeadError(UnavailableError, RuntimeError):
     """The head file is missing, altered or malformed (never shows its content)."""
 
 

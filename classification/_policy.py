@@ -23,6 +23,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
+from ragseal import InvalidInputError
+
 from ._yaml import DuplicateKeyError, YamlError, key_path, load_yaml
 
 __all__ = [
@@ -58,7 +60,7 @@ FLOOR_ENTITIES: frozenset[str] = frozenset(
 FLOOR_MIN_SCORE = 0.5
 
 
-class PolicyError(ValueError):
+class PolicyError(InvalidInputError, ValueError):
     """The policy is invalid; the message names each offending key path."""
 
 

@@ -31,6 +31,8 @@ from typing import Any
 
 import yaml
 
+from ragseal import InvalidInputError
+
 __all__ = ["MAX_ALIASES", "MAX_DEPTH", "NotJsonError", "UnsafeInputError", "check_yaml",
            "json_depth", "loads_json"]
 
@@ -45,7 +47,7 @@ _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in _BRACKETS)
 
 
-class UnsafeInputError(ValueError):
+class UnsafeInputError(InvalidInputError, ValueError):
     """The input is refused before parsing; the message names the rule, never the input."""
 
 

@@ -37,6 +37,8 @@ from typing import Any
 
 from ragseal.classification import ensure_offline
 
+from ragseal import InvalidInputError
+
 from ._unstructured import prepare_unstructured
 
 __all__ = ["LoadError", "LoadedDocument", "load_document", "supported_extensions"]
@@ -74,7 +76,7 @@ _CHARSET_RE = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:
 _EMAIL_HEADERS = ("From", "To", "Cc", "Bcc", "Subject", "Date")
 
 
-class LoadError(Exception):
+class LoadError(InvalidInputError):
     """A document could not be turned into text.
 
     ``reason`` is a short fixed phrase (for reports and HTTP errors); it never

@@ -44,6 +44,8 @@ from pydantic import (
 )
 from ragseal.classification import YamlError, key_path, load_yaml
 
+from ragseal import InvalidInputError
+
 __all__ = [
     "DEFAULT_TENANT",
     "Acl",
@@ -74,7 +76,7 @@ _PATTERN_FACTORY = _pattern_factory()
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
-class ManifestError(ValueError):
+class ManifestError(InvalidInputError, ValueError):
     """The manifest is invalid; the message names each offending key path."""
 
 

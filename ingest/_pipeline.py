@@ -64,6 +64,8 @@ from ragseal.store import (
     seal_chunk,
 )
 
+from ragseal import InvalidInputError
+
 from ._loaders import spans_overlap
 from ._manifest import Acl
 
@@ -97,7 +99,7 @@ def _no_checkpoint(_name: str) -> None:
     return None
 
 
-class IngestError(Exception):
+class IngestError(InvalidInputError):
     """A document was refused; ``reason`` is safe to show (no content)."""
 
     def __init__(self, reason: str) -> None:

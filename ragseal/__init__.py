@@ -10,14 +10,24 @@ repository's top-level folders, mapped into the namespace by
     ragseal.classification  policy, detectors, findings, masking
     ragseal.store           sealing, keys, ids, audit, the vector store
 
-Imports point one way: ``api -> retrieval | ingest -> classification | store``.
+Imports point one way: ``api -> retrieval | ingest -> classification | store``;
+every one of them may import this root package, which holds the one
+exception tree (:class:`RagsealError`, drawn in ``ragseal/_errors.py``).
 """
 
 from importlib.metadata import PackageNotFoundError, version
+
+from ._errors import InvalidInputError, NotFoundError, RagsealError, UnavailableError
 
 try:
     __version__ = version("ragseal")
 except PackageNotFoundError:  # pragma: no cover - running from an unbuilt tree
     __version__ = "0+unknown"
 
-__all__ = ["__version__"]
+__all__ = [
+    "InvalidInputError",
+    "NotFoundError",
+    "RagsealError",
+    "UnavailableError",
+    "__version__",
+]

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ragseal import InvalidInputError
+
 from ._principal import Principal
 
 __all__ = ["MAX_PSEUDONYMS", "MAX_VALUE_CHARS", "RetrievalIdError", "RetrievalIds",
@@ -32,7 +34,7 @@ MAX_PSEUDONYMS = 64
 MAX_VALUE_CHARS = 256
 
 
-class RetrievalIdError(Exception):
+class RetrievalIdError(InvalidInputError):
     """The retrieval id is malformed, altered, expired or not this principal's."""
 
     def __init__(self) -> None:

@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from ragseal import UnavailableError
 from ragseal._keyed import keyed_digest
 
 from ._errors import StoreError
@@ -72,7 +73,7 @@ Scalar = str | int | float | bool | None
 Value = Scalar | Sequence[Scalar] | Mapping[str, int]
 
 
-class AuditError(Exception):
+class AuditError(UnavailableError):
     """An audit record could not be written; the operation must fail closed."""
 
 

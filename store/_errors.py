@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from ragseal import UnavailableError
+
 __all__ = ["StoreError", "StoreLocked"]
 
 
-class StoreError(Exception):
+class StoreError(UnavailableError):
     """The vector engine failed or is unusable.
 
     Messages name the store (path or collection) and the fix; they never hold

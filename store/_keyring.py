@@ -55,6 +55,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ragseal import UnavailableError
+
 from ._errors import StoreError
 from ._key_provider import KeyringStatus
 from ._master import decode_master_key
@@ -77,7 +79,7 @@ _KEY = 32
 _NONCE = 12
 
 
-class KeyringError(Exception):
+class KeyringError(UnavailableError):
     """The key provider is unusable (wrong master key, bad permissions...)."""
 
 

@@ -35,13 +35,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from ragseal import UnavailableError
+
 __all__ = ["PolicyStore", "PolicyStoreError", "PolicyVersion", "SqlitePolicyStore"]
 
 # A policy is a few KiB; anything much larger is a mistake or an attack.
 MAX_POLICY_BYTES = 1 << 20
 
 
-class PolicyStoreError(Exception):
+class PolicyStoreError(UnavailableError):
     """The policy store cannot be used (unreadable, busy, not writable)."""
 
 

@@ -2,7 +2,7 @@
 
 Everything ragseal creates under the data dir is 0700 (directories) or
 0600 (files): the store holds ACL labels, the audit log who asked what.
-The CLI and the server also set a 0077 umask (api/cli.py), which covers the
+The CLI and the server also set a 0077 umask (api/cli/__init__.py), which covers the
 files the engines create; this helper covers the directories explicitly,
 so a library caller (tests, an embedding application) gets them closed too.
 """

@@ -32,6 +32,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from ragseal import RagsealError
+
 __all__ = ["FORMAT_V1", "Labels", "SealError", "open_chunk", "seal_chunk"]
 
 FORMAT_V1 = 1
@@ -42,7 +44,7 @@ _TAG = 16
 KEY_BYTES = 32
 
 
-class SealError(Exception):
+class SealError(RagsealError):
     """A sealed chunk could not be opened. Deliberately carries no detail."""
 
     def __init__(self) -> None:

@@ -11,9 +11,9 @@ Functions::
 
     require_data_dir       refuse to create a data dir from a read-only command
     check_port_free        a busy port in one line, before the models load
-    serving_line           the one line ``serve`` prints once it answers
     check_ingest_paths     missing paths are a usage error, not refused files
     print_ingest_report    the human report and the stable summary line
+    warn_unmatched         manifest rules that matched no file, on stderr
 """
 
 from __future__ import annotations
@@ -26,41 +26,36 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ._errors import UsageError
+
 if TYPE_CHECKING:
     from ragseal.ingest import BatchReport
 
-    from ._container import Services
-    from ._settings import Settings
+    from .._settings import Settings
 
 __all__ = [
-    "UsageProblem",
     "check_ingest_paths",
     "check_port_free",
     "print_ingest_report",
     "require_data_dir",
-    "serving_line",
-    "store_tenants",
+    "warn_unmatched",
 ]
 
 
-class UsageProblem(Exception):
-    """A usage error found before any work: the CLI prints it and exits 2."""
-
-
 def require_data_dir(settings: Settings) -> None:
-    """Raise :class:`UsageProblem` when the data dir does not exist.
+    """Raise :class:`UsageError` when the data dir does not exist.
 
     Read-only commands (query, inspect, quarantine, audit, keys status,
     delete, relabel) would otherwise create an empty store wherever they are
     run and answer as if it were the real one.
     """
     if not settings.data_dir.is_dir():
-        raise UsageProblem(f"no ragseal data dir at {settings.data_dir}; set RAGSEAL_DATA_DIR "
+        raise UsageError(f"no ragseal data dir at {settings.data_dir}; set RAGSEAL_DATA_DIR "
                            "or run ingest first")
 
 
 def check_port_free(host: str, port: int) -> None:
-    """Raise :class:`UsageProblem` when ``host:port`` cannot be bound now.
+    """Raise :class:`UsageError` when ``host:port`` cannot be bound now.
 
     Bound and released at once, with SO_REUSEADDR as uvicorn binds, so a
     socket in TIME_WAIT is not mistaken for a busy port. A race with another
@@ -69,7 +64,7 @@ def check_port_free(host: str, port: int) -> None:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror:
-        raise UsageProblem(f"--host {host}: not an address this machine can serve on") from None
+        raise UsageError(f"--host {host}: not an address this machine can serve on") from None
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -77,41 +72,20 @@ def check_port_free(host: str, port: int) -> None:
             probe.bind(address)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise UsageProblem(f"port {port} on {host} is already in use; choose another "
+                raise UsageError(f"port {port} on {host} is already in use; choose another "
                                    "with --port (quickstart: RAGSEAL_PORT)") from None
             if exc.errno == errno.EACCES:
-                raise UsageProblem(f"port {port} on {host}: permission denied; "
+                raise UsageError(f"port {port} on {host}: permission denied; "
                                    "use a port above 1023") from None
-            raise UsageProblem(f"cannot serve on {host}:{port}: "
+            raise UsageError(f"cannot serve on {host}:{port}: "
                                f"{exc.strerror or type(exc).__name__}") from None
-
-
-def store_tenants(services: Services) -> dict[str, int]:
-    """Documents per tenant, from the keyring's current versions (ids only)."""
-    counts: dict[str, int] = {}
-    for tenant, _doc, _version, state in services.keys.key_versions():
-        if state == "current":
-            counts[tenant] = counts.get(tenant, 0) + 1
-    return dict(sorted(counts.items()))
-
-
-def serving_line(services: Services, host: str, port: int) -> str:
-    """``ragseal: serving on http://H:P (store ..., tenants ..., policy ...)``."""
-    settings = services.settings
-    store = (f"Qdrant at {settings.qdrant_url}" if settings.qdrant_url
-             else f"embedded store {settings.data_dir}")
-    tenants = store_tenants(services)
-    listed = ", ".join(f"{t} ({n} documents)" for t, n in tenants.items()) or "none: ingest first"
-    shown = f"[{host}]" if ":" in host else host
-    return (f"ragseal: serving on http://{shown}:{port} ({store}; tenants: {listed}; "
-            f"policy {services.policy.fingerprint})")
 
 
 def check_ingest_paths(paths: Sequence[Path], manifest: Path | None) -> None:
     """Usage errors of ``ingest``, found before any model or store is opened."""
     for path in paths:
         if not path.exists() and not path.is_symlink():
-            raise UsageProblem(f"{path}: no such file or folder")
+            raise UsageError(f"{path}: no such file or folder")
     if manifest is None:
         # Never picked up on its own: whoever can write into a document store
         # must not be able to choose its ACL by dropping a file there.
@@ -119,10 +93,10 @@ def check_ingest_paths(paths: Sequence[Path], manifest: Path | None) -> None:
                   for name in ("acl.yaml", "acl.yml") if (p / name).is_file()]
         hint = f"; did you mean --manifest {beside[0]}?" if beside else \
             "; see samples/corpus/acl.yaml"
-        raise UsageProblem("--manifest is required: without an ACL manifest every file would be "
+        raise UsageError("--manifest is required: without an ACL manifest every file would be "
                            "refused (default deny)" + hint)
     if not manifest.is_file():
-        raise UsageProblem(f"--manifest {manifest}: no such file")
+        raise UsageError(f"--manifest {manifest}: no such file")
 
 
 def print_ingest_report(report: BatchReport) -> None:

@@ -15,14 +15,10 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
-    from ragseal.ingest import Ingestor, Manifest, RelabelReport
+    from .._container import Services
 
-    from ._container import Services
-    from ._tenant_paths import TenantPaths
-
-__all__ = ["policy", "relabel_in_force", "run_ingestor", "tenant_paths_or_exit"]
+__all__ = ["policy"]
 
 
 @click.group()
@@ -54,18 +50,15 @@ def policy_check(file: Path | None) -> None:
       ragseal policy check my-policy.yaml
       RAGSEAL_POLICY=my-policy.yaml ragseal policy check
     """
-    from ragseal.classification import PolicyError, default_policy, load_policy
+    from ragseal.classification import default_policy, load_policy
 
-    from .cli import _fail, _settings
+    from ._common import load_settings
 
-    notes: list[str] = []
-    try:
-        base_file = _settings().policy
-        checked = file if file is not None else base_file
-        pol = load_policy(checked, notes=notes) if checked is not None else default_policy()
-        base = load_policy(base_file) if base_file is not None else default_policy()
-    except PolicyError as exc:
-        _fail(f"policy: {exc}")
+    notes: list[str] = []  # PolicyError: "policy: <key path>: ...", exit 2
+    base_file = load_settings().policy
+    checked = file if file is not None else base_file
+    pol = load_policy(checked, notes=notes) if checked is not None else default_policy()
+    base = load_policy(base_file) if base_file is not None else default_policy()
     click.echo(f"policy OK: {len(pol.levels)} levels, {len(pol.entity_rules)} entity types, "
                f"{len(pol.roles)} roles (fingerprint {pol.fingerprint})")
     for note in notes:
@@ -76,14 +69,7 @@ def policy_check(file: Path | None) -> None:
 
 def _policies_or_exit(services: Services) -> None:
     """Open the policy store now, so that an unusable one is one line, exit 2."""
-    from ragseal.store import PolicyStoreError
-
-    from .cli import _fail
-
-    try:
-        _ = services.policies
-    except PolicyStoreError as exc:
-        _fail(str(exc))
+    _ = services.policies  # PolicyStoreError: one line, exit 2
 
 
 @policy.command("show")
@@ -103,17 +89,18 @@ def policy_show(tenant: str, version: int | None, as_json: bool) -> None:
 
     import yaml
 
-    from ._policies import PolicyUnavailable, PolicyVersionNotFound
-    from .cli import _audit, _fail, _operator, _services
+    from .._policies import PolicyUnavailable, PolicyVersionNotFound
+    from ._common import command_services, operator_of, write_audit
+    from ._errors import fail
 
-    with _services(store=False) as services:
+    with command_services(store=False) as services:
         _policies_or_exit(services)
         try:
             found = (services.policies.in_force(tenant) if version is None
                      else services.policies.version(tenant, version))
         except (PolicyUnavailable, PolicyVersionNotFound) as exc:
-            _fail(f"tenant {tenant!r}: {exc}")
-        _audit(services, "policy_read", _operator(tenant), version=found.version)
+            fail(f"tenant {tenant!r}: {exc}")
+        write_audit(services, "policy_read", operator_of(tenant), version=found.version)
     body = {**found.policy.to_json(), "version": found.version,
             "fingerprint": found.policy.fingerprint}
     if as_json:
@@ -137,16 +124,17 @@ def policy_history(tenant: str, as_json: bool) -> None:
     import json
     from datetime import UTC, datetime
 
-    from ._policies import PolicyUnavailable
-    from .cli import _audit, _fail, _operator, _services
+    from .._policies import PolicyUnavailable
+    from ._common import command_services, operator_of, write_audit
+    from ._errors import fail
 
-    with _services(store=False) as services:
+    with command_services(store=False) as services:
         _policies_or_exit(services)
         try:
             listed = services.policies.history(tenant)
         except PolicyUnavailable as exc:
-            _fail(f"tenant {tenant!r}: {exc}")
-        _audit(services, "policy_versions", _operator(tenant), versions=len(listed))
+            fail(f"tenant {tenant!r}: {exc}")
+        write_audit(services, "policy_versions", operator_of(tenant), versions=len(listed))
     if as_json:
         click.echo(json.dumps({"tenant": tenant, "versions": listed}))
         return
@@ -163,18 +151,19 @@ def _apply(tenant: str, action: str, change: str, text: str | None, version: int
     """Store a new version (push: ``text``; rollback: ``version``), then relabel."""
     import json
 
-    from ._policies import (
+    from .._policies import (
         PolicyRefused,
         PolicyUnavailable,
         PolicyVersionNotFound,
         reclassify_needed,
         relabel_needed,
     )
-    from .cli import _audit, _fail, _operator, _services
+    from ._common import command_services, operator_of, write_audit
+    from ._errors import fail
 
-    with _services(store=False) as services:
+    with command_services(store=False) as services:
         _policies_or_exit(services)
-        actor = _operator(tenant)
+        actor = operator_of(tenant)
         _ = services.audit  # no audit trail, no change
         try:
             if text is not None:
@@ -185,11 +174,11 @@ def _apply(tenant: str, action: str, change: str, text: str | None, version: int
                 previous, new = services.policies.rollback(tenant, version, author=actor.sub,
                                                            prepare=services.classifier_for)
         except PolicyRefused as exc:
-            _audit(services, action, actor, "invalid", reason="invalid_policy")
-            _fail(f"policy: {exc}")
+            write_audit(services, action, actor, "invalid", reason="invalid_policy")
+            fail(f"policy: {exc}")
         except (PolicyUnavailable, PolicyVersionNotFound) as exc:
-            _fail(f"tenant {tenant!r}: {exc}")
-        _audit(services, action, actor, version=new.version,
+            fail(f"tenant {tenant!r}: {exc}")
+        write_audit(services, action, actor, version=new.version,
                previous=previous.policy.fingerprint, fingerprint=new.policy.fingerprint,
                previous_version=previous.version)
         relabeled: dict[str, object] | None = None
@@ -197,6 +186,8 @@ def _apply(tenant: str, action: str, change: str, text: str | None, version: int
             from ragseal.store import StoreError
 
             try:
+                from ._common import relabel_in_force
+
                 report = relabel_in_force(
                     services, (tenant,),
                     reclassify=reclassify_needed(previous.policy, new.policy))
@@ -208,7 +199,7 @@ def _apply(tenant: str, action: str, change: str, text: str | None, version: int
                 report = None
             relabeled = report.as_dict() if report is not None else None
             if report is not None:
-                _audit(services, "relabel", actor, "failed" if report.errors else "ok",
+                write_audit(services, "relabel", actor, "failed" if report.errors else "ok",
                        documents=report.documents, chunks=report.scanned,
                        relabeled=report.relabeled, errors=len(report.errors),
                        version=new.version)
@@ -238,12 +229,12 @@ def policy_push(file: Path, tenant: str, no_relabel: bool, as_json: bool) -> Non
     Example:
       ragseal policy check acme.yaml && ragseal policy push acme.yaml --tenant acme
     """
-    from .cli import _fail
+    from ._errors import fail
 
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"cannot read policy file {file}: {exc.__class__.__name__}")
+        fail(f"cannot read policy file {file}: {exc.__class__.__name__}")
     _apply(tenant, "policy_update", "pushed", text, None, no_relabel, as_json)
 
 
@@ -261,62 +252,3 @@ def policy_rollback(version: int, tenant: str, no_relabel: bool, as_json: bool) 
     """
     _apply(tenant, "policy_rollback", f"copy of version {version}", None, version,
            no_relabel, as_json)
-
-
-# -- helpers the other commands use (api/cli.py) --------------------------------
-def tenant_paths_or_exit(services: Services, tenant: str) -> TenantPaths:
-    """The tenant's paths under its policy in force; exit 2 when it cannot be read."""
-    from ._policies import PolicyUnavailable
-    from .cli import _fail
-
-    try:
-        return services.for_tenant(tenant)
-    except PolicyUnavailable as exc:
-        _fail(f"tenant {tenant!r}: {exc}")
-
-
-def run_ingestor(services: Services, manifest: Manifest | None, tenant: str | None) -> Ingestor:
-    """The ingestor of an ``ingest`` run: the policy in force of its tenant(s).
-
-    A manifest may send files to several tenants; they must share one policy
-    version (the base, usually), else the run is refused: one run per tenant.
-    """
-    from .cli import _fail
-
-    tenants: set[str] = set()
-    if tenant is not None:
-        tenants.add(tenant)
-    elif manifest is not None:
-        tenants.add(manifest.defaults.tenant or "default")
-        tenants.update(r.tenant for r in manifest.rules if r.tenant is not None)
-    paths = [tenant_paths_or_exit(services, t) for t in sorted(tenants)]
-    if all(p.version == 0 for p in paths):
-        return services.ingestor
-    if len(paths) == 1:
-        return paths[0].ingestor
-    _fail("the manifest sends files to tenants with their own policies; ingest once per "
-          "tenant (--tenant T)")
-
-
-def relabel_in_force(services: Services, tenants: tuple[str, ...], *, dry_run: bool = False,
-                     reclassify: bool = False,
-                     on_total: Callable[[int], None] | None = None,
-                     on_chunks: Callable[[int], None] | None = None) -> RelabelReport:
-    """Relabel each tenant (default: every tenant in the store) under its own policy
-    in force, recording the version in each chunk's payload."""
-    from ragseal.ingest import RelabelReport
-
-    from ._policy_relabel import relabel_tenant
-
-    if not tenants:
-        tenants = tuple(sorted({str(h.payload.get("tenant", "")) for h in
-                                services.store.scroll(None)}))
-    total = RelabelReport(dry_run=dry_run)
-    counted: list[int] = []
-    for tenant in tenants:
-        tenant_paths_or_exit(services, tenant)  # unreadable policy: exit 2
-        total.add(relabel_tenant(services, tenant, reclassify=reclassify, dry_run=dry_run,
-                                 on_total=counted.append, on_chunks=on_chunks))
-        if on_total is not None:
-            on_total(sum(counted))
-    return total
