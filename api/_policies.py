@@ -228,7 +228,7 @@ class TenantPolicies:
             raise PolicyRefused(
                 f"levels: must equal the base policy's levels {list(self._base.levels)} "
                 "(stored chunks are labelled with them)")
-        from ragseal.classification._detectors import unsupported_entities
+        from ragseal.classification import unsupported_entities
 
         missing = unsupported_entities(policy)
         if missing:

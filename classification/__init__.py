@@ -5,10 +5,9 @@ from ._offline import OFFLINE_ENV, ensure_offline
 ensure_offline()
 
 from ._classifier import Classification, Classifier  # noqa: E402
-from ._detectors import HIPAA_ENTITIES, DetectorError, supported_entities  # noqa: E402
+from ._errors import DetectorError  # noqa: E402
 from ._eval import Counts, EvalInputError, EvalReport, evaluate, parse_labeled  # noqa: E402
 from ._findings import Finding, resolve_overlaps  # noqa: E402
-from ._injection import InjectionScore, score_injection  # noqa: E402
 from ._policy import (  # noqa: E402
     FLOOR_ENTITIES,
     MASKS,
@@ -26,6 +25,8 @@ from ._policy import (  # noqa: E402
     parse_policy,
     parse_policy_text,
 )
+from ._registry import HIPAA_ENTITIES, supported_entities, unsupported_entities  # noqa: E402
+from .injection import InjectionScore, score_injection  # noqa: E402
 
 __all__ = [
     "FLOOR_ENTITIES",
@@ -59,4 +60,5 @@ __all__ = [
     "resolve_overlaps",
     "score_injection",
     "supported_entities",
+    "unsupported_entities",
 ]

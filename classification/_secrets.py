@@ -22,10 +22,10 @@ import regex
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from ._context import phrase_before
 from ._secret_patterns import TOKEN_RULES, body_ok, is_filler, is_placeholder
 
 __all__ = [
-    "SECRET_ENTITIES",
     "AssignedSecretRecognizer",
     "AwsAccessKeyRecognizer",
     "BearerTokenRecognizer",
@@ -35,7 +35,6 @@ __all__ = [
     "PasswordRecognizer",
     "PrivateKeyRecognizer",
     "QuotedHighEntropyRecognizer",
-    "secret_recognizers",
     "shannon_entropy",
 ]
 
@@ -71,7 +70,37 @@ def _copy(patterns: Sequence[Pattern]) -> list[Pattern]:
     return [Pattern(p.name, p.regex, p.score) for p in patterns]
 
 
-class AwsAccessKeyRecognizer(PatternRecognizer):
+class _DeclaredPatterns(PatternRecognizer):
+    """A pattern recognizer declared by its class: ``ENTITY``, ``PATTERNS``,
+    ``CONTEXT`` words and regex ``FLAGS``."""
+
+    ENTITY = ""
+    PATTERNS: tuple[Pattern, ...] = ()
+    CONTEXT: tuple[str, ...] = ()
+    FLAGS = _CASE_SENSITIVE
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity=self.ENTITY,
+            patterns=_copy(self.PATTERNS),
+            context=list(self.CONTEXT),
+            global_regex_flags=self.FLAGS,
+        )
+
+
+class _Scanner(EntityRecognizer):
+    """A recognizer of ``ENTITY`` with its own ``analyze`` and no model to load."""
+
+    ENTITY = ""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=[self.ENTITY], name=type(self).__name__)
+
+    def load(self) -> None:  # nothing to load
+        pass
+
+
+class AwsAccessKeyRecognizer(_DeclaredPatterns):
     """AWS access key ids: ``AKIA`` (long-term) or ``ASIA`` (STS) + 16 base32 chars."""
 
     ENTITY = "AWS_ACCESS_KEY"
@@ -82,13 +111,6 @@ class AwsAccessKeyRecognizer(PatternRecognizer):
     )
     CONTEXT = ("aws", "access", "key")
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=self.ENTITY,
-            patterns=_copy(self.PATTERNS),
-            context=list(self.CONTEXT),
-            global_regex_flags=_CASE_SENSITIVE,
-        )
     def invalidate_result(self, pattern_text: str) -> bool:
         # Only a filler run (AKIAXXXXXXXXXXXXXXXX) is a placeholder here: the ID's
         # shape is strict already, and AWS's documented AKIAIOSFODNN7EXAMPLE is
@@ -96,7 +118,7 @@ class AwsAccessKeyRecognizer(PatternRecognizer):
         return is_filler(pattern_text)
 
 
-class PrivateKeyRecognizer(PatternRecognizer):
+class PrivateKeyRecognizer(_DeclaredPatterns):
     """PEM private key blocks, the whole block from BEGIN to END.
 
     A block cut before its END line (a truncated paste, an answer stopped
@@ -122,12 +144,7 @@ class PrivateKeyRecognizer(PatternRecognizer):
     )
     MIN_BODY_CHARS = 64
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=self.ENTITY,
-            patterns=_copy(self.PATTERNS),
-            global_regex_flags=_CASE_SENSITIVE | regex.DOTALL,
-        )
+    FLAGS = _CASE_SENSITIVE | regex.DOTALL
 
     def invalidate_result(self, pattern_text: str) -> bool:
         body = regex.sub(r"-----[A-Z0-9 ]+-----", " ", pattern_text)
@@ -138,7 +155,7 @@ class PrivateKeyRecognizer(PatternRecognizer):
         return base64_chars < self.MIN_BODY_CHARS
 
 
-class JwtRecognizer(PatternRecognizer):
+class JwtRecognizer(_DeclaredPatterns):
     """JSON Web Tokens: base64url segments whose header is JSON with ``alg``.
 
     Three segments, or two when the payload is JSON too (a token whose
@@ -154,12 +171,6 @@ class JwtRecognizer(PatternRecognizer):
         ),
     )
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=self.ENTITY,
-            patterns=_copy(self.PATTERNS),
-            global_regex_flags=_CASE_SENSITIVE,
-        )
 
     def validate_result(self, pattern_text: str) -> bool:
         segments = pattern_text.split(".")
@@ -178,25 +189,20 @@ def _json_segment(segment: str) -> object:
         return None
 
 
-class BearerTokenRecognizer(PatternRecognizer):
+class BearerTokenRecognizer(_DeclaredPatterns):
     """The credential after ``Bearer`` (HTTP ``Authorization`` headers, curl lines)."""
 
     ENTITY = "API_TOKEN"
     PATTERNS = (Pattern("bearer_token", r"(?<=\bBearer[ \t]{1,8})[A-Za-z0-9\-._~+/]{16,}=*", 0.85),)
     MIN_ENTROPY = 3.0
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=self.ENTITY,
-            patterns=_copy(self.PATTERNS),
-            global_regex_flags=_CASE_INSENSITIVE,
-        )
+    FLAGS = _CASE_INSENSITIVE
 
     def invalidate_result(self, pattern_text: str) -> bool:
         return not looks_random(pattern_text, 16, self.MIN_ENTROPY)
 
 
-class KnownTokenRecognizer(EntityRecognizer):
+class KnownTokenRecognizer(_Scanner):
     """Tokens whose vendor prefix makes them recognisable without context.
 
     The formats are data (:data:`._secret_patterns.TOKEN_RULES`): a rule's
@@ -213,10 +219,7 @@ class KnownTokenRecognizer(EntityRecognizer):
                                  else _CASE_SENSITIVE))
             for rule in TOKEN_RULES
         ]
-        super().__init__(supported_entities=[self.ENTITY], name=type(self).__name__)
-
-    def load(self) -> None:  # nothing to load
-        pass
+        super().__init__()
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -321,7 +324,7 @@ def short_secret_ok(value: str) -> bool:
     return shannon_entropy(value) >= min(3.0, math.log2(n) - 0.4)
 
 
-class KeywordSecretRecognizer(EntityRecognizer):
+class KeywordSecretRecognizer(_Scanner):
     """High-entropy strings after key/secret/token/password, or inside such an element.
 
     The keyword may be part of an identifier (``GITHUB_TOKEN``,
@@ -368,10 +371,7 @@ class KeywordSecretRecognizer(EntityRecognizer):
         self._keyword = regex.compile(self.KEYWORD, regex.IGNORECASE)
         self._words = regex.compile(r"[^\s]+")
         self._candidate = regex.compile(self.CANDIDATE)
-        super().__init__(supported_entities=[self.ENTITY], name=type(self).__name__)
-
-    def load(self) -> None:  # nothing to load
-        pass
+        super().__init__()
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -437,7 +437,7 @@ class KeywordSecretRecognizer(EntityRecognizer):
         return assigned and len(value) < 64 and short_secret_ok(value)
 
 
-class QuotedHighEntropyRecognizer(EntityRecognizer):
+class QuotedHighEntropyRecognizer(_Scanner):
     """A quoted base64-like string of near-maximal entropy, with no keyword near it.
 
     detect-secrets' high-entropy plugin, restricted: at least ``MIN_LENGTH``
@@ -457,11 +457,6 @@ class QuotedHighEntropyRecognizer(EntityRecognizer):
         r"|revision|uuid|guid|\bids?\b|image|icon|data:)"
     )
 
-    def __init__(self) -> None:
-        super().__init__(supported_entities=[self.ENTITY], name=type(self).__name__)
-
-    def load(self) -> None:  # nothing to load
-        pass
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -473,7 +468,7 @@ class QuotedHighEntropyRecognizer(EntityRecognizer):
                 continue
             if not looks_random(value, self.MIN_LENGTH, self.MIN_ENTROPY) or is_placeholder(value):
                 continue
-            if self._HASH_WORDS.search(text, max(0, m.start() - 32), m.start()):
+            if phrase_before(self._HASH_WORDS, text, m.start(), 32):
                 continue
             start, end = m.span(2)
             out.append(_result(self, start, end, self.SCORE, "quoted_high_entropy"))
@@ -486,7 +481,7 @@ _PW_ASSIGN = _PW_KEY + r"(?:=>|:=|=|:)[ \t]*"
 _PW_VALUE = r"[^\s\"'`,;(){}\[\]<>]{1,256}"
 
 
-class _HintGatedRecognizer(PatternRecognizer):
+class _HintGatedRecognizer(_DeclaredPatterns):
     """A pattern recognizer that skips, before any regex runs, a text holding
     none of its ``HINTS`` (case-folded substrings)."""
 
@@ -547,13 +542,7 @@ class PasswordRecognizer(_HintGatedRecognizer):
             "true", "false", "required", "undefined", "redacted", "hidden",
         }
     )  # fmt: skip
-
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=self.ENTITY,
-            patterns=_copy(self.PATTERNS),
-            global_regex_flags=_CASE_INSENSITIVE,
-        )
+    FLAGS = _CASE_INSENSITIVE
 
     # Every pattern needs one of these (case-folded): a text without them is
     # skipped before six look-behind regexes walk it (most prose).
@@ -600,12 +589,7 @@ class AssignedSecretRecognizer(_HintGatedRecognizer):
     )
     HINTS = ("secret", "key", "token", "pass")
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=self.ENTITY,
-            patterns=_copy(self.PATTERNS),
-            global_regex_flags=_CASE_INSENSITIVE,
-        )
+    FLAGS = _CASE_INSENSITIVE
 
     def invalidate_result(self, pattern_text: str) -> bool:
         value = pattern_text.strip()
@@ -624,29 +608,3 @@ class AssignedSecretRecognizer(_HintGatedRecognizer):
             return True  # a single word ("Required", "Optional")
         words = value.split()
         return len(words) >= 3 and sum(w.isalpha() and w.islower() for w in words) >= 3  # prose
-
-
-def secret_recognizers(entities: frozenset[str] | set[str]) -> list[EntityRecognizer]:
-    """The secret recognizers for the requested entity types."""
-    recognizers: list[EntityRecognizer] = []
-    if "AWS_ACCESS_KEY" in entities:
-        recognizers.append(AwsAccessKeyRecognizer())
-    if "PRIVATE_KEY" in entities:
-        recognizers.append(PrivateKeyRecognizer())
-    if "API_TOKEN" in entities:
-        recognizers += [
-            JwtRecognizer(),
-            BearerTokenRecognizer(),
-            KnownTokenRecognizer(),
-            KeywordSecretRecognizer(),
-            QuotedHighEntropyRecognizer(),
-            AssignedSecretRecognizer(),
-        ]
-    if "PASSWORD" in entities:
-        recognizers.append(PasswordRecognizer())
-    return recognizers
-
-
-SECRET_ENTITIES: frozenset[str] = frozenset(
-    {"AWS_ACCESS_KEY", "PRIVATE_KEY", "API_TOKEN", "PASSWORD"}
-)
