@@ -23,7 +23,7 @@ from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, Reco
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from ._context import phrase_before
-from ._secret_patterns import TOKEN_RULES, body_ok, is_filler, is_placeholder
+from ._secret_patterns import TOKEN_RULES, body_ok, is_counting, is_filler, is_placeholder
 
 __all__ = [
     "AssignedSecretRecognizer",
@@ -233,7 +233,7 @@ class KnownTokenRecognizer(_Scanner):
             for m in compiled.finditer(text, timeout=1.0):
                 groups = m.groupdict()
                 body = groups.get("body") or groups.get("body2") or m.group()
-                if not body_ok(body, rule.min_entropy):
+                if not body_ok(body, rule.min_entropy) or is_counting(m.group()):
                     continue
                 start, end = m.span("secret") if groups.get("secret") else m.span()
                 if (start, end) not in seen:  # one finding per span, first rule wins
@@ -288,6 +288,9 @@ def looks_like_reference(value: str) -> bool:
 
 # UUIDs after a credential word are ids far more often than credentials
 # (npm's ``_authToken=<uuid>`` is a table rule of its own).
+# Right after a value: an ellipsis or a mask run says the example was cut short.
+_ELIDED = regex.compile(r"\.{3}|\u2026|#{3,}|\*{3,}")
+_HEX = regex.compile(r"(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]+")
 _UUID = regex.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
@@ -299,6 +302,16 @@ def _sequential(value: str, run: int) -> bool:
         if count >= run:
             return True
     return False
+
+
+_LETTER_RUN = regex.compile(r"(?<![A-Za-z])(?:[A-Z]?[a-z]{6,}|[A-Z]{7,})(?![a-z])")
+_VOWELS = frozenset("aeiouyAEIOUY")
+
+
+def _wordlike(run: str) -> bool:
+    """A run of letters that reads as a word: words carry about two vowels in
+    five letters, a random run one in five (``znzudl`` is no word)."""
+    return sum(c in _VOWELS for c in run) / len(run) >= 0.3
 
 
 def short_secret_ok(value: str) -> bool:
@@ -318,7 +331,7 @@ def short_secret_ok(value: str) -> bool:
                    any(not c.isalnum() for c in value)))
     if classes < 2 and not (digits >= 3 and letters >= 3):
         return False
-    if regex.search(r"(?<![A-Za-z])(?:[A-Z]?[a-z]{6,}|[A-Z]{7,})(?![a-z])", value) or _sequential(
+    if any(_wordlike(m.group()) for m in _LETTER_RUN.finditer(value)) or _sequential(
             value.lower(), 4):
         return False  # a word inside, or counting (abc12345): not generated
     return shannon_entropy(value) >= min(3.0, math.log2(n) - 0.4)
@@ -349,7 +362,8 @@ class KeywordSecretRecognizer(_Scanner):
         r"|api[_-]?key|client[_-]?secret)[\w.-]*"
     )
     CANDIDATE = (
-        r"(?<![A-Za-z0-9+/_~.-])[A-Za-z0-9+/_~-][A-Za-z0-9+/_~.=-]{6,}[A-Za-z0-9+/_~-]={0,2}"
+        r"(?<![A-Za-z0-9+/_~.-])[A-Za-z0-9+/_~-](?:[A-Za-z0-9+/_~.=-]|:(?=[A-Za-z0-9])){6,}"
+        r"[A-Za-z0-9+/_~-]={0,2}"
         r"(?![A-Za-z0-9+/_~=-])"
     )
     # A UUID or a long number is a credential only when assigned to a key named
@@ -359,6 +373,7 @@ class KeywordSecretRecognizer(_Scanner):
     MAX_WORDS_AFTER = 4
     MIN_LENGTH = 20
     MIN_ENTROPY = 3.5
+    MIN_HEX_ENTROPY = 3.0
     SCORE = 0.7
     # Right after the keyword: the end of its name, an operator, a quote.
     _ASSIGNED = regex.compile(r"[\"'`]?\s*(?:[:=]{1,3}|=>|!==?|===?|,|\s)?\s*[\"'`(]?\s*$")
@@ -394,6 +409,8 @@ class KeywordSecretRecognizer(_Scanner):
             if "://" in word.group():
                 continue  # a URL, not a credential
             for cand in self._candidate.finditer(text, word.start(), word.end()):
+                if _ELIDED.match(text, cand.end()):
+                    continue  # "ops_eyJzaW...", "...-####": an example cut short
                 assigned = words <= 2 and bool(
                     self._ASSIGNED.match(text, keyword.end(), cand.start()))
                 if self._is_secret(cand.group(), assigned) or (
@@ -431,8 +448,10 @@ class KeywordSecretRecognizer(_Scanner):
         value = value.rstrip("=.")
         if looks_like_reference(value) or _UUID.fullmatch(value) or is_placeholder(value):
             return False
-        if len(value) >= self.MIN_LENGTH and looks_random(value, self.MIN_LENGTH,
-                                                         self.MIN_ENTROPY):
+        # Hex carries 4 bits a character at most: 32 random hex characters
+        # often reach only 3.4 (detect-secrets' hex limit is 3.0).
+        bar = self.MIN_HEX_ENTROPY if _HEX.fullmatch(value) else self.MIN_ENTROPY
+        if len(value) >= self.MIN_LENGTH and looks_random(value, self.MIN_LENGTH, bar):
             return not looks_like_identifier(value)
         return assigned and len(value) < 64 and short_secret_ok(value)
 
@@ -580,7 +599,8 @@ class AssignedSecretRecognizer(_HintGatedRecognizer):
     PATTERNS = (
         Pattern("assigned_secret_dq", r"(?<=" + _CRED_ASSIGN + r"\")[^\"\r\n]{6,256}(?=\")", 0.7),
         Pattern("assigned_secret_sq", r"(?<=" + _CRED_ASSIGN + r"')[^'\r\n]{6,256}(?=')", 0.7),
-        Pattern("assigned_secret_bq", r"(?<=" + _CRED_ASSIGN + r"`)[^`\r\n]{6,256}(?=`)", 0.7),
+        # In backticks a value with spaces is a shell command (`vault read ...`).
+        Pattern("assigned_secret_bq", r"(?<=" + _CRED_ASSIGN + r"`)[^`\s]{6,256}(?=`)", 0.7),
         Pattern(
             "assigned_secret_bare",
             r"(?<=" + _CRED_KEY + r"(?::=|=|:)[ \t]*)[^\s\"'`=][^\s\"'`]{5,255}(?=[\s,;\"'`]|$)",
