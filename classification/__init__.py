@@ -1,18 +1,11 @@
 """Classification: the steward's policy, detectors, findings and masking."""
 
-from typing import TYPE_CHECKING
-
 from ._offline import OFFLINE_ENV, ensure_offline
 
 ensure_offline()
 
 from ._classifier import Classification, Classifier  # noqa: E402
-from ._detectors import (  # noqa: E402
-    HIPAA_ENTITIES,
-    DetectorError,
-    supported_entities,
-    unsupported_entities,
-)
+from ._errors import DetectorError  # noqa: E402
 from ._eval import (  # noqa: E402
     Counts,
     EvalInputError,
@@ -25,7 +18,6 @@ from ._eval import (  # noqa: E402
 )
 from ._eval import Span as LabeledSpan  # noqa: E402
 from ._findings import Finding, resolve_overlaps  # noqa: E402
-from ._injection import InjectionScore, score_injection  # noqa: E402
 from ._markers import MarkerMatcher  # noqa: E402
 from ._masking import PSEUDONYM_HEX, MaskedText, Pseudonymizer, mask  # noqa: E402
 from ._policy import (  # noqa: E402
@@ -47,6 +39,7 @@ from ._policy import (  # noqa: E402
     parse_policy_text,
 )
 from ._protocol import ClassificationLike, TextClassifier  # noqa: E402
+from ._registry import HIPAA_ENTITIES, supported_entities, unsupported_entities  # noqa: E402
 from ._safe_parse import (  # noqa: E402
     NotJsonError,
     UnsafeInputError,
@@ -55,6 +48,7 @@ from ._safe_parse import (  # noqa: E402
     loads_json,
 )
 from ._yaml import MAX_YAML_CHARS, DuplicateKeyError, YamlError, load_yaml  # noqa: E402
+from .injection import InjectionScore, score_injection  # noqa: E402
 
 __all__ = [
     "FLOOR_ENTITIES",
@@ -73,7 +67,6 @@ __all__ = [
     "EvalInputError",
     "EvalReport",
     "Finding",
-    "InjectionHead",
     "InjectionRule",
     "InjectionScore",
     "InspectRule",
@@ -98,7 +91,6 @@ __all__ = [
     "evaluate",
     "json_depth",
     "key_path",
-    "load_head",
     "load_yaml",
     "load_policy",
     "loads_json",
@@ -114,14 +106,3 @@ __all__ = [
     "unsupported_entities",
 ]
 
-if TYPE_CHECKING:
-    from ._injection_head import InjectionHead, load_head
-
-
-def __getattr__(name: str) -> object:
-    # The learned head needs numpy (~90 ms); the CLI imports this package first thing.
-    if name in {"InjectionHead", "load_head"}:
-        from . import _injection_head
-
-        return getattr(_injection_head, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

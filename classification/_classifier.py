@@ -146,7 +146,7 @@ class Classifier:
         return results
 
     def _finalise(self, found: list[Finding], text: str) -> tuple[Finding, ...]:
-        from ._detectors import (
+        from ._corrections import (
             drop_known_confusions,
             drop_number_fragments,
             drop_userinfo_emails,

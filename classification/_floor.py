@@ -14,8 +14,8 @@ floor. Roles cannot lift it either: :meth:`Policy.may_unmask` shows a floor
 entity only at the highest clearance, whatever ``unmask`` lists.
 
 ``FLOOR_ENTITIES`` equals the secret recognizers' entity types
-(``_secrets.SECRET_ENTITIES``; a test keeps them equal) but is declared here
-so that parsing a policy never imports Presidio.
+(``_registry.SECRET_ENTITIES``, the floor registrations; a test keeps them
+equal) but is declared with the policy model, which the registry imports.
 """
 
 from __future__ import annotations

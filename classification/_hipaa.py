@@ -28,29 +28,40 @@ not identifiers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import regex
-from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
-from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer import Pattern
+
+from ._context import PhraseRequiredRecognizer
 
 __all__ = [
-    "HIPAA_ENTITIES",
+    "AccountNumberRecognizer",
+    "AgeOver89Recognizer",
+    "DeviceSerialRecognizer",
+    "FaxNumberRecognizer",
+    "HealthPlanIdRecognizer",
     "HipaaRecognizer",
-    "hipaa_recognizers",
+    "MedicalRecordNumberRecognizer",
+    "ZipCodeRecognizer",
 ]
 
 _FLAGS = regex.MULTILINE | regex.IGNORECASE
-_WINDOW = 40  # characters before a value searched for a context word
 
 
-class HipaaRecognizer(PatternRecognizer):
+class HipaaRecognizer(PhraseRequiredRecognizer):
     """A pattern recognizer whose matches need one of ``REQUIRED`` just before them."""
 
     ENTITY = ""
     PATTERNS: tuple[Pattern, ...] = ()
     REQUIRED: tuple[str, ...] = ()  # regexes, one must match in the window before
     CONTEXT: tuple[str, ...] = ()
+    WINDOW = 40
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # One of REQUIRED, then at most three words up to the value.
+        if cls.REQUIRED and "PHRASE" not in cls.__dict__:
+            cls.PHRASE = regex.compile(
+                r"(?:" + "|".join(cls.REQUIRED) + r")[\s:#.\-]*(?:\S+\s+){0,3}\S*$", _FLAGS)
 
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(
@@ -61,25 +72,6 @@ class HipaaRecognizer(PatternRecognizer):
             context=list(self.CONTEXT),
             global_regex_flags=_FLAGS,
         )
-        self._required = (
-            regex.compile(r"(?:" + "|".join(self.REQUIRED) + r")[\s:#.\-]*(?:\S+\s+){0,3}\S*$",
-                          _FLAGS)
-            if self.REQUIRED else None
-        )
-
-    def analyze(
-        self,
-        text: str,
-        entities: Sequence[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-        regex_flags: int | None = None,
-    ) -> list[RecognizerResult]:
-        results: list[RecognizerResult] = super().analyze(text, list(entities), nlp_artifacts,
-                                                          regex_flags)
-        if self._required is None:
-            return results
-        return [r for r in results if self._required.search(
-            text[max(0, r.start - _WINDOW):r.start], timeout=1.0)]
 
 
 class MedicalRecordNumberRecognizer(HipaaRecognizer):
@@ -141,28 +133,11 @@ class AgeOver89Recognizer(HipaaRecognizer):
 class ZipCodeRecognizer(HipaaRecognizer):
     ENTITY = "ZIP_CODE"
     PATTERNS = (Pattern("zip", r"(?<![\w-])\d{5}(?:-\d{4})?(?![\w-])", 0.6),)
-    REQUIRED = (r"\bzip(?:\s*code)?\b", r"\bpostal\s+code\b", r"\bpostcode\b",
-                r"\b[A-Z]{2}$")  # "Austin, TX 78701"
     CONTEXT = ("zip", "postal", "postcode")
 
-    def __init__(self, supported_language: str = "en") -> None:
-        super().__init__(supported_language)
-        # A state code right before the ZIP must be upper case ("TX", not "to").
-        self._required = regex.compile(
-            r"(?i:\bzip(?:\s*code)?\b|\bpostal\s+code\b|\bpostcode\b)[\s:#.\-]*(?:\S+\s+){0,3}\S*$"
-            r"|\b[A-Z]{2},?\s*$",
-            regex.MULTILINE,
-        )
-
-
-_CLASSES: dict[str, type[HipaaRecognizer]] = {
-    c.ENTITY: c
-    for c in (MedicalRecordNumberRecognizer, HealthPlanIdRecognizer, AccountNumberRecognizer,
-              DeviceSerialRecognizer, FaxNumberRecognizer, AgeOver89Recognizer, ZipCodeRecognizer)
-}
-HIPAA_ENTITIES: frozenset[str] = frozenset(_CLASSES)
-
-
-def hipaa_recognizers(entities: frozenset[str] | set[str]) -> list[HipaaRecognizer]:
-    """The recognizers for the requested HIPAA entity types."""
-    return [_CLASSES[e]() for e in sorted(entities & HIPAA_ENTITIES)]
+    # A state code right before the ZIP must be upper case ("TX", not "to").
+    PHRASE = regex.compile(
+        r"(?i:\bzip(?:\s*code)?\b|\bpostal\s+code\b|\bpostcode\b)[\s:#.\-]*(?:\S+\s+){0,3}\S*$"
+        r"|\b[A-Z]{2},?\s*$",
+        regex.MULTILINE,
+    )

@@ -35,6 +35,8 @@ import regex
 from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from ._context import phrase_before
+
 __all__ = ["PersonNameRecognizer", "looks_like_person", "name_lists"]
 
 # Listed first names that are everyday English words or titles (curated).
@@ -89,7 +91,7 @@ def _cued(text: str, start: int, end: int, tail: list[str],
         len(tail) <= 2
         and not any(w.lower() in _TEAM_WORDS for w in tail)
         and not _inside(start, end, not_people)
-        and _PERSON_CUE.search(text, max(0, start - 40), start) is not None
+        and phrase_before(_PERSON_CUE, text, start, 40)
     )
 
 

@@ -216,7 +216,7 @@ class RoleRule(_Model):
 
 
 class InjectionRule(_Model):
-    """What ingest does with a chunk's injection score (classification/_injection.py).
+    """What ingest does with a chunk's injection score (``classification.injection``).
 
     ``flag_at``: from this score a chunk is flagged (returned, marked, fenced).
     ``quarantine_at``: from this score it is stored but never retrieved until a

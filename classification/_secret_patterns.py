@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import regex
 
-__all__ = ["TOKEN_RULES", "TokenRule", "is_filler", "is_placeholder"]
+__all__ = ["TOKEN_RULES", "TokenRule", "is_counting", "is_filler", "is_placeholder"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +163,8 @@ TOKEN_RULES: tuple[TokenRule, ...] = (
 # placeholder of a long random value: AWS's documented secret key
 # (``wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY``) is pasted into real runbooks
 # and configs, and a security layer fails closed on it.
-_PLACEHOLDER_RUN = regex.compile(r"(?i:x{5,}|\*{4,}|0{8,}|xxx-)")
+# Filler: x, *, # runs, or one character 8 times over (``glc_1111...``, ``BBDC-AAAA...``).
+_PLACEHOLDER_RUN = regex.compile(r"(?i:x{5,}|\*{4,}|#{4,}|([0-9A-Za-z])\1{7,}|xxx-)")
 _PLACEHOLDER_WORD = regex.compile(
     r"(?i:example|sample|dummy|placeholder|your[_-]?(?:api|token|key|secret)"
     r"|redacted|changeme|replace[_-]?me|insert|fake|test[_-]?key)"
@@ -209,7 +210,12 @@ def is_placeholder(value: str) -> bool:
         rest = _PLACEHOLDER_WORD.sub("", value)
         if len(rest) < _RANDOM_REST or _entropy(rest) < 3.5:
             return True
-    runs = _counting_runs(folded)
+    return is_counting(folded)
+
+
+def is_counting(value: str) -> bool:
+    """One run of 6+ characters counting up, or two of 4+ (``xoxp-1234-1234-...``)."""
+    runs = _counting_runs(value.lower())
     return any(n >= 6 for n in runs) or len(runs) >= 2
 
 

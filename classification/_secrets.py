@@ -22,10 +22,10 @@ import regex
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from ._secret_patterns import TOKEN_RULES, body_ok, is_filler, is_placeholder
+from ._context import phrase_before
+from ._secret_patterns import TOKEN_RULES, body_ok, is_counting, is_filler, is_placeholder
 
 __all__ = [
-    "SECRET_ENTITIES",
     "AssignedSecretRecognizer",
     "AwsAccessKeyRecognizer",
     "BearerTokenRecognizer",
@@ -35,7 +35,6 @@ __all__ = [
     "PasswordRecognizer",
     "PrivateKeyRecognizer",
     "QuotedHighEntropyRecognizer",
-    "secret_recognizers",
     "shannon_entropy",
 ]
 
@@ -71,7 +70,37 @@ def _copy(patterns: Sequence[Pattern]) -> list[Pattern]:
     return [Pattern(p.name, p.regex, p.score) for p in patterns]
 
 
-class AwsAccessKeyRecognizer(PatternRecognizer):
+class _DeclaredPatterns(PatternRecognizer):
+    """A pattern recognizer declared by its class: ``ENTITY``, ``PATTERNS``,
+    ``CONTEXT`` words and regex ``FLAGS``."""
+
+    ENTITY = ""
+    PATTERNS: tuple[Pattern, ...] = ()
+    CONTEXT: tuple[str, ...] = ()
+    FLAGS = _CASE_SENSITIVE
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity=self.ENTITY,
+            patterns=_copy(self.PATTERNS),
+            context=list(self.CONTEXT),
+            global_regex_flags=self.FLAGS,
+        )
+
+
+class _Scanner(EntityRecognizer):
+    """A recognizer of ``ENTITY`` with its own ``analyze`` and no model to load."""
+
+    ENTITY = ""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=[self.ENTITY], name=type(self).__name__)
+
+    def load(self) -> None:  # nothing to load
+        pass
+
+
+class AwsAccessKeyRecognizer(_DeclaredPatterns):
     """AWS access key ids: ``AKIA`` (long-term) or ``ASIA`` (STS) + 16 base32 chars."""
 
     ENTITY = "AWS_ACCESS_KEY"
@@ -82,13 +111,6 @@ class AwsAccessKeyRecognizer(PatternRecognizer):
     )
     CONTEXT = ("aws", "access", "key")
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=self.ENTITY,
-            patterns=_copy(self.PATTERNS),
-            context=list(self.CONTEXT),
-            global_regex_flags=_CASE_SENSITIVE,
-        )
     def invalidate_result(self, pattern_text: str) -> bool:
         # Only a filler run (AKIAXXXXXXXXXXXXXXXX) is a placeholder here: the ID's
         # shape is strict already, and AWS's documented AKIAIOSFODNN7EXAMPLE is
@@ -96,7 +118,7 @@ class AwsAccessKeyRecognizer(PatternRecognizer):
         return is_filler(pattern_text)
 
 
-class PrivateKeyRecognizer(PatternRecognizer):
+class PrivateKeyRecognizer(_DeclaredPatterns):
     """PEM private key blocks, the whole block from BEGIN to END.
 
     A block cut before its END line (a truncated paste, an answer stopped
@@ -122,12 +144,7 @@ class PrivateKeyRecognizer(PatternRecognizer):
     )
     MIN_BODY_CHARS = 64
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=self.ENTITY,
-            patterns=_copy(self.PATTERNS),
-            global_regex_flags=_CASE_SENSITIVE | regex.DOTALL,
-        )
+    FLAGS = _CASE_SENSITIVE | regex.DOTALL
 
     def invalidate_result(self, pattern_text: str) -> bool:
         body = regex.sub(r"-----[A-Z0-9 ]+-----", " ", pattern_text)
@@ -138,7 +155,7 @@ class PrivateKeyRecognizer(PatternRecognizer):
         return base64_chars < self.MIN_BODY_CHARS
 
 
-class JwtRecognizer(PatternRecognizer):
+class JwtRecognizer(_DeclaredPatterns):
     """JSON Web Tokens: base64url segments whose header is JSON with ``alg``.
 
     Three segments, or two when the payload is JSON too (a token whose
@@ -154,12 +171,6 @@ class JwtRecognizer(PatternRecognizer):
         ),
     )
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=self.ENTITY,
-            patterns=_copy(self.PATTERNS),
-            global_regex_flags=_CASE_SENSITIVE,
-        )
 
     def validate_result(self, pattern_text: str) -> bool:
         segments = pattern_text.split(".")
@@ -178,25 +189,20 @@ def _json_segment(segment: str) -> object:
         return None
 
 
-class BearerTokenRecognizer(PatternRecognizer):
+class BearerTokenRecognizer(_DeclaredPatterns):
     """The credential after ``Bearer`` (HTTP ``Authorization`` headers, curl lines)."""
 
     ENTITY = "API_TOKEN"
     PATTERNS = (Pattern("bearer_token", r"(?<=\bBearer[ \t]{1,8})[A-Za-z0-9\-._~+/]{16,}=*", 0.85),)
     MIN_ENTROPY = 3.0
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=self.ENTITY,
-            patterns=_copy(self.PATTERNS),
-            global_regex_flags=_CASE_INSENSITIVE,
-        )
+    FLAGS = _CASE_INSENSITIVE
 
     def invalidate_result(self, pattern_text: str) -> bool:
         return not looks_random(pattern_text, 16, self.MIN_ENTROPY)
 
 
-class KnownTokenRecognizer(EntityRecognizer):
+class KnownTokenRecognizer(_Scanner):
     """Tokens whose vendor prefix makes them recognisable without context.
 
     The formats are data (:data:`._secret_patterns.TOKEN_RULES`): a rule's
@@ -213,10 +219,7 @@ class KnownTokenRecognizer(EntityRecognizer):
                                  else _CASE_SENSITIVE))
             for rule in TOKEN_RULES
         ]
-        super().__init__(supported_entities=[self.ENTITY], name=type(self).__name__)
-
-    def load(self) -> None:  # nothing to load
-        pass
+        super().__init__()
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -230,7 +233,7 @@ class KnownTokenRecognizer(EntityRecognizer):
             for m in compiled.finditer(text, timeout=1.0):
                 groups = m.groupdict()
                 body = groups.get("body") or groups.get("body2") or m.group()
-                if not body_ok(body, rule.min_entropy):
+                if not body_ok(body, rule.min_entropy) or is_counting(m.group()):
                     continue
                 start, end = m.span("secret") if groups.get("secret") else m.span()
                 if (start, end) not in seen:  # one finding per span, first rule wins
@@ -285,6 +288,9 @@ def looks_like_reference(value: str) -> bool:
 
 # UUIDs after a credential word are ids far more often than credentials
 # (npm's ``_authToken=<uuid>`` is a table rule of its own).
+# Right after a value: an ellipsis or a mask run says the example was cut short.
+_ELIDED = regex.compile(r"\.{3}|\u2026|#{3,}|\*{3,}")
+_HEX = regex.compile(r"(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]+")
 _UUID = regex.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
@@ -296,6 +302,16 @@ def _sequential(value: str, run: int) -> bool:
         if count >= run:
             return True
     return False
+
+
+_LETTER_RUN = regex.compile(r"(?<![A-Za-z])(?:[A-Z]?[a-z]{6,}|[A-Z]{7,})(?![a-z])")
+_VOWELS = frozenset("aeiouyAEIOUY")
+
+
+def _wordlike(run: str) -> bool:
+    """A run of letters that reads as a word: words carry about two vowels in
+    five letters, a random run one in five (``znzudl`` is no word)."""
+    return sum(c in _VOWELS for c in run) / len(run) >= 0.3
 
 
 def short_secret_ok(value: str) -> bool:
@@ -315,13 +331,13 @@ def short_secret_ok(value: str) -> bool:
                    any(not c.isalnum() for c in value)))
     if classes < 2 and not (digits >= 3 and letters >= 3):
         return False
-    if regex.search(r"(?<![A-Za-z])(?:[A-Z]?[a-z]{6,}|[A-Z]{7,})(?![a-z])", value) or _sequential(
+    if any(_wordlike(m.group()) for m in _LETTER_RUN.finditer(value)) or _sequential(
             value.lower(), 4):
         return False  # a word inside, or counting (abc12345): not generated
     return shannon_entropy(value) >= min(3.0, math.log2(n) - 0.4)
 
 
-class KeywordSecretRecognizer(EntityRecognizer):
+class KeywordSecretRecognizer(_Scanner):
     """High-entropy strings after key/secret/token/password, or inside such an element.
 
     The keyword may be part of an identifier (``GITHUB_TOKEN``,
@@ -346,7 +362,8 @@ class KeywordSecretRecognizer(EntityRecognizer):
         r"|api[_-]?key|client[_-]?secret)[\w.-]*"
     )
     CANDIDATE = (
-        r"(?<![A-Za-z0-9+/_~.-])[A-Za-z0-9+/_~-][A-Za-z0-9+/_~.=-]{6,}[A-Za-z0-9+/_~-]={0,2}"
+        r"(?<![A-Za-z0-9+/_~.-])[A-Za-z0-9+/_~-](?:[A-Za-z0-9+/_~.=-]|:(?=[A-Za-z0-9])){6,}"
+        r"[A-Za-z0-9+/_~-]={0,2}"
         r"(?![A-Za-z0-9+/_~=-])"
     )
     # A UUID or a long number is a credential only when assigned to a key named
@@ -356,6 +373,7 @@ class KeywordSecretRecognizer(EntityRecognizer):
     MAX_WORDS_AFTER = 4
     MIN_LENGTH = 20
     MIN_ENTROPY = 3.5
+    MIN_HEX_ENTROPY = 3.0
     SCORE = 0.7
     # Right after the keyword: the end of its name, an operator, a quote.
     _ASSIGNED = regex.compile(r"[\"'`]?\s*(?:[:=]{1,3}|=>|!==?|===?|,|\s)?\s*[\"'`(]?\s*$")
@@ -368,10 +386,7 @@ class KeywordSecretRecognizer(EntityRecognizer):
         self._keyword = regex.compile(self.KEYWORD, regex.IGNORECASE)
         self._words = regex.compile(r"[^\s]+")
         self._candidate = regex.compile(self.CANDIDATE)
-        super().__init__(supported_entities=[self.ENTITY], name=type(self).__name__)
-
-    def load(self) -> None:  # nothing to load
-        pass
+        super().__init__()
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -394,6 +409,8 @@ class KeywordSecretRecognizer(EntityRecognizer):
             if "://" in word.group():
                 continue  # a URL, not a credential
             for cand in self._candidate.finditer(text, word.start(), word.end()):
+                if _ELIDED.match(text, cand.end()):
+                    continue  # "ops_eyJzaW...", "...-####": an example cut short
                 assigned = words <= 2 and bool(
                     self._ASSIGNED.match(text, keyword.end(), cand.start()))
                 if self._is_secret(cand.group(), assigned) or (
@@ -431,13 +448,15 @@ class KeywordSecretRecognizer(EntityRecognizer):
         value = value.rstrip("=.")
         if looks_like_reference(value) or _UUID.fullmatch(value) or is_placeholder(value):
             return False
-        if len(value) >= self.MIN_LENGTH and looks_random(value, self.MIN_LENGTH,
-                                                         self.MIN_ENTROPY):
+        # Hex carries 4 bits a character at most: 32 random hex characters
+        # often reach only 3.4 (detect-secrets' hex limit is 3.0).
+        bar = self.MIN_HEX_ENTROPY if _HEX.fullmatch(value) else self.MIN_ENTROPY
+        if len(value) >= self.MIN_LENGTH and looks_random(value, self.MIN_LENGTH, bar):
             return not looks_like_identifier(value)
         return assigned and len(value) < 64 and short_secret_ok(value)
 
 
-class QuotedHighEntropyRecognizer(EntityRecognizer):
+class QuotedHighEntropyRecognizer(_Scanner):
     """A quoted base64-like string of near-maximal entropy, with no keyword near it.
 
     detect-secrets' high-entropy plugin, restricted: at least ``MIN_LENGTH``
@@ -457,11 +476,6 @@ class QuotedHighEntropyRecognizer(EntityRecognizer):
         r"|revision|uuid|guid|\bids?\b|image|icon|data:)"
     )
 
-    def __init__(self) -> None:
-        super().__init__(supported_entities=[self.ENTITY], name=type(self).__name__)
-
-    def load(self) -> None:  # nothing to load
-        pass
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -473,7 +487,7 @@ class QuotedHighEntropyRecognizer(EntityRecognizer):
                 continue
             if not looks_random(value, self.MIN_LENGTH, self.MIN_ENTROPY) or is_placeholder(value):
                 continue
-            if self._HASH_WORDS.search(text, max(0, m.start() - 32), m.start()):
+            if phrase_before(self._HASH_WORDS, text, m.start(), 32):
                 continue
             start, end = m.span(2)
             out.append(_result(self, start, end, self.SCORE, "quoted_high_entropy"))
@@ -486,7 +500,7 @@ _PW_ASSIGN = _PW_KEY + r"(?:=>|:=|=|:)[ \t]*"
 _PW_VALUE = r"[^\s\"'`,;(){}\[\]<>]{1,256}"
 
 
-class _HintGatedRecognizer(PatternRecognizer):
+class _HintGatedRecognizer(_DeclaredPatterns):
     """A pattern recognizer that skips, before any regex runs, a text holding
     none of its ``HINTS`` (case-folded substrings)."""
 
@@ -547,13 +561,7 @@ class PasswordRecognizer(_HintGatedRecognizer):
             "true", "false", "required", "undefined", "redacted", "hidden",
         }
     )  # fmt: skip
-
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=self.ENTITY,
-            patterns=_copy(self.PATTERNS),
-            global_regex_flags=_CASE_INSENSITIVE,
-        )
+    FLAGS = _CASE_INSENSITIVE
 
     # Every pattern needs one of these (case-folded): a text without them is
     # skipped before six look-behind regexes walk it (most prose).
@@ -591,7 +599,8 @@ class AssignedSecretRecognizer(_HintGatedRecognizer):
     PATTERNS = (
         Pattern("assigned_secret_dq", r"(?<=" + _CRED_ASSIGN + r"\")[^\"\r\n]{6,256}(?=\")", 0.7),
         Pattern("assigned_secret_sq", r"(?<=" + _CRED_ASSIGN + r"')[^'\r\n]{6,256}(?=')", 0.7),
-        Pattern("assigned_secret_bq", r"(?<=" + _CRED_ASSIGN + r"`)[^`\r\n]{6,256}(?=`)", 0.7),
+        # In backticks a value with spaces is a shell command (`vault read ...`).
+        Pattern("assigned_secret_bq", r"(?<=" + _CRED_ASSIGN + r"`)[^`\s]{6,256}(?=`)", 0.7),
         Pattern(
             "assigned_secret_bare",
             r"(?<=" + _CRED_KEY + r"(?::=|=|:)[ \t]*)[^\s\"'`=][^\s\"'`]{5,255}(?=[\s,;\"'`]|$)",
@@ -600,12 +609,7 @@ class AssignedSecretRecognizer(_HintGatedRecognizer):
     )
     HINTS = ("secret", "key", "token", "pass")
 
-    def __init__(self) -> None:
-        super().__init__(
-            supported_entity=self.ENTITY,
-            patterns=_copy(self.PATTERNS),
-            global_regex_flags=_CASE_INSENSITIVE,
-        )
+    FLAGS = _CASE_INSENSITIVE
 
     def invalidate_result(self, pattern_text: str) -> bool:
         value = pattern_text.strip()
@@ -624,29 +628,3 @@ class AssignedSecretRecognizer(_HintGatedRecognizer):
             return True  # a single word ("Required", "Optional")
         words = value.split()
         return len(words) >= 3 and sum(w.isalpha() and w.islower() for w in words) >= 3  # prose
-
-
-def secret_recognizers(entities: frozenset[str] | set[str]) -> list[EntityRecognizer]:
-    """The secret recognizers for the requested entity types."""
-    recognizers: list[EntityRecognizer] = []
-    if "AWS_ACCESS_KEY" in entities:
-        recognizers.append(AwsAccessKeyRecognizer())
-    if "PRIVATE_KEY" in entities:
-        recognizers.append(PrivateKeyRecognizer())
-    if "API_TOKEN" in entities:
-        recognizers += [
-            JwtRecognizer(),
-            BearerTokenRecognizer(),
-            KnownTokenRecognizer(),
-            KeywordSecretRecognizer(),
-            QuotedHighEntropyRecognizer(),
-            AssignedSecretRecognizer(),
-        ]
-    if "PASSWORD" in entities:
-        recognizers.append(PasswordRecognizer())
-    return recognizers
-
-
-SECRET_ENTITIES: frozenset[str] = frozenset(
-    {"AWS_ACCESS_KEY", "PRIVATE_KEY", "API_TOKEN", "PASSWORD"}
-)

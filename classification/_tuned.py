@@ -62,7 +62,8 @@ from presidio_analyzer.predefined_recognizers import (
     UsLicenseRecognizer,
 )
 
-from ._detectors import luhn_ok
+from ._checksums import luhn_ok
+from ._context import PhraseRequiredRecognizer, phrase_before
 
 __all__ = [
     "ContextBankRecognizer",
@@ -81,8 +82,10 @@ _CARD_WORD = regex.compile(
 )
 
 
-class TunedCreditCardRecognizer(CreditCardRecognizer):
+class TunedCreditCardRecognizer(PhraseRequiredRecognizer, CreditCardRecognizer):
     """Presidio's card recognizer plus 2-series, 19-digit and Diners 4-6-4 layouts."""
+
+    PHRASE = _CARD_WORD
 
     PATTERNS = [
         *CreditCardRecognizer.PATTERNS,
@@ -123,22 +126,10 @@ class TunedCreditCardRecognizer(CreditCardRecognizer):
         digits = sum(c.isdigit() for c in pattern_text)
         return 12 <= digits <= 19 and bool(super().validate_result(pattern_text))
 
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-        regex_flags: int | None = None,
-    ) -> list[RecognizerResult]:
-        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts,
-                                                          regex_flags)
-        return [r for r in results if not self._needs_card_word(r)
-                or _CARD_WORD.search(text, max(0, r.start - _WINDOW), r.start)]
-
-    @staticmethod
-    def _needs_card_word(r: RecognizerResult) -> bool:
-        explanation = r.analysis_explanation
-        digits = r.end - r.start
+    def needs_phrase(self, result: RecognizerResult) -> bool:
+        # Maestro's 12-digit layout only: other card layouts stand alone.
+        explanation = result.analysis_explanation
+        digits = result.end - result.start
         return explanation is not None and explanation.pattern_name == _MAESTRO_12 and digits < 15
 
 
@@ -178,14 +169,11 @@ _ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 _LOWER_IBAN_START = regex.compile(r"\b[a-z]{2}\d{2}")
 
 
-_WINDOW = 48  # characters before a value searched for a required phrase
-
-
-class ContextLicenseRecognizer(UsLicenseRecognizer):
+class ContextLicenseRecognizer(PhraseRequiredRecognizer, UsLicenseRecognizer):
     """US driver licence numbers, only right after a licence phrase."""
 
-    SCORE = 0.6
-    _PHRASE = regex.compile(
+    PHRASE_SCORE = 0.6
+    PHRASE = regex.compile(
         r"(?:\bdriver'?s?\W{0,2}\s*(?:licen[cs]e|lic\.?|permit)|\bdriving\s+licen[cs]e"
         r"|\bDL\s*(?:#|no\.?|number)?|\bCDL|\blicen[cs]e\s*(?:#|no\.?|number|id))"
         r"[\s:#.\-]*(?:(?:is|was|number|no\.?|id)\s+){0,3}$",
@@ -196,24 +184,8 @@ class ContextLicenseRecognizer(UsLicenseRecognizer):
         super().__init__(supported_language=supported_language,
                          name="ContextLicenseRecognizer")
 
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-        regex_flags: int | None = None,
-    ) -> list[RecognizerResult]:
-        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts,
-                                                          regex_flags)
-        kept = []
-        for r in results:
-            if self._PHRASE.search(text[max(0, r.start - _WINDOW):r.start], timeout=1.0):
-                r.score = max(r.score, self.SCORE)
-                kept.append(r)
-        return kept
 
-
-class ContextBankRecognizer(UsBankRecognizer):
+class ContextBankRecognizer(PhraseRequiredRecognizer, UsBankRecognizer):
     """US bank account numbers (8-17 digits), only right after an account phrase.
 
     Presidio's pattern scores 0.05 and its context words lift it to 0.4,
@@ -223,8 +195,8 @@ class ContextBankRecognizer(UsBankRecognizer):
     in the few words before it; a bare number stays a number.
     """
 
-    SCORE = 0.6
-    _PHRASE = regex.compile(
+    PHRASE_SCORE = 0.6
+    PHRASE = regex.compile(
         r"(?:\b(?:bank|checking|savings|deposit)\s+(?:account|acct)\.?|\b(?:account|acct)\.?"
         r"\s*(?:#|no\.?|number|num\.?))[\s:#.\-]*(?:(?:is|was|number|no\.?|ending\s+in)\s+)"
         r"{0,3}$",
@@ -233,22 +205,6 @@ class ContextBankRecognizer(UsBankRecognizer):
 
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(supported_language=supported_language, name="ContextBankRecognizer")
-
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-        regex_flags: int | None = None,
-    ) -> list[RecognizerResult]:
-        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts,
-                                                          regex_flags)
-        kept = []
-        for r in results:
-            if self._PHRASE.search(text[max(0, r.start - _WINDOW):r.start], timeout=1.0):
-                r.score = max(r.score, self.SCORE)
-                kept.append(r)
-        return kept
 
 
 _PHONE_WORDS = (
@@ -420,8 +376,7 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
                           international: bool) -> bool:
         if international:
             return digits >= _MIN_INTERNATIONAL_DIGITS
-        return digits >= _MIN_CUED_DIGITS and bool(
-            _TELEPHONY_CUE.search(text, max(0, m.start() - 40), m.start(), timeout=1.0))
+        return digits >= _MIN_CUED_DIGITS and phrase_before(_TELEPHONY_CUE, text, m.start(), 40)
 
     def _possible_numbers(self, window: str, lo: int, m: regex.Match[str],
                           regions: Sequence[str]) -> list[RecognizerResult]:

@@ -70,7 +70,7 @@ from ._loaders import spans_overlap
 from ._manifest import Acl
 
 if TYPE_CHECKING:
-    from ragseal.classification import InjectionHead
+    pass
 
 __all__ = [
     "PIPELINE_VERSION", "FilePlan", "IngestError", "IngestResult", "Ingestor", "erase_document",
@@ -199,7 +199,6 @@ class Ingestor:
         pseudonyms: Pseudonymizer,
         fingerprints: Fingerprinter | None = None,
         checkpoint: Checkpoint | None = None,
-        injection_head: InjectionHead | None = None,
         policy_version: int = 0,
     ) -> None:
         self.policy = policy
@@ -218,8 +217,6 @@ class Ingestor:
         self._fingerprints = fingerprints
         # Called after every durable write (crash tests kill the process there).
         self._checkpoint = checkpoint or _no_checkpoint
-        # Adds ``learned_classifier`` from each chunk's vector; None: rules only.
-        self._injection_head = injection_head
 
     def doc_id(self, tenant: str, source: str) -> str:
         return self._ids.doc_id(tenant, source)
@@ -298,11 +295,9 @@ class Ingestor:
         self._keys.record_encryptions(doc_id, tenant, len(spans), version=version)
         self._checkpoint("count")
 
-        # Embedded first: the learned injection head reads each chunk's vector.
         vectors = self._embedder.embed([masked.text[s:e] for s, e in spans])
         if len(vectors) != len(spans):
             raise IngestError("embedder returned a wrong number of vectors")
-        head = self._injection_head
         points: list[Point] = []
         top_rank = doc_rank
         injection = policy.injection
@@ -330,9 +325,7 @@ class Ingestor:
             )
             original = text[o_start:o_end]
             # Scored on the original text: a principal may see it unmasked.
-            risk = score_injection(
-                original, hidden=spans_overlap(hidden, o_start, o_end),
-                learned=head is not None and head.fires(vectors[index]))
+            risk = score_injection(original, hidden=spans_overlap(hidden, o_start, o_end))
             quarantined = int(injection.quarantine_at is not None
                               and risk.score >= injection.quarantine_at)
             flagged += risk.score >= injection.flag_at

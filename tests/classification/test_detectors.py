@@ -8,13 +8,9 @@ from typing import Any
 import pytest
 from ragseal.classification import Finding, Policy, parse_policy
 from ragseal.classification._classifier import Classifier
-from ragseal.classification._detectors import (
-    DetectorError,
-    PresidioDetector,
-    drop_known_confusions,
-    supported_entities,
-    unsupported_entities,
-)
+from ragseal.classification._corrections import drop_known_confusions
+from ragseal.classification._detectors import DetectorError, PresidioDetector
+from ragseal.classification._registry import supported_entities, unsupported_entities
 
 POLICY: dict[str, Any] = {
     "levels": ["public", "internal", "confidential", "restricted"],
@@ -269,11 +265,12 @@ def _shared_classifier(cls, factory):  # type: ignore[no-untyped-def]
 
 
 def test_the_ner_multiplies_with_numpys_blas_not_thincs_blis(detector: PresidioDetector) -> None:
-    from ragseal.classification._detectors import _nlp_of, numpy_ops
+    from ragseal.classification._engine import nlp_of
+    from ragseal.classification._spacy import numpy_ops
 
     engine = detector.engine
     assert engine is not None
-    ner = _nlp_of(engine).get_pipe("ner")
+    ner = nlp_of(engine).get_pipe("ner")
     ops = {type(node.ops).__name__ + str(getattr(node.ops, "use_blis", "?"))
            for node in ner.model.walk()}  # type: ignore[attr-defined]
     assert ops == {"NumpyOpsFalse"}
@@ -288,7 +285,7 @@ def test_a_fresh_context_gets_the_detectors_thinc_ops_before_spacy_runs(
     import contextvars
 
     import thinc.backends as backends
-    from ragseal.classification._detectors import numpy_ops
+    from ragseal.classification._spacy import numpy_ops
 
     def no_lookup(*_a: object, **_k: object) -> None:
         raise AssertionError("thinc looked its ops up again")

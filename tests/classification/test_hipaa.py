@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ragseal.classification import Classifier, parse_policy, supported_entities
-from ragseal.classification._detectors import HIPAA_ENTITIES
+from ragseal.classification._registry import HIPAA_ENTITIES
 
 CASES = [
     # (entity, text, expected value or None for a near miss)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ragseal.classification import InjectionScore, default_policy, score_injection
-from ragseal.classification._injection import SIGNALS
+from ragseal.classification.injection import SIGNALS
 
 FLAG_AT = default_policy().injection.flag_at
 QUARANTINE_AT = default_policy().injection.quarantine_at or 1.0

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 from ragseal.classification import default_policy, score_injection
-from ragseal.classification._injection import SIGNALS
-from ragseal.classification._injection_text import (
+from ragseal.classification.injection import SIGNALS
+from ragseal.classification.injection._text import (
     english_share,
     foreign_request,
     joined_strings,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from ragseal.classification import Classifier, default_policy
-from ragseal.classification._detectors import drop_number_fragments
+from ragseal.classification._corrections import drop_number_fragments
 from ragseal.classification._findings import Finding
 from ragseal.classification._tuned import ContextBankRecognizer
 

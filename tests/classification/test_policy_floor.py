@@ -52,7 +52,7 @@ def _floored(policy: Policy, entity: str) -> None:
 
 
 def test_floor_entities_are_the_secret_recognizers_entities() -> None:
-    from ragseal.classification._secrets import SECRET_ENTITIES
+    from ragseal.classification._registry import SECRET_ENTITIES
 
     assert FLOOR_ENTITIES == SECRET_ENTITIES
 

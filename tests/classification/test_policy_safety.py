@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ragseal.classification import Classifier, PolicyError, parse_policy
-from ragseal.classification._detectors import luhn_ok, mod97_ok
+from ragseal.classification._checksums import luhn_ok, mod97_ok
 
 
 def policy(patterns: list[str], **extra: object) -> dict[str, object]:

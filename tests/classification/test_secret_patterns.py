@@ -250,3 +250,41 @@ def test_when_aws_documented_key_pair_is_pasted_then_both_are_found() -> None:
             "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
     found = {text[f.start:f.end] for f in classifier.classify(text).findings}
     assert {"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"} <= found
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        # Hex tops out at 4 bits a character: this 32-hex key has 3.4.
+        ("Your service key is 2afddb813193eb9d3b5bd99bf5d834cd, keep it safe",
+         "2afddb813193eb9d3b5bd99bf5d834cd"),
+        # A user:secret pair assigned to a token key is one value.
+        ('ENTERPRISE__COMToken="7c2e91ba:d04f5a7e"', "7c2e91ba:d04f5a7e"),
+        # Lower case and digits with no vowel-rich run: generated, not a word.
+        ('linkedinToken="kvqtzw382hbn5r"', "kvqtzw382hbn5r"),
+    ],
+)
+def test_when_short_or_hex_value_is_assigned_then_found(text: str, secret: str) -> None:
+    assert found(KeywordSecretRecognizer(), text) == [secret]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'API_KEY="glc_111111111111111111111111111111111111111111="',  # one character over
+        'token4 = "xoxp-572370529330-573807301142-572331691188-####################"',
+        "export SERVICE_TOKEN=ops_eyJzaWduSW5BZGRyZXNzIjoiaHR0cHM6...",  # cut short
+        '"token3": "xoxp-1234-1234-1234-4ddbc191d40ee098cbaae6f3523ada2d"',  # counting
+        "secret_key = 'marketing2024'",  # a word and a year: not generated
+    ],
+)
+def test_when_value_is_filler_elided_or_counting_then_not_found(text: str) -> None:
+    for recognizer in (KeywordSecretRecognizer(), KnownTokenRecognizer()):
+        assert found(recognizer, text) == []
+
+
+def test_when_a_backtick_value_holds_spaces_then_it_is_a_command_not_a_secret() -> None:
+    from ragseal.classification._secrets import AssignedSecretRecognizer
+
+    assert found(AssignedSecretRecognizer(), "SUMO_SECRET=`etcdctl get /sumo_secret`") == []
+    assert found(AssignedSecretRecognizer(), "SUMO_SECRET=`Zq8mK2vX9pL4`") == ["Zq8mK2vX9pL4"]

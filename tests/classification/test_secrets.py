@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from ragseal.classification._secrets import (
-    SECRET_ENTITIES,
     AwsAccessKeyRecognizer,
     BearerTokenRecognizer,
     JwtRecognizer,
@@ -12,7 +11,6 @@ from ragseal.classification._secrets import (
     KnownTokenRecognizer,
     PasswordRecognizer,
     PrivateKeyRecognizer,
-    secret_recognizers,
     shannon_entropy,
 )
 
@@ -244,10 +242,3 @@ def test_when_entropy_then_bits_per_character() -> None:
     assert shannon_entropy("") == 0.0
     assert shannon_entropy("aaaa") == 0.0
     assert shannon_entropy("abcd") == pytest.approx(2.0)
-
-
-def test_when_secret_entities_requested_then_only_their_recognizers_built() -> None:
-    assert [r.supported_entities for r in secret_recognizers({"PASSWORD"})] == [["PASSWORD"]]
-    every = {e for r in secret_recognizers(SECRET_ENTITIES) for e in r.supported_entities}
-    assert every == SECRET_ENTITIES
-    assert secret_recognizers(set()) == []

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from ragseal.classification import parse_policy
 from ragseal.classification._classifier import Classifier
-from ragseal.classification._detectors import trim_at_deny_list
+from ragseal.classification._corrections import trim_at_deny_list
 from ragseal.classification._findings import Finding
 
 POLICY: dict[str, Any] = {

@@ -229,7 +229,7 @@ def test_an_ner_organisation_inside_a_validated_ip_address_is_dropped() -> None:
 
 
 def test_an_ner_organisation_overlapping_a_card_is_cut_back_to_its_words() -> None:
-    from ragseal.classification._detectors import trim_ner_overlaps
+    from ragseal.classification._corrections import trim_ner_overlaps
 
     text = "Card 4111 1111 1111 1111 on file"
     findings = [Finding("ORGANIZATION", 0, 24, 0.85), Finding("CREDIT_CARD", 5, 24, 1.0)]

