@@ -64,8 +64,7 @@ def tenant() -> None:
 
 
 def _set(name: str, frozen: bool, reason: str) -> None:
-    from ragseal.store._freeze import TenantFreezes
-
+    from ._control_plane import open_freezes
     from .cli import _audit, _operator, _services
 
     _check_tenant(name)
@@ -73,7 +72,7 @@ def _set(name: str, frozen: bool, reason: str) -> None:
         raise click.BadParameter("must be a short code (a-z, 0-9, _ -)", param_hint="--reason")
     with _services() as services:
         actor = _operator(name)
-        freezes = TenantFreezes(services.settings.keyring_dir)
+        freezes = open_freezes(services.settings)
         try:
             changed = freezes.set(name, frozen, actor=actor.sub, reason=reason)
         finally:
@@ -124,11 +123,10 @@ def tenant_status(as_json: bool) -> None:
     Example:
       ragseal tenant status --json
     """
-    from ragseal.store._freeze import TenantFreezes
-
+    from ._control_plane import open_freezes
     from .cli import _echo_json, _settings
 
-    freezes = TenantFreezes(_settings().keyring_dir)
+    freezes = open_freezes(_settings())
     try:
         frozen, history = sorted(freezes.frozen()), freezes.history()
     finally:

@@ -1011,12 +1011,12 @@ def audit_verify(as_json: bool) -> None:
     Example:
       ragseal audit verify && echo intact
     """
-    from ragseal.store import verify_audit
+    from ._control_plane import verify_trail
 
     settings = _settings()
     with _services(store=False, existing=True) as services:
         key = services.keys.secret("audit-seal")
-    report = verify_audit(settings.data_dir / "audit", key)
+    report = verify_trail(settings, key)
     if as_json:
         _echo_json(report.as_dict())
     else:
@@ -1038,14 +1038,14 @@ def audit_export(since: str | None) -> None:
       ragseal audit export --since 24h >> siem.jsonl
       ragseal audit export --since 2026-03-01T00:00:00Z
     """
-    from ragseal.store import read_audit
-
     from ._cli_support import require_data_dir
+    from ._control_plane import read_trail, uses_database
 
     cutoff = _parse_since(since) if since else None
     settings = _settings()
-    require_data_dir(settings)
-    for record in read_audit(settings.data_dir / "audit", cutoff):
+    if not uses_database(settings):
+        require_data_dir(settings)
+    for record in read_trail(settings, cutoff):
         click.echo(json.dumps(record, sort_keys=True, separators=(",", ":"),
                               ensure_ascii=False))
 

@@ -36,7 +36,7 @@ import re
 import secrets
 import socket
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -366,15 +366,24 @@ def _parse_lines(path: Path) -> Iterator[tuple[int, dict[str, object] | None]]:
 def _verify_chain(path: Path, key: bytes,
                   heads: dict[str, dict[int, str]]) -> tuple[AuditProblem | None, int, int, int]:
     """Check one chain; returns (first problem, records, seals, unsealed events)."""
-    replica = path.name[: -len(_SUFFIX)]
+    return verify_records(path.name, path.name[: -len(_SUFFIX)], _parse_lines(path), key,
+                          heads)
+
+
+def verify_records(name: str, replica: str,
+                   records: Iterable[tuple[int, dict[str, object] | None]], key: bytes,
+                   heads: dict[str, dict[int, str]]) -> tuple[AuditProblem | None, int, int, int]:
+    """Check one chain's records, in order (wherever they are stored: a file, a
+    database table); returns (first problem, records, seals, unsealed events)
+    and puts the chain's seal hashes by seq into ``heads[replica]``."""
     seal_hashes: dict[int, str] = {}
     heads[replica] = seal_hashes
     prev, every, since, seals, count = GENESIS, 0, 0, 0, 0
 
     def bad(seq: int | None, problem: str) -> tuple[AuditProblem, int, int, int]:
-        return AuditProblem(path.name, seq, problem), count, seals, since
+        return AuditProblem(name, seq, problem), count, seals, since
 
-    for number, rec in _parse_lines(path):
+    for number, rec in records:
         if rec is None:
             return bad(number, "not a JSON record (line edited or torn)")
         seq = rec.get("seq")
