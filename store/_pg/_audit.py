@@ -142,8 +142,11 @@ class PgAuditLog:
                 checkpoint_seq: int | None = None) -> str:
         self._settle()
         record, line = self._build(fields)
+        # An event is one INSERT (autocommit: one round trip); a seal and its
+        # checkpoint are one transaction.
+        block = self._db.statement if checkpoint_seq is None else self._db.transaction
         try:
-            with self._db.transaction() as conn:
+            with block() as conn:
                 conn.execute("INSERT INTO ragseal_audit (replica, seq, line) VALUES (%s, %s, %s)",
                              (self.replica, self._seq, line))
                 if checkpoint_seq is not None:
@@ -172,7 +175,7 @@ class PgAuditLog:
             return
         seq, hash_, line = self._unsettled
         try:
-            with self._db.transaction() as conn:
+            with self._db.statement() as conn:
                 row = conn.execute("SELECT line FROM ragseal_audit WHERE replica = %s"
                                    " AND seq = %s", (self.replica, seq)).fetchone()
         except ControlPlaneUnavailable:

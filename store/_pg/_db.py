@@ -123,8 +123,12 @@ MIGRATIONS: tuple[str, ...] = (
 class Database:
     """One connection pool on the control-plane database, schema migrated.
 
-    Use :meth:`transaction` for every statement: it lends a connection and
-    commits when the block ends (rolls back on an exception); driver and
+    :meth:`transaction` lends a connection inside one transaction (committed
+    when the block ends, rolled back on an exception); :meth:`statement` lends
+    one in autocommit mode, for a block of ONE statement (a read, or a write
+    atomic by itself): one round trip instead of three (``BEGIN`` and
+    ``COMMIT`` are round trips of their own), which is most of what the
+    control plane adds to a request (benchmarks/control_plane.py). Driver and
     pool failures become :class:`ControlPlaneUnavailable`.
     """
 
@@ -133,7 +137,8 @@ class Database:
         self.redacted = redact_url(url)
         self._pool = ConnectionPool(
             url, min_size=1, max_size=max_size, open=False, timeout=ACQUIRE_TIMEOUT_S,
-            kwargs={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "ragseal"},
+            kwargs={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "ragseal",
+                    "autocommit": True},
             name="ragseal-control-plane")
         try:
             # One direct connection first: a refused or unreachable server fails
@@ -157,6 +162,12 @@ class Database:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[psycopg.Connection[TupleRow]]:
         """A pooled connection inside one transaction (committed at the end)."""
+        with self.statement() as conn, conn.transaction():
+            yield conn
+
+    @contextlib.contextmanager
+    def statement(self) -> Iterator[psycopg.Connection[TupleRow]]:
+        """A pooled connection in autocommit mode: each statement commits alone."""
         try:
             with self._pool.connection() as conn:
                 yield conn

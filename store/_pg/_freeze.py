@@ -59,14 +59,14 @@ class PgTenantFreezes:
 
     def frozen(self) -> frozenset[str]:
         """The frozen tenants, read from the database (no cache)."""
-        with self._db.transaction() as conn:
+        with self._db.statement() as conn:
             rows = conn.execute(
                 "SELECT DISTINCT ON (tenant) tenant, frozen FROM ragseal_freezes"
                 " ORDER BY tenant, seq DESC").fetchall()
         return frozenset(str(t) for t, f in rows if f)
 
     def history(self, tenant: str | None = None) -> list[FreezeEvent]:
-        with self._db.transaction() as conn:
+        with self._db.statement() as conn:
             rows = conn.execute(
                 "SELECT tenant, frozen, actor, reason, at FROM ragseal_freezes"
                 " WHERE %s::text IS NULL OR tenant = %s ORDER BY seq",

@@ -115,6 +115,16 @@ class PgKeyring:
             raise KeyringError("the key provider's database is unavailable; the request "
                                "was not served (docs/CONTROL-PLANE.md)") from None
 
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Conn]:
+        """Autocommit reads (one round trip each): what a request needs."""
+        try:
+            with self._db.statement() as conn:
+                yield conn
+        except ControlPlaneUnavailable:
+            raise KeyringError("the key provider's database is unavailable; the request "
+                               "was not served (docs/CONTROL-PLANE.md)") from None
+
     @staticmethod
     def _lock_doc(conn: Conn, doc_id: str, tenant: str) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
@@ -210,11 +220,11 @@ class PgKeyring:
                               _dek_aad(doc_id, tenant, current))
 
     def data_key(self, doc_id: str, tenant: str, version: str | None = None) -> bytes:
-        with self._tx() as conn:
+        with self._read() as conn:  # one statement: the key and its version together
             return self._data_key(conn, doc_id, tenant, version)
 
     def current_version(self, doc_id: str, tenant: str) -> str | None:
-        with self._tx() as conn:
+        with self._read() as conn:
             return self._current(conn, doc_id, tenant)
 
     def make_current(self, doc_id: str, tenant: str, version: str) -> None:
@@ -319,6 +329,11 @@ class PgKeyring:
             raise KeyringError("an installation secret failed to open") from None
 
     def secret(self, purpose: str) -> bytes:
+        with self._read() as conn:
+            row = conn.execute("SELECT kek_version, wrapped FROM ragseal_secrets"
+                               " WHERE purpose = %s", (purpose,)).fetchone()
+            if row is not None:
+                return self._open_secret(conn, purpose, int(row[0]), _b(row[1]))
         with self._tx() as conn:
             row = conn.execute("SELECT kek_version, wrapped FROM ragseal_secrets"
                                " WHERE purpose = %s", (purpose,)).fetchone()

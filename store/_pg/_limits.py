@@ -42,6 +42,22 @@ RETURNING tokens, allowed
 """
 
 
+_SEEN = """
+WITH recent AS (
+    SELECT id, kind, skeleton, text_hash FROM ragseal_probe_recent
+    WHERE tenant = %(tenant)s AND sub = %(sub)s ORDER BY id DESC LIMIT %(recent)s),
+added AS (
+    INSERT INTO ragseal_probe_recent (tenant, sub, kind, skeleton, text_hash)
+    VALUES (%(tenant)s, %(sub)s, %(kind)s, %(skeleton)s, %(text)s) RETURNING id),
+dropped AS (
+    DELETE FROM ragseal_probe_recent WHERE tenant = %(tenant)s AND sub = %(sub)s
+    AND id < (SELECT COALESCE(MIN(id), 0) FROM recent)
+    AND (SELECT COUNT(*) FROM recent) >= %(recent)s)
+SELECT EXISTS (SELECT 1 FROM recent WHERE kind = %(kind)s AND skeleton = %(skeleton)s
+               AND text_hash <> %(text)s)
+"""
+
+
 class PgRateLimiter:
     """The API's rate limiter (``acquire``/``enabled``) with buckets in the database.
 
@@ -72,7 +88,7 @@ class PgRateLimiter:
         """Take one token for ``key``: None when allowed, else seconds to wait."""
         if not self.enabled:
             return None
-        with self._db.transaction() as conn:
+        with self._db.statement() as conn:  # one atomic upsert
             row = conn.execute(_TAKE, {"tenant": key[0], "sub": key[1],
                                        "cap": float(self.per_minute), "rate": self._rate,
                                        "now": self._clock()}).fetchone()
@@ -114,22 +130,12 @@ class PgProbeCounters:
         return score, counts
 
     def seen(self, key: Key, kind: str, skeleton_hash: str, text_hash: str) -> bool:
-        with self._db.transaction() as conn:
-            conn.execute(self._ROW, key)
-            conn.execute(self._LOCKED, key)  # one writer per principal at a time
-            row = conn.execute(
-                "SELECT EXISTS (SELECT 1 FROM (SELECT kind, skeleton, text_hash"
-                " FROM ragseal_probe_recent WHERE tenant = %s AND sub = %s"
-                " ORDER BY id DESC LIMIT %s) r"
-                " WHERE r.kind = %s AND r.skeleton = %s AND r.text_hash <> %s)",
-                (*key, _RECENT, kind, skeleton_hash, text_hash)).fetchone()
-            conn.execute("INSERT INTO ragseal_probe_recent (tenant, sub, kind, skeleton,"
-                         " text_hash) VALUES (%s, %s, %s, %s, %s)",
-                         (*key, kind, skeleton_hash, text_hash))
-            conn.execute("DELETE FROM ragseal_probe_recent WHERE tenant = %s AND sub = %s"
-                         " AND id <= (SELECT id FROM ragseal_probe_recent WHERE tenant = %s"
-                         " AND sub = %s ORDER BY id DESC OFFSET %s LIMIT 1)",
-                         (*key, *key, _RECENT))
+        # One statement (one round trip, atomic): the check sees the rows before
+        # this insert, and the delete keeps the newest _RECENT of them.
+        with self._db.statement() as conn:
+            row = conn.execute(_SEEN, {"tenant": key[0], "sub": key[1], "kind": kind,
+                                       "skeleton": skeleton_hash, "text": text_hash,
+                                       "recent": _RECENT}).fetchone()
         return bool(row[0]) if row else False
 
     def strike(self, key: Key, now: float, base: float, cap: float, forgive: float) -> float:
@@ -149,7 +155,7 @@ class PgProbeCounters:
         return penalty
 
     def throttled(self, key: Key, now: float) -> float:
-        with self._db.transaction() as conn:
+        with self._db.statement() as conn:
             row = conn.execute("SELECT until FROM ragseal_probe_counters"
                                " WHERE tenant = %s AND sub = %s", key).fetchone()
         return max(0.0, float(row[0]) - now) if row is not None else 0.0

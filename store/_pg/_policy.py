@@ -45,33 +45,41 @@ class PgPolicyStore:
         except ControlPlaneUnavailable:
             raise PolicyStoreError("the policy store's database is unavailable") from None
 
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[psycopg.Connection[TupleRow]]:
+        try:
+            with self._db.statement() as conn:
+                yield conn
+        except ControlPlaneUnavailable:
+            raise PolicyStoreError("the policy store's database is unavailable") from None
+
     @staticmethod
     def _row(row: TupleRow) -> PolicyVersion:
         return PolicyVersion(str(row[0]), int(row[1]), str(row[2]), str(row[3]),
                              float(row[4]), str(row[5]))
 
     def head(self, tenant: str) -> int:
-        with self._tx() as conn:
+        with self._read() as conn:
             row = conn.execute("SELECT MAX(version) FROM ragseal_policy_versions"
                                " WHERE tenant = %s", (tenant,)).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
     def get(self, tenant: str, version: int) -> PolicyVersion | None:
-        with self._tx() as conn:
+        with self._read() as conn:
             row = conn.execute(f"SELECT {_COLUMNS} FROM ragseal_policy_versions"  # noqa: S608
                                " WHERE tenant = %s AND version = %s",
                                (tenant, version)).fetchone()
         return self._row(row) if row else None
 
     def latest(self, tenant: str) -> PolicyVersion | None:
-        with self._tx() as conn:
+        with self._read() as conn:
             row = conn.execute(f"SELECT {_COLUMNS} FROM ragseal_policy_versions"  # noqa: S608
                                " WHERE tenant = %s ORDER BY version DESC LIMIT 1",
                                (tenant,)).fetchone()
         return self._row(row) if row else None
 
     def versions(self, tenant: str) -> list[PolicyVersion]:
-        with self._tx() as conn:
+        with self._read() as conn:
             rows = conn.execute(f"SELECT {_COLUMNS} FROM ragseal_policy_versions"  # noqa: S608
                                 " WHERE tenant = %s ORDER BY version", (tenant,)).fetchall()
         return [self._row(r) for r in rows]
