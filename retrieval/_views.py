@@ -9,13 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from typing import Protocol
 
 from ragseal.classification import Finding, Policy
 from ragseal.classification._masking import MaskedText, Pseudonymizer, mask
 from ragseal.store import (
     DataKeyNotFound,
     Hit,
-    KeyProvider,
     Labels,
     SealedChunk,
     SealError,
@@ -24,12 +24,47 @@ from ragseal.store import (
 
 from ._principal import Principal
 
-__all__ = ["ChunkView", "open_hit", "render"]
+__all__ = ["ChunkView", "DataKeys", "RequestKeys", "open_hit", "render"]
 
 log = logging.getLogger(__name__)
 
 
-def open_hit(hit: Hit, policy: Policy, keys: KeyProvider) -> SealedChunk | None:
+class DataKeys(Protocol):
+    """What opening a chunk needs of a key provider."""
+
+    def data_key(self, doc_id: str, tenant: str, version: str | None = None) -> bytes: ...
+
+
+class RequestKeys:
+    """The data keys ONE request opens, each read from the key provider once.
+
+    A retrieve opens up to ``top_k`` chunks, often of a few documents; with
+    the shared control plane every read is a database round trip. Made per
+    request and dropped with it, so an erasure still applies to the next
+    request on every replica (docs/CONTROL-PLANE.md: data keys are not cached).
+    """
+
+    def __init__(self, keys: DataKeys) -> None:
+        self._keys = keys
+        self._found: dict[tuple[str, str, str | None], bytes | None] = {}
+
+    def __repr__(self) -> str:
+        return f"RequestKeys(read={len(self._found)})"
+
+    def data_key(self, doc_id: str, tenant: str, version: str | None = None) -> bytes:
+        slot = (doc_id, tenant, version)
+        if slot not in self._found:
+            try:
+                self._found[slot] = self._keys.data_key(doc_id, tenant, version)
+            except DataKeyNotFound:
+                self._found[slot] = None
+        key = self._found[slot]
+        if key is None:
+            raise DataKeyNotFound
+        return key
+
+
+def open_hit(hit: Hit, policy: Policy, keys: DataKeys) -> SealedChunk | None:
     """Open one hit; ``None`` (and a log line with ids only) if it must not be served."""
     p = hit.payload
     try:
