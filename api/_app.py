@@ -24,12 +24,12 @@ from ragseal.store import AuditError
 from ._auth import TokenVerifier
 from ._beside import StoreChannel, store_channel
 from ._container import Services
+from ._control_plane import install_control_plane
 from ._edge import EdgeMiddleware
 from ._errors import ApiError, install_error_handlers
 from ._incident import GuardedPrincipal, note_denied, note_inspect, note_query
 from ._incident import install as install_incident
 from ._limits import (
-    RateLimiter,
     TimeoutMiddleware,
     rate_limited_principal,
 )
@@ -269,7 +269,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    install_control_plane(app, settings)  # rate limits: memory or the shared database
     app.state.request_timeout = settings.request_timeout_seconds or None
     app.add_middleware(TimeoutMiddleware)  # inside EdgeMiddleware: its 503s are counted
     max_body = settings.max_body_bytes

@@ -29,6 +29,7 @@ from ._settings import Settings
 if TYPE_CHECKING:
     from ragseal.classification import Classifier
     from ragseal.ingest import Chunker, Embedder
+    from ragseal.store._pg import PgAuditLog, PgKeyring
 
     from ._policies import InForce, TenantPolicies
     from ._policy_relabel import TenantRelabels
@@ -91,11 +92,10 @@ class Services:
     @cached_property
     def policies(self) -> TenantPolicies:
         """Each tenant's policy in force: the base, or its newest stored version."""
-        from ragseal.store import SqlitePolicyStore
-
+        from ._control_plane import open_policy_store
         from ._policies import TenantPolicies
 
-        policies = TenantPolicies(self._policy, SqlitePolicyStore(self.settings.keyring_dir),
+        policies = TenantPolicies(self._policy, open_policy_store(self.settings),
                                   recheck=self.settings.policy_recheck_seconds)
         policies.on_change = self._policy_changed
         return policies
@@ -152,8 +152,11 @@ class Services:
 
     # -- keys and ids -----------------------------------------------------
     @cached_property
-    def keys(self) -> LocalKeyring:
-        return LocalKeyring(self.settings.keyring_dir, self.settings.master_key_bytes())
+    def keys(self) -> LocalKeyring | PgKeyring:
+        """Keyring folder, or the shared control plane (``RAGSEAL_DATABASE_URL``)."""
+        from ._control_plane import open_keyring
+
+        return open_keyring(self.settings)
 
     @cached_property
     def ids(self) -> IdHasher:
@@ -172,9 +175,12 @@ class Services:
         return RetrievalIds(self.keys.secret("retrieval-ids"), self.settings.retrieval_id_ttl)
 
     @cached_property
-    def audit(self) -> AuditLog:
-        """This process's audit chain under ``data_dir/audit`` (docs/AUDIT.md)."""
-        return AuditLog(self.settings.data_dir / "audit", self.keys.secret("audit-seal"))
+    def audit(self) -> AuditLog | PgAuditLog:
+        """This process's audit chain under ``data_dir/audit``, or in the shared
+        control plane (docs/AUDIT.md, docs/CONTROL-PLANE.md)."""
+        from ._control_plane import open_audit
+
+        return open_audit(self.settings, self.keys.secret("audit-seal"))
 
     # -- models and store -------------------------------------------------
     @cached_property

@@ -30,6 +30,7 @@ from prometheus_client import Counter
 from ragseal.retrieval import InspectResult, Principal
 from ragseal.store import AuditError, TenantFreezes
 
+from ._control_plane import open_freezes, probe_counters
 from ._errors import ApiError
 from ._limits import rate_limited_principal
 from ._probing import Alert, ProbeGuard
@@ -69,6 +70,7 @@ def install(app: FastAPI, settings: Settings, *, audit: Callable[..., None],
     def keyed(text: str) -> str:
         return str(app.state.services.ids.keyed_hash("probe", text))
 
+    counters, clock = probe_counters(settings)  # memory, or the shared database
     app.state.probe = ProbeGuard(
         threshold=settings.probe_threshold,
         half_life=settings.probe_half_life_seconds,
@@ -77,8 +79,10 @@ def install(app: FastAPI, settings: Settings, *, audit: Callable[..., None],
         forgive=settings.probe_forgive_seconds,
         keyed_hash=keyed,
         on_alert=on_alert,
+        counters=counters,
+        clock=clock,
     )
-    app.state.freezes = TenantFreezes(settings.keyring_dir)
+    app.state.freezes = open_freezes(settings)
     app.state.incident_counters = (throttled, frozen_refused)
     app.state.note_denied = lambda principal, route: note_denied(app, principal, route)
     app.include_router(quarantine_router(audit=audit, require_role=require_role))

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = Field(default=None, min_length=1, max_length=1024)
     keyring: Path | None = None
     master_key: SecretStr | None = None
+    database_url: SecretStr | None = None
+    """``postgresql://...``: the control plane replicas share (docs/CONTROL-PLANE.md);
+    unset, keys, policies, freezes and audit stay in the keyring and data folders."""
 
     # Operational limits.
     retrieval_id_ttl: int = Field(default=900, ge=1, le=7 * 24 * 3600)
@@ -197,6 +200,16 @@ class Settings(BaseSettings):
         if value is None:
             return None
         return cls._valid_qdrant_url(value)  # same rules: http(s), a host, no credentials
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        from ragseal.store._pg_url import check_database_url
+
+        check_database_url(value.get_secret_value())  # ValueError names the rule, not the URL
+        return value
 
     @model_validator(mode="after")
     def _upstream_consistent(self) -> Settings:

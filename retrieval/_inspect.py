@@ -49,7 +49,7 @@ from ._access import access_filter
 from ._exfil import find_exfiltration
 from ._principal import Principal
 from ._retrieval_id import RetrievalIds, RetrievalSession
-from ._views import open_hit, render
+from ._views import RequestKeys, open_hit, render
 
 __all__ = ["BLOCKED_NOTICE", "SECRET_TYPES", "InspectFinding", "InspectResult", "Inspector"]
 
@@ -279,10 +279,11 @@ class Inspector:
         if session is None or not session.chunk_ids or self._store is None or self._keys is None:
             return _Shown("")
         views: list[str] = []
+        keys = RequestKeys(self._keys)  # each data key read once per request
         for hit in self._store.retrieve(session.chunk_ids):
             if not matches(hit.payload, access):
                 continue
-            opened = open_hit(hit, policy, self._keys)
+            opened = open_hit(hit, policy, keys)
             if opened is not None:
                 views.append(render(opened[1], principal, policy, self._pseudonyms).masked.text)
         return _Shown("\n".join(views))

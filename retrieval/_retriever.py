@@ -23,7 +23,7 @@ from ._context import FencedChunk, fence
 from ._principal import Principal
 from ._query import mask_query
 from ._retrieval_id import RetrievalIds
-from ._views import open_hit, render
+from ._views import RequestKeys, open_hit, render
 
 __all__ = ["InjectionView", "RetrievedChunk", "Retrieval", "Retriever"]
 
@@ -150,13 +150,14 @@ class Retriever:
         dropped = 0
         seen: set[str] = set()
         mapping: dict[str, str] = {}
+        keys = RequestKeys(self._keys)  # each data key read once per request
         while True:
             hits = self._store.search(vector, access, limit)
             exhausted = len(hits) < limit  # nothing deeper to find
             if masked.tags:
                 hits = _fuse(hits, self._store.search(vector, access, limit, tags=masked.tags))
             dropped += self._take(hits, seen, chunks, top_k, access, policy, principal,
-                                  mapping if pseudonymize else None)
+                                  mapping if pseudonymize else None, keys)
             if len(chunks) >= top_k or exhausted or limit >= ceiling:
                 break
             limit = min(limit * 2, ceiling)
@@ -181,6 +182,7 @@ class Retriever:
         policy: Policy,
         principal: Principal,
         mapping: dict[str, str] | None,
+        keys: RequestKeys,
     ) -> int:
         """Open hits not seen before, best first, into ``chunks`` (up to
         ``top_k``); returns how many were dropped."""
@@ -196,7 +198,7 @@ class Retriever:
                 log.error("engine returned a point outside the access filter chunk_id=%s",
                           hit.id, extra={"chunk_id": hit.id})
                 continue
-            opened = open_hit(hit, policy, self._keys)
+            opened = open_hit(hit, policy, keys)
             if opened is None:
                 dropped += 1
                 continue

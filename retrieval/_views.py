@@ -7,12 +7,12 @@ retrieval showed, to tell a legitimately revealed value from a leak).
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from ragseal.classification import Finding, MaskedText, Policy, Pseudonymizer, mask
 from ragseal.store import (
     DataKeyNotFound,
     Hit,
-    KeyProvider,
     SealedChunk,
     SealError,
     StoredChunk,
@@ -20,13 +20,48 @@ from ragseal.store import (
 
 from ._principal import Principal
 
-__all__ = ["ChunkView", "open_hit", "render"]
+__all__ = ["ChunkView", "DataKeys", "RequestKeys", "open_hit", "render"]
 
 log = logging.getLogger(__name__)
 
 
+class DataKeys(Protocol):
+    """What opening a chunk needs of a key provider."""
+
+    def data_key(self, doc_id: str, tenant: str, version: str | None = None) -> bytes: ...
+
+
+class RequestKeys:
+    """The data keys ONE request opens, each read from the key provider once.
+
+    A retrieve opens up to ``top_k`` chunks, often of a few documents; with
+    the shared control plane every read is a database round trip. Made per
+    request and dropped with it, so an erasure still applies to the next
+    request on every replica (docs/CONTROL-PLANE.md: data keys are not cached).
+    """
+
+    def __init__(self, keys: DataKeys) -> None:
+        self._keys = keys
+        self._found: dict[tuple[str, str, str | None], bytes | None] = {}
+
+    def __repr__(self) -> str:
+        return f"RequestKeys(read={len(self._found)})"
+
+    def data_key(self, doc_id: str, tenant: str, version: str | None = None) -> bytes:
+        slot = (doc_id, tenant, version)
+        if slot not in self._found:
+            try:
+                self._found[slot] = self._keys.data_key(doc_id, tenant, version)
+            except DataKeyNotFound:
+                self._found[slot] = None
+        key = self._found[slot]
+        if key is None:
+            raise DataKeyNotFound
+        return key
+
+
 def open_hit(
-    hit: Hit, policy: Policy, keys: KeyProvider
+    hit: Hit, policy: Policy, keys: DataKeys
 ) -> tuple[StoredChunk, SealedChunk] | None:
     """Open one hit: its stored form and what its seal holds; ``None`` (and a
     log line with ids only) if it must not be served."""

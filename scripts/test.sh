@@ -6,6 +6,12 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh --test || exit $?
+# The shared control plane's tests need PostgreSQL (docs/CONTROL-PLANE.md): start
+# one and make those tests fail, not skip, when it is missing.
+if [[ -z "${RAGSEAL_TEST_DATABASE_URL:-}" ]]; then
+  RAGSEAL_TEST_DATABASE_URL="$(scripts/postgres.sh)" || exit $?
+fi
+export RAGSEAL_TEST_DATABASE_URL RAGSEAL_REQUIRE_POSTGRES=1
 .venv/bin/python -m pytest "$@"
 rc=$?
 if [[ $rc -eq 5 ]]; then

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ._audit import _CHECKPOINT, _SUFFIX, GENESIS, _digest, _mac, _read_checkpoint
 
-__all__ = ["AuditProblem", "AuditReport", "read_audit", "verify_audit"]
+__all__ = ["AuditProblem", "AuditReport", "read_audit", "verify_audit", "verify_records"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,15 +68,24 @@ def _parse_lines(path: Path) -> Iterator[tuple[int, dict[str, object] | None]]:
 def _verify_chain(path: Path, key: bytes,
                   heads: dict[str, dict[int, str]]) -> tuple[AuditProblem | None, int, int, int]:
     """Check one chain; returns (first problem, records, seals, unsealed events)."""
-    replica = path.name[: -len(_SUFFIX)]
+    return verify_records(path.name, path.name[: -len(_SUFFIX)], _parse_lines(path), key,
+                          heads)
+
+
+def verify_records(name: str, replica: str,
+                   records: Iterable[tuple[int, dict[str, object] | None]], key: bytes,
+                   heads: dict[str, dict[int, str]]) -> tuple[AuditProblem | None, int, int, int]:
+    """Check one chain's records, in order (wherever they are stored: a file, a
+    database table); returns (first problem, records, seals, unsealed events)
+    and puts the chain's seal hashes by seq into ``heads[replica]``."""
     seal_hashes: dict[int, str] = {}
     heads[replica] = seal_hashes
     prev, every, since, seals, count = GENESIS, 0, 0, 0, 0
 
     def bad(seq: int | None, problem: str) -> tuple[AuditProblem, int, int, int]:
-        return AuditProblem(path.name, seq, problem), count, seals, since
+        return AuditProblem(name, seq, problem), count, seals, since
 
-    for number, rec in _parse_lines(path):
+    for number, rec in records:
         if rec is None:
             return bad(number, "not a JSON record (line edited or torn)")
         seq = rec.get("seq")

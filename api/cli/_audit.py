@@ -54,12 +54,12 @@ def audit_verify(as_json: bool) -> None:
     Example:
       ragseal audit verify && echo intact
     """
-    from ragseal.store import verify_audit
+    from .._control_plane import verify_trail
 
     settings = load_settings()
     with command_services(store=False, existing=True) as services:
         key = services.keys.secret("audit-seal")
-    report = verify_audit(settings.data_dir / "audit", key)
+    report = verify_trail(settings, key)
     if as_json:
         echo_json(report.as_dict())
     else:
@@ -81,13 +81,13 @@ def audit_export(since: str | None) -> None:
       ragseal audit export --since 24h >> siem.jsonl
       ragseal audit export --since 2026-03-01T00:00:00Z
     """
-    from ragseal.store import read_audit
-
+    from .._control_plane import read_trail, uses_database
     from ._checks import require_data_dir
 
     cutoff = _parse_since(since) if since else None
     settings = load_settings()
-    require_data_dir(settings)
-    for record in read_audit(settings.data_dir / "audit", cutoff):
+    if not uses_database(settings):
+        require_data_dir(settings)
+    for record in read_trail(settings, cutoff):
         click.echo(json.dumps(record, sort_keys=True, separators=(",", ":"),
                               ensure_ascii=False))

@@ -35,8 +35,7 @@ def tenant() -> None:
 
 
 def _set(name: str, frozen: bool, reason: str) -> None:
-    from ragseal.store import TenantFreezes
-
+    from .._control_plane import open_freezes
     from ._common import command_services, operator_of, write_audit
 
     check_tenant(name)
@@ -44,7 +43,7 @@ def _set(name: str, frozen: bool, reason: str) -> None:
         raise click.BadParameter("must be a short code (a-z, 0-9, _ -)", param_hint="--reason")
     with command_services() as services:
         actor = operator_of(name)
-        freezes = TenantFreezes(services.settings.keyring_dir)
+        freezes = open_freezes(services.settings)
         try:
             changed = freezes.set(name, frozen, actor=actor.sub, reason=reason)
         finally:
@@ -95,11 +94,10 @@ def tenant_status(as_json: bool) -> None:
     Example:
       ragseal tenant status --json
     """
-    from ragseal.store import TenantFreezes
-
+    from .._control_plane import open_freezes
     from ._common import echo_json, load_settings
 
-    freezes = TenantFreezes(load_settings().keyring_dir)
+    freezes = open_freezes(load_settings())
     try:
         frozen, history = sorted(freezes.frozen()), freezes.history()
     finally:
