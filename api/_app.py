@@ -21,6 +21,7 @@ from ragseal.ingest import list_quarantine, release_document
 from ragseal.retrieval import Principal, RetrievalIdError
 from ragseal.store import AuditError
 
+from . import _cores as cores
 from ._auth import TokenVerifier
 from ._beside import StoreChannel, store_channel
 from ._container import Services
@@ -34,7 +35,7 @@ from ._limits import (
     rate_limited_principal,
 )
 from ._metrics import Metrics
-from ._routes_policy import add_policy_routes, mfa_missing, tenant_paths
+from ._routes_policy import add_policy_routes, mfa_missing
 from ._settings import Settings
 from ._uploads import UploadRunner, build_upload_router
 
@@ -290,9 +291,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                   query_hash=query_hash)
             raise ApiError(422, "invalid_request",
                            f"query is too long: at most {settings.max_query_chars} characters")
-        result = tenant_paths(svc, principal).retriever.retrieve(principal, body.query,
-                                        min(body.top_k, settings.max_top_k),
-                                        pseudonymize=body.pseudonymize)
+        result = cores.retrieve(app, svc, principal, body.query,  # a worker, if any
+                                min(body.top_k, settings.max_top_k),
+                                pseudonymize=body.pseudonymize)
         audit(svc, "retrieve", principal, top_k=body.top_k, query_hash=query_hash,
               returned=len(result.chunks), dropped=result.dropped,
               chunk_ids=[c.chunk_id for c in result.chunks],
@@ -310,8 +311,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 svc: ServicesDep) -> dict[str, object]:
         """Inspect a generated answer before it is shown."""
         try:
-            result = tenant_paths(svc, principal).inspector.inspect(
-                principal, body.answer, body.retrieval_id)
+            result = cores.inspect(app, svc, principal, body.answer, body.retrieval_id)
         except RetrievalIdError:
             note_denied(app, principal, "/v1/inspect")
             audit(svc, "inspect", principal, "denied", reason="invalid_retrieval_id",

@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from weakref import WeakKeyDictionary
 
 from ragseal.store import EdgeStore, RemoteStore, StoreError, StoreOwner, socket_path
 
@@ -85,18 +86,47 @@ class StoreChannel:
 
     def __init__(self, owner: StoreOwner | None) -> None:
         self.owner = owner
+        self.closed = False
 
     def close(self) -> None:
-        """Stop serving the store (before the store itself is closed)."""
+        """Stop serving the store (before the store itself is closed; idempotent)."""
+        self.closed = True
         if self.owner is not None:
             self.owner.close()
 
 
+_CHANNELS: WeakKeyDictionary[Services, StoreChannel] = WeakKeyDictionary()
+
+
 def store_channel(services: Services) -> StoreChannel:
-    """Open the store (taking its lock) and serve it to CLI commands beside us."""
-    store = services.store
-    if not isinstance(store, EdgeStore):
-        return StoreChannel(None)
+    """Serve the embedded store to CLI commands beside us, then open it (its lock).
+
+    The socket listens first: a command started while the store opens, or
+    while the server loads its models afterwards, connects and is answered
+    as soon as the store is open. Once per ``services``: the server's start
+    (``ragseal serve``) and the app's lifespan share one channel.
+    """
+    found = _CHANNELS.get(services)
+    if found is not None and not found.closed:
+        return found
     s = services.settings
-    return StoreChannel(StoreOwner(store, socket_path(s.data_dir, s.collection),
-                                   collection=s.collection, dim=store.dim))
+    opened = services.__dict__.get("store")
+    if s.qdrant_url or (opened is not None and not isinstance(opened, EdgeStore)):
+        channel = StoreChannel(None)  # no single owner
+    else:
+        owner = StoreOwner(opened, socket_path(s.data_dir, s.collection),
+                           collection=s.collection,
+                           dim=opened.dim if isinstance(opened, EdgeStore) else 384)
+        try:
+            store = services.store
+        except BaseException:
+            owner.close()
+            raise
+        if not isinstance(store, EdgeStore):
+            owner.close()
+            channel = StoreChannel(None)
+        else:
+            owner.attach(store, dim=store.dim)
+            channel = StoreChannel(owner)
+    _CHANNELS[services] = channel
+    return channel

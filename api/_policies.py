@@ -149,6 +149,12 @@ class TenantPolicies:
             self._base = policy
             self._cache.clear()
 
+    def forget(self, tenant: str) -> None:
+        """Drop the cached version of ``tenant``: the next :meth:`in_force` rereads
+        the store (a serving worker told of a newer version by the server)."""
+        with self._lock:
+            self._cache.pop(tenant, None)
+
     # -- reading ----------------------------------------------------------
     def _parse(self, stored: PolicyVersion) -> InForce:
         try:

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     """Seconds one uploaded document may take to ingest; past it the work is stopped."""
     max_token_ttl: int = Field(default=24 * 3600, ge=60, le=366 * 24 * 3600)
     """Longest token lifetime accepted: ``exp`` (and ``exp - iat``) at most this far ahead."""
+    workers: int | None = Field(default=None, ge=1, le=256)
+    """Processes ``ragseal serve`` runs ``/v1/retrieve`` and ``/v1/inspect`` in (api/_cores.py);
+    unset: one per core this process may use; 1: all in the server process."""
 
     # The OpenAI-compatible gateway (api/_gateway.py); off unless upstream_url is set.
     upstream_url: str | None = None

@@ -31,6 +31,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -217,6 +218,11 @@ class Ingestor:
         self._fingerprints = fingerprints
         # Called after every durable write (crash tests kill the process there).
         self._checkpoint = checkpoint or _no_checkpoint
+        # Excludes other writers of versions, in every process sharing the
+        # keyring (store/_writers.py); a provider without it: this process only.
+        writing = getattr(keys, "writing", None)
+        self._writing: Callable[[], AbstractContextManager[None]] = (
+            writing if callable(writing) else nullcontext)
 
     def doc_id(self, tenant: str, source: str) -> str:
         return self._ids.doc_id(tenant, source)
@@ -288,95 +294,97 @@ class Ingestor:
         spans = [(s, e) for s, e in self._chunker.split(shape) if masked.text[s:e].strip()]
         if not spans:
             raise IngestError("no text to ingest")
-        # A pending key: until make_current below, nothing sealed under it opens.
-        data_key = self._keys.ensure_data_key(doc_id, tenant, version=version)
-        self._checkpoint("key")
-        # Counted before sealing: the cap is enforced before the key is used.
-        self._keys.record_encryptions(doc_id, tenant, len(spans), version=version)
-        self._checkpoint("count")
-
+        # Embedded first: the heavy part runs before the write section, unlocked.
         vectors = self._embedder.embed([masked.text[s:e] for s, e in spans])
         if len(vectors) != len(spans):
             raise IngestError("embedder returned a wrong number of vectors")
-        points: list[Point] = []
-        top_rank = doc_rank
-        injection = policy.injection
-        flagged = held = 0
-        # The ids' MAC joins its parts with NUL: this is MAC("chunk", doc_id, version, index).
-        chunk_base = f"{doc_id}\x00{version}"
-        for index, (m_start, m_end) in enumerate(spans):
-            o_start = masked.to_original(m_start)
-            o_end = masked.to_original(m_end, end=True)
-            chunk_spans = _chunk_findings(findings, o_start, o_end)
-            rank = doc_rank
-            for f in chunk_spans:
-                rule = policy.entity_rule(f.entity)
-                if rule.gate:
-                    rank = max(rank, policy.rank(rule.level))
-            top_rank = max(top_rank, rank)
-            chunk_id = self._ids.chunk_id(chunk_base, index)
-            labels = Labels(
-                tenant=tenant,
-                doc_id=doc_id,
-                chunk_id=chunk_id,
-                level=policy.level_name(rank),
-                groups=acl.groups,
-                users=acl.users,
-            )
-            original = text[o_start:o_end]
-            # Scored on the original text: a principal may see it unmasked.
-            risk = score_injection(original, hidden=spans_overlap(hidden, o_start, o_end))
-            quarantined = int(injection.quarantine_at is not None
-                              and risk.score >= injection.quarantine_at)
-            flagged += risk.score >= injection.flag_at
-            held += quarantined
-            tags = sorted({
-                self._pseudonyms.search_tag(tenant, f.entity, original[f.start : f.end])
-                for f in chunk_spans
-            })
-            sealed = SealedChunk(
-                original,
-                tuple((f.entity, f.start, f.end, f.score) for f in chunk_spans),
-                source,
-                # What `ragseal relabel` needs to recompute the level later.
-                start=o_start,
-                acl_level=acl.level,
-                has_floor=True,
-            )
-            stored = StoredChunk(
-                tenant=tenant,
-                doc_id=doc_id,
-                chunk_id=chunk_id,
-                version=version,
-                level=rank,
-                groups=acl.groups,
-                users=acl.users,
-                tags=tuple(tags),
-                injection_score=risk.score,
-                injection_signals=tuple(risk.signals),
-                quarantined=quarantined,
-                policy_version=self.policy_version,
-                sealed=seal_chunk(data_key, labels, sealed.to_bytes()),
-                # Values (entities, numbers) are wildcards: whether an answer
-                # matches never depends on them (store/_fingerprints.py).
-                fingerprints=None if self._fingerprints is None else tuple(
-                    self._fingerprints.fingerprints(
-                        tenant, original, [(f.start, f.end) for f in chunk_spans])),
-            )
-            points.append(Point(id=chunk_id, vector=vectors[index], payload=stored.to_payload()))
+        with self._writing():  # one writer of versions at a time (store/_writers.py)
+            # A pending key: until make_current below, nothing sealed under it opens.
+            data_key = self._keys.ensure_data_key(doc_id, tenant, version=version)
+            self._checkpoint("key")
+            # Counted before sealing: the cap is enforced before the key is used.
+            self._keys.record_encryptions(doc_id, tenant, len(spans), version=version)
+            self._checkpoint("count")
+            points: list[Point] = []
+            top_rank = doc_rank
+            injection = policy.injection
+            flagged = held = 0
+            # The ids' MAC joins its parts with NUL: this is MAC("chunk", doc_id, version, index).
+            chunk_base = f"{doc_id}\x00{version}"
+            for index, (m_start, m_end) in enumerate(spans):
+                o_start = masked.to_original(m_start)
+                o_end = masked.to_original(m_end, end=True)
+                chunk_spans = _chunk_findings(findings, o_start, o_end)
+                rank = doc_rank
+                for f in chunk_spans:
+                    rule = policy.entity_rule(f.entity)
+                    if rule.gate:
+                        rank = max(rank, policy.rank(rule.level))
+                top_rank = max(top_rank, rank)
+                chunk_id = self._ids.chunk_id(chunk_base, index)
+                labels = Labels(
+                    tenant=tenant,
+                    doc_id=doc_id,
+                    chunk_id=chunk_id,
+                    level=policy.level_name(rank),
+                    groups=acl.groups,
+                    users=acl.users,
+                )
+                original = text[o_start:o_end]
+                # Scored on the original text: a principal may see it unmasked.
+                risk = score_injection(original, hidden=spans_overlap(hidden, o_start, o_end))
+                quarantined = int(injection.quarantine_at is not None
+                                  and risk.score >= injection.quarantine_at)
+                flagged += risk.score >= injection.flag_at
+                held += quarantined
+                tags = sorted({
+                    self._pseudonyms.search_tag(tenant, f.entity, original[f.start : f.end])
+                    for f in chunk_spans
+                })
+                sealed = SealedChunk(
+                    original,
+                    tuple((f.entity, f.start, f.end, f.score) for f in chunk_spans),
+                    source,
+                    # What `ragseal relabel` needs to recompute the level later.
+                    start=o_start,
+                    acl_level=acl.level,
+                    has_floor=True,
+                )
+                stored = StoredChunk(
+                    tenant=tenant,
+                    doc_id=doc_id,
+                    chunk_id=chunk_id,
+                    version=version,
+                    level=rank,
+                    groups=acl.groups,
+                    users=acl.users,
+                    tags=tuple(tags),
+                    injection_score=risk.score,
+                    injection_signals=tuple(risk.signals),
+                    quarantined=quarantined,
+                    policy_version=self.policy_version,
+                    sealed=seal_chunk(data_key, labels, sealed.to_bytes()),
+                    # Values (entities, numbers) are wildcards: whether an answer
+                    # matches never depends on them (store/_fingerprints.py).
+                    fingerprints=None if self._fingerprints is None else tuple(
+                        self._fingerprints.fingerprints(
+                            tenant, original, [(f.start, f.end) for f in chunk_spans])),
+                )
+                points.append(
+                    Point(id=chunk_id, vector=vectors[index], payload=stored.to_payload()))
 
-        self._store.upsert(points)
-        self._checkpoint("upsert")
-        try:
-            # The switch: one keyring transaction. Before it readers open only the
-            # old version, after it only the new one.
-            self._keys.make_current(doc_id, tenant, version)
-        except DataKeyNotFound:
-            # Another run swept our pending key (recover()): leave no trace.
-            self._drop_version(tenant, doc_id, version)
-            raise IngestError("document changed concurrently; run again") from None
-        self._checkpoint("switch")
-        removed = self._finish(tenant, doc_id, version)
+            self._store.upsert(points)
+            self._checkpoint("upsert")
+            try:
+                # The switch: one keyring transaction. Before it readers open only the
+                # old version, after it only the new one.
+                self._keys.make_current(doc_id, tenant, version)
+            except DataKeyNotFound:
+                # Another run swept our pending key (recover()): leave no trace.
+                self._drop_version(tenant, doc_id, version)
+                raise IngestError("document changed concurrently; run again") from None
+            self._checkpoint("switch")
+            removed = self._finish(tenant, doc_id, version)
 
         counts = Counter(f.entity for f in findings)
         elapsed = time.perf_counter() - started
@@ -465,7 +473,8 @@ class Ingestor:
         mine = _readable([h for h in hits if payload_version(h.payload) == version])
         if not mine:
             return None  # its points are gone: ingest it again under the same key
-        removed = self._finish(tenant, doc_id, version, hits)
+        with self._writing():
+            removed = self._finish(tenant, doc_id, version, hits)
         top = max(c.level for c in mine)
         flag_at = self.policy.injection.flag_at
         return IngestResult(
@@ -513,12 +522,14 @@ class Ingestor:
     def recover(self) -> int:
         """Remove every version that never became current (a run killed
         between sealing and switching). Run before a batch; returns the
-        number of points deleted. Assumes no other ingest runs meanwhile."""
+        number of points deleted. Holds the writers' lock: a version another
+        run is writing right now is never taken for a leftover."""
         removed = 0
-        for tenant, doc_id, version in self._keys.pending_versions():
-            if self._keys.current_version(doc_id, tenant) == version:
-                continue  # cannot happen with make_current; never delete current data
-            removed += self._drop_version(tenant, doc_id, version)
+        with self._writing():
+            for tenant, doc_id, version in self._keys.pending_versions():
+                if self._keys.current_version(doc_id, tenant) == version:
+                    continue  # cannot happen with make_current; never delete current data
+                removed += self._drop_version(tenant, doc_id, version)
         if removed:
             log.info("recovered interrupted ingest", extra={"points": removed})
         return removed
@@ -529,7 +540,12 @@ class Ingestor:
 
         Sources are sealed: each document's source is read from one of its
         chunks, opened with its current key (nothing about paths at rest).
+        Holds the writers' lock: another run's pending points are not orphans.
         """
+        with self._writing():
+            return self._sweep(tenant, keep)
+
+    def _sweep(self, tenant: str, keep: Callable[[str], bool]) -> tuple[list[str], int]:
         by_doc: dict[str, list[Hit]] = {}
         for hit in self._store.scroll(tenant):
             by_doc.setdefault(str(hit.payload.get("doc_id", "")), []).append(hit)

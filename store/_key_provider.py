@@ -56,7 +56,11 @@ class KeyProvider(Protocol):
         current key; :class:`DataKeyNotFound` if that version has no pending key."""
 
     def pending_versions(self) -> list[tuple[str, str, str]]:
-        """``(tenant, doc_id, version)`` of every key that never became current."""
+        """``(tenant, doc_id, version)`` of every key that never became current.
+
+        A provider that several processes share also offers ``writing()``: a
+        context manager that excludes the other writers of versions
+        (``LocalKeyring.writing``); ingestion holds it when present."""
 
     def secret(self, purpose: str) -> bytes:
         """A stable 32-byte installation secret for ``purpose``."""

@@ -61,6 +61,7 @@ from ._errors import StoreError
 from ._key_provider import KeyringStatus
 from ._master import decode_master_key
 from ._private import private_dir
+from ._writers import VersionWriters
 
 __all__ = [
     "MAX_ENCRYPTIONS_PER_KEY",
@@ -268,6 +269,7 @@ class LocalKeyring:
         self._db.execute("PRAGMA busy_timeout=30000")
         self._db.executescript(_SCHEMA)
         self._keks: dict[int, bytes] = {}
+        self._writers = VersionWriters(self._folder / "writers.lock")
         with self._tx():
             if self._db.execute("SELECT COUNT(*) FROM keks").fetchone()[0] == 0:
                 self._add_kek(1)
@@ -275,6 +277,11 @@ class LocalKeyring:
 
     def __repr__(self) -> str:
         return f"LocalKeyring(folder={str(self._folder)!r})"
+
+    def writing(self) -> contextlib.AbstractContextManager[None]:
+        """Exclusive, across processes: writing one document version (pending key
+        to switch), recovering abandoned ones, sweeping (``store/_writers.py``)."""
+        return self._writers.hold()
 
     # -- plumbing ---------------------------------------------------------
     @contextlib.contextmanager
@@ -304,14 +311,18 @@ class LocalKeyring:
         self._keks[version] = kek
 
     def _kek(self, version: int) -> bytes:
-        cached = self._keks.get(version)
-        if cached is not None:
-            return cached
+        # The state is read on every use, the unwrapped KEK only cached: a
+        # version another process retired (``ragseal keys retire`` beside a
+        # running server) stops opening anything here at once.
         row = self._db.execute(
             "SELECT wrapped, state FROM keks WHERE version = ?", (version,)
         ).fetchone()
         if row is None or row[0] is None or row[1] == "retired":
+            self._keks.pop(version, None)
             raise KeyringError(f"key-encryption key v{version} is retired or missing")
+        cached = self._keks.get(version)
+        if cached is not None:
+            return cached
         try:
             kek = _unwrap(self._master, row[0], _kek_aad(version))
         except InvalidTag:

@@ -41,19 +41,32 @@ _PEERCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 MAX_CONNECTIONS = 64  # each CLI command holds one
 
 
+#: Seconds a request that arrived before the store was open waits for it.
+READY_TIMEOUT_S = 600.0
+
+
 class StoreOwner:
     """Serve ``store`` on ``path`` until :meth:`close`.
 
     Args:
-        store: the store this process owns (an open ``EdgeStore``).
+        store: the store this process owns (an open ``EdgeStore``), or
+            ``None``: listen now, and let requests wait until :meth:`attach`
+            gives the store (a server listens before it opens the store and
+            loads its models, so a CLI command started meanwhile waits
+            instead of failing).
         path: the socket (``store._channel.socket_path``); its folder is
-            created 0700, a stale socket left by a killed owner is replaced.
+            created 0700, a stale socket left by a killed owner is replaced
+            (one that still answers belongs to a live server: refused).
         collection: name checked in each client's hello.
         dim: vector size checked in each client's hello.
     """
 
-    def __init__(self, store: VectorStore, path: Path, *, collection: str, dim: int) -> None:
+    def __init__(self, store: VectorStore | None, path: Path, *, collection: str,
+                 dim: int) -> None:
         self._store = store
+        self._ready = threading.Event()
+        if store is not None:
+            self._ready.set()
         self._path = Path(path)
         self._collection = collection
         self._dim = dim
@@ -83,6 +96,13 @@ class StoreOwner:
     def path(self) -> Path:
         return self._path
 
+    def attach(self, store: VectorStore, *, dim: int | None = None) -> None:
+        """Serve ``store`` from now on; requests that waited for it proceed."""
+        self._store = store
+        if dim is not None:
+            self._dim = dim
+        self._ready.set()
+
     def close(self) -> None:
         """Stop accepting, end every connection, remove the socket (idempotent).
 
@@ -92,6 +112,7 @@ class StoreOwner:
         if self._closed.is_set():
             return
         self._closed.set()
+        self._ready.set()  # requests waiting for a store that never came: answered
         with contextlib.suppress(OSError):
             # Wake the accept(): a connection to ourselves, then close.
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
@@ -162,6 +183,9 @@ class StoreOwner:
 
     def _answer(self, frame: bytes, cursors: OrderedDict[int, Iterator[Hit]],
                 numbers: Iterator[int]) -> bytes:
+        if not self._ready.wait(READY_TIMEOUT_S) or self._store is None:
+            return _error("the ragseal server did not open its store (stopping or failed); "
+                          "run the command again")
         try:
             request = wire.REQUEST.validate_json(frame)
         except ValidationError as exc:
@@ -187,6 +211,7 @@ class StoreOwner:
     def _run(self, request: Any, cursors: OrderedDict[int, Iterator[Hit]],
              numbers: Iterator[int]) -> object:
         store = self._store
+        assert store is not None  # _answer waited for it
         if isinstance(request, wire.Hello):
             if request.version != wire.PROTOCOL_VERSION:
                 raise StoreError("the running server speaks another channel version; "
@@ -272,11 +297,19 @@ def _shutdown(conn: Connection) -> None:
 
 
 def _remove_stale(path: Path) -> None:
-    """Remove a socket left by a killed owner (we hold the store lock: none is alive)."""
+    """Remove a socket left by a killed owner; one that answers is a live server's."""
     try:
         info = path.lstat()
     except FileNotFoundError:
         return
     if not stat.S_ISSOCK(info.st_mode):
         raise StoreError(f"{path} exists and is not a socket; remove it")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            pass  # refused: nobody listens, the file is stale
+        else:
+            raise StoreError(f"another ragseal server already serves {path.parent.parent}; "
+                             "stop it first")
     path.unlink()

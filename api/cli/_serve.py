@@ -55,7 +55,10 @@ def token(sub: str, groups: str, roles: str, tenant: str | None, ttl: int) -> No
               help="Address to listen on; 0.0.0.0 serves every interface (put TLS in front).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
               help="TCP port; a busy port stops serve at once (exit 2).")
-def serve(host: str, port: int) -> None:
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Processes that run retrieve and inspect [default: RAGSEAL_WORKERS, "
+                   "else one per core]; 1 runs everything in the server process.")
+def serve(host: str, port: int, workers: int | None) -> None:
     """Serve the HTTP API. Refuses to start without JWT configuration.
 
     Set RAGSEAL_JWT_SECRET (HS256) or RAGSEAL_JWT_JWKS (RS256/ES256); there
@@ -72,6 +75,7 @@ def serve(host: str, port: int) -> None:
     from .._app import create_app
     from .._auth import TokenVerifier
     from .._container import Services
+    from .._cores import start_serving
     from ._announce import AnnouncingServer
     from ._checks import check_port_free
 
@@ -91,9 +95,12 @@ def serve(host: str, port: int) -> None:
     # does not open the keyring, a damaged keyring or audit trail stop the start
     # with one line and exit 2 (see main) instead of uvicorn's traceback.
     services = Services(settings)
+    serving = None
     try:
-        services.warm_up()
+        # The owner socket, the store, then the models and the workers (api/_cores.py).
+        serving = start_serving(services, workers or settings.workers)
         app = create_app(settings, services)
+        app.state.cores = serving.pool  # None: retrieve and inspect run in this process
         # log_config=None: uvicorn keeps its hands off logging; its loggers propagate to
         # the JSON handler the cli group configured (-v shows access lines: no bodies).
         config = uvicorn.Config(app, host=host, port=port, log_config=None,
@@ -106,4 +113,6 @@ def serve(host: str, port: int) -> None:
                 raise
             fail(f"could not start serving on {host}:{port} (run with -v for the reason)")
     finally:
+        if serving is not None:
+            serving.close()
         services.close()

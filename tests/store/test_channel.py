@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import stat
+import time
 from collections.abc import Iterator
 from multiprocessing.connection import Client
 from pathlib import Path
@@ -176,3 +177,66 @@ def test_when_many_cursors_are_open_then_the_oldest_expires_and_the_rest_read(
         assert len([hit, *it]) == 3
     finally:
         remote.close()
+
+
+def test_when_a_client_connects_before_the_store_is_open_then_it_is_answered_once_it_is(
+    tmp_path: Path,
+) -> None:
+    """A server listens before it opens the store and loads its models (issue 15):
+    a command started meanwhile waits on its hello instead of failing."""
+    import threading
+
+    owner = StoreOwner(None, tmp_path / "run" / "s.sock", collection="c", dim=DIM)
+    answers: list[object] = []
+
+    def client() -> None:
+        try:
+            remote = RemoteStore(owner.path, "c", DIM)
+            answers.append(remote.count())
+            remote.close()
+        except StoreError as exc:
+            answers.append(exc)
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    store = EdgeStore(tmp_path / "store", DIM)
+    store.upsert([Point("00000000-0000-0000-0000-000000000001", unit(1), TENANT_POINT)])
+    owner.attach(store, dim=DIM)
+    thread.join(timeout=60)
+    owner.close()
+    store.close()
+    assert answers == [1]
+
+
+def test_when_the_owner_stops_before_its_store_opened_then_a_waiting_client_says_rerun(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    owner = StoreOwner(None, tmp_path / "run" / "s.sock", collection="c", dim=DIM)
+    failures: list[str] = []
+
+    def client() -> None:
+        try:
+            RemoteStore(owner.path, "c", DIM).close()
+        except StoreError as exc:
+            failures.append(str(exc))
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    for _ in range(6000):  # until the owner holds the connection (its hello waits)
+        if owner._conns:
+            break
+        time.sleep(0.01)
+    owner.close()
+    thread.join(timeout=60)
+    assert len(failures) == 1 and "run the command again" in failures[0]
+
+
+def test_when_a_live_owner_serves_the_socket_then_a_second_owner_is_refused(
+    owned: tuple[EdgeStore, StoreOwner],
+) -> None:
+    store, owner = owned
+    with pytest.raises(StoreError, match="already serves"):
+        StoreOwner(store, owner.path, collection="c", dim=DIM)
+    assert RemoteStore(owner.path, "c", DIM).count() == 0  # the first one still answers

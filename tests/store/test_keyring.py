@@ -209,6 +209,32 @@ def test_when_old_wrapped_data_key_restored_after_retire_then_it_opens_nothing(
         assert not isinstance(info.value, DataKeyNotFound)
 
 
+def test_when_another_process_retires_a_version_then_this_one_stops_using_it_at_once(
+    tmp_path: Path,
+) -> None:
+    # The server's keyring has v1 cached; `ragseal keys rotate` and `keys retire 1`
+    # run in another process (a CLI beside it). A row wrapped under v1 put back
+    # afterwards (an old copy of the table) must not open in the server either.
+    master, folder = os.urandom(32), tmp_path / "keys"
+    server = LocalKeyring(folder, master_key=master)
+    key = server.ensure_data_key("victim", "acme")
+    assert server.data_key("victim", "acme") == key  # v1 unwrapped and cached here
+    with contextlib.closing(_db(folder)) as db:
+        row = db.execute(
+            "SELECT doc_id, tenant, kek_version, wrapped, encryptions, created FROM data_keys"
+        ).fetchone()
+    cli = LocalKeyring(folder, master_key=master)
+    cli.rotate()
+    cli.retire(1)
+    cli.close()
+    assert server.data_key("victim", "acme") == key  # rewrapped under v2: still served
+    with contextlib.closing(_db(folder)) as db:
+        db.execute("INSERT OR REPLACE INTO data_keys VALUES (?, ?, ?, ?, ?, ?)", row)
+    with pytest.raises(KeyringError, match="retired") as info:
+        server.data_key("victim", "acme")
+    assert not isinstance(info.value, DataKeyNotFound)
+
+
 def test_when_retired_version_still_listed_then_rotation_never_uses_it(
     ring: LocalKeyring,
 ) -> None:

@@ -1,0 +1,354 @@
+"""Every core serves: ``/v1/retrieve`` and ``/v1/inspect`` in a pool of worker processes.
+
+spaCy's NER and the embedder hold the GIL, so threads of one server run the
+CPU work of those two routes one at a time. ``ragseal serve --workers N``
+(default: every core the process may run on) keeps ONE server process and
+adds N worker processes beside it (docs/ARCHITECTURE.md, "Processes"):
+
+- **the server process** keeps everything that must be counted once: the
+  HTTP listener, token verification, rate limits, probing counters and
+  throttles, tenant freezes, metrics, the audit trail (its own chain), the
+  upload jobs, and the single ownership of the embedded store (Qdrant Edge,
+  served on the owner socket, ``store/_owner.py``);
+- **each worker process** runs one retrieval or one inspection at a time,
+  whole: query masking (NER), embedding, the filtered search (through the
+  owner socket, as a CLI command beside the server does), opening and
+  revealing chunks, answer inspection. It holds its own classifier and
+  embedder (one ONNX thread), a read-only view of the keyring (SQLite,
+  shared by every process) and of the tenant policies; it writes nothing
+  and audits nothing: the server audits the result it hands back.
+
+A request is sent to the pool only after the server authenticated it and
+applied every limit; the worker gets the verified :class:`Principal`, the
+text, and the version of the tenant's policy the server has in force (a
+worker that is behind rereads it, so both apply the same version). Tasks and
+answers travel over the pool's anonymous pipes, inherited by the spawned
+children only; nothing reaches the file system. A worker that dies breaks
+the pool: that request answers 503 and the next one starts a fresh pool.
+
+``workers == 1`` keeps today's single process (no pool, no socket hop).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any, Literal
+
+from fastapi import FastAPI
+from ragseal.retrieval import InspectResult, Principal, RetrievalIdError
+from ragseal.store import KeyringError, StoreError
+
+from ._errors import ApiError
+from ._routes_policy import tenant_paths
+
+if TYPE_CHECKING:
+    from multiprocessing.synchronize import Barrier
+
+    from ragseal.retrieval._retriever import Retrieval
+
+    from ._beside import StoreChannel
+    from ._container import Services
+    from ._settings import Settings
+
+__all__ = ["CorePool", "Serving", "available_cores", "inspect", "retrieve", "start_serving"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds the server waits for its workers to load their models at start.
+START_TIMEOUT_S = 600.0
+
+_Kind = Literal["ok", "retrieval_id", "policy_unavailable", "keys", "store", "failed"]
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, not the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+# -- the server's side ---------------------------------------------------------------
+
+
+class CorePool:
+    """``workers`` spawned processes that run retrievals and inspections.
+
+    Args:
+        settings: the server's settings (pickled to each worker).
+        workers: processes to run (at least 2: one is the server alone).
+        remote_store: reach the store through the owner socket (the server
+            owns an embedded store); ``False`` with a Qdrant server, which
+            every process reaches directly.
+    """
+
+    def __init__(self, settings: Settings, workers: int, *, remote_store: bool) -> None:
+        if workers < 2:
+            raise ValueError("a core pool needs at least 2 workers")
+        self.workers = workers
+        self._settings = settings
+        self._remote = remote_store
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"CorePool(workers={self.workers})"
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("spawn")  # never fork: ONNX and Edge threads
+        barrier = context.Barrier(self.workers)
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=context, initializer=_init,
+            initargs=(self._settings, self._remote, logging.getLogger().level, barrier))
+        # One ready-task per worker, each waiting for all: every process is
+        # spawned and warm (models loaded, store reached) before we serve.
+        readies = [pool.submit(_ready) for _ in range(self.workers)]
+        try:
+            pids = {f.result(timeout=START_TIMEOUT_S) for f in readies}
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        log.info("core pool ready", extra={"workers": len(pids)})
+        return pool
+
+    def start(self) -> None:
+        """Spawn the workers and wait until each has loaded its models.
+
+        Raises:
+            StoreError: a worker could not start (it reached no store, or its
+                models failed to load); the server does not start.
+        """
+        try:
+            self._current()
+        except (BrokenProcessPool, TimeoutError, OSError) as exc:
+            raise StoreError(f"the serving workers could not start ({type(exc).__name__}); "
+                             "run with -v, or serve with --workers 1") from None
+
+    def _current(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise StoreError("the server is stopping")
+            if self._pool is None:
+                self._pool = self._new_pool()
+            return self._pool
+
+    def _call(self, fn: Any, *args: object) -> Any:
+        pool = self._current()
+        try:
+            future: Future[tuple[_Kind, Any]] = pool.submit(fn, *args)
+            kind, value = future.result()
+        except BrokenProcessPool:
+            log.error("a serving worker died; the pool restarts on the next request")
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise ApiError(503, "worker_unavailable",
+                           "a serving worker stopped; the request was not served",
+                           headers={"Retry-After": "5"}) from None
+        except RuntimeError:  # submit after shutdown: the server is stopping
+            raise ApiError(503, "worker_unavailable", "the server is stopping",
+                           headers={"Retry-After": "5"}) from None
+        return _unwrap(kind, value)
+
+    def retrieve(self, principal: Principal, query: str, top_k: int, *, pseudonymize: bool,
+                 version: int) -> Retrieval:
+        """One retrieval in a worker, under the tenant's policy ``version`` or newer."""
+        result: Retrieval = self._call(_retrieve, principal, query, top_k, pseudonymize,
+                                       version)
+        return result
+
+    def inspect(self, principal: Principal, answer: str, retrieval_id: str | None, *,
+                version: int) -> InspectResult:
+        """One inspection in a worker (RetrievalIdError as in-process)."""
+        result: InspectResult = self._call(_inspect, principal, answer, retrieval_id, version)
+        return result
+
+    def close(self) -> None:
+        """Stop the workers (idempotent); requests still queued are cancelled."""
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+class Serving:
+    """What ``ragseal serve`` runs beside the app: the owner channel and the pool."""
+
+    def __init__(self, channel: StoreChannel, pool: CorePool | None) -> None:
+        self.channel = channel
+        self.pool = pool
+
+    def close(self) -> None:
+        """The pool first (its workers use the channel), then the channel."""
+        try:
+            if self.pool is not None:
+                self.pool.close()
+        finally:
+            self.channel.close()
+
+
+def start_serving(services: Services, workers: int | None) -> Serving:
+    """Start what the server needs before it answers, in the order that matters.
+
+    1. The owner socket listens, then the embedded store opens (its lock):
+       CLI commands started from now on work through the server, even while
+       it loads its models (issue 15).
+    2. The server's models load while the ``workers`` processes (``None``:
+       one per available core; 1: none) start and load theirs.
+
+    Raises:
+        StoreError, KeyringError, AuditError: one line for the CLI (exit 2).
+    """
+    from ._beside import store_channel
+
+    count = workers if workers is not None else available_cores()
+    channel = store_channel(services)
+    pool = (CorePool(services.settings, count, remote_store=channel.owner is not None)
+            if count > 1 else None)
+    failed: list[BaseException] = []
+
+    def start_pool() -> None:
+        try:
+            if pool is not None:
+                pool.start()
+        except BaseException as exc:  # noqa: BLE001 - raised below, in the caller
+            failed.append(exc)
+
+    starter = threading.Thread(target=start_pool, name="core-pool-start", daemon=True)
+    serving = Serving(channel, pool)
+    try:
+        starter.start()
+        services.warm_up()
+        starter.join()
+        if failed:
+            raise failed[0]
+    except BaseException:
+        starter.join(timeout=START_TIMEOUT_S)
+        serving.close()
+        raise
+    log.info("serving", extra={"workers": count})
+    return serving
+
+
+def _unwrap(kind: _Kind, value: Any) -> Any:
+    """A worker's answer, or the error it stands for (raised in the server)."""
+    if kind == "ok":
+        return value
+    if kind == "retrieval_id":
+        raise RetrievalIdError()
+    if kind == "policy_unavailable":
+        raise ApiError(503, "policy_unavailable",
+                       "the policy of this tenant cannot be read; ask an operator")
+    if kind == "keys":
+        raise KeyringError("the key provider failed in a serving worker")
+    if kind == "store":
+        raise StoreError("the store failed in a serving worker")
+    raise RuntimeError(f"a serving worker failed ({value})")  # 500 body, no detail
+
+
+def retrieve(app: FastAPI, svc: Services, principal: Principal, query: str, top_k: int,
+             *, pseudonymize: bool) -> Retrieval:
+    """``/v1/retrieve``'s work: in a worker when the server has a pool, else here."""
+    paths = tenant_paths(svc, principal)
+    pool: CorePool | None = getattr(app.state, "cores", None)
+    if pool is None:
+        return paths.retriever.retrieve(principal, query, top_k, pseudonymize=pseudonymize)
+    return pool.retrieve(principal, query, top_k, pseudonymize=pseudonymize,
+                         version=paths.version)
+
+
+def inspect(app: FastAPI, svc: Services, principal: Principal, answer: str,
+            retrieval_id: str | None) -> InspectResult:
+    """``/v1/inspect``'s work: in a worker when the server has a pool, else here."""
+    paths = tenant_paths(svc, principal)
+    pool: CorePool | None = getattr(app.state, "cores", None)
+    if pool is None:
+        return paths.inspector.inspect(principal, answer, retrieval_id)
+    return pool.inspect(principal, answer, retrieval_id, version=paths.version)
+
+
+# -- the worker's side ----------------------------------------------------------------
+
+_services: Services | None = None
+_barrier: Barrier | None = None
+
+
+def _init(settings: Settings, remote_store: bool, log_level: int, barrier: Barrier) -> None:
+    """Build this worker's services once: models, keyring, the store (through the owner)."""
+    from ragseal.classification import ensure_offline
+
+    ensure_offline()
+    from ragseal.ingest._embedder import Embedder
+
+    from ._container import Services
+    from ._logging import configure_logging
+
+    configure_logging(log_level)
+    global _services, _barrier
+    services = Services(settings)
+    if remote_store:
+        from ragseal.store._channel import socket_path
+        from ragseal.store._remote import RemoteStore
+
+        services.__dict__["store"] = RemoteStore(
+            socket_path(settings.data_dir, settings.collection), settings.collection)
+    embedder = Embedder(threads=1)  # one core per worker: N workers fill N cores
+    embedder.warm_up()
+    services.__dict__["embedder"] = embedder
+    _ = (services.classifier, services.retriever, services.inspector, services.keys)
+    # The server relabels after a policy change; a worker only reads.
+    services.policies.on_change = None
+    _services, _barrier = services, barrier
+
+
+def _ready() -> int:
+    if _barrier is not None:
+        _barrier.wait(timeout=START_TIMEOUT_S)
+    return os.getpid()
+
+
+def _paths(tenant: str, version: int) -> Any:
+    assert _services is not None, "worker not initialised"
+    current = _services.policies.in_force(tenant)
+    if current.version < version:  # the server saw a newer version first: reread now
+        _services.policies.forget(tenant)
+    return _services.for_tenant(tenant)
+
+
+def _guarded(work: Any) -> tuple[_Kind, Any]:
+    """Run ``work``; errors become a kind and a type name (never a message with values)."""
+    from ._policies import PolicyUnavailable
+
+    try:
+        return "ok", work()
+    except RetrievalIdError:
+        return "retrieval_id", None
+    except PolicyUnavailable:
+        return "policy_unavailable", None
+    except KeyringError:
+        return "keys", None
+    except StoreError:
+        return "store", None
+    except Exception as exc:  # noqa: BLE001 - reported as a type name, failed closed
+        log.error("serving worker task failed", extra={"error_type": type(exc).__name__})
+        return "failed", type(exc).__name__
+
+
+def _retrieve(principal: Principal, query: str, top_k: int, pseudonymize: bool,
+              version: int) -> tuple[_Kind, Any]:
+    return _guarded(lambda: _paths(principal.tenant, version).retriever.retrieve(
+        principal, query, top_k, pseudonymize=pseudonymize))
+
+
+def _inspect(principal: Principal, answer: str, retrieval_id: str | None,
+             version: int) -> tuple[_Kind, Any]:
+    return _guarded(lambda: _paths(principal.tenant, version).inspector.inspect(
+        principal, answer, retrieval_id))
