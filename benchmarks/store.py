@@ -178,7 +178,7 @@ def main() -> None:
         f"{LEVELS} levels (generated in {time.perf_counter() - started:.1f}s)"
     )
     with tempfile.TemporaryDirectory(prefix="ragseal-bench-") as tmp:
-        edge = EdgeStore(Path(tmp) / "edge", DIM)
+        edge = EdgeStore(Path(tmp) / "edge", DIM, background_index=False)  # optimize() below
         rate = load(edge, corpus)
         print(f"EdgeStore upsert: {rate:,.0f} points/s")
         edge_run = measure(edge, corpus, queries)

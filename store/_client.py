@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from qdrant_client import QdrantClient, models
 
+from . import _edge
 from ._errors import StoreError
 from ._fingerprints import FINGERPRINT_FIELD
 from ._types import QUARANTINED, AccessFilter, Hit, Point
@@ -24,25 +25,40 @@ __all__ = ["ClientStore", "client_access_filter"]
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-# Same plan as store/_edge.py (see the comment there and docs/TRAPS.md): a
-# Qdrant server builds HNSW by itself above its indexing threshold, and its
-# filtered HNSW has the same recall holes, so exact search is the default.
-EXACT_MAX_VISIBLE = 20_000
-HNSW_MIN_VISIBLE_FRACTION = 0.5
-HNSW_EF_MIN = 512
+# Same plan and the same engine settings as store/_edge.py (see the comments
+# there, docs/ARCHITECTURE.md and docs/TRAPS.md). A Qdrant server builds the
+# HNSW graph by itself in the background above its indexing threshold; the
+# collection is created with the per-value links, int8 quantization and
+# tenant-aware index that the embedded store uses. An existing collection
+# keeps its own configuration.
+EXACT_MAX_VISIBLE = _edge.EXACT_MAX_VISIBLE
 
 _SCROLL_PAGE = 256
 _UPSERT_BATCH = 256
-_INDEXES: tuple[tuple[str, models.PayloadSchemaType], ...] = (
-    ("tenant", models.PayloadSchemaType.KEYWORD),
-    ("doc_id", models.PayloadSchemaType.KEYWORD),
-    ("groups", models.PayloadSchemaType.KEYWORD),
-    ("users", models.PayloadSchemaType.KEYWORD),
-    ("level", models.PayloadSchemaType.INTEGER),
-    ("tags", models.PayloadSchemaType.KEYWORD),
-    ("quarantined", models.PayloadSchemaType.INTEGER),
-    (FINGERPRINT_FIELD, models.PayloadSchemaType.KEYWORD),
+_KEYWORD = models.KeywordIndexType.KEYWORD
+_INTEGER = models.IntegerIndexType.INTEGER
+_INDEXES: tuple[tuple[str, models.PayloadSchemaParams], ...] = (
+    ("tenant", models.KeywordIndexParams(type=_KEYWORD, is_tenant=True)),
+    ("doc_id", models.KeywordIndexParams(type=_KEYWORD, enable_hnsw=False)),
+    ("groups", models.KeywordIndexParams(type=_KEYWORD)),
+    ("users", models.KeywordIndexParams(type=_KEYWORD)),
+    ("level", models.IntegerIndexParams(type=_INTEGER, lookup=True, range=True)),
+    ("tags", models.KeywordIndexParams(type=_KEYWORD, enable_hnsw=False)),
+    ("quarantined", models.IntegerIndexParams(
+        type=_INTEGER, lookup=True, range=False, enable_hnsw=False)),
+    (FINGERPRINT_FIELD, models.KeywordIndexParams(type=_KEYWORD, enable_hnsw=False)),
 )
+
+
+def approximate_params(limit: int) -> models.SearchParams:
+    """The server-side twin of ``store._edge.approximate_params``."""
+    return models.SearchParams(
+        hnsw_ef=max(_edge.HNSW_EF, 4 * limit),
+        quantization=models.QuantizationSearchParams(
+            rescore=True, oversampling=_edge.OVERSAMPLING),
+        acorn=models.AcornSearchParams(
+            enable=True, max_selectivity=_edge.ACORN_MAX_SELECTIVITY),
+    )
 # What match_fingerprints returns of a payload: labels and fingerprints, never ``sealed``.
 _FINGERPRINT_PAYLOAD = ["tenant", "doc_id", "chunk_id", "level", "groups", "users",
                         FINGERPRINT_FIELD]
@@ -111,7 +127,8 @@ class ClientStore:
         self, vector: Sequence[float], access: AccessFilter, limit: int,
         *, tags: Sequence[str] = (),
     ) -> list[Hit]:
-        """The true top-``limit`` visible points, best first."""
+        """The top-``limit`` visible points, best first: exact or approximate
+        as in :meth:`EdgeStore.search`; always exact in local mode."""
         query = check_vector(vector, self._dim, "query")
         if limit <= 0:
             return []
@@ -122,16 +139,19 @@ class ClientStore:
         if self._local:
             # Local mode is brute force already; search_params would only warn.
             return self._query(query, flt, limit, None)
-        if not self._may_use_hnsw(access, flt):
+        if not self._may_use_hnsw(flt):
             return self._query(query, flt, limit, models.SearchParams(exact=True))
-        params = models.SearchParams(hnsw_ef=max(HNSW_EF_MIN, 4 * limit))
-        hits = self._query(query, flt, limit, params)
+        hits = self._query(query, flt, limit, approximate_params(limit))
         if len(hits) < limit:
-            logger.warning(
-                "hnsw search came back short; redoing exact",
-                extra={"returned": len(hits), "limit": limit, "tenant": access.tenant},
-            )
-            hits = self._query(query, flt, limit, models.SearchParams(exact=True))
+            # As in EdgeStore: a short answer is checked against an exact count.
+            visible = self._call(
+                "count", lambda: self._live().count(self._collection, flt, exact=True).count)
+            if visible > len(hits):
+                logger.warning(
+                    "hnsw search came back short; redoing exact",
+                    extra={"returned": len(hits), "limit": limit, "tenant": access.tenant},
+                )
+                hits = self._query(query, flt, limit, models.SearchParams(exact=True))
         return hits
 
     def retrieve(self, ids: Iterable[str]) -> list[Hit]:
@@ -259,7 +279,21 @@ class ClientStore:
             ) from exc
         if not exists:
             vectors = models.VectorParams(size=self._dim, distance=models.Distance.COSINE)
-            self._call("create", lambda: client.create_collection(name, vectors_config=vectors))
+            extra: dict[str, Any] = {}
+            if not self._local:  # local mode ignores (and warns about) all three
+                extra = {
+                    "hnsw_config": models.HnswConfigDiff(
+                        m=_edge.HNSW_M, ef_construct=_edge.HNSW_EF_CONSTRUCT,
+                        full_scan_threshold=_edge.FULL_SCAN_THRESHOLD_KB,
+                        payload_m=_edge.PAYLOAD_M),
+                    "quantization_config": models.ScalarQuantization(
+                        scalar=models.ScalarQuantizationConfig(
+                            type=models.ScalarType.INT8, quantile=0.99, always_ram=True)),
+                    "optimizers_config": models.OptimizersConfigDiff(
+                        indexing_threshold=_edge.INDEXING_THRESHOLD_KB),
+                }
+            self._call("create", lambda: client.create_collection(
+                name, vectors_config=vectors, **extra))
             logger.info("collection created", extra={"collection": name, "dim": self._dim})
         info = self._call("open", lambda: client.get_collection(name))
         params = info.config.params.vectors
@@ -280,20 +314,11 @@ class ClientStore:
             if field not in present:
                 self._call("index", partial(client.create_payload_index, name, field, schema))
 
-    def _may_use_hnsw(self, access: AccessFilter, flt: models.Filter) -> bool:
+    def _may_use_hnsw(self, flt: models.Filter) -> bool:
+        # The server's estimate from its payload indexes; see EdgeStore._may_use_hnsw.
         client, name = self._live(), self._collection
-        tenant_only = models.Filter(
-            must=[models.FieldCondition(key="tenant", match=models.MatchValue(value=access.tenant))]
-        )
-        upper = self._call("count", lambda: client.count(name, tenant_only, exact=True).count)
-        if upper < EXACT_MAX_VISIBLE:
-            return False  # cheap upper bound from the tenant index settles most queries
-        total = self._call("count", lambda: client.count(name, exact=False).count)
-        floor = max(EXACT_MAX_VISIBLE, HNSW_MIN_VISIBLE_FRACTION * total)
-        if upper < floor:
-            return False
-        visible = self._call("count", lambda: client.count(name, flt, exact=True).count)
-        return visible >= floor
+        estimate = self._call("count", lambda: client.count(name, flt, exact=False).count)
+        return estimate > EXACT_MAX_VISIBLE
 
     def _query(
         self,

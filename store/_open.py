@@ -65,7 +65,10 @@ def open_store(
 
     path = Path(data_dir) / "store" / collection
     try:
-        return EdgeStore(path, dim)
+        # The index is built in the background by a long-lived owner (a
+        # server, a library caller), not by a CLI command that opened the
+        # store for a few seconds: the next server catches up at open.
+        return EdgeStore(path, dim, background_index=not beside_owner)
     except StoreLocked:
         if not beside_owner:
             raise

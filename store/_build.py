@@ -1,0 +1,38 @@
+"""Child process of the background index build (store/_edge.py, ``_Builder``).
+
+``python -m ragseal.store._build SHARD_DIR DIM`` loads a copy of an Edge
+shard with ragseal's configuration, builds its HNSW graph (``optimize``),
+flushes and exits 0; any failure exits 1 with one line on stderr. It runs
+at lower CPU priority than the serving process and never touches the live
+shard.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or not argv[1].isdigit():
+        sys.stderr.write("usage: python -m ragseal.store._build SHARD_DIR DIM\n")
+        return 2
+    from ragseal.store._edge import INDEX_NICE, edge_config
+
+    os.nice(INDEX_NICE)
+    from qdrant_edge import EdgeShard
+
+    try:
+        shard = EdgeShard.load(str(Path(argv[0])), edge_config(int(argv[1])))
+        shard.optimize()
+        shard.flush()
+        shard.close()
+    except Exception as exc:  # the engine's message names paths and sizes, never payloads
+        sys.stderr.write(f"index build failed: {str(exc)[:200]}\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
