@@ -5,10 +5,11 @@ of the verified token: ``Settings.rate_limit_per_minute`` tokens, refilled
 continuously, so a principal may burst up to one minute's allowance and then
 gets one request every ``60 / rate`` seconds. ``0`` turns it off. Buckets
 live **in memory, per replica**: behind a load balancer with N replicas a
-principal may reach up to N times the rate; put a shared limiter (gateway,
-Redis) in front when that matters. Unauthenticated requests never reach a
-bucket (they fail with 401 first); limiting them by address belongs to the
-proxy in front.
+principal may reach up to N times the rate, unless ``RAGSEAL_DATABASE_URL``
+is set: then the buckets are in the shared control plane
+(``store/_pg/_limits.py``, docs/CONTROL-PLANE.md) and count once for all.
+Unauthenticated requests never reach a bucket (they fail with 401 first);
+limiting them by address belongs to the proxy in front.
 
 The request timeout is an ASGI middleware: the rest of the app runs in its
 own task and, when the deadline passes first, the client gets a 503 with the
