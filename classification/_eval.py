@@ -29,6 +29,10 @@ ignored (the corpus says nothing about them) and counted apart.
 Errors::
 
     EvalInputError     a line of the labelled file is not usable (names the line)
+
+Why one module of this size: the three matching schemes share the span
+trimming, the greedy matcher and the report types; ``ragseal eval`` and the
+benchmarks call them as one unit.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ here; nothing downstream has to re-validate.
 Errors::
 
     PolicyError            the policy cannot be used; message carries key paths
+
+Why one module of this size: the policy is one pydantic model tree whose
+validators cross-reference each other (levels named by entities, roles and
+markers); split, each part would import the others' types back.
 """
 
 from __future__ import annotations

@@ -7,6 +7,11 @@ up like the secrets themselves. A finding covers the secret only, never the
 keyword before it (``password = `` stays readable, the value is masked).
 
 Entity types: ``AWS_ACCESS_KEY``, ``PRIVATE_KEY``, ``API_TOKEN``, ``PASSWORD``.
+
+Why one module of this size: the recognizers share the value checks
+(entropy, identifier, reference, placeholder, short-secret rules) that make
+them agree on what a secret is; the vendor formats are data in
+``_secret_patterns``.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ question dropped into a document, make-believe framings, persuasion,
 requests for personal data and payloads split into strings to join.
 :data:`FAMILY_CHECKS` maps each signal to its check over the folded text.
 Weights were set by hand on development data (``docs/INJECTION.md``).
+
+Why one module of this size: it is mostly the family patterns themselves
+(data, one list per signal); the few functions over them read several
+families at once (a split payload is joined, then matched against all).
 """
 
 from __future__ import annotations

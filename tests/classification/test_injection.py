@@ -198,3 +198,11 @@ def test_when_quarantine_is_null_then_nothing_is_quarantined_but_flags_stay() ->
 
     rule = parse_policy(_policy_with({"flag_at": 0.4, "quarantine_at": None})).injection
     assert rule.quarantine_at is None and rule.flag_at == 0.4
+
+
+def test_every_signal_has_exactly_one_check() -> None:
+    from ragseal.classification.injection._families import FAMILY_CHECKS
+    from ragseal.classification.injection._hidden import HIDDEN_CHECKS
+
+    assert not set(FAMILY_CHECKS) & set(HIDDEN_CHECKS)
+    assert set(SIGNALS) == set(FAMILY_CHECKS) | set(HIDDEN_CHECKS) | {"hidden_text"}
