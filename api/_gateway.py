@@ -39,9 +39,10 @@ from ragseal.retrieval import InspectResult, Principal
 from ragseal.retrieval._inspect import BLOCKED_NOTICE
 from starlette.concurrency import run_in_threadpool
 
-from ._app import ErrorOut, PrincipalDep, ServicesDep, audit
 from ._container import Services
 from ._errors import ApiError
+from ._routes._deps import PrincipalDep, ServicesDep, audit
+from ._routes._models import ErrorOut
 from ._settings import Settings
 from ._stream_guard import StreamGuard
 
