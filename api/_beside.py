@@ -46,7 +46,7 @@ def open_services(settings: Settings, *, store: bool = True, existing: bool = Fa
         StoreError: the data dir does not exist (``existing``) or the store
             cannot be opened.
     """
-    services = Services(settings, beside_server=True)  # the policy: creates nothing
+    services = Services(settings, beside_server=True, via="cli")  # creates nothing
     if existing and not settings.data_dir.is_dir():
         raise StoreError(f"no ragseal data dir at {settings.data_dir}; set RAGSEAL_DATA_DIR "
                          "or run ingest first")

@@ -13,17 +13,12 @@ import threading
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from ragseal.classification import (
-    Policy,
-    Pseudonymizer,
-    default_policy,
-    ensure_offline,
-    load_policy,
-)
+from ragseal.classification import Policy, Pseudonymizer, ensure_offline
 from ragseal.ingest import Ingestor, erase_document
 from ragseal.retrieval import Inspector, RetrievalIds, Retriever
 from ragseal.store import AuditLog, Fingerprinter, IdHasher, LocalKeyring, VectorStore
 
+from ._service import Operations, build_operations
 from ._settings import Settings
 
 if TYPE_CHECKING:
@@ -44,9 +39,11 @@ class Services:
     """Everything a command or a request needs, built lazily from ``settings``."""
 
     def __init__(self, settings: Settings, *, policy: Policy | None = None,
-                 beside_server: bool = False) -> None:
+                 beside_server: bool = False, via: str | None = None) -> None:
         ensure_offline()
         self.settings = settings
+        # "cli": the records of retrieve and inspect say they came from the CLI.
+        self.via = via
         # A CLI command may use a running server's store through its socket;
         # the server itself must own the store (docs/ARCHITECTURE.md).
         self.beside_server = beside_server
@@ -59,9 +56,9 @@ class Services:
         return f"Services(data_dir={str(self.settings.data_dir)!r})"
 
     def _load_policy(self) -> Policy:
-        if self.settings.policy is not None:
-            return load_policy(self.settings.policy)
-        return default_policy()
+        from ._policies import base_policy
+
+        return base_policy(self.settings.policy)
 
     # -- policy -------------------------------------------------------------
     @property
@@ -259,6 +256,11 @@ class Services:
             keys=self.keys,
             fingerprints=self.fingerprints,
         )
+
+    # -- the service layer (api/_service): what the CLI and the routes call --
+    @cached_property
+    def ops(self) -> Operations:
+        return build_operations(self, self.settings, via=self.via)
 
     def erase(self, tenant: str, doc_id: str) -> bool:
         """Crypto-shred a document and delete its points (no model loaded)."""

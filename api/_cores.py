@@ -39,23 +39,21 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, Literal
 
-from fastapi import FastAPI
 from ragseal.retrieval import InspectResult, Principal, RetrievalIdError
 from ragseal.store import KeyringError, StoreError
 
 from ._errors import ApiError
-from ._routes_policy import tenant_paths
 
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Barrier
 
-    from ragseal.retrieval._retriever import Retrieval
+    from ragseal.retrieval import Retrieval
 
     from ._beside import StoreChannel
     from ._container import Services
     from ._settings import Settings
 
-__all__ = ["CorePool", "Serving", "available_cores", "inspect", "retrieve", "start_serving"]
+__all__ = ["CorePool", "Serving", "available_cores", "start_serving"]
 
 log = logging.getLogger(__name__)
 
@@ -252,27 +250,6 @@ def _unwrap(kind: _Kind, value: Any) -> Any:
     if kind == "store":
         raise StoreError("the store failed in a serving worker")
     raise RuntimeError(f"a serving worker failed ({value})")  # 500 body, no detail
-
-
-def retrieve(app: FastAPI, svc: Services, principal: Principal, query: str, top_k: int,
-             *, pseudonymize: bool) -> Retrieval:
-    """``/v1/retrieve``'s work: in a worker when the server has a pool, else here."""
-    paths = tenant_paths(svc, principal)
-    pool: CorePool | None = getattr(app.state, "cores", None)
-    if pool is None:
-        return paths.retriever.retrieve(principal, query, top_k, pseudonymize=pseudonymize)
-    return pool.retrieve(principal, query, top_k, pseudonymize=pseudonymize,
-                         version=paths.version)
-
-
-def inspect(app: FastAPI, svc: Services, principal: Principal, answer: str,
-            retrieval_id: str | None) -> InspectResult:
-    """``/v1/inspect``'s work: in a worker when the server has a pool, else here."""
-    paths = tenant_paths(svc, principal)
-    pool: CorePool | None = getattr(app.state, "cores", None)
-    if pool is None:
-        return paths.inspector.inspect(principal, answer, retrieval_id)
-    return pool.inspect(principal, answer, retrieval_id, version=paths.version)
 
 
 # -- the worker's side ----------------------------------------------------------------

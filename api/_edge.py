@@ -27,7 +27,7 @@ that, in this order:
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from ragseal.classification import NotJsonError, UnsafeInputError, loads_json
 from starlette.concurrency import run_in_threadpool
@@ -196,7 +196,19 @@ def _route_template(scope: Scope) -> str:
     route = scope.get("route")
     if route is not None:
         return str(getattr(route, "path", "unmatched"))
-    for candidate in getattr(scope["app"], "routes", ()):
+    return _template_in(getattr(scope["app"], "routes", ()), scope) or "unmatched"
+
+
+def _template_in(routes: Iterable[object], scope: Scope) -> str | None:
+    # This FastAPI keeps an included router as one entry without a path
+    # (docs/TRAPS.md): look inside it for the route that matches.
+    for candidate in routes:
+        included = getattr(candidate, "original_router", None)
+        if included is not None:
+            found = _template_in(getattr(included, "routes", ()), scope)
+            if found is not None:
+                return found
+            continue
         matches = getattr(candidate, "matches", None)
         if matches is None:
             continue
@@ -206,7 +218,7 @@ def _route_template(scope: Scope) -> str:
             continue
         if match is Match.FULL:
             return str(getattr(candidate, "path", "unmatched"))
-    return "unmatched"
+    return None
 
 
 def _too_large() -> Response:

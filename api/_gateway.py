@@ -38,9 +38,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from ragseal.retrieval import BLOCKED_NOTICE, InspectResult, Principal
 from starlette.concurrency import run_in_threadpool
 
-from ._app import ErrorOut, PrincipalDep, ServicesDep, audit
 from ._container import Services
 from ._errors import ApiError
+from ._routes._deps import PrincipalDep, ServicesDep, audit
+from ._routes._models import ErrorOut
 from ._settings import Settings
 from ._stream_guard import StreamGuard
 
@@ -251,7 +252,9 @@ class _Chat:
             audit(svc, "retrieve", self.principal, "invalid", reason="query_too_long",
                   query_hash=query_hash, via="gateway")
             raise ApiError(422, "invalid_request", "the last user message is too long")
-        result = svc.retriever.retrieve(self.principal, query, self.settings.gateway_top_k)
+        # The tenant's policy in force, as /v1/retrieve (PolicyUnavailable: 503), never the base.
+        paths = svc.for_tenant(self.principal.tenant)
+        result = paths.retriever.retrieve(self.principal, query, self.settings.gateway_top_k)
         audit(svc, "retrieve", self.principal, top_k=self.settings.gateway_top_k,
               query_hash=query_hash, returned=len(result.chunks), dropped=result.dropped,
               chunk_ids=[c.chunk_id for c in result.chunks],
@@ -265,7 +268,8 @@ class _Chat:
         return messages
 
     def inspect(self, answer: str) -> InspectResult:
-        return self.svc.inspector.inspect(self.principal, answer, self.retrieval_id)
+        inspector = self.svc.for_tenant(self.principal.tenant).inspector  # its policy in force
+        return inspector.inspect(self.principal, answer, self.retrieval_id)
 
     def record(self, app: FastAPI, verdict: str, findings: int, streamed: bool) -> None:
         app.state.metrics.verdicts.labels(verdict=verdict).inc()

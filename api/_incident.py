@@ -9,8 +9,8 @@
   record ``probing_suspected`` and counts ``ragseal_probing_alerts_total``;
 - **tenant freezes** (store/_freeze.py): ``app.state.freezes``, read with a
   cache of at most 2 s, so ``ragseal tenant freeze T`` reaches a running
-  server within the contract's 5 seconds;
-- the steward's **quarantine** route (api/_routes_quarantine.py).
+  server within the contract's 5 seconds (the steward's quarantine routes
+  are in api/_routes/quarantine.py).
 
 :data:`GuardedPrincipal` is the dependency of ``/v1/retrieve`` and
 ``/v1/inspect``: authenticated and rate limited (api/_limits.py), then
@@ -34,7 +34,6 @@ from ._control_plane import open_freezes, probe_counters
 from ._errors import ApiError
 from ._limits import rate_limited_principal
 from ._probing import Alert, ProbeGuard
-from ._routes_quarantine import quarantine_router
 from ._settings import Settings
 
 __all__ = ["GuardedPrincipal", "install", "note_denied", "note_inspect", "note_query"]
@@ -42,9 +41,8 @@ __all__ = ["GuardedPrincipal", "install", "note_denied", "note_inspect", "note_q
 log = logging.getLogger(__name__)
 
 
-def install(app: FastAPI, settings: Settings, *, audit: Callable[..., None],
-            require_role: Callable[[str], Callable[..., Principal]]) -> None:
-    """Add the probing guard, the freeze check and the quarantine route to ``app``."""
+def install(app: FastAPI, settings: Settings, *, audit: Callable[..., None]) -> None:
+    """Add the probing guard and the freeze check to ``app``."""
     metrics = app.state.metrics
     alerts = Counter("ragseal_probing_alerts_total",
                      "Principals throttled because their calls looked like guessing",
@@ -85,7 +83,6 @@ def install(app: FastAPI, settings: Settings, *, audit: Callable[..., None],
     app.state.freezes = open_freezes(settings)
     app.state.incident_counters = (throttled, frozen_refused)
     app.state.note_denied = lambda principal, route: note_denied(app, principal, route)
-    app.include_router(quarantine_router(audit=audit, require_role=require_role))
 
 
 def _guard(app: FastAPI, principal: Principal) -> None:

@@ -29,8 +29,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from ragseal.classification import Policy, PolicyError, decode_policy_text, parse_policy
+from ragseal.classification import (
+    Policy,
+    PolicyError,
+    decode_policy_text,
+    default_policy,
+    load_policy,
+    parse_policy,
+)
 from ragseal.store import PolicyStore, PolicyStoreError, PolicyVersion
 
 from ragseal import InvalidInputError, NotFoundError, UnavailableError
@@ -41,6 +49,7 @@ __all__ = [
     "PolicyUnavailable",
     "PolicyVersionNotFound",
     "TenantPolicies",
+    "base_policy",
     "parse_tenant_text",
     "reclassify_needed",
     "relabel_needed",
@@ -82,6 +91,21 @@ class InForce:
 
 # What GET /v1/policy adds to the policy: a steward may PUT that answer back.
 _ANSWER_KEYS = ("version", "fingerprint", "relabel", "previous_version")
+
+
+def base_policy(chosen: Path | None, *, notes: list[str] | None = None) -> Policy:
+    """The base policy: the file ``RAGSEAL_POLICY`` names, else the bundled default.
+
+    The one place that choice is made (the composition root, ``serve``'s early
+    check, ``eval``, ``policy check``). ``chosen`` is ``Settings.policy`` or a
+    file given on the command line; ``notes`` receives what the floor adds.
+
+    Raises:
+        PolicyError: the file is missing or invalid (the message has the key path).
+    """
+    if chosen is not None:
+        return load_policy(chosen, notes=notes)
+    return default_policy()
 
 
 def parse_tenant_text(text: str) -> Policy:

@@ -25,10 +25,13 @@ from ragseal.store import decode_master_key
 
 from ragseal import InvalidInputError
 
-__all__ = ["ENV_PREFIX", "ConfigError", "Settings"]
+__all__ = ["ENV_PREFIX", "TOP_K_LIMIT", "ConfigError", "Settings"]
 
 ENV_PREFIX = "RAGSEAL_"
 MIN_JWT_SECRET_BYTES = 32
+TOP_K_LIMIT = 50
+"""The contract's bound on ``top_k`` (1..50): the request model, ``query -k`` and
+``RAGSEAL_MAX_TOP_K`` all read it from here."""
 _VALUE_ERROR_PREFIX = "Value error, "
 
 
@@ -85,7 +88,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     """Largest request body accepted (document uploads included)."""
     max_query_chars: int = Field(default=2000, ge=1, le=100_000)
-    max_top_k: int = Field(default=50, ge=1, le=50)
+    """Longest query, in characters: the retrieve request model (and so its OpenAPI
+    schema), ``ragseal query`` and the gateway's last user message all read it."""
+    max_top_k: int = Field(default=TOP_K_LIMIT, ge=1, le=TOP_K_LIMIT)
     """Cap on ``top_k``; the contract allows 1..50, an operator may lower it."""
     rate_limit_per_minute: int = Field(default=120, ge=0)
     """Requests per principal per minute; 0 turns rate limiting off."""
@@ -114,7 +119,7 @@ class Settings(BaseSettings):
     upstream_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
     upstream_max_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     """Largest upstream answer read (body, or the sum of a stream's events)."""
-    gateway_top_k: int = Field(default=5, ge=1, le=50)
+    gateway_top_k: int = Field(default=5, ge=1, le=TOP_K_LIMIT)
     gateway_hold_chars: int = Field(default=64, ge=0, le=4096)
     """Characters a stream holds back so that a finding growing into them is never emitted."""
     jwt_leeway_seconds: int = Field(default=5, ge=0, le=300)

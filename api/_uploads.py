@@ -64,7 +64,7 @@ from ragseal.retrieval import Principal
 from ragseal.store import AuditError, KeyringError
 from starlette.concurrency import run_in_threadpool
 
-from ._errors import ApiError
+from ._errors import ApiError, http_error
 from ._settings import Settings
 
 if TYPE_CHECKING:
@@ -252,10 +252,13 @@ class UploadRunner:
 
     def _ingest(self, job: Job, principal: Principal, path: Path, source: str, acl: Acl,
                 replace: bool) -> IngestResult:
-        from ._routes_policy import tenant_paths
+        from ._policies import PolicyUnavailable
 
         svc = self.services
-        ingestor = tenant_paths(svc, principal).ingestor  # the tenant's policy in force
+        try:
+            ingestor = svc.for_tenant(principal.tenant).ingestor  # its policy in force
+        except PolicyUnavailable as exc:  # the job's answer: 503 policy_unavailable
+            raise http_error(exc) from None
         self._check(job)
         try:
             plan = ingestor.plan_file(path, source=source, acl=acl)
@@ -329,7 +332,8 @@ def _save(upload: UploadFile, folder: Path, suffix: str, max_bytes: int) -> tupl
 
 def build_upload_router(settings: Settings) -> APIRouter:
     """``POST /v1/documents`` and ``GET /v1/jobs/{job_id}`` (included by ``create_app``)."""
-    from ._app import DocumentOut, ErrorOut, ServicesDep, audit, require_role
+    from ._routes._deps import ServicesDep, audit, require_role
+    from ._routes._models import DocumentOut, ErrorOut
 
     router = APIRouter(tags=["documents"])
     Ingestor = Annotated[Principal, Depends(require_role("ingestor"))]

@@ -31,10 +31,13 @@ The tree (module of each class in brackets)::
     |   +-- LoadError                           [ingest._loaders]
     |   +-- IngestError                         [ingest._pipeline]
     |   +-- RetrievalIdError                    [retrieval._retrieval_id]
+    |   +-- DetectorError(RuntimeError)         [classification._detectors]
+    |   +-- QueryTooLong                        [api._service]
     +-- NotFoundError              no such thing (or not yours): CLI 2, HTTP 404
     |   +-- PolicyVersionNotFound(LookupError)  [api._policies]
-    |   +-- DocumentNotFound                    [api._services]
-    |   +-- NothingQuarantined                  [api._services]   (CLI 1)
+    |   +-- DocumentNotFound                    [api._service]
+    |   |   +-- NotInTenant                     (CLI 1)
+    |   +-- NothingQuarantined                  [api._service]    (CLI 1)
     +-- UnavailableError           a component cannot serve now: CLI 2, HTTP 503
     |   +-- StoreError                          [store._errors]
     |   |   +-- StoreLocked
@@ -44,10 +47,9 @@ The tree (module of each class in brackets)::
     |   +-- AuditError                          [store._audit]
     |   +-- PolicyStoreError                    [store._policy_store]
     |   +-- PolicyUnavailable                   [api._policies]
-    |   +-- DetectorError(RuntimeError)         [classification._detectors]
     |   +-- InjectionHeadError(RuntimeError)    [classification._injection_head]
     +-- SealError                  a sealed value does not open (opaque)   [store._sealing]
-    +-- AuthError                  a bearer token was refused: HTTP 401    [api._auth]
+    +-- AuthError                  a token refused (the edge answers 401)  [api._auth]
     +-- ApiError                   an HTTP answer chosen by a route        [api._errors]
     +-- CommandFailed              a CLI command's own exit status + line  [api.cli._errors]
 """

@@ -180,7 +180,7 @@ def eval_(labeled: Path, as_json: bool, predictions: Path | None, maps: tuple[st
       ragseal eval labeled.jsonl --map GPE=LOCATION --map STREET_ADDRESS=LOCATION
       ragseal eval labeled.jsonl --json --predictions ours.jsonl --match exact
     """
-    from ragseal.classification import Classifier, DetectorError, default_policy, load_policy
+    from ragseal.classification import Classifier, DetectorError
     from ragseal.classification._eval import EvalInputError, evaluate, parse_labeled, parse_mapping
     from ragseal.classification._eval import predict as predict_spans
 
@@ -192,9 +192,9 @@ def eval_(labeled: Path, as_json: bool, predictions: Path | None, maps: tuple[st
         fail(f"{labeled.name}: {exc}" if str(exc).startswith("line") else str(exc))
     except UnicodeDecodeError:
         fail(f"{labeled.name}: not UTF-8 text")
-    if policy_file is None:
-        policy_file = load_settings().policy
-    pol = load_policy(policy_file) if policy_file is not None else default_policy()
+    from .._policies import base_policy
+
+    pol = base_policy(policy_file if policy_file is not None else load_settings().policy)
     known = set(pol.entity_rules)
     unknown = sorted({t for t in mapping.values() if t and t not in known})
     if unknown:

@@ -19,7 +19,7 @@ from ._common import (
 from ._errors import CommandFailed, fail
 
 if TYPE_CHECKING:
-    from ragseal.ingest import Ingestor, Manifest
+    from ragseal.ingest import Ingestor, IngestResult, Manifest
 
     from .._container import Services
 
@@ -106,7 +106,8 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, root: Path | None,
                 acl.check_levels(services.policy.levels)
             except ManifestError as exc:
                 fail(f"manifest: {manifest.name}: {exc}")
-        _ = services.audit  # no audit trail, no ingestion
+        documents = services.ops.documents
+        services.ops.auditor.require()  # no audit trail, no ingestion
         progress = Progress(
             TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[chunks]} chunks"),
@@ -116,8 +117,10 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, root: Path | None,
         )
         counted = {"chunks": 0}
 
-        def _advance(result_chunks: int) -> None:
-            counted["chunks"] += result_chunks
+        def _committed(result: IngestResult) -> None:
+            if not result.unchanged:  # its record now, as its new version commits
+                documents.ingested(operator_of(result.tenant), result)
+            counted["chunks"] += 0 if result.unchanged else result.chunks
             elapsed = progress.tasks[0].elapsed or 0.0
             rate = f"{counted['chunks'] / elapsed:.1f} chunks/s" if elapsed else ""
             progress.update(task, chunks=counted["chunks"], rate=rate)
@@ -134,21 +137,15 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, root: Path | None,
                 workers=workers,
                 on_total=lambda n: progress.update(task, total=n),
                 on_file=lambda _p: progress.advance(task),
-                on_result=lambda r: _advance(0 if r.unchanged else r.chunks),
+                on_result=_committed,
                 root=root.resolve() if root is not None else None,
                 exclude_patterns=excludes,
             )
         operator = operator_of(tenant)
-        for result in report.ingested:
-            write_audit(services, "ingest", operator_of(result.tenant), doc_id=result.doc_id,
-                   chunks=result.chunks, level=result.level, entities=result.entities,
-                   flagged=result.flagged, quarantined=result.quarantined)
         for refusal in report.refused:
-            # The path may itself be sensitive: a keyed hash only.
-            write_audit(services, "ingest", operator, "refused", reason=refusal.reason[:120],
-                   path_hash=services.ids.keyed_hash("path", refusal.path))
+            documents.refused(operator, refusal.path, refusal.reason)
         for doc_id in report.removed:
-            write_audit(services, "delete", operator, doc_id=doc_id[:64], reason="sync")
+            documents.removed(operator, doc_id)
     if as_json:
         echo_json(report.as_dict())
     else:
@@ -175,15 +172,11 @@ def delete(doc_id: str, tenant: str | None) -> None:
       ragseal delete 3f9a2b...e1 --tenant acme
     """
     with command_services(existing=True) as services:
-        keys = services.keys
-        tenant = tenant or keys.tenant_of(doc_id)
+        documents = services.ops.documents
+        tenant = tenant or documents.tenant_of(doc_id)
         if tenant is None:
             fail("no such document (give --tenant if its key was already destroyed)")
-        if not services.erase(tenant, doc_id):
-            write_audit(services, "delete", operator_of(tenant), "not_found",
-                   doc_hash=services.ids.keyed_hash("doc-id", doc_id))
-            fail("no such document")
-        write_audit(services, "delete", operator_of(tenant), doc_id=doc_id[:64])
+        documents.delete(operator_of(tenant), tenant, doc_id)  # DocumentNotFound: exit 2
     click.echo(f"deleted {doc_id}")
 
 

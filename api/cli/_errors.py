@@ -54,11 +54,14 @@ def exit_line(exc: RagsealError) -> tuple[int, str]:
 
     Every message of the tree is written for the user and holds no document
     text, query, token or key, so it is shown as is, after the prefix that
-    names its component (``policy:``, ``configuration:``).
+    names its component (``policy:``, ``configuration:``). The status is 2
+    unless the error says otherwise (``exit_code = 1``: a failed check, such
+    as nothing quarantined to release).
     """
     if isinstance(exc, CommandFailed):
         return exc.code, exc.message
+    code = int(getattr(exc, "exit_code", 2))
     for kind, prefix in _prefixes():
         if isinstance(exc, kind):
-            return 2, f"{prefix}{exc}"
-    return 2, str(exc)
+            return code, f"{prefix}{exc}"
+    return code, str(exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import command_services, echo_json, operator_of, write_audit
+from ._common import command_services, echo_json, operator_of
 
 __all__ = ["keys"]
 
@@ -24,9 +24,7 @@ def keys_rotate() -> None:
       ragseal keys rotate && ragseal keys status
     """
     with command_services(store=False) as services:
-        _ = services.audit  # no audit trail, no key operation
-        version = services.keys.rotate()
-        write_audit(services, "keys_rotate", operator_of(None), version=version)
+        version = services.ops.keys.rotate(operator_of(None))
     click.echo(f"rotated: active key-encryption key is now v{version}")
 
 
@@ -41,16 +39,10 @@ def keys_retire(version: int) -> None:
     Example:
       ragseal keys rotate && ragseal keys retire 1
     """
-    from ragseal.store import KeyringError
 
     with command_services(store=False, existing=True) as services:
-        _ = services.audit  # no audit trail, no key operation
-        try:
-            services.keys.retire(version)
-        except KeyringError:
-            write_audit(services, "keys_retire", operator_of(None), "refused", version=version)
-            raise
-        write_audit(services, "keys_retire", operator_of(None), version=version)
+        # Refused (the active version, or one still in use): KeyringError, exit 2.
+        services.ops.keys.retire(operator_of(None), version)
     click.echo(f"retired v{version}")
 
 
@@ -66,7 +58,7 @@ def keys_status(as_json: bool) -> None:
     from dataclasses import asdict
 
     with command_services(store=False, existing=True) as services:
-        status = services.keys.status()
+        status = services.ops.keys.status()
     if as_json:
         echo_json(asdict(status))
         return

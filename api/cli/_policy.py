@@ -50,15 +50,13 @@ def policy_check(file: Path | None) -> None:
       ragseal policy check my-policy.yaml
       RAGSEAL_POLICY=my-policy.yaml ragseal policy check
     """
-    from ragseal.classification import default_policy, load_policy
-
+    from .._policies import base_policy
     from ._common import load_settings
 
     notes: list[str] = []  # PolicyError: "policy: <key path>: ...", exit 2
     base_file = load_settings().policy
-    checked = file if file is not None else base_file
-    pol = load_policy(checked, notes=notes) if checked is not None else default_policy()
-    base = load_policy(base_file) if base_file is not None else default_policy()
+    pol = base_policy(file if file is not None else base_file, notes=notes)
+    base = base_policy(base_file)
     click.echo(f"policy OK: {len(pol.levels)} levels, {len(pol.entity_rules)} entity types, "
                f"{len(pol.roles)} roles (fingerprint {pol.fingerprint})")
     for note in notes:
@@ -90,17 +88,15 @@ def policy_show(tenant: str, version: int | None, as_json: bool) -> None:
     import yaml
 
     from .._policies import PolicyUnavailable, PolicyVersionNotFound
-    from ._common import command_services, operator_of, write_audit
+    from ._common import command_services, operator_of
     from ._errors import fail
 
     with command_services(store=False) as services:
         _policies_or_exit(services)
         try:
-            found = (services.policies.in_force(tenant) if version is None
-                     else services.policies.version(tenant, version))
+            found = services.ops.policy.read(operator_of(tenant), tenant, version)
         except (PolicyUnavailable, PolicyVersionNotFound) as exc:
-            fail(f"tenant {tenant!r}: {exc}")
-        write_audit(services, "policy_read", operator_of(tenant), version=found.version)
+            fail(f"tenant {tenant!r}: {exc}")  # the line names the tenant
     body = {**found.policy.to_json(), "version": found.version,
             "fingerprint": found.policy.fingerprint}
     if as_json:
@@ -125,16 +121,15 @@ def policy_history(tenant: str, as_json: bool) -> None:
     from datetime import UTC, datetime
 
     from .._policies import PolicyUnavailable
-    from ._common import command_services, operator_of, write_audit
+    from ._common import command_services, operator_of
     from ._errors import fail
 
     with command_services(store=False) as services:
         _policies_or_exit(services)
         try:
-            listed = services.policies.history(tenant)
+            listed, _ = services.ops.policy.versions(operator_of(tenant), tenant)
         except PolicyUnavailable as exc:
-            fail(f"tenant {tenant!r}: {exc}")
-        write_audit(services, "policy_versions", operator_of(tenant), versions=len(listed))
+            fail(f"tenant {tenant!r}: {exc}")  # the line names the tenant
     if as_json:
         click.echo(json.dumps({"tenant": tenant, "versions": listed}))
         return
@@ -164,23 +159,17 @@ def _apply(tenant: str, action: str, change: str, text: str | None, version: int
     with command_services(store=False) as services:
         _policies_or_exit(services)
         actor = operator_of(tenant)
-        _ = services.audit  # no audit trail, no change
+        ops = services.ops.policy  # audits the change (or why it was refused)
         try:
             if text is not None:
-                previous, new = services.policies.push(tenant, text, author=actor.sub,
-                                                       prepare=services.classifier_for)
+                previous, new = ops.push(actor, tenant, text)
             else:
                 assert version is not None  # noqa: S101 - one of the two is given
-                previous, new = services.policies.rollback(tenant, version, author=actor.sub,
-                                                           prepare=services.classifier_for)
+                previous, new = ops.rollback(actor, tenant, version)
         except PolicyRefused as exc:
-            write_audit(services, action, actor, "invalid", reason="invalid_policy")
-            fail(f"policy: {exc}")
+            fail(f"policy: {exc}")  # the line names the component, as policy check does
         except (PolicyUnavailable, PolicyVersionNotFound) as exc:
-            fail(f"tenant {tenant!r}: {exc}")
-        write_audit(services, action, actor, version=new.version,
-               previous=previous.policy.fingerprint, fingerprint=new.policy.fingerprint,
-               previous_version=previous.version)
+            fail(f"tenant {tenant!r}: {exc}")  # the line names the tenant
         relabeled: dict[str, object] | None = None
         if relabel_needed(previous.policy, new.policy) and not no_relabel:
             from ragseal.store import StoreError

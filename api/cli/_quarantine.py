@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import command_services, echo_json, operator_of, write_audit
+from ._common import command_services, echo_json, operator_of
 from ._errors import fail
 
 __all__ = ["quarantine"]
@@ -31,16 +31,13 @@ def quarantine_list(tenant: str | None, as_json: bool) -> None:
     Example:
       ragseal quarantine list --tenant acme
     """
-    from ragseal.ingest import list_quarantine
 
     sources: dict[str, str | None] = {}
     with command_services(existing=True) as services:
-        docs = list_quarantine(services.store, tenant)
-        write_audit(services, "quarantine_list", operator_of(tenant), documents=len(docs))
+        held = services.ops.quarantine
+        docs = held.documents(operator_of(tenant), tenant)
         if tenant is not None and docs:
-            sources = {d.doc_id: services.ingestor.source_of(d.tenant, d.doc_id) for d in docs}
-            write_audit(services, "source_reveal", operator_of(tenant), via="quarantine_list",
-                   doc_ids=[d.doc_id[:64] for d in docs if sources.get(d.doc_id)])
+            sources = held.sources(operator_of(tenant), docs)
     if as_json:
         echo_json({"documents": [
             {**d.as_dict(), **({"source": sources.get(d.doc_id)} if tenant else {})}
@@ -68,19 +65,13 @@ def quarantine_release(doc_id: str, tenant: str | None) -> None:
     Example:
       ragseal quarantine release 3f9a2b...e1 --tenant acme
     """
-    from ragseal.ingest import release_document
 
     with command_services(existing=True) as services:
-        tenant = tenant or services.keys.tenant_of(doc_id)
+        tenant = tenant or services.ops.documents.tenant_of(doc_id)
         if tenant is None:
             fail("no such document (give --tenant)")
-        released = release_document(services.store, tenant, doc_id)
-        if not released:
-            write_audit(services, "quarantine_release", operator_of(tenant), "not_found",
-                   doc_hash=services.ids.keyed_hash("doc-id", doc_id))
-            fail("no quarantined chunk for that document", code=1)
-        write_audit(services, "quarantine_release", operator_of(tenant), doc_id=doc_id[:64],
-               chunks=released)
+        # NothingQuarantined: one line, exit 1 (a failed check).
+        released = services.ops.quarantine.release(operator_of(tenant), tenant, doc_id)
     click.echo(f"released {released} chunk(s) of {doc_id}")
 
 
@@ -97,17 +88,11 @@ def quarantine_add(doc_id: str, tenant: str) -> None:
       ragseal quarantine add 3f9a2b...e1 --tenant acme
       ragseal quarantine release 3f9a2b...e1 --tenant acme   # undo
     """
-    from ragseal.ingest._quarantine import quarantine_document
 
     from ._tenant import check_tenant
 
     check_tenant(tenant)
     with command_services() as services:
-        held = quarantine_document(services.store, tenant, doc_id)
-        if held is None:
-            write_audit(services, "quarantine_add", operator_of(tenant), "not_found",
-                   doc_hash=services.ids.keyed_hash("doc-id", doc_id))
-            fail("no such document in that tenant", code=1)
-        write_audit(services, "quarantine_add", operator_of(tenant), doc_id=doc_id[:64],
-                    chunks=held)
+        # NotInTenant: one line, exit 1.
+        held = services.ops.quarantine.add(operator_of(tenant), tenant, doc_id)
     click.echo(f"quarantined {held} chunk(s) of {doc_id}")

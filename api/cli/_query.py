@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .._settings import TOP_K_LIMIT
 from ._common import (
     command_services,
     echo_json,
@@ -11,7 +12,6 @@ from ._common import (
     principal_options,
     read_input,
     tenant_paths_or_exit,
-    write_audit,
 )
 from ._errors import fail
 
@@ -22,7 +22,7 @@ __all__ = ["inspect", "query"]
 @click.command()
 @click.argument("text")
 @principal_options
-@click.option("-k", "top_k", default=5, show_default=True, type=click.IntRange(1, 50),
+@click.option("-k", "top_k", default=5, show_default=True, type=click.IntRange(1, TOP_K_LIMIT),
               help="How many chunks to return.")
 @click.option("--pseudonymize", is_flag=True,
               help="Show even readable values as keyed pseudonyms (inspect puts them back).")
@@ -36,21 +36,18 @@ def query(text: str, user: str, groups: str, roles: str, tenant: str, top_k: int
       ragseal query "What is Maria's phone number?" --user maria@acme.example \\
           --groups hr,all-staff --roles hr --tenant acme
     """
-    from .._empty_tenant import EMPTY_TENANT_NOTICE, tenant_has_documents
+    from .._empty_tenant import EMPTY_TENANT_NOTICE
 
     principal = principal_from(user, groups, roles, tenant)
     text = read_input(text)
     if not text.strip():
         fail("the query is empty")
     with command_services(existing=True) as services:
-        paths = tenant_paths_or_exit(services, principal.tenant)
-        result = paths.retriever.retrieve(principal, text, top_k, pseudonymize=pseudonymize)
-        empty_tenant = not result.chunks and not tenant_has_documents(services.store, tenant)
-        write_audit(services, "retrieve", principal, top_k=top_k,
-               query_hash=services.ids.keyed_hash("query", text),
-               returned=len(result.chunks), dropped=result.dropped,
-               chunk_ids=[c.chunk_id for c in result.chunks],
-               doc_ids=sorted({c.doc_id for c in result.chunks}), via="cli")
+        tenant_paths_or_exit(services, principal.tenant)  # unreadable policy: one line
+        # Over RAGSEAL_MAX_QUERY_CHARS: QueryTooLong, exit 2; top_k capped at RAGSEAL_MAX_TOP_K.
+        retrieved = services.ops.retrieval.retrieve(principal, text, top_k,
+                                                    pseudonymize=pseudonymize)
+    result, empty_tenant = retrieved.result, retrieved.empty_tenant
     if as_json:
         answer: dict[str, object] = {"retrieval_id": result.retrieval_id,
                                      "chunks": [c.as_dict() for c in result.chunks],
@@ -101,23 +98,12 @@ def inspect(text: str, user: str, groups: str, roles: str, tenant: str,
       ragseal inspect "Call Maria on 555-0100" --user emp@acme.example \\
           --groups all-staff --roles employee --tenant acme --json
     """
-    from ragseal.retrieval import RetrievalIdError
-
-
     principal = principal_from(user, groups, roles, tenant)
     answer = read_input(text)
     with command_services() as services:  # a fresh data dir is fine: inspect needs no corpus
-        try:
-            result = tenant_paths_or_exit(services, principal.tenant).inspector.inspect(
-                principal, answer, retrieval_id)
-        except RetrievalIdError:
-            write_audit(services, "inspect", principal, "denied", reason="invalid_retrieval_id",
-                   via="cli")
-            raise
-        write_audit(services, "inspect", principal, verdict=result.verdict,
-               findings=len(result.findings),
-               finding_types=sorted({f.type for f in result.findings}),
-               reidentified=result.reidentified, via="cli")
+        tenant_paths_or_exit(services, principal.tenant)  # unreadable policy: one line
+        # RetrievalIdError (bad, foreign or expired id): audited, one line, exit 2.
+        result = services.ops.retrieval.inspect(principal, answer, retrieval_id)
     if as_json:
         echo_json(result.as_dict())
         return

@@ -70,12 +70,12 @@ def serve(host: str, port: int, workers: int | None) -> None:
       RAGSEAL_JWT_SECRET=$(cat .ragseal/dev-jwt-secret) ragseal serve --port 8000
     """
     import uvicorn
-    from ragseal.classification import load_policy
 
     from .._app import create_app
     from .._auth import TokenVerifier
     from .._container import Services
     from .._cores import start_serving
+    from .._policies import base_policy
     from ._announce import AnnouncingServer
     from ._checks import check_port_free
 
@@ -84,8 +84,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
     # line (ConfigError), instead of inside the server's startup after a traceback.
     TokenVerifier(settings)
     check_port_free(host, port)  # before the models load: a busy port in one line
-    if settings.policy is not None:
-        load_policy(settings.policy)  # PolicyError: one line, exit 2 (see main)
+    base_policy(settings.policy)  # PolicyError: one line, exit 2, before any model
     from .._beside import embedded_store_in_use
 
     if embedded_store_in_use(settings):  # the server must own it: before any model

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from ragseal.api._app import RetrieveRequest
 from ragseal.api._errors import install_error_handlers
+from ragseal.api._routes._models import RetrieveRequest
 
 CANARY = "CANARY-7e2f-user-input-never-echoed"
 
