@@ -31,7 +31,7 @@ The tree (module of each class in brackets)::
     |   +-- LoadError                           [ingest._loaders]
     |   +-- IngestError                         [ingest._pipeline]
     |   +-- RetrievalIdError                    [retrieval._retrieval_id]
-    |   +-- DetectorError(RuntimeError)         [classification._detectors]
+    |   +-- DetectorError(RuntimeError)         [classification._errors]
     |   +-- QueryTooLong                        [api._service]
     +-- NotFoundError              no such thing (or not yours): CLI 2, HTTP 404
     |   +-- PolicyVersionNotFound(LookupError)  [api._policies]
@@ -47,7 +47,6 @@ The tree (module of each class in brackets)::
     |   +-- AuditError                          [store._audit]
     |   +-- PolicyStoreError                    [store._policy_store]
     |   +-- PolicyUnavailable                   [api._policies]
-    |   +-- InjectionHeadError(RuntimeError)    [classification._injection_head]
     +-- SealError                  a sealed value does not open (opaque)   [store._sealing]
     +-- AuthError                  a token refused (the edge answers 401)  [api._auth]
     +-- ApiError                   an HTTP answer chosen by a route        [api._errors]
