@@ -19,11 +19,14 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 import click
 from ragseal.classification import ensure_offline
 
+from ._cli_engine import engine_options
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
     from ragseal.classification import Finding, Policy
+    from ragseal.ingest._engine import EngineConfig
     from ragseal.retrieval import Principal
     from ragseal.store import Actor
     from rich.text import Text
@@ -182,9 +185,10 @@ def cli(verbose: int) -> None:
               show_default="the cores",
               help="Processes that parse and classify in parallel (used when at least 8 "
                    "changed files per worker; writes stay in one process, in order).")
+@engine_options
 def ingest(paths: tuple[Path, ...], manifest: Path | None, root: Path | None,
            excludes: tuple[str, ...], tenant: str | None, as_json: bool, sync: bool,
-           workers: int) -> None:
+           workers: int, engine: EngineConfig | None = None) -> None:
     """Ingest files and folders: parse, classify, mask, seal, embed and index.
 
     Supported: .txt .md .html .pdf .docx .eml. Every file needs an ACL from
@@ -266,6 +270,7 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, root: Path | None,
                 on_result=lambda r: _advance(0 if r.unchanged else r.chunks),
                 root=root.resolve() if root is not None else None,
                 exclude_patterns=excludes,
+                engine=engine,
             )
         operator = _operator(tenant)
         for result in report.ingested:
