@@ -33,8 +33,10 @@ HNSW_EF_MIN = 512
 
 _SCROLL_PAGE = 256
 _UPSERT_BATCH = 256
-_INDEXES: tuple[tuple[str, models.PayloadSchemaType], ...] = (
-    ("tenant", models.PayloadSchemaType.KEYWORD),
+_INDEXES: tuple[tuple[str, models.PayloadSchemaType | models.KeywordIndexParams], ...] = (
+    # is_tenant: Qdrant keeps each tenant's points together on disk and plans
+    # tenant-filtered searches per tenant (deploy/: a multi-tenant cluster).
+    ("tenant", models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True)),
     ("doc_id", models.PayloadSchemaType.KEYWORD),
     ("groups", models.PayloadSchemaType.KEYWORD),
     ("users", models.PayloadSchemaType.KEYWORD),
