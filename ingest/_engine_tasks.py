@@ -11,6 +11,8 @@ that names no content.
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +29,7 @@ __all__ = ["PLUGIN_PREFIX", "Refused", "RunPlugin", "build_id", "build_task", "c
 
 PLUGIN_PREFIX = "ragseal-ingest-"
 _models_lock = threading.Lock()
-_classifiers: dict[str, Any] = {}  # policy fingerprint -> warm Classifier (bounded)
+_classifiers: dict[str, Any] = {}  # pickled policy's hash -> warm Classifier (bounded)
 _shared: dict[str, Any] = {}  # "chunker", "embedder": one per worker process
 
 
@@ -43,23 +45,24 @@ def build_id() -> str:
 def _models(spec: WorkSpec) -> DocumentWork:
     """This process's warm models (kept across runs), wired to the run's spec
     (the secrets live in the run's plugin only)."""
-    from ragseal.classification import parse_policy
     from ragseal.classification._classifier import Classifier
 
     from ._chunking import Chunker
     from ._embedder import Embedder
 
+    # Keyed by the pickled policy, not its fingerprint: two policies with one
+    # fingerprint can still differ in which fields the steward set.
+    cache_key = hashlib.sha256(pickle.dumps(spec.policy, protocol=5)).hexdigest()
     with _models_lock:
-        classifier = _classifiers.get(spec.policy_fingerprint)
+        classifier = _classifiers.get(cache_key)
         if classifier is None:
-            policy = parse_policy(spec.policy_json)
-            if policy.fingerprint != spec.policy_fingerprint:
+            if spec.policy.fingerprint != spec.policy_fingerprint:
                 raise RuntimeError("the policy reads differently on this worker")
-            classifier = Classifier(policy)
+            classifier = Classifier(spec.policy)
             classifier.warm_up()
             while len(_classifiers) >= 4:
                 _classifiers.pop(next(iter(_classifiers)))
-            _classifiers[spec.policy_fingerprint] = classifier
+            _classifiers[cache_key] = classifier
         if "embedder" not in _shared:
             embedder = Embedder()
             embedder.warm_up()

@@ -348,7 +348,7 @@ def _parse_in_pool(todo: list[_Todo], workers: int, report: BatchReport, ingesto
                    on_file: Callable[[Path], None] | None) -> None:
     from ._workers import ParsePool
 
-    pool: ParsePool = ParsePool(ingestor.policy.to_json(), workers)
+    pool: ParsePool = ParsePool(ingestor.policy, workers)
     pending: deque[_Pending] = deque()
 
     def finish_oldest() -> None:

@@ -85,7 +85,10 @@ class WorkSpec:
     only where documents go (docs/ARCHITECTURE.md, "Distributed ingestion").
     """
 
-    policy_json: dict[str, object]
+    # The Policy object itself (pickled), not its JSON: a JSON round trip
+    # marks every field as set, and a deny list's score then changes from
+    # 1.0 ("unless the steward set one") to the dumped default (docs/TRAPS.md).
+    policy: Policy
     policy_fingerprint: str
     policy_version: int
     ids: IdHasher
@@ -159,7 +162,7 @@ class DocumentWork:
     def spec(self) -> WorkSpec:
         """The models-free description another process rebuilds this from."""
         return WorkSpec(
-            policy_json=self.policy.to_json(),
+            policy=self.policy,
             policy_fingerprint=self.policy.fingerprint,
             policy_version=self.policy_version,
             ids=self._ids,
