@@ -171,15 +171,18 @@ def run_forked(models: Models, state: Path, corpus: Path, crash_at: int | None) 
     return False, reached
 
 
-def snapshot(state: Path) -> dict[str, object]:
-    """The store and keyring, comparable across runs (no ciphertext, no key bytes)."""
+def snapshot(state: Path, store_path: Path | None = None) -> dict[str, object]:
+    """The store and keyring, comparable across runs (no ciphertext, no key bytes).
+
+    ``store_path``: the Edge store's folder when not ``state / "store"``
+    (``data_dir / "store" / collection`` for a CLI data dir)."""
     from ragseal.classification import default_policy
     from ragseal.store import EdgeStore, Labels, LocalKeyring, SealedChunk, open_chunk
 
     policy = default_policy()
 
     keys = LocalKeyring(state / "keys", MASTER_KEY)
-    store = EdgeStore(state / "store")
+    store = EdgeStore(store_path or state / "store")
     try:
         points: dict[str, object] = {}
         for hit in store.scroll():

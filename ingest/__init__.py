@@ -16,6 +16,7 @@ ensure_offline()
 
 from ._chunking import Chunker  # noqa: E402
 from ._embedder import Backend, Embedder, default_cache_dir  # noqa: E402
+from ._engine import EngineConfig, EngineError, check_engine  # noqa: E402
 from ._loaders import LoadedDocument, LoadError, load_document, supported_extensions  # noqa: E402
 from ._manifest import (  # noqa: E402
     DEFAULT_TENANT,
@@ -48,6 +49,9 @@ from ._runner import BatchReport, Refusal, ingest_paths, iter_files  # noqa: E40
 from ._sandbox import ParseSandbox  # noqa: E402
 
 __all__ = [
+    "EngineConfig",
+    "EngineError",
+    "check_engine",
     "DEFAULT_TENANT",
     "PIPELINE_VERSION",
     "Acl",

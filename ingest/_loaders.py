@@ -41,7 +41,7 @@ from ragseal import InvalidInputError
 
 from ._unstructured import prepare_unstructured
 
-__all__ = ["LoadError", "LoadedDocument", "load_document", "supported_extensions"]
+__all__ = ["LoadError", "LoadedDocument", "load_bytes", "load_document", "supported_extensions"]
 
 logger = logging.getLogger(__name__)
 
@@ -129,11 +129,22 @@ def load_document(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDo
             encrypted, or no text in it.
     """
     ensure_offline()
-    fmt = _FORMATS.get(path.suffix.lower())
-    if fmt is None:
+    if _FORMATS.get(path.suffix.lower()) is None:
         raise LoadError(_unsupported(path.suffix))
+    return load_bytes(_read_bytes(path, max_bytes), path.suffix)
+
+
+def load_bytes(data: bytes, suffix: str) -> LoadedDocument:
+    """Parse a file's bytes (already read and size-checked) as the type its
+    name's ``suffix`` says: what :func:`load_document` does after reading.
+    An engine's worker gets the bytes the driver hashed, not a path."""
+    ensure_offline()
+    fmt = _FORMATS.get(suffix.lower())
+    if fmt is None:
+        raise LoadError(_unsupported(suffix))
+    if not data.strip():
+        raise LoadError("empty file")
     started = time.perf_counter()
-    data = _read_bytes(path, max_bytes)
     prepare_unstructured()
     fragments: list[str] = []
     parts = _EXTRACTORS[fmt](data, 0)

@@ -27,51 +27,31 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
-from ragseal.classification import (
-    PSEUDONYM_HEX,
-    ClassificationLike,
-    Finding,
-    MaskedText,
-    Policy,
-    Pseudonymizer,
-    TextClassifier,
-    mask,
-    score_injection,
-)
+from ragseal.classification import ClassificationLike, Policy, Pseudonymizer, TextClassifier
 from ragseal.store import (
     DataKeyNotFound,
     Fingerprinter,
     Hit,
     IdHasher,
     KeyProvider,
-    Labels,
     PayloadError,
-    Point,
-    SealedChunk,
     SealError,
     StoredChunk,
     TextEmbedder,
     VectorStore,
     payload_version,
-    seal_chunk,
 )
 
-from ragseal import InvalidInputError
-
-from ._loaders import spans_overlap
 from ._manifest import Acl
+from ._work import Built, DocumentWork, IngestError, _Chunker, key_free
 
-if TYPE_CHECKING:
-    pass
+_key_free = key_free  # tests/ingest/test_deterministic.py names it here
 
 __all__ = [
     "PIPELINE_VERSION", "FilePlan", "IngestError", "IngestResult", "Ingestor", "erase_document",
@@ -86,30 +66,11 @@ PIPELINE_VERSION = "6"  # 3: injection score, quarantine marker; 4: passage fing
 # 5: fingerprints with values as wildcards (format 2);
 # 6: chunk boundaries no longer depend on the installation's pseudonym key
 
-# A keyed pseudonym's hex digest, as a mask piece of the masked text holds it.
-_PSEUDONYM = re.compile(rf"<([A-Z][A-Z0-9_]*)_[0-9a-f]{{{PSEUDONYM_HEX}}}>")
-# Stands for every digest when chunking: same length, and as many WordPiece
-# tokens as the worst digest (one per character), so a chunk cut on this
-# shape still fits the model's window once the real digest is in place.
-_SHAPE_DIGEST = ("0a" * PSEUDONYM_HEX)[:PSEUDONYM_HEX]
-
 Checkpoint = Callable[[str], None]
 
 
 def _no_checkpoint(_name: str) -> None:
     return None
-
-
-class IngestError(InvalidInputError):
-    """A document was refused; ``reason`` is safe to show (no content)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class _Chunker(Protocol):
-    def split(self, text: str) -> list[tuple[int, int]]: ...
 
 
 @dataclass(frozen=True)
@@ -136,36 +97,6 @@ class FilePlan:
     doc_id: str
     version: str
     started: float
-
-
-def _chunk_findings(findings: Sequence[Finding], start: int, end: int) -> tuple[Finding, ...]:
-    """Findings overlapping ``[start, end)``, clipped and made chunk-relative."""
-    out = []
-    for f in findings:
-        if f.end <= start or f.start >= end:
-            continue
-        s, e = max(f.start, start), min(f.end, end)
-        out.append(Finding(f.entity, s - start, e - start, f.score, f.detector))
-    return tuple(out)
-
-
-def _key_free(masked: MaskedText) -> str:
-    """The masked text with every pseudonym's digest replaced by one constant.
-
-    Chunk boundaries are cut on this shape, not on the masked text: the
-    digests come from the installation's key, and their WordPiece token
-    counts differ from key to key, so cutting on them made the same file
-    give 2 chunks under one key and 3 under another. The shape has the same
-    length as the masked text, so its spans apply to it unchanged.
-    """
-    out: list[str] = []
-    ends = [p[0] for p in masked.pieces[1:]] + [len(masked.text)]
-    for (m_start, _o_start, _o_end, is_mask), m_end in zip(masked.pieces, ends, strict=True):
-        piece = masked.text[m_start:m_end]
-        if is_mask and _PSEUDONYM.fullmatch(piece):
-            piece = piece[: -PSEUDONYM_HEX - 1] + _SHAPE_DIGEST + ">"
-        out.append(piece)
-    return "".join(out)
 
 
 def _readable(hits: Iterable[Hit]) -> list[StoredChunk]:
@@ -206,18 +137,18 @@ class Ingestor:
         # The tenant policy version ``policy`` is (0: the base), recorded in
         # each chunk's payload (docs/FORMAT.md, docs/POLICY.md).
         self.policy_version = policy_version
-        self._classifier = classifier
-        self._chunker = chunker
-        self._embedder = embedder
         self._store = store
         self._keys = keys
         self._ids = ids
-        self._pseudonyms = pseudonyms
-        # Keyed shingles of each chunk's original text, for inspect's
-        # provenance check (docs/INSPECT.md); None stores none.
-        self._fingerprints = fingerprints
         # Called after every durable write (crash tests kill the process there).
         self._checkpoint = checkpoint or _no_checkpoint
+        # Classify, mask, chunk, embed and seal: no durable write in there.
+        # ``fingerprints``: keyed shingles of each chunk's original text, for
+        # inspect's provenance check (docs/INSPECT.md); None stores none.
+        self._work = DocumentWork(
+            policy=policy, classifier=classifier, chunker=chunker, embedder=embedder, ids=ids,
+            pseudonyms=pseudonyms, fingerprints=fingerprints, policy_version=policy_version,
+        )
         # Excludes other writers of versions, in every process sharing the
         # keyring (store/_writers.py); a provider without it: this process only.
         writing = getattr(keys, "writing", None)
@@ -226,15 +157,6 @@ class Ingestor:
 
     def doc_id(self, tenant: str, source: str) -> str:
         return self._ids.doc_id(tenant, source)
-
-    def _base_rank(self, acl: Acl) -> int:
-        if acl.level is None:
-            # Fail closed: a document nobody labelled is treated as the most sensitive.
-            return len(self.policy.levels) - 1
-        try:
-            return self.policy.rank(acl.level)
-        except KeyError:
-            raise IngestError(f"unknown level {acl.level!r} (not in the policy's levels)") from None
 
     def version_id(self, acl: Acl, content_sha256: str) -> str:
         """The keyed id of one document version: content, resolved ACL, policy
@@ -277,134 +199,82 @@ class Ingestor:
         classification: ClassificationLike | None = None,
         hidden: Sequence[tuple[int, int]] = (),
     ) -> IngestResult:
-        if not text.strip():
-            raise IngestError("no text to ingest")
-        if not acl.groups and not acl.users:
-            raise IngestError("no ACL group or user may read this document")
+        prepared = self._work.prepare(text, acl=acl, classification=classification,
+                                      hidden=hidden)
+        # One writer of versions at a time (store/_writers.py), from the pending
+        # key to the switch: another run's recovery never takes this version for
+        # a leftover. Parsing and classification ran before, unlocked.
+        with self._writing():
+            data_key = self.open_version(doc_id, acl.tenant, version, len(prepared.spans))
+            built = self._work.build(prepared, doc_id=doc_id, version=version, source=source,
+                                     acl=acl, data_key=data_key)
+            return self.commit(built, doc_id=doc_id, tenant=acl.tenant, version=version,
+                               started=started)
+
+    def writing(self) -> AbstractContextManager[None]:
+        """The writers' lock (store/_writers.py) for a caller that runs the write
+        steps itself (an engine's driver: :meth:`open_version`, :meth:`commit`,
+        :meth:`abandon`, each in a section of its own while workers build).
+
+        Between those sections a concurrent run's recovery may take the pending
+        version for a leftover; :meth:`commit` then refuses the document
+        ("document changed concurrently; run again") and a rerun converges.
+        """
+        return self._writing()
+
+    @property
+    def work(self) -> DocumentWork:
+        """The computing half of a document's ingestion (engines run it elsewhere)."""
+        return self._work
+
+    def open_version(self, doc_id: str, tenant: str, version: str, chunks: int) -> bytes:
+        """Create (or find) the version's *pending* data key and count the
+        encryptions it is about to make. Nothing sealed under it opens until
+        :meth:`commit` switches the version."""
+        data_key = self._keys.ensure_data_key(doc_id, tenant, version=version)
+        self._checkpoint("key")
+        # Counted before sealing: the cap is enforced before the key is used.
+        self._keys.record_encryptions(doc_id, tenant, chunks, version=version)
+        self._checkpoint("count")
+        return data_key
+
+    def commit(self, built: Built, *, doc_id: str, tenant: str, version: str,
+               started: float) -> IngestResult:
+        """Store a built version and switch to it: upsert, the one-transaction
+        version switch, then the old version's points and keys go."""
+        points = list(built.points)
+        self._store.upsert(points)
+        self._checkpoint("upsert")
+        try:
+            # The switch: one keyring transaction. Before it readers open only the
+            # old version, after it only the new one.
+            self._keys.make_current(doc_id, tenant, version)
+        except DataKeyNotFound:
+            # Another run swept our pending key (recover()): leave no trace.
+            self._drop_version(tenant, doc_id, version)
+            raise IngestError("document changed concurrently; run again") from None
+        self._checkpoint("switch")
+        removed = self._finish(tenant, doc_id, version)
+
         policy = self.policy
-        tenant = acl.tenant
-        base = self._base_rank(acl)
-
-        result = classification if classification is not None else self._classifier.classify(text)
-        findings = result.findings
-        doc_rank = max(base, result.marker_level if result.marker_level is not None else 0)
-        masked: MaskedText = mask(text, findings, policy, self._pseudonyms, tenant)
-
-        shape = _key_free(masked)
-        spans = [(s, e) for s, e in self._chunker.split(shape) if masked.text[s:e].strip()]
-        if not spans:
-            raise IngestError("no text to ingest")
-        # Embedded first: the heavy part runs before the write section, unlocked.
-        vectors = self._embedder.embed([masked.text[s:e] for s, e in spans])
-        if len(vectors) != len(spans):
-            raise IngestError("embedder returned a wrong number of vectors")
-        with self._writing():  # one writer of versions at a time (store/_writers.py)
-            # A pending key: until make_current below, nothing sealed under it opens.
-            data_key = self._keys.ensure_data_key(doc_id, tenant, version=version)
-            self._checkpoint("key")
-            # Counted before sealing: the cap is enforced before the key is used.
-            self._keys.record_encryptions(doc_id, tenant, len(spans), version=version)
-            self._checkpoint("count")
-            points: list[Point] = []
-            top_rank = doc_rank
-            injection = policy.injection
-            flagged = held = 0
-            # The ids' MAC joins its parts with NUL: this is MAC("chunk", doc_id, version, index).
-            chunk_base = f"{doc_id}\x00{version}"
-            for index, (m_start, m_end) in enumerate(spans):
-                o_start = masked.to_original(m_start)
-                o_end = masked.to_original(m_end, end=True)
-                chunk_spans = _chunk_findings(findings, o_start, o_end)
-                rank = doc_rank
-                for f in chunk_spans:
-                    rule = policy.entity_rule(f.entity)
-                    if rule.gate:
-                        rank = max(rank, policy.rank(rule.level))
-                top_rank = max(top_rank, rank)
-                chunk_id = self._ids.chunk_id(chunk_base, index)
-                labels = Labels(
-                    tenant=tenant,
-                    doc_id=doc_id,
-                    chunk_id=chunk_id,
-                    level=policy.level_name(rank),
-                    groups=acl.groups,
-                    users=acl.users,
-                )
-                original = text[o_start:o_end]
-                # Scored on the original text: a principal may see it unmasked.
-                risk = score_injection(original, hidden=spans_overlap(hidden, o_start, o_end))
-                quarantined = int(injection.quarantine_at is not None
-                                  and risk.score >= injection.quarantine_at)
-                flagged += risk.score >= injection.flag_at
-                held += quarantined
-                tags = sorted({
-                    self._pseudonyms.search_tag(tenant, f.entity, original[f.start : f.end])
-                    for f in chunk_spans
-                })
-                sealed = SealedChunk(
-                    original,
-                    tuple((f.entity, f.start, f.end, f.score) for f in chunk_spans),
-                    source,
-                    # What `ragseal relabel` needs to recompute the level later.
-                    start=o_start,
-                    acl_level=acl.level,
-                    has_floor=True,
-                )
-                stored = StoredChunk(
-                    tenant=tenant,
-                    doc_id=doc_id,
-                    chunk_id=chunk_id,
-                    version=version,
-                    level=rank,
-                    groups=acl.groups,
-                    users=acl.users,
-                    tags=tuple(tags),
-                    injection_score=risk.score,
-                    injection_signals=tuple(risk.signals),
-                    quarantined=quarantined,
-                    policy_version=self.policy_version,
-                    sealed=seal_chunk(data_key, labels, sealed.to_bytes()),
-                    # Values (entities, numbers) are wildcards: whether an answer
-                    # matches never depends on them (store/_fingerprints.py).
-                    fingerprints=None if self._fingerprints is None else tuple(
-                        self._fingerprints.fingerprints(
-                            tenant, original, [(f.start, f.end) for f in chunk_spans])),
-                )
-                points.append(
-                    Point(id=chunk_id, vector=vectors[index], payload=stored.to_payload()))
-
-            self._store.upsert(points)
-            self._checkpoint("upsert")
-            try:
-                # The switch: one keyring transaction. Before it readers open only the
-                # old version, after it only the new one.
-                self._keys.make_current(doc_id, tenant, version)
-            except DataKeyNotFound:
-                # Another run swept our pending key (recover()): leave no trace.
-                self._drop_version(tenant, doc_id, version)
-                raise IngestError("document changed concurrently; run again") from None
-            self._checkpoint("switch")
-            removed = self._finish(tenant, doc_id, version)
-
-        counts = Counter(f.entity for f in findings)
         elapsed = time.perf_counter() - started
         log.info(
             "ingested document",
             extra={"doc_id": doc_id, "tenant": tenant, "chunks": len(points),
-                   "level": policy.level_name(top_rank), "seconds": round(elapsed, 3),
-                   "flagged": flagged, "quarantined": held},
+                   "level": policy.level_name(built.top_rank), "seconds": round(elapsed, 3),
+                   "flagged": built.flagged, "quarantined": built.quarantined},
         )
         return IngestResult(
             doc_id=doc_id,
             tenant=tenant,
             chunks=len(points),
-            level=policy.level_name(top_rank),
-            entities=dict(sorted(counts.items())),
+            level=policy.level_name(built.top_rank),
+            entities=dict(built.entities),
             removed_points=removed,
             seconds=elapsed,
             version=version,
-            flagged=flagged,
-            quarantined=held,
+            flagged=built.flagged,
+            quarantined=built.quarantined,
         )
 
     def plan_file(self, path: Path, *, source: str, acl: Acl) -> FilePlan | IngestResult:
@@ -506,6 +376,12 @@ class Ingestor:
                 self._keys.destroy_data_key(doc_id, tenant, version=v)
                 self._checkpoint("destroy-pending")
         return len(stale)
+
+    def abandon(self, doc_id: str, tenant: str, version: str) -> None:
+        """Drop a version that will not be switched to (its points, then its
+        pending key); never the current one. What :meth:`recover` does for it."""
+        if self._keys.current_version(doc_id, tenant) != version:
+            self._drop_version(tenant, doc_id, version)
 
     def _drop_version(self, tenant: str, doc_id: str, version: str) -> int:
         """Delete one non-current version: its points first, then its key (so

@@ -10,6 +10,7 @@ the documents whose files are gone (docs/INGEST.md).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections import deque
@@ -26,6 +27,7 @@ from ._manifest import _PATTERN_FACTORY, Acl, Manifest
 from ._pipeline import FilePlan, IngestError, Ingestor, IngestResult
 
 if TYPE_CHECKING:
+    from ._engine import EngineConfig
     from ._workers import ParsePool  # noqa: F401
 
 __all__ = ["BatchReport", "Refusal", "ingest_paths", "iter_files"]
@@ -136,6 +138,7 @@ def ingest_paths(
     workers: int = 1,
     root: Path | None = None,
     exclude_patterns: Sequence[str] = (),
+    engine: EngineConfig | None = None,
 ) -> BatchReport:
     """Ingest every file under ``paths`` with the ACL the manifest gives it.
 
@@ -154,6 +157,11 @@ def ingest_paths(
     of the worker processes (:data:`POOL_MIN_FILES` per worker), those are
     parsed and classified in a process pool (:mod:`ingest._workers`); every
     durable write still happens here, in file order.
+
+    With ``engine`` (``ragseal ingest --engine dask``), the changed files
+    are parsed, classified, embedded and sealed on the engine's workers
+    (:mod:`ingest._engine`); the engine starts only when a file changed, and
+    every durable write still happens here, in file order.
     """
     started = time.perf_counter()
     report = BatchReport()
@@ -180,7 +188,10 @@ def ingest_paths(
 
     todo = _plan(files, report, ingestor, manifest, base, tenant, present, tenants, used_rules,
                  excluded, record, on_file)
-    if workers > 1 and len(todo) >= POOL_MIN_FILES * workers:
+    if engine is not None:
+        if todo:
+            _run_on_engine(todo, engine, workers, report, ingestor, record, on_file)
+    elif workers > 1 and len(todo) >= POOL_MIN_FILES * workers:
         _parse_in_pool(todo, workers, report, ingestor, record, on_file)
     else:
         for item in todo:
@@ -244,7 +255,7 @@ def _parse_in_pool(todo: list[_Todo], workers: int, report: BatchReport, ingesto
                    on_file: Callable[[Path], None] | None) -> None:
     from ._workers import ParsePool
 
-    pool: ParsePool = ParsePool(ingestor.policy.to_json(), workers)
+    pool: ParsePool = ParsePool(ingestor.policy, workers)
     pending: deque[_Pending] = deque()
 
     def finish_oldest() -> None:
@@ -273,6 +284,96 @@ def _parse_in_pool(todo: list[_Todo], workers: int, report: BatchReport, ingesto
             finish_oldest()
     finally:
         pool.close()
+
+
+@dataclass(frozen=True)
+class _Built:
+    item: _Todo
+    future: Any
+
+
+def _run_on_engine(todo: list[_Todo], config: EngineConfig, workers: int, report: BatchReport,
+                   ingestor: Ingestor, record: Callable[[str, IngestResult], None],
+                   on_file: Callable[[Path], None] | None) -> None:
+    """Two stages on the engine per file: ``prepare`` (parse, classify, mask,
+    chunk) then, once this process has created the version's pending key and
+    counted its encryptions, ``build`` (embed, seal). Upserts and the version
+    switch happen here, in file order; at most ``2 x workers`` files are in
+    flight."""
+    from dataclasses import replace
+
+    from ._engine import start_engine
+    from ._loaders import DEFAULT_MAX_BYTES, LoadError, _read_bytes
+
+    if not config.workers:
+        config = replace(config, workers=workers)
+    with start_engine(config, ingestor.work.spec()) as engine:
+        preparing: deque[tuple[_Todo, Any]] = deque()
+        building: deque[_Built] = deque()
+
+        def refuse(item: _Todo, reason: str) -> None:
+            report.refused.append(Refusal(item.shown, reason))
+            if on_file is not None:
+                on_file(item.path)
+
+        def start_build() -> None:
+            item, job = preparing.popleft()
+            try:
+                chunks = engine.chunk_count(job)
+                with ingestor.writing():  # short sections: the build runs unlocked
+                    key = ingestor.open_version(item.plan.doc_id, item.acl.tenant,
+                                                item.plan.version, chunks)
+            except IngestError as exc:
+                engine.release(job.prepared, job.chunks)
+                refuse(item, exc.reason)
+                return
+            building.append(_Built(item, engine.build(
+                job, doc_id=item.plan.doc_id, version=item.plan.version, source=item.source,
+                acl=item.acl, data_key=key)))
+            engine.release(job.chunks, job.prepared)  # the build holds what it needs
+
+        def finish_build() -> None:
+            done = building.popleft()
+            item = done.item
+            try:
+                built = engine.built(done.future)
+                with ingestor.writing():
+                    result = ingestor.commit(
+                        built, doc_id=item.plan.doc_id, tenant=item.acl.tenant,
+                        version=item.plan.version, started=item.plan.started)
+                record(item.shown, result)
+            except IngestError as exc:
+                # Its pending key (if any) goes now rather than at the next run.
+                with ingestor.writing():
+                    ingestor.abandon(item.plan.doc_id, item.acl.tenant, item.plan.version)
+                report.refused.append(Refusal(item.shown, exc.reason))
+            finally:
+                engine.release(done.future)
+                if on_file is not None:
+                    on_file(item.path)
+
+        def step() -> None:
+            if preparing and (not building or engine.ready(preparing[0][1])):
+                start_build()
+            else:
+                finish_build()
+
+        for item in todo:
+            while len(preparing) + len(building) >= engine.max_in_flight:
+                step()
+            try:
+                data = _read_bytes(item.path, DEFAULT_MAX_BYTES)
+            except LoadError as exc:
+                refuse(item, str(exc))
+                continue
+            # The bytes the worker parses are the bytes this version names.
+            if ingestor.version_id(item.acl, hashlib.sha256(data).hexdigest()) != item.plan.version:
+                refuse(item, "file changed during the run; run again")
+                continue
+            preparing.append((item, engine.prepare(data, item.path.suffix, item.acl)))
+            del data
+        while preparing or building:
+            step()
 
 
 def _plan(

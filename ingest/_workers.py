@@ -14,13 +14,12 @@ bounded however many files the run covers.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ragseal.classification import Finding
+from ragseal.classification import Finding, Policy
 
 __all__ = ["ParsePool", "Parsed"]
 
@@ -43,12 +42,12 @@ class Parsed:
         return f"Parsed(len={len(self.text)}, findings={len(self.findings)}, error={self.error!r})"
 
 
-def _init(policy_data: Mapping[str, Any]) -> None:
-    from ragseal.classification import Classifier, ensure_offline, parse_policy
+def _init(policy: Policy) -> None:
+    from ragseal.classification import Classifier, ensure_offline
 
     ensure_offline()
     global _classifier
-    _classifier = Classifier(parse_policy(policy_data))
+    _classifier = Classifier(policy)
     _classifier.warm_up()
 
 
@@ -74,7 +73,10 @@ def _parse(path: str) -> _Answer:
 class ParsePool:
     """A bounded pool of classifier processes for one policy."""
 
-    def __init__(self, policy_data: Mapping[str, Any], workers: int) -> None:
+    def __init__(self, policy: Policy, workers: int) -> None:
+        # The Policy itself crosses (pickled), not its JSON: parsing the dump
+        # marks every field as set, and a deny list's score would change
+        # from 1.0 to the dumped default (docs/TRAPS.md).
         if workers < 2:
             raise ValueError("a parse pool needs at least 2 workers")
         self.workers = workers
@@ -83,7 +85,7 @@ class ParsePool:
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init,
-            initargs=(dict(policy_data),),
+            initargs=(policy,),
         )
 
     def submit(self, path: Path) -> Future[_Answer]:

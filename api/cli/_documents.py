@@ -16,10 +16,11 @@ from ._common import (
     tenant_paths_or_exit,
     write_audit,
 )
+from ._engine import engine_options
 from ._errors import CommandFailed, fail
 
 if TYPE_CHECKING:
-    from ragseal.ingest import Ingestor, IngestResult, Manifest
+    from ragseal.ingest import EngineConfig, Ingestor, IngestResult, Manifest
 
     from .._container import Services
 
@@ -54,9 +55,10 @@ Examples:
               show_default="the cores",
               help="Processes that parse and classify in parallel (used when at least 8 "
                    "changed files per worker; writes stay in one process, in order).")
+@engine_options
 def ingest(paths: tuple[Path, ...], manifest: Path | None, root: Path | None,
            excludes: tuple[str, ...], tenant: str | None, as_json: bool, sync: bool,
-           workers: int) -> None:
+           workers: int, engine: EngineConfig | None = None) -> None:
     """Ingest files and folders: parse, classify, mask, seal, embed and index.
 
     Supported: .txt .md .html .pdf .docx .eml. Every file needs an ACL from
@@ -140,6 +142,7 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, root: Path | None,
                 on_result=_committed,
                 root=root.resolve() if root is not None else None,
                 exclude_patterns=excludes,
+                engine=engine,
             )
         operator = operator_of(tenant)
         for refusal in report.refused:
