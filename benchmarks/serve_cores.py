@@ -1,22 +1,22 @@
-"""Every core serves (issue 19): ``ragseal serve`` with 1 worker vs N, alternated.
+"""Every core serves (issue 19): ``ragseal serve`` with 1 worker vs N, side by side.
 
-Ingests the sample corpus once, then for each round starts ``ragseal serve``
-as its own process with ``RAGSEAL_WORKERS=1`` (everything in the server
-process, as before the core pool) and with ``RAGSEAL_WORKERS=N`` (N worker
-processes beside the store owner), alternating the order each round. Each
-server gets closed-loop load from C client threads (httpx, one connection
-each, 4 principals): first ``/v1/retrieve`` only, then ``/v1/inspect`` only
-(answers of ~1,500 characters quoting a retrieval, with its id). Prints per
-run and endpoint: req/s, p50/p95, errors, the load average before the run,
-and the RSS of the server with its workers; then the median ratio of req/s
-(N vs 1) per endpoint and whether N's p95 was at most 1's.
+Ingests the sample corpus once and copies the data dir, then starts two
+``ragseal serve`` processes at once: one with ``RAGSEAL_WORKERS=1``
+(everything in the server process, as before the core pool) and one with
+``RAGSEAL_WORKERS=N`` (N worker processes beside the store owner). Both stay
+up while short load phases alternate between them (the order flips every
+round), so both sides meet the same drifting load of a shared machine. Each
+phase is closed-loop load from C client threads (httpx, one connection each,
+4 principals) on one endpoint: ``/v1/retrieve``, or ``/v1/inspect`` with
+answers of ~1,500 characters quoting a retrieval and its id. Prints per
+phase: req/s, p50/p95, errors and the load average; then per endpoint the
+median of the per-round req/s ratios (N vs 1) and the median p95 of each.
 
 Closed loop: with the same C clients, a server twice as fast answers twice
 the requests at half the latency, so "more req/s at equal or lower p95" is
-read off one table. The machine may be shared: the load average is printed
-beside every figure; compare the ratios of alternated runs.
+read off one table.
 
-    nice -n 5 .venv/bin/python benchmarks/serve_cores.py [--rounds 3] [--seconds 20]
+    nice -n 5 .venv/bin/python benchmarks/serve_cores.py [--rounds 3] [--seconds 15]
         [--clients 6] [--workers 2]
 """
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -103,61 +104,65 @@ def _rss_mib(pid: int) -> float:
     return sum(p.memory_info().rss for p in procs if p.is_running()) / 2**20
 
 
-def _run(env: dict[str, str], workers: int, args: argparse.Namespace,
-         ) -> dict[str, tuple[float, float, float, int]]:
-    env = {**env, "RAGSEAL_WORKERS": str(workers)}
-    load_before = os.getloadavg()
-    t0 = time.perf_counter()
-    results: dict[str, tuple[float, float, float, int]] = {}
-    with serving_process(env, ROOT, startup_s=900) as (base, server):
-        startup = time.perf_counter() - t0
-        tokens = [mint_token(SECRET, **p) for p in PRINCIPALS]  # type: ignore[arg-type]
-        answers = _answers(base, tokens)  # also warms every worker a little
-        for endpoint in ("retrieve", "inspect"):
-            _load(base, endpoint, tokens, answers, args.clients, 3)  # warm-up, not counted
-            ok, errors, elapsed = _load(base, endpoint, tokens, answers, args.clients,
-                                        args.seconds)
-            rate = len(ok) / elapsed
-            results[endpoint] = (rate, pct(ok, 0.5), pct(ok, 0.95), errors)
-            print(f"  workers={workers} /v1/{endpoint}: {rate:6.1f} req/s, p50 "
-                  f"{pct(ok, 0.5):6.1f} ms, p95 {pct(ok, 0.95):6.1f} ms, {errors} errors "
-                  f"(load avg {os.getloadavg()[0]:.2f})", flush=True)
-        rss = _rss_mib(server.pid)
-    print(f"  workers={workers}: start {startup:.1f}s, RSS with workers {rss:.0f} MiB, "
-          f"load avg before {load_before[0]:.2f}/{load_before[1]:.2f}", flush=True)
-    return results
+Figures = tuple[float, float, float, int]  # req/s, p50, p95, errors
+
+
+def _phase(base: str, endpoint: str, tokens: list[str], answers: list[tuple[str, str, str]],
+           args: argparse.Namespace, label: str) -> Figures:
+    _load(base, endpoint, tokens, answers, args.clients, 2)  # warm-up, not counted
+    load = os.getloadavg()[0]
+    ok, errors, elapsed = _load(base, endpoint, tokens, answers, args.clients, args.seconds)
+    rate = len(ok) / elapsed
+    print(f"  {label} /v1/{endpoint}: {rate:6.1f} req/s, p50 {pct(ok, 0.5):6.1f} ms, "
+          f"p95 {pct(ok, 0.95):6.1f} ms, {errors} errors (load avg {load:.2f} -> "
+          f"{os.getloadavg()[0]:.2f})", flush=True)
+    return rate, pct(ok, 0.5), pct(ok, 0.95), errors
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="ragseal-cores-bench-"))
-    env = {**os.environ, "RAGSEAL_DATA_DIR": str(data_dir), "RAGSEAL_JWT_SECRET": SECRET,
+    root = Path(tempfile.mkdtemp(prefix="ragseal-cores-bench-"))
+    env = {**os.environ, "RAGSEAL_DATA_DIR": str(root / "one"), "RAGSEAL_JWT_SECRET": SECRET,
            "RAGSEAL_RATE_LIMIT_PER_MINUTE": "0", "RAGSEAL_PROBE_THRESHOLD": "0"}
     corpus = ROOT / "samples" / "corpus"
     subprocess.run([sys.executable, "-m", "ragseal.api.cli", "ingest", str(corpus),
                     "--manifest", str(corpus / "acl.yaml"), "--json"], env=env, cwd=ROOT,
                    check=True, stdout=subprocess.DEVNULL)
-    print(f"cores: {os.cpu_count()}, clients {args.clients}, {args.seconds:.0f}s per endpoint, "
+    shutil.copytree(root / "one", root / "many")  # same store, keys and master key
+    print(f"cores: {os.cpu_count()}, clients {args.clients}, {args.seconds:.0f}s per phase, "
           f"workers 1 vs {args.workers}, {args.rounds} rounds alternated", flush=True)
-
-    runs: dict[int, list[dict[str, tuple[float, float, float, int]]]] = {1: [],
-                                                                         args.workers: []}
-    for round_ in range(args.rounds):
-        order = (1, args.workers) if round_ % 2 == 0 else (args.workers, 1)
-        print(f"round {round_ + 1}: order {order}", flush=True)
-        for workers in order:
-            runs[workers].append(_run(env, workers, args))
+    sides = {1: {**env, "RAGSEAL_WORKERS": "1"},
+             args.workers: {**env, "RAGSEAL_WORKERS": str(args.workers),
+                            "RAGSEAL_DATA_DIR": str(root / "many")}}
+    runs: dict[int, dict[str, list[Figures]]] = {w: {"retrieve": [], "inspect": []}
+                                                 for w in sides}
+    t0 = time.perf_counter()
+    with serving_process(sides[1], ROOT, startup_s=900) as (base_one, server_one), \
+            serving_process(sides[args.workers], ROOT, startup_s=900) as (base_many,
+                                                                        server_many):
+        print(f"both servers up in {time.perf_counter() - t0:.0f}s", flush=True)
+        bases = {1: base_one, args.workers: base_many}
+        tokens = [mint_token(SECRET, **p) for p in PRINCIPALS]  # type: ignore[arg-type]
+        answers = {w: _answers(b, tokens) for w, b in bases.items()}
+        for round_ in range(args.rounds):
+            order = (1, args.workers) if round_ % 2 == 0 else (args.workers, 1)
+            print(f"round {round_ + 1}: order {order}", flush=True)
+            for endpoint in ("retrieve", "inspect"):
+                for w in order:
+                    runs[w][endpoint].append(_phase(bases[w], endpoint, tokens, answers[w],
+                                                    args, f"workers={w}"))
+        print(f"RSS: workers=1 {_rss_mib(server_one.pid):.0f} MiB; workers={args.workers} "
+              f"{_rss_mib(server_many.pid):.0f} MiB (server + workers)")
 
     print("summary (median over rounds):")
     for endpoint in ("retrieve", "inspect"):
-        one = [r[endpoint] for r in runs[1]]
-        many = [r[endpoint] for r in runs[args.workers]]
+        one, many = runs[1][endpoint], runs[args.workers][endpoint]
         ratios = [m[0] / o[0] for o, m in zip(one, many, strict=True)]
         print(f"/v1/{endpoint}: 1 worker {statistics.median(r[0] for r in one):.1f} req/s "
               f"p95 {statistics.median(r[2] for r in one):.1f} ms; {args.workers} workers "
