@@ -1,6 +1,6 @@
 """Child process of the background index build (store/_edge.py, ``_Builder``).
 
-``python -m ragseal.store._build SHARD_DIR DIM PARENT_PID`` loads a copy of an Edge
+``python -m ragseal.store._build SHARD_DIR DIM [PARENT_PID]`` loads a copy of an Edge
 shard with ragseal's configuration, builds its HNSW graph (``optimize``),
 flushes and exits 0; any failure exits 1 with one line on stderr. It runs
 at lower CPU priority than the serving process, never touches the live
@@ -30,10 +30,12 @@ def _die_with_parent(parent: int) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3 or not argv[1].isdigit() or not argv[2].isdigit():
-        sys.stderr.write("usage: python -m ragseal.store._build SHARD_DIR DIM PARENT_PID\n")
+    # PARENT_PID is optional: a server started before an upgrade spawns the
+    # upgraded module with the older command line (docs/TRAPS.md).
+    if len(argv) not in (2, 3) or not all(a.isdigit() for a in argv[1:]):
+        sys.stderr.write("usage: python -m ragseal.store._build SHARD_DIR DIM [PARENT_PID]\n")
         return 2
-    if not _die_with_parent(int(argv[2])):
+    if not _die_with_parent(int(argv[2]) if len(argv) == 3 else os.getppid()):
         return 1
     from ragseal.store._edge import INDEX_NICE, edge_config
 
