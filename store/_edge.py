@@ -72,8 +72,11 @@ _T = TypeVar("_T")
 # Qdrant still scans a segment whose share of the filter is small) with
 # int8 quantized vectors, ACORN for selective filters, and the best
 # RESCORE_FACTOR x limit candidates rescored with the float32 vectors:
-# approximate, recall@10 measured >= 0.99 per visibility class. The estimate
-# is the engine's own (payload index cardinalities, sub-millisecond); an exact
+# approximate. Measured (benchmarks/README.md, "Scale"): at 100k points an
+# exact scan costs ~6 us a visible point (loaded 2 cores), the graph walk
+# stays ~flat; without ACORN the widest principal's recall@10 was 0.90-0.94
+# at every ef, with it 1.000 at ef 128 for every class. The estimate is the
+# engine's own (payload index cardinalities, sub-millisecond); an exact
 # count costs about as much as an exact search (docs/TRAPS.md).
 EXACT_MAX_VISIBLE = 20_000
 HNSW_EF = 128
@@ -395,12 +398,15 @@ class EdgeStore:
         if self._builder is not None:
             self._builder.wrote()
 
-    def _needs_index(self) -> bool:
-        """Enough points outside any graph, and enough for the engine to build one."""
+    def _unindexed(self) -> int:
         info = self._call("info", self._shard.info)
+        return int(info.points_count - info.indexed_vectors_count)
+
+    def _needs_index(self, floor: int = 0) -> bool:
+        """Enough points outside any graph (at least ``floor``), and enough
+        for the engine to build one."""
         engine_floor = INDEXING_THRESHOLD_KB * 1024 // (4 * self._dim)
-        unindexed = info.points_count - info.indexed_vectors_count
-        return bool(unindexed >= max(INDEX_MIN_UNINDEXED, engine_floor))
+        return self._unindexed() >= max(INDEX_MIN_UNINDEXED, engine_floor, floor)
 
     def _swap_in(self, built: Path, journal: list[UpdateOperation]) -> None:
         """Replace the live shard by ``built`` after replaying ``journal`` on it.
@@ -571,6 +577,9 @@ class _Builder(threading.Thread):
         self._proc: subprocess.Popen[bytes] | None = None
         self._journal: list[UpdateOperation] | None = None  # guarded by the store's write lock
         self._journaled = 0
+        # After a failed build, the next waits for INDEX_MIN_UNINDEXED more
+        # unindexed points (each try copies the whole shard).
+        self._retry_above = 0
 
     # -- called by the store -------------------------------------------------------
     def wrote(self) -> None:
@@ -631,16 +640,18 @@ class _Builder(threading.Thread):
                 self._pending = False
                 self._busy = True
             try:
-                if self._store._needs_index():
-                    self._build()
+                if self._store._needs_index(self._retry_above) and not self._build():
+                    self._retry_above = self._store._unindexed() + INDEX_MIN_UNINDEXED
             except Exception as exc:  # logged; the live shard is untouched
                 logger.error("background index build failed", extra={"error": _short(exc)})
+                self._retry_above = self._store._unindexed() + INDEX_MIN_UNINDEXED
             finally:
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
 
-    def _build(self) -> None:
+    def _build(self) -> bool:
+        """One build; False if it failed (a cancelled or stopped one is not a failure)."""
         store = self._store
         target = store.path / f"gen-{_generation(store._shard_dir) + 1}"
         started = time.monotonic()
@@ -648,16 +659,17 @@ class _Builder(threading.Thread):
         try:
             with store._write_lock:
                 if self._stopping:
-                    return
+                    return True
                 store._call("flush", store._shard.flush)
                 _remove_tree(target)
                 _copy_shard(store._shard_dir, target)
                 self._journal, self._journaled = [], 0
             copied = time.monotonic() - started
-            command = [sys.executable, "-m", "ragseal.store._build", str(target), str(store.dim)]
+            command = [sys.executable, "-m", "ragseal.store._build", str(target),
+                       str(store.dim), str(os.getpid())]
             with self._cond:
                 if self._stopping:
-                    return
+                    return True
                 proc = self._proc = subprocess.Popen(  # noqa: S603 (our module, our paths)
                     command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                     stderr=subprocess.PIPE, start_new_session=True,
@@ -668,11 +680,12 @@ class _Builder(threading.Thread):
             with store._write_lock:
                 journal, self._journal = self._journal, None
                 if proc.returncode != 0 or journal is None or self._stopping:
-                    if proc.returncode != 0 and journal is not None and not self._stopping:
+                    failed = proc.returncode != 0 and journal is not None and not self._stopping
+                    if failed:
                         logger.error("background index build failed", extra={
                             "code": proc.returncode,
                             "error": err.decode(errors="replace")[-200:]})
-                    return
+                    return not failed
                 store._swap_in(target, journal)
                 swapped = True
                 info = store._call("info", store._shard.info)
@@ -681,6 +694,8 @@ class _Builder(threading.Thread):
                 "replayed": len(journal), "points": info.points_count,
                 "indexed": info.indexed_vectors_count, "segments": info.segments_count,
             })
+            self._retry_above = 0
+            return True
         finally:
             if not swapped:
                 with store._write_lock:

@@ -659,6 +659,34 @@ def test_when_the_client_plans_as_for_a_server_then_search_returns_the_true_top_
     assert True in exact and False in exact  # both branches ran
 
 
+def test_when_a_server_collection_is_created_then_it_gets_the_scale_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Per-value links, int8 quantization, the indexing threshold and a
+    tenant-aware index, as the embedded store has (local mode ignores them,
+    so the calls are recorded)."""
+    client = QdrantClient(":memory:")
+    created: dict[str, Any] = {}
+    indexes: dict[str, Any] = {}
+    real_create = client.create_collection
+
+    def create(name: str, **kwargs: Any) -> bool:
+        created.update(kwargs)
+        return real_create(name, vectors_config=kwargs["vectors_config"])
+
+    monkeypatch.setattr(client, "create_collection", create)
+    monkeypatch.setattr(client, "create_payload_index",
+                        lambda name, field, schema: indexes.update({field: schema}))
+    monkeypatch.setattr(type(client), "init_options", property(lambda self: {}))  # a server
+    ClientStore(client, "chunks", DIM)
+    assert created["hnsw_config"].payload_m == edge_module.PAYLOAD_M
+    assert created["quantization_config"].scalar.type.value == "int8"
+    assert created["optimizers_config"].indexing_threshold == edge_module.INDEXING_THRESHOLD_KB
+    assert indexes["tenant"].is_tenant is True
+    assert {f for f, schema in indexes.items() if schema.enable_hnsw is False} == {
+        "doc_id", "tags", "quarantined", "fp"}
+
+
 # -- open_store -------------------------------------------------------------------
 
 
