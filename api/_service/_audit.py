@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ragseal.store import AuditLog
+    from ragseal.store._pg import PgAuditLog  # the shared control plane (postgres extra)
 
 __all__ = ["Auditor", "Who"]
 
@@ -30,7 +31,8 @@ class Auditor:
         fingerprint: the base policy's fingerprint now (it may be swapped).
     """
 
-    def __init__(self, log: Callable[[], AuditLog], fingerprint: Callable[[], str]) -> None:
+    def __init__(self, log: Callable[[], AuditLog | PgAuditLog],
+                 fingerprint: Callable[[], str]) -> None:
         self._log = log
         self._fingerprint = fingerprint
 

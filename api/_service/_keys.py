@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ragseal.store import KeyringStatus, LocalKeyring
+    from ragseal.store._pg import PgKeyring  # the shared control plane (postgres extra)
 
     from ._audit import Auditor, Who
 
@@ -16,7 +17,7 @@ __all__ = ["KeyOps"]
 class KeyOps:
     """Operator key operations, each audited (no trail, no key operation)."""
 
-    def __init__(self, *, keys: Callable[[], LocalKeyring], audit: Auditor) -> None:
+    def __init__(self, *, keys: Callable[[], LocalKeyring | PgKeyring], audit: Auditor) -> None:
         self._keys = keys
         self._audit = audit
 

@@ -40,12 +40,12 @@ from cryptography.exceptions import InvalidTag
 from psycopg.rows import TupleRow
 
 from .._errors import StoreError
+from .._key_provider import KeyringStatus
 from .._keyring import (
     _KEY,
     MAX_ENCRYPTIONS_PER_KEY,
     DataKeyNotFound,
     KeyringError,
-    KeyringStatus,
     KeyUsageExceeded,
     _dek_aad,
     _kek_aad,
