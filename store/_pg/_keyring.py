@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 
 _LOCK_DOC = 0x52534B01  # advisory lock class: one document's keys
 _LOCK_ROTATE = 0x52534B02  # advisory lock class: KEK rotation and retirement
+_LOCK_WRITERS = 0x52534B03  # advisory lock class: writers of document versions
 
 Conn = psycopg.Connection[TupleRow]
 
@@ -121,6 +122,24 @@ class PgKeyring:
         try:
             with self._db.statement() as conn:
                 yield conn
+        except ControlPlaneUnavailable:
+            raise KeyringError("the key provider's database is unavailable; the request "
+                               "was not served (docs/CONTROL-PLANE.md)") from None
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Exclusive across every process of this control plane, on any machine:
+        writing one document version, recovery and ``--sync``'s sweep (the
+        embedded keyring's ``writers.lock``, store/_writers.py). A session-level
+        advisory lock: PostgreSQL drops it when the holder's connection ends
+        (a killed writer never blocks the next)."""
+        try:
+            with self._db.statement() as conn:
+                conn.execute("SELECT pg_advisory_lock(%s, 0)", (_LOCK_WRITERS,))
+                try:
+                    yield
+                finally:
+                    conn.execute("SELECT pg_advisory_unlock(%s, 0)", (_LOCK_WRITERS,))
         except ControlPlaneUnavailable:
             raise KeyringError("the key provider's database is unavailable; the request "
                                "was not served (docs/CONTROL-PLANE.md)") from None

@@ -107,6 +107,28 @@ def test_when_a_key_is_destroyed_on_one_replica_then_the_other_cannot_open_it(
     assert one.destroy_data_key("doc", "acme") is False
 
 
+def test_when_one_replica_writes_versions_then_another_writer_waits(plane: Plane) -> None:
+    """The writers' lock (store/_writers.py) holds across the control plane:
+    a second writer's section starts only after the first one's ends."""
+    one, two = open_keyring(plane.settings), open_keyring(plane.other)
+    order: list[str] = []
+    inside = threading.Event()
+
+    def second() -> None:
+        inside.wait(10)
+        with two.writing():
+            order.append("two")
+
+    thread = threading.Thread(target=second)
+    with one.writing():
+        thread.start()
+        inside.set()
+        time.sleep(0.5)  # the second writer is blocked now, not merely late
+        order.append("one")
+    thread.join(10)
+    assert order == ["one", "two"]
+
+
 def test_when_two_replicas_ask_for_a_secret_then_they_agree(plane: Plane) -> None:
     one, two = open_keyring(plane.settings), open_keyring(plane.other)
     found: list[bytes] = []
