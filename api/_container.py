@@ -24,7 +24,7 @@ from ._settings import Settings
 if TYPE_CHECKING:
     from ragseal.classification import Classifier
     from ragseal.ingest import Chunker, Embedder
-    from ragseal.store._pg import PgAuditLog, PgKeyring
+    from ragseal.store.postgres import PgAuditLog, PgKeyring
 
     from ._policies import InForce, TenantPolicies
     from ._policy_relabel import TenantRelabels

@@ -3,7 +3,7 @@
 ``RAGSEAL_DATABASE_URL`` unset: keys, policy versions and freezes live in
 the keyring folder (SQLite), the audit chains in ``data_dir/audit``, rate
 limits and probing counters in memory, exactly as before. Set: every part
-comes from ``ragseal.store._pg`` on that database, so any number of replicas
+comes from ``ragseal.store.postgres`` on that database, so any number of replicas
 share them (docs/CONTROL-PLANE.md). The composition root and the CLI call
 the ``open_*`` functions here and nothing else decides.
 
@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from ragseal.store import AuditLog, AuditReport, LocalKeyring, PolicyStore
-from ragseal.store._freeze import TenantFreezes
+from ragseal.store import AuditLog, AuditReport, LocalKeyring, PolicyStore, TenantFreezes
 
 from ._errors import error_response
 from ._limits import RateLimiter
@@ -32,7 +31,7 @@ from ._probing import MemoryProbeCounters, ProbeCounters
 from ._settings import ConfigError, Settings
 
 if TYPE_CHECKING:
-    from ragseal.store._pg import (
+    from ragseal.store.postgres import (
         Database,
         PgAuditLog,
         PgKeyring,
@@ -71,7 +70,7 @@ def control_plane(settings: Settings) -> Database:
     if settings.database_url is None:
         raise ConfigError("RAGSEAL_DATABASE_URL is not set")
     try:
-        from ragseal.store._pg import database
+        from ragseal.store.postgres import database
     except ImportError:
         raise ConfigError("RAGSEAL_DATABASE_URL needs the PostgreSQL driver: "
                           "pip install 'ragseal[postgres]'") from None
@@ -91,7 +90,7 @@ def open_keyring(settings: Settings) -> LocalKeyring | PgKeyring:
     """
     if not uses_database(settings):
         return LocalKeyring(settings.keyring_dir, settings.master_key_bytes())
-    from ragseal.store._pg import ControlPlaneUnavailable, PgKeyring
+    from ragseal.store.postgres import ControlPlaneUnavailable, PgKeyring
 
     try:
         return PgKeyring(control_plane(settings), settings.keyring_dir,
@@ -107,7 +106,7 @@ def open_policy_store(settings: Settings) -> PolicyStore:
 
         return SqlitePolicyStore(settings.keyring_dir)
     from ragseal.store import PolicyStoreError
-    from ragseal.store._pg import ControlPlaneUnavailable, PgPolicyStore
+    from ragseal.store.postgres import ControlPlaneUnavailable, PgPolicyStore
 
     try:
         return PgPolicyStore(control_plane(settings))
@@ -119,7 +118,7 @@ def open_freezes(settings: Settings) -> TenantFreezes | PgTenantFreezes:
     """Tenant freezes: ``freezes.db`` beside the keyring, or the database."""
     if not uses_database(settings):
         return TenantFreezes(settings.keyring_dir)
-    from ragseal.store._pg import PgTenantFreezes
+    from ragseal.store.postgres import PgTenantFreezes
 
     return PgTenantFreezes(control_plane(settings))
 
@@ -129,7 +128,7 @@ def open_audit(settings: Settings, seal_key: bytes) -> AuditLog | PgAuditLog:
     if not uses_database(settings):
         return AuditLog(settings.data_dir / "audit", seal_key)
     from ragseal.store import AuditError
-    from ragseal.store._pg import ControlPlaneUnavailable, PgAuditLog
+    from ragseal.store.postgres import ControlPlaneUnavailable, PgAuditLog
 
     try:
         return PgAuditLog(control_plane(settings), seal_key)
@@ -143,7 +142,7 @@ def verify_trail(settings: Settings, seal_key: bytes) -> AuditReport:
         from ragseal.store import verify_audit
 
         return verify_audit(settings.data_dir / "audit", seal_key)
-    from ragseal.store._pg import verify_pg_audit
+    from ragseal.store.postgres import verify_pg_audit
 
     return verify_pg_audit(control_plane(settings), seal_key)
 
@@ -154,7 +153,7 @@ def read_trail(settings: Settings, since: datetime | None) -> list[dict[str, obj
         from ragseal.store import read_audit
 
         return read_audit(settings.data_dir / "audit", since)
-    from ragseal.store._pg import read_pg_audit
+    from ragseal.store.postgres import read_pg_audit
 
     return read_pg_audit(control_plane(settings), since)
 
@@ -163,7 +162,7 @@ def open_rate_limiter(settings: Settings) -> RateLimiter | PgRateLimiter:
     """Buckets in memory (per replica), or in the database (all replicas together)."""
     if not uses_database(settings) or settings.rate_limit_per_minute == 0:
         return RateLimiter(settings.rate_limit_per_minute)
-    from ragseal.store._pg import PgRateLimiter
+    from ragseal.store.postgres import PgRateLimiter
 
     return PgRateLimiter(control_plane(settings), settings.rate_limit_per_minute)
 
@@ -173,7 +172,7 @@ def probe_counters(settings: Settings) -> tuple[ProbeCounters, Callable[[], floa
     clock, or the database and wall-clock time (compared across hosts)."""
     if not uses_database(settings) or settings.probe_threshold == 0:
         return MemoryProbeCounters(), time.monotonic
-    from ragseal.store._pg import PgProbeCounters
+    from ragseal.store.postgres import PgProbeCounters
 
     return PgProbeCounters(control_plane(settings)), time.time
 
@@ -190,6 +189,6 @@ def install_control_plane(app: FastAPI, settings: Settings) -> None:
     """The app's rate limiter, and 503 for a database that went away mid-request."""
     app.state.rate_limiter = open_rate_limiter(settings)
     if uses_database(settings):
-        from ragseal.store._pg import ControlPlaneUnavailable
+        from ragseal.store.postgres import ControlPlaneUnavailable
 
         app.add_exception_handler(ControlPlaneUnavailable, _on_unavailable)

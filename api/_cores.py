@@ -263,7 +263,7 @@ def _init(settings: Settings, remote_store: bool, log_level: int, barrier: Barri
     from ragseal.classification import ensure_offline
 
     ensure_offline()
-    from ragseal.ingest._embedder import Embedder
+    from ragseal.ingest import Embedder
 
     from ._container import Services
     from ._logging import configure_logging
@@ -272,8 +272,7 @@ def _init(settings: Settings, remote_store: bool, log_level: int, barrier: Barri
     global _services, _barrier
     services = Services(settings)
     if remote_store:
-        from ragseal.store._channel import socket_path
-        from ragseal.store._remote import RemoteStore
+        from ragseal.store import RemoteStore, socket_path
 
         services.__dict__["store"] = RemoteStore(
             socket_path(settings.data_dir, settings.collection), settings.collection)

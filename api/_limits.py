@@ -7,7 +7,7 @@ gets one request every ``60 / rate`` seconds. ``0`` turns it off. Buckets
 live **in memory, per replica**: behind a load balancer with N replicas a
 principal may reach up to N times the rate, unless ``RAGSEAL_DATABASE_URL``
 is set: then the buckets are in the shared control plane
-(``store/_pg/_limits.py``, docs/CONTROL-PLANE.md) and count once for all.
+(``store/postgres/_limits.py``, docs/CONTROL-PLANE.md) and count once for all.
 Unauthenticated requests never reach a bucket (they fail with 401 first);
 limiting them by address belongs to the proxy in front.
 

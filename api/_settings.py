@@ -214,7 +214,7 @@ class Settings(BaseSettings):
     def _valid_database_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:
             return None
-        from ragseal.store._pg_url import check_database_url
+        from ragseal.store import check_database_url
 
         check_database_url(value.get_secret_value())  # ValueError names the rule, not the URL
         return value

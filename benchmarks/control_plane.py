@@ -103,7 +103,7 @@ steps: dict[str, list[float]] = {}
 
 def round_trip(url: str, count: int = 200) -> float:
     """p50 seconds of ``SELECT 1`` through the pool: the machine's floor per statement."""
-    from ragseal.store._pg import database
+    from ragseal.store.postgres import database
 
     db = database(url)
     times = []
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"round {rnd + 1} one PostgreSQL round trip (SELECT 1) p50 {rtt:.2f} ms"
                   f"   load {load}")
     finally:
-        from ragseal.store._pg import close_all
+        from ragseal.store.postgres import close_all
 
         close_all()
         with psycopg.connect(base_url, autocommit=True) as conn:

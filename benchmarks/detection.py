@@ -139,7 +139,7 @@ def negative_cases() -> list[tuple[str, str]]:
     """(type, text) of every negative case of Presidio's tests for a type both
     systems know (``PRESIDIO_ENTITIES`` of the registry): texts that must
     produce no finding at all, whatever its type."""
-    from ragseal.classification._registry import PRESIDIO_ENTITIES
+    from ragseal.classification import PRESIDIO_ENTITIES
 
     out: list[tuple[str, str]] = []
     for line in CASES.read_text(encoding="utf-8").splitlines():

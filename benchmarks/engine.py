@@ -130,9 +130,9 @@ def engine_costs(workers: int) -> dict[str, float]:
     """A local cluster's start and stop with no document, and one document's
     sealed points through pickle (what crosses back per document)."""
     from ragseal.classification import default_policy
-    from ragseal.classification._masking import Pseudonymizer
-    from ragseal.ingest._engine import EngineConfig, start_engine
-    from ragseal.ingest._work import Built, DocumentWork
+    from ragseal.classification import Pseudonymizer
+    from ragseal.ingest import EngineConfig, start_engine
+    from ragseal.ingest import Built, DocumentWork
     from ragseal.store import IdHasher, Point
 
     work = DocumentWork(policy=default_policy(), classifier=None, chunker=None,  # type: ignore[arg-type]

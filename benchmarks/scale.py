@@ -90,7 +90,7 @@ def _embed_cached(name: str, texts: list[str]) -> np.ndarray:
     path = CACHE / f"{name}-{digest}.npy"
     if path.exists():
         return np.load(path)
-    from ragseal.ingest._embedder import Embedder
+    from ragseal.ingest import Embedder
 
     started = time.perf_counter()
     embedder = Embedder(batch_size=64)
@@ -308,7 +308,7 @@ def search_row(store: EdgeStore, klass: Klass, count: int | None = None) -> Row:
 def raw_row(store: EdgeStore, klass: Klass, params: object, count: int) -> Row:
     """One raw engine mode on the production filter (``--sweep``)."""
     from qdrant_edge import Query, QueryRequest
-    from ragseal.store._edge import edge_access_filter
+    from ragseal.store import edge_access_filter
 
     flt = edge_access_filter(klass.access)
     row = Row()

@@ -39,7 +39,12 @@ from ._policy import (  # noqa: E402
     parse_policy_text,
 )
 from ._protocol import ClassificationLike, TextClassifier  # noqa: E402
-from ._registry import HIPAA_ENTITIES, supported_entities, unsupported_entities  # noqa: E402
+from ._registry import (  # noqa: E402
+    HIPAA_ENTITIES,
+    PRESIDIO_ENTITIES,
+    supported_entities,
+    unsupported_entities,
+)
 from ._safe_parse import (  # noqa: E402
     NotJsonError,
     UnsafeInputError,
@@ -53,6 +58,7 @@ from .injection import InjectionScore, score_injection  # noqa: E402
 __all__ = [
     "FLOOR_ENTITIES",
     "HIPAA_ENTITIES",
+    "PRESIDIO_ENTITIES",
     "MASKS",
     "OFFLINE_ENV",
     "MAX_YAML_CHARS",

@@ -16,7 +16,7 @@ ensure_offline()
 
 from ._chunking import Chunker  # noqa: E402
 from ._embedder import Backend, Embedder, default_cache_dir  # noqa: E402
-from ._engine import EngineConfig, EngineError, check_engine  # noqa: E402
+from ._engine import EngineConfig, EngineError, check_engine, start_engine  # noqa: E402
 from ._loaders import LoadedDocument, LoadError, load_document, supported_extensions  # noqa: E402
 from ._manifest import (  # noqa: E402
     DEFAULT_TENANT,
@@ -47,11 +47,15 @@ from ._quarantine import (  # noqa: E402
 from ._relabel import Reclassify, RelabelProblem, RelabelReport, merge_spans, relabel  # noqa: E402
 from ._runner import BatchReport, Refusal, ingest_paths, iter_files  # noqa: E402
 from ._sandbox import ParseSandbox  # noqa: E402
+from ._work import Built, DocumentWork  # noqa: E402
 
 __all__ = [
     "EngineConfig",
     "EngineError",
     "check_engine",
+    "start_engine",
+    "Built",
+    "DocumentWork",
     "DEFAULT_TENANT",
     "PIPELINE_VERSION",
     "Acl",

@@ -41,6 +41,7 @@ The tree (module of each class in brackets)::
     +-- UnavailableError           a component cannot serve now: CLI 2, HTTP 503
     |   +-- StoreError                          [store._errors]
     |   |   +-- StoreLocked
+    |   |   +-- ControlPlaneUnavailable         [store.postgres._db]
     |   +-- KeyringError                        [store._keyring]
     |   |   +-- DataKeyNotFound
     |   |   +-- KeyUsageExceeded
@@ -48,6 +49,7 @@ The tree (module of each class in brackets)::
     |   +-- PolicyStoreError                    [store._policy_store]
     |   +-- PolicyUnavailable                   [api._policies]
     +-- SealError                  a sealed value does not open (opaque)   [store._sealing]
+    +-- PayloadError(ValueError)   a stored point is not a chunk payload   [store._stored]
     +-- AuthError                  a token refused (the edge answers 401)  [api._auth]
     +-- ApiError                   an HTTP answer chosen by a route        [api._errors]
     +-- CommandFailed              a CLI command's own exit status + line  [api.cli._errors]

@@ -37,6 +37,7 @@ from ._keyring import (
 from ._master import decode_master_key
 from ._open import open_store
 from ._owner import StoreOwner
+from ._pg_url import check_database_url
 from ._policy_store import PolicyStore, PolicyStoreError, PolicyVersion, SqlitePolicyStore
 from ._protocol import TextEmbedder, VectorStore
 from ._remote import RemoteStore
@@ -99,6 +100,7 @@ __all__ = [
     "matches",
     "open_chunk",
     "open_store",
+    "check_database_url",
     "payload_version",
     "read_audit",
     "seal_chunk",

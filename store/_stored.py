@@ -27,6 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ragseal import RagsealError
+
 from ._fingerprints import FINGERPRINT_FIELD
 from ._sealed import SealedChunk
 from ._sealing import Labels, open_chunk
@@ -41,7 +43,7 @@ _FIELDS = ("tenant", "doc_id", "chunk_id", "version", "level", "groups", "users"
 _REQUIRED = frozenset({"tenant", "doc_id", "chunk_id", "level", "groups", "users", "sealed"})
 
 
-class PayloadError(ValueError):
+class PayloadError(RagsealError, ValueError):
     """A point's payload is not a ragseal chunk payload; the message names the
     field and the rule, never a value."""
 

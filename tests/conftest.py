@@ -36,7 +36,7 @@ def _postgres_schema() -> Iterator[str]:
             pytest.fail(f"RAGSEAL_REQUIRE_POSTGRES=1 but: {reason}")
         pytest.skip(reason)
     import psycopg
-    from ragseal.store._pg import close_all
+    from ragseal.store.postgres import close_all
 
     schema = f"t_{uuid.uuid4().hex[:16]}"
     with psycopg.connect(_POSTGRES_URL, autocommit=True) as conn:

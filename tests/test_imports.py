@@ -23,23 +23,9 @@ MAY_IMPORT = {
     "classification": set(),
     "store": set(),
 }
-# Imports waiting for another change of this round, each with its reason;
-# an entry that no longer matches fails too, so the list only shrinks.
-PENDING = {
-    # api/cli.py becomes a package (engineer "apishape"); the new one imports
-    # the packages' faces: ragseal.ingest (ingest_paths, ManifestRule,
-    # LoadError, load_document), ragseal.classification (EvalInputError,
-    # evaluate, parse_labeled, parse_mapping, predict), ragseal.store (StoreError).
-    ("api/cli.py", "ragseal.ingest._runner"),
-    ("api/cli.py", "ragseal.ingest._manifest"),
-    ("api/cli.py", "ragseal.ingest._loaders"),
-    ("api/cli.py", "ragseal.classification._eval"),
-    ("api/cli.py", "ragseal.store._errors"),
-    # The NER fine-tune and the recognizer table leave the product tree or
-    # become a registry (engineer "detection", issue 12).
-    ("benchmarks/_ner_candidate.py", "ragseal.classification._detectors"),
-    ("benchmarks/detection.py", "ragseal.classification._detectors"),
-}
+# Imports waiting for another change, each with its reason (none left); an
+# entry that no longer matches fails too, so the list only shrinks.
+PENDING: set[tuple[str, str]] = set()
 
 
 def _imports(path: Path) -> Iterator[tuple[int, str]]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ragseal.store import AuditLog
-    from ragseal.store._pg import PgAuditLog  # the shared control plane (postgres extra)
+    from ragseal.store.postgres import PgAuditLog  # the shared control plane (postgres extra)
 
 __all__ = ["Auditor", "Who"]
 

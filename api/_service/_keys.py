@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ragseal.store import KeyringStatus, LocalKeyring
-    from ragseal.store._pg import PgKeyring  # the shared control plane (postgres extra)
+    from ragseal.store.postgres import PgKeyring  # the shared control plane (postgres extra)
 
     from ._audit import Auditor, Who
 

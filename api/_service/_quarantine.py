@@ -73,7 +73,7 @@ class QuarantineOps:
         Raises:
             NotInTenant: ``tenant`` has no such document.
         """
-        from ragseal.ingest._quarantine import quarantine_document
+        from ragseal.ingest import quarantine_document
 
         held = quarantine_document(self._store(), tenant, doc_id)
         if held is None:

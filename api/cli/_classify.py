@@ -44,7 +44,7 @@ def classify(path: str, as_json: bool, policy_file: Path | None) -> None:
       echo "mail jane@example.com" | ragseal classify - --json
       ragseal classify report.pdf --policy new-policy.yaml
     """
-    from ragseal.ingest._loaders import LoadError, load_document
+    from ragseal.ingest import LoadError, load_document
 
     if path == "-":
         text = sys.stdin.read()
@@ -180,9 +180,15 @@ def eval_(labeled: Path, as_json: bool, predictions: Path | None, maps: tuple[st
       ragseal eval labeled.jsonl --map GPE=LOCATION --map STREET_ADDRESS=LOCATION
       ragseal eval labeled.jsonl --json --predictions ours.jsonl --match exact
     """
-    from ragseal.classification import Classifier, DetectorError
-    from ragseal.classification._eval import EvalInputError, evaluate, parse_labeled, parse_mapping
-    from ragseal.classification._eval import predict as predict_spans
+    from ragseal.classification import (
+        Classifier,
+        DetectorError,
+        EvalInputError,
+        evaluate,
+        parse_labeled,
+        parse_mapping,
+    )
+    from ragseal.classification import predict as predict_spans
 
     try:
         mapping = parse_mapping(maps)

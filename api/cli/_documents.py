@@ -70,8 +70,7 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, root: Path | None,
     not exist. The report ends with one stable line for scripts:
     "ragseal ingest: added=N changed=N unchanged=N removed=N refused=N ...".
     """
-    from ragseal.ingest import ManifestError, load_manifest
-    from ragseal.ingest._runner import ingest_paths
+    from ragseal.ingest import ManifestError, ingest_paths, load_manifest
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -87,7 +86,7 @@ def ingest(paths: tuple[Path, ...], manifest: Path | None, root: Path | None,
     check_ingest_paths(paths, manifest)
     if excludes:
         from pydantic import ValidationError
-        from ragseal.ingest._manifest import ManifestRule
+        from ragseal.ingest import ManifestRule
 
         for pattern in excludes:
             try:

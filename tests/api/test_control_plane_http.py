@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from ragseal.api._app import create_app
 from ragseal.api._auth import TokenVerifier, mint_token
 from ragseal.api._settings import Settings
-from ragseal.store._pg import close_all
+from ragseal.store.postgres import close_all
 
 SECRET = "control-plane-http-test-secret-" + "y" * 16
 

@@ -14,9 +14,7 @@ from ragseal.api._errors import ApiError
 from ragseal.api._settings import ConfigError, Settings
 from ragseal.retrieval import RetrievalIdError
 from ragseal.store import KeyringError, StoreError
-from ragseal.store._channel import socket_path
-from ragseal.store._open import open_store
-from ragseal.store._remote import RemoteStore
+from ragseal.store import RemoteStore, open_store, socket_path
 
 SECRET = "cores-test-secret-" + "c" * 40
 

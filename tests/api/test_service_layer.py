@@ -38,19 +38,19 @@ def _corpus(root: Path) -> Path:
 def test_when_an_ingest_dies_midway_then_the_documents_it_committed_are_audited(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from ragseal.ingest import _runner
+    from ragseal.ingest import Ingestor
 
     manifest = _corpus(tmp_path / "docs")
-    original = _runner._ingest_one
+    original = Ingestor.ingest_planned
     calls: list[int] = []
 
-    def dies_on_the_second(*args: object, **kwargs: object) -> None:
+    def dies_on_the_second(self: Ingestor, *args: object, **kwargs: object) -> object:
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError("the machine went away")
-        original(*args, **kwargs)  # type: ignore[arg-type]
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(_runner, "_ingest_one", dies_on_the_second)
+    monkeypatch.setattr(Ingestor, "ingest_planned", dies_on_the_second)
 
     code = main(["ingest", str(tmp_path / "docs"), "--manifest", str(manifest),
                  "--workers", "1"])

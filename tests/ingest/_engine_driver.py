@@ -44,7 +44,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from ragseal.classification import default_policy
-    from ragseal.classification._masking import Pseudonymizer
+    from ragseal.classification import Pseudonymizer
     from ragseal.ingest import Ingestor, load_manifest
     from ragseal.ingest._chunking import Chunker
     from ragseal.ingest._engine import EngineConfig

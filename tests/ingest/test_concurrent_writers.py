@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from ragseal.classification import default_policy
-from ragseal.classification._masking import Pseudonymizer
+from ragseal.classification import Pseudonymizer
 from ragseal.ingest import Acl, Ingestor
 from ragseal.store import EdgeStore, IdHasher, LocalKeyring
 

@@ -126,8 +126,7 @@ def test_when_engine_options_come_without_engine_then_ingest_exits_2(
 
 
 def test_what_crosses_to_workers_never_shows_its_secrets_or_text() -> None:
-    from ragseal.classification import default_policy
-    from ragseal.classification._masking import Pseudonymizer
+    from ragseal.classification import Pseudonymizer, default_policy
     from ragseal.ingest._work import DocumentWork
     from ragseal.store import IdHasher
 
@@ -301,30 +300,3 @@ def test_when_every_worker_is_killed_mid_run_then_the_run_itself_converges(
     out = json.loads(done.stdout)
     assert out["report"] == fresh.report  # nothing refused, same documents
     assert crash.snapshot(state) == fresh.expected
-
-
-def test_when_the_policy_crosses_to_a_worker_then_its_deny_list_scores_are_kept() -> None:
-    """A JSON round trip marks every field as set: a deny list's score would
-    change from 1.0 ("unless the steward set one") to the dumped 0.6, and a
-    worker would classify differently from the driver (docs/TRAPS.md)."""
-    import pickle
-
-    from ragseal.classification import default_policy, parse_policy
-    from ragseal.classification._detectors import _policy_recognizers
-    from ragseal.classification._masking import Pseudonymizer
-    from ragseal.ingest._work import DocumentWork
-    from ragseal.store import IdHasher
-
-    def deny_scores(policy: object) -> list[float]:
-        return [float(r.deny_list_score) for r in _policy_recognizers(policy)  # type: ignore[arg-type]
-                if getattr(r, "deny_list", None)]
-
-    policy = default_policy()
-    work = DocumentWork(policy=policy, classifier=None, chunker=None,  # type: ignore[arg-type]
-                        embedder=None, ids=IdHasher(b"i" * 32),  # type: ignore[arg-type]
-                        pseudonyms=Pseudonymizer(b"p" * 32))
-    crossed = pickle.loads(pickle.dumps(work.spec()))  # noqa: S301 - our own bytes
-    assert deny_scores(crossed.policy) == deny_scores(policy) != []
-    assert all(s == 1.0 for s in deny_scores(policy))
-    # what the process pool and the engine used to send: a different classifier
-    assert deny_scores(parse_policy(policy.to_json())) != deny_scores(policy)

@@ -40,7 +40,7 @@ def _sample_sentences() -> list[str]:
 def test_when_50k_chunks_are_searched_then_every_visibility_class_keeps_recall_at_10(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ragseal.ingest._embedder import Embedder
+    from ragseal.ingest import Embedder
 
     sentences = _sample_sentences()
     assert len(sentences) > 300

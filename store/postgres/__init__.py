@@ -15,6 +15,10 @@ embedded (keyring folder)      shared (this package)
 ``MemoryProbeCounters``        :class:`PgProbeCounters`
 =============================  ==========================================
 
+A public subpackage of :mod:`ragseal.store`, imported only where
+``RAGSEAL_DATABASE_URL`` is set: it needs the ``postgres`` extra (psycopg 3
+and psycopg_pool), which the embedded default does not install.
+
 Errors::
 
     ControlPlaneUnavailable   the database cannot be reached or refused a statement

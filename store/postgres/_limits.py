@@ -12,7 +12,7 @@ principal; no text).
 Times are wall-clock seconds (``time.time``), since they are compared across
 processes and hosts; a replica whose clock lags never moves a bucket back
 (``GREATEST``). An unreachable database raises
-:class:`~ragseal.store._pg.ControlPlaneUnavailable`: the API answers 503,
+:class:`~ragseal.store.postgres.ControlPlaneUnavailable`: the API answers 503,
 never lets the request through unlimited.
 """
 

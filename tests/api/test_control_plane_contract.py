@@ -1,7 +1,7 @@
 """Contract tests of each control-plane part, on both backends.
 
 ``files``: today's embedded parts (SQLite in the keyring folder, audit files,
-memory for limits); ``postgres``: ``ragseal.store._pg`` on a fresh schema of
+memory for limits); ``postgres``: ``ragseal.store.postgres`` on a fresh schema of
 the test server (``RAGSEAL_TEST_DATABASE_URL``; scripts/postgres.sh). Both
 are built through ``api/_control_plane.py``, the one place that chooses.
 Tests whose name says ``replicas`` use two instances on one backend, as two
@@ -30,8 +30,7 @@ from ragseal.api._control_plane import (
 )
 from ragseal.api._probing import MemoryProbeCounters
 from ragseal.api._settings import Settings
-from ragseal.store import DataKeyNotFound, KeyringError, KeyUsageExceeded
-from ragseal.store._keyring import MAX_ENCRYPTIONS_PER_KEY
+from ragseal.store import MAX_ENCRYPTIONS_PER_KEY, DataKeyNotFound, KeyringError, KeyUsageExceeded
 
 MASTER = bytes(range(32))
 
@@ -201,7 +200,7 @@ def postgres_dump() -> Callable[[Plane], bytes]:
     def dump(plane: Plane) -> bytes:
         if not plane.shared:
             return b"".join(p.read_bytes() for p in plane.settings.keyring_dir.glob("*.db"))
-        from ragseal.store._pg import database
+        from ragseal.store.postgres import database
 
         db = database(_url(plane) or "")
         out = b""
@@ -312,7 +311,7 @@ def _tamper(plane: Plane, replica: str, *, seq: int, old: str, new: str) -> None
         path = plane.settings.data_dir / "audit" / f"{replica}.jsonl"
         path.write_text(path.read_text().replace(old, new))
         return
-    from ragseal.store._pg import database
+    from ragseal.store.postgres import database
 
     with database(_url(plane) or "").transaction() as conn:
         conn.execute("UPDATE ragseal_audit SET line = replace(line, %s, %s)"
@@ -383,7 +382,7 @@ def test_when_probing_is_shared_then_the_counters_are_the_databases(plane: Plane
 
 def test_when_the_database_is_down_then_each_part_fails_closed(tmp_path: Path) -> None:
     from ragseal.store import AuditError, PolicyStoreError
-    from ragseal.store._pg import ControlPlaneUnavailable
+    from ragseal.store.postgres import ControlPlaneUnavailable
 
     canary = "Canary-Pa55word-7d1e"
     settings = _settings(tmp_path, f"postgresql://ragseal:{canary}@127.0.0.1:9/x")
@@ -401,7 +400,7 @@ def test_when_the_database_is_down_then_each_part_fails_closed(tmp_path: Path) -
 
 
 def test_when_the_url_is_printed_then_the_password_is_hidden(postgres_url: str) -> None:
-    from ragseal.store._pg import database, redact_url
+    from ragseal.store.postgres import database, redact_url
 
     db = database(postgres_url)
     password = postgres_url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
@@ -411,7 +410,7 @@ def test_when_the_url_is_printed_then_the_password_is_hidden(postgres_url: str) 
 
 
 def test_when_the_schema_is_migrated_twice_then_nothing_changes(postgres_url: str) -> None:
-    from ragseal.store._pg import Database
+    from ragseal.store.postgres import Database
 
     first = Database(postgres_url)
     second = Database(postgres_url)  # a second replica starting
@@ -426,7 +425,7 @@ def test_when_the_schema_is_migrated_twice_then_nothing_changes(postgres_url: st
 
 
 def test_when_the_pool_is_gone_then_a_freeze_reads_frozen(postgres_url: str) -> None:
-    from ragseal.store._pg import Database, PgTenantFreezes
+    from ragseal.store.postgres import Database, PgTenantFreezes
 
     db = Database(postgres_url)
     freezes = PgTenantFreezes(db)
