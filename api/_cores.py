@@ -35,6 +35,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, Literal
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
     from ._container import Services
     from ._settings import Settings
 
-__all__ = ["CorePool", "Serving", "available_cores", "start_serving"]
+__all__ = ["CorePool", "Serving", "available_cores", "exit_with_parent", "start_serving"]
 
 log = logging.getLogger(__name__)
 
@@ -258,8 +259,34 @@ _services: Services | None = None
 _barrier: Barrier | None = None
 
 
+def exit_with_parent(interval: float = 1.0) -> threading.Thread:
+    """Exit this process (``os._exit``) once its parent is gone.
+
+    A server killed with SIGKILL cannot stop its pool: its workers would live
+    on as orphans, holding models, keys and a connection to a socket nobody
+    serves. (Not ``PR_SET_PDEATHSIG``: it fires when the parent *thread* that
+    started the worker ends, and a pool starts workers from request threads.)
+    """
+    # The pid of the process that started this one, as multiprocessing knows
+    # it: getppid() here may already be the reaper's if the parent died while
+    # this worker was still starting.
+    started_by = multiprocessing.parent_process()
+    parent = started_by.pid if started_by is not None else os.getppid()
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(0)
+            time.sleep(interval)
+
+    thread = threading.Thread(target=watch, name="ragseal-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def _init(settings: Settings, remote_store: bool, log_level: int, barrier: Barrier) -> None:
     """Build this worker's services once: models, keyring, the store (through the owner)."""
+    exit_with_parent()
     from ragseal.classification import ensure_offline
 
     ensure_offline()

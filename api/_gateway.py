@@ -20,6 +20,9 @@ the verdict (``x-ragseal-verdict`` too when not streamed: a stream's
 headers leave before its verdict exists). Upstream time and size are
 bounded; texts (messages, context, answers) are never logged or audited,
 and an upstream's error body is never echoed.
+
+Why one module past 400 lines: the OpenAI-compatible surface, the
+inspection as it streams and its error mapping are one protocol adapter.
 """
 
 from __future__ import annotations

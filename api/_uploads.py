@@ -27,6 +27,10 @@ What the red team found, and what this module does about it:
   most 128 characters) or else a keyed hash of its content — never its file
   name. A different version under an id that already exists is 409
   ``conflict`` unless the form says ``replace=true``.
+
+Why one module past 400 lines: an upload job is one state machine
+(admission, the parse child, the deadline, the answer) whose states are
+only checkable together.
 """
 
 import asyncio

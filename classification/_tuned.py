@@ -47,6 +47,10 @@ Why one module of this size: each class is one predefined Presidio
 recognizer tuned (card, IBAN, licence, bank, two phone passes, URL); they
 share the phone shapes and Presidio's recognizer imports, and the registry
 names them from here.
+
+Why one module past 400 lines: each class is a small subclass of one
+Presidio recognizer; keeping every tuning together lets a reviewer compare
+them with Presidio's originals in one read.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ removing what a killed run left half-done (:meth:`Ingestor.recover`), so
 running again after a crash converges to the store an uninterrupted run
 makes; unchanged files are reported and write nothing; ``sync`` also erases
 the documents whose files are gone (docs/INGEST.md).
+
+Why one module past 400 lines: the walk, the ACL resolution and the three
+executors (in process, process pool, engine) share one report and one order
+of writes; apart, that order could not be checked in one read.
 """
 
 from __future__ import annotations

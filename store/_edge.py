@@ -7,6 +7,11 @@ Edge") for the measured behaviour behind the choices made here, and
 plan: payload indexes that know the tenant field, HNSW with per-value links
 for the filtered fields, int8 scalar quantization with rescoring, and an
 index built in a background thread after writes settle, while searches go on.
+
+Why one module past 400 lines: opening and locking the shard, the search
+plan (exact or approximate, with its completeness check) and the swap of a
+background-built generation all work on the same shard handle and its lock;
+apart, each would reach into the others' private state.
 """
 
 from __future__ import annotations

@@ -23,6 +23,10 @@ Races between replicas are settled by the database:
 Errors are the key provider's own (:class:`~ragseal.store.KeyringError`): an
 unreachable database is a ``KeyringError`` too, so requests fail closed with
 503 ``keys_unavailable``.
+
+Why one module past 400 lines: it mirrors ``store/_keyring.py`` method for
+method (one KeyProvider contract, the same wrapped blobs), and is meant to
+be read side by side with it.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ The pool itself, with real workers, runs in tests/e2e/test_cores_e2e.py (slow).
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -13,8 +17,7 @@ from ragseal.api._cores import CorePool, _unwrap, available_cores, start_serving
 from ragseal.api._errors import ApiError
 from ragseal.api._settings import ConfigError, Settings
 from ragseal.retrieval import RetrievalIdError
-from ragseal.store import KeyringError, StoreError
-from ragseal.store import RemoteStore, open_store, socket_path
+from ragseal.store import KeyringError, RemoteStore, StoreError, open_store, socket_path
 
 SECRET = "cores-test-secret-" + "c" * 40
 
@@ -69,3 +72,39 @@ def test_when_workers_is_out_of_range_then_settings_refuse_it(tmp_path: Path) ->
     with pytest.raises(ValueError, match="at least 2"):
         CorePool(Settings(data_dir=tmp_path), 1, remote_store=False)
     assert available_cores() >= 1
+
+
+def _orphan_parent(queue: multiprocessing.Queue[int]) -> None:
+    """A stand-in server: starts one watched worker, reports its pid, then waits."""
+    child = multiprocessing.get_context("spawn").Process(target=_watched_worker)
+    child.start()
+    queue.put(child.pid or 0)
+    time.sleep(60)
+
+
+def _watched_worker() -> None:
+    from ragseal.api._cores import exit_with_parent
+
+    exit_with_parent(interval=0.1)
+    time.sleep(60)
+
+
+def test_when_the_server_is_killed_then_its_workers_exit() -> None:
+    """A SIGKILLed server leaves no worker behind (they hold models and keys)."""
+    ctx = multiprocessing.get_context("spawn")
+    queue: multiprocessing.Queue[int] = ctx.Queue()
+    server = ctx.Process(target=_orphan_parent, args=(queue,))
+    server.start()
+    worker = queue.get(timeout=60)
+    os.kill(server.pid or 0, signal.SIGKILL)
+    server.join(10)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(worker, signal.SIGKILL)
+        pytest.fail("the worker outlived its server")
