@@ -142,7 +142,56 @@ def _check_value(key: str, value: object) -> Value:
     raise ValueError(f"audit field {key!r} has an unsupported type")
 
 
-class AuditLog:
+class EventChain:
+    """What every audit chain writer shares (the files here, the database in
+    ``store/postgres``): checking an event's fields, appending it under the
+    lock, and a seal every ``_every`` events. A writer provides ``_append``
+    (one record onto its chain) and ``_seal`` (the seal record and its
+    checkpoint), and sets ``_lock``, ``_every`` and ``_since_seal``."""
+
+    _lock: threading.Lock
+    _every: int
+    _since_seal: int
+
+    def _append(self, fields: dict[str, object]) -> str:
+        raise NotImplementedError
+
+    def _seal(self, reason: str) -> None:
+        raise NotImplementedError
+
+    def record(self, action: str, *, principal: _Who | None = None, outcome: str = "ok",
+               **fields: object) -> None:
+        """Append one event record.
+
+        Args:
+            action: what happened (``retrieve``, ``ingest``, ``auth_failed``...).
+            principal: who; only ``sub`` and ``tenant`` are kept.
+            outcome: ``ok``, ``denied``, ``invalid``, ``not_found``...
+            fields: ids, counts, verdicts, codes, keyed hashes: short scalars,
+                lists of them, or name -> count maps. Never content.
+
+        Raises:
+            AuditError: the record could not be written.
+            ValueError: a field is not of an allowed shape (a programming error).
+        """
+        if not _KEY.match(action) or not _KEY.match(outcome):
+            raise ValueError("audit action and outcome must be snake_case codes")
+        body: dict[str, object] = {k: _check_value(k, v) for k, v in fields.items()}
+        who = None if principal is None else {"sub": principal.sub, "tenant": principal.tenant}
+        with self._lock:
+            self._append({"kind": "event", "action": action, "outcome": outcome,
+                          "principal": who, **body})
+            self._since_seal += 1
+            if self._since_seal >= self._every:
+                self._seal("every")
+
+    def seal(self) -> None:
+        """Seal the chain head now (fsync and checkpoint)."""
+        with self._lock:
+            self._seal("explicit")
+
+
+class AuditLog(EventChain):
     """Appends audit records to this replica's chain; thread-safe.
 
     Args:
@@ -190,37 +239,6 @@ class AuditLog:
 
     def __repr__(self) -> str:
         return f"AuditLog(replica={self.replica!r}, seq={self._seq})"
-
-    def record(self, action: str, *, principal: _Who | None = None, outcome: str = "ok",
-               **fields: object) -> None:
-        """Append one event record.
-
-        Args:
-            action: what happened (``retrieve``, ``ingest``, ``auth_failed``...).
-            principal: who; only ``sub`` and ``tenant`` are kept.
-            outcome: ``ok``, ``denied``, ``invalid``, ``not_found``...
-            fields: ids, counts, verdicts, codes, keyed hashes: short scalars,
-                lists of them, or name -> count maps. Never content.
-
-        Raises:
-            AuditError: the record could not be written.
-            ValueError: a field is not of an allowed shape (a programming error).
-        """
-        if not _KEY.match(action) or not _KEY.match(outcome):
-            raise ValueError("audit action and outcome must be snake_case codes")
-        body: dict[str, object] = {k: _check_value(k, v) for k, v in fields.items()}
-        who = None if principal is None else {"sub": principal.sub, "tenant": principal.tenant}
-        with self._lock:
-            self._append({"kind": "event", "action": action, "outcome": outcome,
-                          "principal": who, **body})
-            self._since_seal += 1
-            if self._since_seal >= self._every:
-                self._seal("every")
-
-    def seal(self) -> None:
-        """Seal the chain head now (fsync and checkpoint)."""
-        with self._lock:
-            self._seal("explicit")
 
     def close(self) -> None:
         """Seal the head (clean shutdown) and close the file."""

@@ -32,18 +32,16 @@ from datetime import UTC, datetime
 import psycopg
 
 from .._audit import (
-    _KEY,
     _LINKS,
     _REPLICA,
     AUDIT_SEAL_EVERY,
     GENESIS,
     AuditError,
+    EventChain,
     _canonical,
-    _check_value,
     _digest,
     _mac,
     _now,
-    _Who,
     default_replica_id,
 )
 from .._audit_verify import AuditProblem, AuditReport, verify_records
@@ -54,7 +52,7 @@ __all__ = ["PgAuditLog", "read_pg_audit", "verify_pg_audit"]
 log = logging.getLogger(__name__)
 
 
-class PgAuditLog:
+class PgAuditLog(EventChain):
     """Appends audit records to this writer's chain in the database; thread-safe.
 
     Args:
@@ -96,25 +94,6 @@ class PgAuditLog:
 
     def __repr__(self) -> str:
         return f"PgAuditLog(replica={self.replica!r}, seq={self._seq})"
-
-    def record(self, action: str, *, principal: _Who | None = None, outcome: str = "ok",
-               **fields: object) -> None:
-        """Append one event record (see :meth:`ragseal.store.AuditLog.record`)."""
-        if not _KEY.match(action) or not _KEY.match(outcome):
-            raise ValueError("audit action and outcome must be snake_case codes")
-        body: dict[str, object] = {k: _check_value(k, v) for k, v in fields.items()}
-        who = None if principal is None else {"sub": principal.sub, "tenant": principal.tenant}
-        with self._lock:
-            self._append({"kind": "event", "action": action, "outcome": outcome,
-                          "principal": who, **body})
-            self._since_seal += 1
-            if self._since_seal >= self._every:
-                self._seal("every")
-
-    def seal(self) -> None:
-        """Seal the chain head now (and its checkpoint)."""
-        with self._lock:
-            self._seal("explicit")
 
     def close(self) -> None:
         """Seal the head (clean shutdown); later records are refused."""
