@@ -77,6 +77,8 @@ def did_you_mean(root: type[BaseModel], loc: tuple[int | str, ...]) -> str:
 
 def yaml_problem(exc: yaml.YAMLError) -> str:
     """``at line L, column C: reason`` (and where the construct began, when elsewhere)."""
+    if isinstance(exc, yaml.reader.ReaderError):  # before parsing: no mark, a position
+        return f" at character {exc.position + 1}: a control character YAML does not allow"
     mark = getattr(exc, "problem_mark", None)
     if mark is None:
         return ""

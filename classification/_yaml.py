@@ -103,7 +103,12 @@ def load_yaml(text: str, *, max_chars: int = MAX_YAML_CHARS) -> object:
         check_yaml(text)  # before the recursive composer: 20,000 levels was a 500
     except UnsafeInputError as exc:
         raise YamlError(str(exc)) from None
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader checks every character here, in the constructor: a NUL
+        # or another control character is a ReaderError before any parsing.
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:
+        raise YamlError(f"not valid YAML{yaml_problem(exc)}") from None
     try:
         node = loader.get_single_node()
         if node is None:

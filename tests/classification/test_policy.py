@@ -195,3 +195,15 @@ def test_when_inspect_hosts_are_set_then_they_load_and_default_is_none() -> None
     assert parse_policy(_with()).inspect.allowed_hosts == ()
     policy = parse_policy(_with(inspect={"allowed_hosts": ["acme.example", "docs.acme.example"]}))
     assert policy.inspect.allowed_hosts == ("acme.example", "docs.acme.example")
+
+
+@pytest.mark.parametrize("text", ["\x00", "levels: [a, b]\x07", "min_score: 0.5\n\x1b"])
+def test_when_a_policy_holds_a_control_character_then_it_is_refused_with_where(
+    text: str,
+) -> None:
+    """The YAML reader refuses these in its constructor (a ReaderError, before
+    any parsing): found by schemathesis as a 500 on PUT /v1/policy."""
+    from ragseal.classification import PolicyError, parse_policy_text
+
+    with pytest.raises(PolicyError, match="at character"):
+        parse_policy_text(text)
