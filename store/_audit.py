@@ -159,6 +159,13 @@ class EventChain:
     def _seal(self, reason: str) -> None:
         raise NotImplementedError
 
+    def _open_record(self, seal_every: int, links: object) -> None:
+        """The chain's first record of this writer's run: its seal interval
+        and the checkpoints it links to."""
+        with self._lock:
+            self._append({"kind": "open", "action": "open", "outcome": "ok",
+                          "principal": None, "seal_every": seal_every, "links": links})
+
     def record(self, action: str, *, principal: _Who | None = None, outcome: str = "ok",
                **fields: object) -> None:
         """Append one event record.
@@ -233,9 +240,7 @@ class AuditLog(EventChain):
         except OSError as exc:
             raise AuditError(f"audit: cannot create the chain in {self.folder} "
                              f"({exc.strerror or type(exc).__name__})") from None
-        with self._lock:
-            self._append({"kind": "open", "action": "open", "outcome": "ok",
-                          "principal": None, "seal_every": seal_every, "links": links})
+        self._open_record(seal_every, links)
 
     def __repr__(self) -> str:
         return f"AuditLog(replica={self.replica!r}, seq={self._seq})"

@@ -88,9 +88,7 @@ class PgAuditLog(EventChain):
             links = _latest_checkpoints(db, seal_key, _LINKS)
         except ControlPlaneUnavailable:
             raise AuditError("audit: the control-plane database is unavailable") from None
-        with self._lock:
-            self._append({"kind": "open", "action": "open", "outcome": "ok",
-                          "principal": None, "seal_every": seal_every, "links": links})
+        self._open_record(seal_every, links)
 
     def __repr__(self) -> str:
         return f"PgAuditLog(replica={self.replica!r}, seq={self._seq})"
