@@ -24,6 +24,7 @@ raw engine modes (exact, HNSW at several ``hnsw_ef``, with and without
 ACORN) that the store's thresholds were chosen from.
 
     nice -n 5 .venv/bin/python benchmarks/scale.py --points 1000000 --sweep 50
+    .venv/bin/python benchmarks/scale.py --points 1000000 --keep /var/tmp/ragseal-scale
     .venv/bin/python benchmarks/scale.py --points 100000 --sweep 50
 """
 
@@ -32,6 +33,7 @@ ACORN) that the store's thresholds were chosen from.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -365,7 +367,7 @@ def during_build(store: EdgeStore, klasses: list[Klass], n: int) -> Callable[[],
 
 def run(
     vectors: np.ndarray, claims: np.ndarray, *, queries: int, seed: int,
-    sweep: int = 0, workdir: Path | None = None,
+    sweep: int = 0, workdir: Path | None = None, keep: Path | None = None,
 ) -> dict[float, Row]:
     """Load, index and search one store; prints as it goes; returns a row per class."""
     n = len(vectors)
@@ -385,11 +387,22 @@ def run(
     print(f"ground truth (numpy) in {time.perf_counter() - started:.0f}s", flush=True)
 
     results: dict[float, Row] = {}
-    with tempfile.TemporaryDirectory(prefix="ragseal-scale-", dir=workdir) as tmp:
-        store = EdgeStore(Path(tmp) / "store", DIM)  # background index build, as in production
-        upsert_s = bulk_load(store, labels, vectors)
-        print(f"upsert {n:,}: {upsert_s:.0f}s ({n / upsert_s:,.0f}/s), "
-              f"load {_load()}, RSS {_rss()}", flush=True)
+    with contextlib.ExitStack() as stack:
+        if keep is None:
+            place = Path(stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="ragseal-scale-", dir=workdir))) / "store"
+        else:
+            place = keep / f"store-{n}-{seed}"
+        reused = place.exists()
+        store = EdgeStore(place, DIM)  # background index build, as in production
+        if reused:
+            assert store.count() == n, f"{place} holds {store.count():,} points, not {n:,}"
+            print(f"reusing the loaded store {place} ({n:,} points): no upsert", flush=True)
+            upsert_s = 0.0
+        else:
+            upsert_s = bulk_load(store, labels, vectors)
+            print(f"upsert {n:,}: {upsert_s:.0f}s ({n / upsert_s:,.0f}/s), "
+                  f"load {_load()}, RSS {_rss()}", flush=True)
         started = time.perf_counter()
         finish = during_build(store, klasses, n)
         store.wait_indexed()
@@ -432,13 +445,16 @@ def main() -> None:
     parser.add_argument("--real", type=int, default=12_000,
                         help="SciFact sentences embedded (of ~50k; 2 cores embed ~40/s loaded)")
     parser.add_argument("--dir", type=Path, default=None, help="where the store goes (temp)")
+    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                        help="keep the loaded store under DIR and reuse it next time "
+                             "(measure the searches again without the hour of upsert)")
     args = parser.parse_args()
 
     print(f"scale benchmark: {args.points:,} points, {os.cpu_count()} CPUs, load {_load()}",
           flush=True)
     vectors, claims = scifact_vectors(args.points, args.seed, args.scifact, args.real)
     run(vectors, claims, queries=args.queries, seed=args.seed, sweep=args.sweep,
-        workdir=args.dir)
+        workdir=args.dir, keep=args.keep)
 
 
 if __name__ == "__main__":
