@@ -324,11 +324,22 @@ def raw_row(store: EdgeStore, klass: Klass, params: object, count: int) -> Row:
 
 
 def sweep_modes() -> Iterator[tuple[str, object]]:
+    modes = os.environ.get("SCALE_MODES", "")  # e.g. "exact,acorn" picks modes by substring
+    for name, params in _all_modes():
+        if not modes or any(m in name for m in modes.split(",")):
+            yield name, params
+
+
+def _all_modes() -> Iterator[tuple[str, object]]:
     from qdrant_edge import AcornSearchParams, QuantizationSearchParams, SearchParams
 
     yield "exact (float32 scan)", SearchParams(exact=True)
+    for over in (2.0, 4.0):
+        yield (f"exact int8 scan, best {over:g}x rescored",
+               SearchParams(exact=True, quantization=QuantizationSearchParams(
+                   rescore=True, oversampling=over)))
     rescore = QuantizationSearchParams(rescore=True, oversampling=2.0)
-    for ef in (64, 128, 256):
+    for ef in (64, 128, 256, 512):
         yield f"hnsw ef={ef} int8+rescore", SearchParams(hnsw_ef=ef, quantization=rescore)
         yield (f"hnsw ef={ef} int8+rescore acorn",
                SearchParams(hnsw_ef=ef, quantization=rescore, acorn=AcornSearchParams(enable=True)))

@@ -75,16 +75,24 @@ _T = TypeVar("_T")
 # payload indexes: the true top-k, at a cost that grows with the visible set
 # (not the store). Above it the engine searches its HNSW graph (per segment:
 # Qdrant still scans a segment whose share of the filter is small) with
-# int8 quantized vectors, ACORN for selective filters, and the best
-# RESCORE_FACTOR x limit candidates rescored with the float32 vectors:
-# approximate. Measured (benchmarks/README.md, "Scale"): at 100k points an
-# exact scan costs ~6 us a visible point (loaded 2 cores), the graph walk
-# stays ~flat; without ACORN the widest principal's recall@10 was 0.90-0.94
-# at every ef, with it 1.000 at ef 128 for every class. The estimate is the
-# engine's own (payload index cardinalities, sub-millisecond); an exact
-# count costs about as much as an exact search (docs/TRAPS.md).
-EXACT_MAX_VISIBLE = 20_000
-HNSW_EF = 128
+# int8 quantized vectors and the best OVERSAMPLING x limit candidates
+# rescored with the float32 vectors: approximate. Where the filter keeps
+# under ACORN_MAX_SELECTIVITY of a segment the walk uses ACORN (neighbours of
+# neighbours: the filter cuts a plain walk short); above it a plain walk at
+# HNSW_EF (the selectivity is Qdrant's estimate, per segment: it reads a
+# compound filter low, so ACORN also serves principals who see half the
+# shard). Measured at 1M points (benchmarks/README.md, "A million chunks"):
+# an exact scan of 51k visible points beat ACORN at ef 64-256 (92 vs 125-234
+# ms, same load) with the true top-k; ef 256 lifted the widest principal's
+# recall@10 from 0.979-0.987 (ef 128) to 0.997. A plain walk is 5-7x faster
+# than ACORN where the filter keeps a quarter of the shard or more, with the
+# same recall at 1M, but it fell to 0.945 for the widest principal on the
+# 50k-point CI store (tests/store/test_scale.py): ACORN stays on up to 0.4,
+# its default. The estimate is the engine's own (payload index
+# cardinalities, sub-millisecond); an exact count costs about as much as an
+# exact search (docs/TRAPS.md).
+EXACT_MAX_VISIBLE = 60_000
+HNSW_EF = 256
 OVERSAMPLING = 2.0
 ACORN_MAX_SELECTIVITY = 0.4
 
