@@ -28,7 +28,16 @@ from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, Reco
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from ._context import phrase_before
-from ._secret_patterns import TOKEN_RULES, body_ok, is_counting, is_filler, is_placeholder
+from ._secret_patterns import (
+    TOKEN_RULES,
+    body_ok,
+    counts_in_short,
+    is_counting,
+    is_filler,
+    is_placeholder,
+    is_placeholder_word,
+)
+from ._vendor_keywords import VENDOR_KEYWORDS
 
 __all__ = [
     "AssignedSecretRecognizer",
@@ -294,7 +303,10 @@ def looks_like_reference(value: str) -> bool:
 # UUIDs after a credential word are ids far more often than credentials
 # (npm's ``_authToken=<uuid>`` is a table rule of its own).
 # Right after a value: an ellipsis or a mask run says the example was cut short.
-_ELIDED = regex.compile(r"\.{3}|\u2026|#{3,}|\*{3,}")
+# Right after a value: an ellipsis (two dots or more), a mask run or a
+# redaction mark says the example was cut short; "(" says it is a call.
+_MASKED = r"(?i)\.{2,}|\u2026|#{3,}|\*{3,}|\[redacted\]"
+_ELIDED = regex.compile(_MASKED + r"|\(")
 _HEX = regex.compile(r"(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]+")
 _UUID = regex.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
@@ -326,7 +338,7 @@ def short_secret_ok(value: str) -> bool:
     dictionary-looking runs, entropy near the maximum for its length.
     """
     n = len(value)
-    if n < 8 or is_placeholder(value) or looks_like_identifier(value):
+    if n < 8 or is_placeholder(value) or looks_like_identifier(value) or counts_in_short(value):
         return False
     digits = sum(c.isdigit() for c in value)
     letters = sum(c.isalpha() for c in value)
@@ -334,11 +346,15 @@ def short_secret_ok(value: str) -> bool:
         return False
     classes = sum((any(c.islower() for c in value), any(c.isupper() for c in value),
                    any(not c.isalnum() for c in value)))
-    if classes < 2 and not (digits >= 3 and letters >= 3):
+    if classes < 2 and not (digits >= 2 and letters >= 3):
         return False
     if any(_wordlike(m.group()) for m in _LETTER_RUN.finditer(value)) or _sequential(
             value.lower(), 4):
         return False  # a word inside, or counting (abc12345): not generated
+    if _HEX.fullmatch(value):
+        # Hex has 16 symbols: 5% of random 12-character hex strings measure
+        # under 2.6 bits (half under 3.0, the bar below).
+        return shannon_entropy(value) >= min(3.0, 0.8 * math.log2(n) - 0.25)
     return shannon_entropy(value) >= min(3.0, math.log2(n) - 0.4)
 
 
@@ -381,14 +397,24 @@ class KeywordSecretRecognizer(_Scanner):
     MIN_HEX_ENTROPY = 3.0
     SCORE = 0.7
     # Right after the keyword: the end of its name, an operator, a quote.
-    _ASSIGNED = regex.compile(r"[\"'`]?\s*(?:[:=]{1,3}|=>|!==?|===?|,|\s)?\s*[\"'`(]?\s*$")
+    # (``key: v``, ``key = "v"``, ``key - 'v'``, ``Key("v")``).
+    _ASSIGNED = regex.compile(
+        r"[\"'`]?\s*(?:[:=]{1,3}|=>|!==?|===?|,|-(?=\s)|\s)?\s*(?:\(\s*)?[\"'`]?\s*$")
     _XML_OPEN = regex.compile(r"<([\w.:-]+)[^<>\n]*>\s*$")
     _NEXT_VALUE = regex.compile(
         r"[ \t]*(?:-[ \t]*)?[\"']?value[\"']?[ \t]*[:=][ \t]*[\"']?([^\s\"']+)"
     )
 
+    # A vendor's name as a whole word or the first part of an identifier
+    # (``cloze``, ``CLOZE_ID``, ``clozeKey``), not inside a longer word.
+    # After ".", "/", "#", "-" or "@" it is a member, a path, a selector or a
+    # host (``.pusher{``, ``api.cloudsmith.io``), not a key's name.
+    VENDOR = r"(?<![\w.#@/\\-])\L<vendors>(?-i:(?![a-z0-9]))[\w.-]*"
+
     def __init__(self) -> None:
         self._keyword = regex.compile(self.KEYWORD, regex.IGNORECASE)
+        self._vendor = regex.compile(self.VENDOR, regex.IGNORECASE,
+                                     vendors=sorted(VENDOR_KEYWORDS))
         self._words = regex.compile(r"[^\s]+")
         self._candidate = regex.compile(self.CANDIDATE)
         super().__init__()
@@ -397,12 +423,19 @@ class KeywordSecretRecognizer(_Scanner):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         found: dict[tuple[int, int], RecognizerResult] = {}
-        for keyword in self._keyword.finditer(text, timeout=1.0):
-            for start, end in self._candidates(text, keyword):
+        keywords = [(k, False) for k in self._keyword.finditer(text, timeout=1.0)]
+        keywords += [(k, True) for k in self._vendor.finditer(text, timeout=1.0)]
+        for keyword, vendor in keywords:
+            for start, end in self._candidates(text, keyword, vendor):
                 found.setdefault((start, end), _result(self, start, end, self.SCORE, "keyword"))
         return list(found.values())
 
-    def _candidates(self, text: str, keyword: regex.Match[str]) -> list[tuple[int, int]]:
+    def _candidates(
+        self, text: str, keyword: regex.Match[str], vendor: bool = False
+    ) -> list[tuple[int, int]]:
+        """Values for ``keyword``; after a vendor's name alone (``vendor``), a
+        short value counts only in quotes (``mattermost 'e2rg...'``): ``Jira
+        PROJ-4821`` is a ticket."""
         line_end = text.find("\n", keyword.end())
         window_end = len(text) if line_end < 0 else line_end
         out = []
@@ -418,8 +451,10 @@ class KeywordSecretRecognizer(_Scanner):
                     continue  # "ops_eyJzaW...", "...-####": an example cut short
                 assigned = words <= 2 and bool(
                     self._ASSIGNED.match(text, keyword.end(), cand.start()))
-                if self._is_secret(cand.group(), assigned) or (
-                        assigned and self._assigned_id_shape(keyword.group(), cand.group())):
+                quoted = text[cand.start() - 1] in "\"'`"
+                value = cand.group()
+                if self._is_secret(value, assigned and (quoted or not vendor)) or (
+                        assigned and self._assigned_id_shape(keyword.group(), value, vendor)):
                     out.append(cand.span())
         if out or line_end < 0:
             return out
@@ -443,11 +478,13 @@ class KeywordSecretRecognizer(_Scanner):
                 out.append(m.span(1))
         return out
 
-    def _assigned_id_shape(self, keyword: str, value: str) -> bool:
-        """A UUID or 20+ digits assigned to a credential-named key."""
+    def _assigned_id_shape(self, keyword: str, value: str, vendor: bool = False) -> bool:
+        """A UUID or 20+ digits assigned to a credential-named key, or to a
+        vendor's name alone (``onesignal: <uuid>``: many vendors' keys are UUIDs)."""
         shaped = bool(_UUID.fullmatch(value)) or (value.isdigit() and len(value) >= 20)
-        return (shaped and not is_placeholder(value)
-                and bool(self._CREDENTIAL_NAME.search(keyword)))
+        named = (vendor and not regex.search(r"(?i)id$", keyword)) or bool(
+            self._CREDENTIAL_NAME.search(keyword))
+        return shaped and named and not is_placeholder(value)
 
     def _is_secret(self, value: str, assigned: bool) -> bool:
         value = value.rstrip("=.")
@@ -500,8 +537,11 @@ class QuotedHighEntropyRecognizer(_Scanner):
 
 
 # A key whose name says "password": db_password, PASSWORD, "passwd", pwd.
-_PW_KEY = r"(?<![\w.-])[\w.-]*(?:passw(?:or)?d|pwd|passphrase)[\w.-]*[\"']?[ \t]*"
-_PW_ASSIGN = _PW_KEY + r"(?:=>|:=|=|:)[ \t]*"
+# A C array's brackets may follow the name (``char password[25] = "..."``).
+_PW_KEY = r"(?<![\w.-])[\w.-]*(?:passw(?:or)?d|pwd|passphrase)[\w.-]*(?:\[\d*\])?[\"']?[ \t]*"
+# Before a quoted value: an operator, or only a space (``password "s3cr3t";``);
+# an Objective-C literal's ``@`` may stand before the quote.
+_PW_ASSIGN = _PW_KEY + r"(?:(?:=>|:=|=|:)[ \t]*|(?<=[ \t]))@?"
 _PW_VALUE = r"[^\s\"'`,;(){}\[\]<>]{1,256}"
 
 
@@ -580,15 +620,20 @@ class PasswordRecognizer(_HintGatedRecognizer):
             return True  # a variable, template or code reference (var.db_password)
         if regex.fullmatch(r"[a-z]+(?:_[a-z]+)+", value):
             return True  # a snake_case name (password: real_key), not a value
+        if is_placeholder_word(value):
+            return True  # "somefakekey", "changeme", "your_password_here"
         return len(set(value)) == 1 or set(value) <= set("*•xX.")
 
 
 # A key named for a credential other than a password: secret, api key, private key...
-_CRED_KEY = (
-    r"(?<![\w.-])[\w.-]*(?:secret|api_?key|apikey|private_?key|access_?key|auth_?token"
-    r"|access_?token|db_?pass|passwd)[\w.-]*[\"']?[ \t]*"
+_CRED_NAME = (
+    r"(?:secret|api_?key|apikey|private_?key|access_?key|auth_?token|access_?token|db_?pass"
+    r"|passwd)"
 )
-_CRED_ASSIGN = _CRED_KEY + r"(?:=>|:=|===?|!==?|=|:|,)[ \t]*"
+_CRED_KEY = r"(?<![\w.-])[\w.-]*" + _CRED_NAME + r"[\w.-]*(?:\[\d*\])?[\"']?[ \t]*"
+_CRED_ASSIGN = _CRED_KEY + r"(?:(?:=>|:=|===?|!==?|=|:|,)[ \t]*|(?<=[ \t]))@?"
+# ``if ("s3cr3t" == password)``: a literal compared with a credential-named variable.
+_CMP_NAME = r"[ \t]*(?:===?|!==?)[ \t]*[\w.]*(?:" + _CRED_NAME + r"|passw(?:or)?d|pwd)\w*"
 
 
 class AssignedSecretRecognizer(_HintGatedRecognizer):
@@ -606,13 +651,15 @@ class AssignedSecretRecognizer(_HintGatedRecognizer):
         Pattern("assigned_secret_sq", r"(?<=" + _CRED_ASSIGN + r"')[^'\r\n]{6,256}(?=')", 0.7),
         # In backticks a value with spaces is a shell command (`vault read ...`).
         Pattern("assigned_secret_bq", r"(?<=" + _CRED_ASSIGN + r"`)[^`\s]{6,256}(?=`)", 0.7),
+        Pattern("compared_secret_dq", r"(?<=\")[^\"\r\n]{6,256}(?=\"" + _CMP_NAME + ")", 0.7),
+        Pattern("compared_secret_sq", r"(?<=')[^'\r\n]{6,256}(?='" + _CMP_NAME + ")", 0.7),
         Pattern(
             "assigned_secret_bare",
             r"(?<=" + _CRED_KEY + r"(?::=|=|:)[ \t]*)[^\s\"'`=][^\s\"'`]{5,255}(?=[\s,;\"'`]|$)",
             0.7,
         ),
     )
-    HINTS = ("secret", "key", "token", "pass")
+    HINTS = ("secret", "key", "token", "pass", "pwd")
 
     FLAGS = _CASE_INSENSITIVE
 
@@ -622,8 +669,10 @@ class AssignedSecretRecognizer(_HintGatedRecognizer):
             return True
         if value.lower() in PasswordRecognizer.PLACEHOLDERS or looks_like_reference(value):
             return True
-        if is_placeholder(value) or looks_like_identifier(value):
+        if is_placeholder(value) or looks_like_identifier(value) or counts_in_short(value):
             return True
+        if regex.search(_MASKED, value):
+            return True  # cut short or masked ("ops_eyJz..[Redacted]", "ab12***")
         if regex.fullmatch(r"[a-z]+(?:_[a-z]+)*", value):
             return True  # one lower-case word or snake_case name ("real_secret")
         if value.startswith(("/", "./", "~/", "file:", "http")) or regex.search(
