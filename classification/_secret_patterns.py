@@ -167,6 +167,7 @@ TOKEN_RULES: tuple[TokenRule, ...] = (
               r"-[a-z0-9]{4}-[a-z0-9]{12})" + _R, ("api-", "sdk-")),
     TokenRule("pinecone", _L + r"pcsk_[A-Za-z0-9]{4,6}_(?P<body>[A-Za-z0-9]{60,70})" + _R,
               ("pcsk_",)),
+    TokenRule("besttime", _L + r"pri_(?P<body>[a-f0-9]{32})" + _R, ("pri_",)),
     TokenRule("rootly", _L + r"rootly_(?P<body>[a-f0-9]{64})" + _R, ("rootly_",)),
     TokenRule("pganalyze", _L + r"pgar_(?P<body>[A-Za-z0-9]{27})" + _R, ("pgar_",)),
     TokenRule("spectralops", _L + r"spu-(?P<body>[A-Za-z0-9]{32})" + _R, ("spu-",)),

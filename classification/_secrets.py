@@ -323,6 +323,7 @@ def _sequential(value: str, run: int) -> bool:
 
 _LETTER_RUN = regex.compile(r"(?<![A-Za-z])(?:[A-Z]?[a-z]{6,}|[A-Z]{7,})(?![a-z])")
 _VOWELS = frozenset("aeiouyAEIOUY")
+_LOWER_RUN = regex.compile(r"[a-z]{3,}")
 
 
 def _wordlike(run: str) -> bool:
@@ -334,7 +335,8 @@ def _wordlike(run: str) -> bool:
 def short_secret_ok(value: str) -> bool:
     """A short value (8-19 chars) right after ``key =`` that still looks generated.
 
-    Letters and digits both, at least two letters' cases or a symbol, no
+    Letters and digits both (or, from 10 characters, letters whose case flips
+    4+ times: ``vZrEclFwOqeA``), at least two letters' cases or a symbol, no
     dictionary-looking runs, entropy near the maximum for its length.
     """
     n = len(value)
@@ -342,8 +344,15 @@ def short_secret_ok(value: str) -> bool:
         return False
     digits = sum(c.isdigit() for c in value)
     letters = sum(c.isalpha() for c in value)
-    if not digits or letters < 2:
+    if letters < 2:
         return False
+    if not digits:
+        flips = sum(a.isalpha() and b.isalpha() and a.islower() != b.islower()
+                    for a, b in zip(value, value[1:], strict=False))
+        if n < 10 or flips < 4 or any(
+                sum(c in _VOWELS for c in m.group()) * 3 >= len(m.group())
+                for m in _LOWER_RUN.finditer(value)):
+            return False  # words or a camelCase name ("getUserName"), not generated
     classes = sum((any(c.islower() for c in value), any(c.isupper() for c in value),
                    any(not c.isalnum() for c in value)))
     if classes < 2 and not (digits >= 2 and letters >= 3):
@@ -400,6 +409,9 @@ class KeywordSecretRecognizer(_Scanner):
     # (``key: v``, ``key = "v"``, ``key - 'v'``, ``Key("v")``).
     _ASSIGNED = regex.compile(
         r"[\"'`]?\s*(?:[:=]{1,3}|=>|!==?|===?|,|-(?=\s)|\s)?\s*(?:\(\s*)?[\"'`]?\s*$")
+    _LITERAL = regex.compile(
+        r"[\"'`]?[ \t]*(?:[:=]{1,3}|=>|-(?=\s)|[ \t])?[ \t]*(?:\([ \t]*)?"
+        r"([\"'`])([^\s\"'`]{8,256})\1")
     _XML_OPEN = regex.compile(r"<([\w.:-]+)[^<>\n]*>\s*$")
     _NEXT_VALUE = regex.compile(
         r"[ \t]*(?:-[ \t]*)?[\"']?value[\"']?[ \t]*[:=][ \t]*[\"']?([^\s\"']+)"
@@ -439,6 +451,15 @@ class KeywordSecretRecognizer(_Scanner):
         line_end = text.find("\n", keyword.end())
         window_end = len(text) if line_end < 0 else line_end
         out = []
+        # A quoted literal right after the keyword is one value, whatever its
+        # characters (``token = '4nXY]mHD...'``): candidates would split it.
+        literal = self._LITERAL.match(text, keyword.end(), window_end)
+        taken = keyword.end()
+        if literal and "://" not in literal.group(2) and not regex.search(
+                _MASKED, literal.group(2)) and self._is_secret(literal.group(2), True):
+            out.append(literal.span(2))
+            taken = literal.end(2)
+        named = vendor or text[keyword.start() - 1:keyword.start()] in ("?", "&")
         words = 0
         for word in self._words.finditer(text, keyword.end(), window_end):
             words += 1
@@ -447,6 +468,8 @@ class KeywordSecretRecognizer(_Scanner):
             if "://" in word.group():
                 continue  # a URL, not a credential
             for cand in self._candidate.finditer(text, word.start(), word.end()):
+                if cand.start() < taken:
+                    continue  # inside the quoted literal found above
                 if _ELIDED.match(text, cand.end()):
                     continue  # "ops_eyJzaW...", "...-####": an example cut short
                 assigned = words <= 2 and bool(
@@ -454,7 +477,7 @@ class KeywordSecretRecognizer(_Scanner):
                 quoted = text[cand.start() - 1] in "\"'`"
                 value = cand.group()
                 if self._is_secret(value, assigned and (quoted or not vendor)) or (
-                        assigned and self._assigned_id_shape(keyword.group(), value, vendor)):
+                        assigned and self._assigned_id_shape(keyword.group(), value, named)):
                     out.append(cand.span())
         if out or line_end < 0:
             return out
@@ -479,8 +502,9 @@ class KeywordSecretRecognizer(_Scanner):
         return out
 
     def _assigned_id_shape(self, keyword: str, value: str, vendor: bool = False) -> bool:
-        """A UUID or 20+ digits assigned to a credential-named key, or to a
-        vendor's name alone (``onesignal: <uuid>``: many vendors' keys are UUIDs)."""
+        """A UUID or 20+ digits assigned to a credential-named key, to a vendor's
+        name alone (``onesignal: <uuid>``: many vendors' keys are UUIDs) or to a
+        URL query's ``key`` (``?key=<uuid>``; ``vendor`` covers both)."""
         shaped = bool(_UUID.fullmatch(value)) or (value.isdigit() and len(value) >= 20)
         named = (vendor and not regex.search(r"(?i)id$", keyword)) or bool(
             self._CREDENTIAL_NAME.search(keyword))
@@ -539,9 +563,11 @@ class QuotedHighEntropyRecognizer(_Scanner):
 # A key whose name says "password": db_password, PASSWORD, "passwd", pwd.
 # A C array's brackets may follow the name (``char password[25] = "..."``).
 _PW_KEY = r"(?<![\w.-])[\w.-]*(?:passw(?:or)?d|pwd|passphrase)[\w.-]*(?:\[\d*\])?[\"']?[ \t]*"
-# Before a quoted value: an operator, or only a space (``password "s3cr3t";``);
-# an Objective-C literal's ``@`` may stand before the quote.
-_PW_ASSIGN = _PW_KEY + r"(?:(?:=>|:=|=|:)[ \t]*|(?<=[ \t]))@?"
+# Before a quoted value: an operator (an Objective-C literal's ``@`` may stand
+# before the quote); or only a space (``password "s3cr3t";``), then the value is
+# one word of 6+ characters ("the password "must be long"" is prose).
+_PW_ASSIGN = _PW_KEY + r"(?:=>|:=|=|:)[ \t]*@?"
+_PW_SPACE = _PW_KEY + r"(?<=[ \t])@?"
 _PW_VALUE = r"[^\s\"'`,;(){}\[\]<>]{1,256}"
 
 
@@ -583,6 +609,8 @@ class PasswordRecognizer(_HintGatedRecognizer):
         ),
         Pattern("config_password_dq", r"(?<=" + _PW_ASSIGN + r"\")[^\"\r\n]{1,256}(?=\")", 0.75),
         Pattern("config_password_sq", r"(?<=" + _PW_ASSIGN + r"')[^'\r\n]{1,256}(?=')", 0.75),
+        Pattern("code_password_dq", r"(?<=" + _PW_SPACE + r"\")[^\"\s]{6,256}(?=\")", 0.7),
+        Pattern("code_password_sq", r"(?<=" + _PW_SPACE + r"')[^'\s]{6,256}(?=')", 0.7),
         Pattern(
             "config_password_assign",
             r"(?<=" + _PW_KEY + r"(?:=>|:=|=)[ \t]*)" + _PW_VALUE + r"(?=[\s\"'`,;]|$)",
@@ -631,7 +659,8 @@ _CRED_NAME = (
     r"|passwd)"
 )
 _CRED_KEY = r"(?<![\w.-])[\w.-]*" + _CRED_NAME + r"[\w.-]*(?:\[\d*\])?[\"']?[ \t]*"
-_CRED_ASSIGN = _CRED_KEY + r"(?:(?:=>|:=|===?|!==?|=|:|,)[ \t]*|(?<=[ \t]))@?"
+_CRED_ASSIGN = _CRED_KEY + r"(?:=>|:=|===?|!==?|=|:|,)[ \t]*@?"
+_CRED_SPACE = _CRED_KEY + r"(?<=[ \t])@?"
 # ``if ("s3cr3t" == password)``: a literal compared with a credential-named variable.
 _CMP_NAME = r"[ \t]*(?:===?|!==?)[ \t]*[\w.]*(?:" + _CRED_NAME + r"|passw(?:or)?d|pwd)\w*"
 
@@ -649,6 +678,8 @@ class AssignedSecretRecognizer(_HintGatedRecognizer):
     PATTERNS = (
         Pattern("assigned_secret_dq", r"(?<=" + _CRED_ASSIGN + r"\")[^\"\r\n]{6,256}(?=\")", 0.7),
         Pattern("assigned_secret_sq", r"(?<=" + _CRED_ASSIGN + r"')[^'\r\n]{6,256}(?=')", 0.7),
+        Pattern("literal_secret_dq", r"(?<=" + _CRED_SPACE + r"\")[^\"\s]{6,256}(?=\")", 0.7),
+        Pattern("literal_secret_sq", r"(?<=" + _CRED_SPACE + r"')[^'\s]{6,256}(?=')", 0.7),
         # In backticks a value with spaces is a shell command (`vault read ...`).
         Pattern("assigned_secret_bq", r"(?<=" + _CRED_ASSIGN + r"`)[^`\s]{6,256}(?=`)", 0.7),
         Pattern("compared_secret_dq", r"(?<=\")[^\"\r\n]{6,256}(?=\"" + _CMP_NAME + ")", 0.7),
