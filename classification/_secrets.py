@@ -289,9 +289,15 @@ def looks_like_identifier(value: str) -> bool:
     )
 
 
+_HOST = regex.compile(r"(?:[a-z0-9-]+\.)+[a-z]{2,6}")
+
+
 def looks_like_reference(value: str) -> bool:
-    """A variable, template or code reference standing where a value would be."""
+    """A variable, template or code reference standing where a value would be
+    (or a host name: ``4f2a9c.example.net`` names a server, not a key)."""
     v = value.strip("\"'`")
+    if _HOST.fullmatch(v) and regex.search(r"[a-z]{4,}\.[a-z]{2,6}$", v):
+        return True
     if not v or v[0] in "$%<{@" or v.startswith(("os.", "env.", "process.env", "var.", "self.",
                                                 "this.", "config.", "settings.", "local.")):
         return True
@@ -332,11 +338,12 @@ def _wordlike(run: str) -> bool:
     return sum(c in _VOWELS for c in run) / len(run) >= 0.3
 
 
-def short_secret_ok(value: str) -> bool:
+def short_secret_ok(value: str, quoted: bool = False) -> bool:
     """A short value (8-19 chars) right after ``key =`` that still looks generated.
 
-    Letters and digits both (or, from 10 characters, letters whose case flips
-    4+ times: ``vZrEclFwOqeA``), at least two letters' cases or a symbol, no
+    Letters and digits both (or, ``quoted`` and from 10 characters, letters
+    whose case flips 4+ times: ``'vZrEclFwOqeA'``; unquoted that is a camelCase
+    variable, ``blitAppKey``), at least two letters' cases or a symbol, no
     dictionary-looking runs, entropy near the maximum for its length.
     """
     n = len(value)
@@ -347,6 +354,8 @@ def short_secret_ok(value: str) -> bool:
     if letters < 2:
         return False
     if not digits:
+        if not quoted:
+            return False
         flips = sum(a.isalpha() and b.isalpha() and a.islower() != b.islower()
                     for a, b in zip(value, value[1:], strict=False))
         if n < 10 or flips < 4 or any(
@@ -456,7 +465,7 @@ class KeywordSecretRecognizer(_Scanner):
         literal = self._LITERAL.match(text, keyword.end(), window_end)
         taken = keyword.end()
         if literal and "://" not in literal.group(2) and not regex.search(
-                _MASKED, literal.group(2)) and self._is_secret(literal.group(2), True):
+                _MASKED, literal.group(2)) and self._is_secret(literal.group(2), True, True):
             out.append(literal.span(2))
             taken = literal.end(2)
         named = vendor or text[keyword.start() - 1:keyword.start()] in ("?", "&")
@@ -476,7 +485,7 @@ class KeywordSecretRecognizer(_Scanner):
                     self._ASSIGNED.match(text, keyword.end(), cand.start()))
                 quoted = text[cand.start() - 1] in "\"'`"
                 value = cand.group()
-                if self._is_secret(value, assigned and (quoted or not vendor)) or (
+                if self._is_secret(value, assigned and (quoted or not vendor), quoted) or (
                         assigned and self._assigned_id_shape(keyword.group(), value, named)):
                     out.append(cand.span())
         if out or line_end < 0:
@@ -510,7 +519,7 @@ class KeywordSecretRecognizer(_Scanner):
             self._CREDENTIAL_NAME.search(keyword))
         return shaped and named and not is_placeholder(value)
 
-    def _is_secret(self, value: str, assigned: bool) -> bool:
+    def _is_secret(self, value: str, assigned: bool, quoted: bool = False) -> bool:
         value = value.rstrip("=.")
         if looks_like_reference(value) or _UUID.fullmatch(value) or is_placeholder(value):
             return False
@@ -519,7 +528,7 @@ class KeywordSecretRecognizer(_Scanner):
         bar = self.MIN_HEX_ENTROPY if _HEX.fullmatch(value) else self.MIN_ENTROPY
         if len(value) >= self.MIN_LENGTH and looks_random(value, self.MIN_LENGTH, bar):
             return not looks_like_identifier(value)
-        return assigned and len(value) < 64 and short_secret_ok(value)
+        return assigned and len(value) < 64 and short_secret_ok(value, quoted)
 
 
 class QuotedHighEntropyRecognizer(_Scanner):

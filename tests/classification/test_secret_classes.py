@@ -162,7 +162,8 @@ def test_when_short_value_is_no_secret_then_not_found(text: str) -> None:
 
 def test_short_value_rules() -> None:
     assert counts_in_short("AbCeFG123") and not counts_in_short("Zq8rT3vX9pL2")
-    assert not short_secret_ok("HelloWorld") and short_secret_ok("qLwZrTbKmVxN")
+    assert not short_secret_ok("HelloWorld", quoted=True) and short_secret_ok("qLwZrTbKmVxN", True)
+    assert not short_secret_ok("qLwZrTbKmVxN")  # unquoted letters: a variable name
 
 
 # -- hard-coded credentials in code (detect-secrets' keyword rule) -------------
@@ -214,3 +215,14 @@ def test_when_no_hard_coded_credential_then_not_found(text: str) -> None:
 
 def test_placeholder_word_is_not_counting() -> None:
     assert is_placeholder_word("somefakevalue") and not is_placeholder_word("123456")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'req.Header.Set("API-Key", blitzAppKey)',  # an unquoted camelCase variable
+        "billing secret = 'a1b2c9.billingcorp.net'",  # a host name
+    ],
+)
+def test_when_value_is_a_variable_or_a_host_then_not_found(text: str) -> None:
+    assert found(KeywordSecretRecognizer(), text) == []
