@@ -289,15 +289,18 @@ def looks_like_identifier(value: str) -> bool:
     )
 
 
-_HOST = regex.compile(r"(?:[a-z0-9-]+\.)+[a-z]{2,6}")
+# Lower-case labels, the last two a word and a top-level domain.
+_HOST = regex.compile(r"(?:[a-z0-9-]+\.)*[a-z]{4,}\.[a-z]{2,6}")
+
+
+def looks_like_host(value: str) -> bool:
+    """A host name (``4f2a9c.example.net``): it names a server, not a key."""
+    return bool(_HOST.fullmatch(value))
 
 
 def looks_like_reference(value: str) -> bool:
-    """A variable, template or code reference standing where a value would be
-    (or a host name: ``4f2a9c.example.net`` names a server, not a key)."""
+    """A variable, template or code reference standing where a value would be."""
     v = value.strip("\"'`")
-    if _HOST.fullmatch(v) and regex.search(r"[a-z]{4,}\.[a-z]{2,6}$", v):
-        return True
     if not v or v[0] in "$%<{@" or v.startswith(("os.", "env.", "process.env", "var.", "self.",
                                                 "this.", "config.", "settings.", "local.")):
         return True
@@ -545,6 +548,8 @@ class KeywordSecretRecognizer(_Scanner):
         value = value.rstrip("=.")
         if looks_like_reference(value) or _UUID.fullmatch(value) or is_placeholder(value):
             return False
+        if looks_like_host(value):
+            return False  # a server's name after "secret =" or a vendor's name
         # Hex carries 4 bits a character at most: 32 random hex characters
         # often reach only 3.4 (detect-secrets' hex limit is 3.0).
         bar = self.MIN_HEX_ENTROPY if _HEX.fullmatch(value) else self.MIN_ENTROPY
