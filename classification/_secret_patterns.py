@@ -17,7 +17,10 @@ from dataclasses import dataclass
 
 import regex
 
-__all__ = ["TOKEN_RULES", "TokenRule", "is_counting", "is_filler", "is_placeholder"]
+__all__ = [
+    "TOKEN_RULES", "TokenRule", "counts_in_short", "is_counting", "is_filler", "is_placeholder",
+    "is_placeholder_word",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,8 @@ TOKEN_RULES: tuple[TokenRule, ...] = (
     TokenRule("artifactory", _L + r"(?:AKCp(?P<body>[A-Za-z0-9]{69})|cmVmdGtu(?P<body2>"
               r"[A-Za-z0-9]{56}))" + _R, ("akcp", "cmvmdgtu")),
     TokenRule("new_relic", _L + r"NR(?:AK|AA|II|JS)-(?P<body>[A-Za-z0-9]{27})" + _R, ("nr",)),
+    # Insights insert / query keys: NRII- or NRIQ- and base64url (dashes, underscores).
+    TokenRule("new_relic_insights", _L + r"NRI[IQ]-(?P<body>[A-Za-z0-9_-]{25,32})" + _R, ("nri",)),
     TokenRule("age_secret_key", r"AGE-SECRET-KEY-1(?P<body>[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})",
               ("age-secret-key-1",)),
     TokenRule("heroku", _L + r"HRKU-(?P<body>[A-Za-z0-9_-]{60})" + _R, ("hrku-",)),
@@ -155,6 +160,35 @@ TOKEN_RULES: tuple[TokenRule, ...] = (
               r"\.acc[_-][a-z0-9-]{10,32}\.[A-Za-z0-9+/_=-]{30,120})" + _R,
               ("sc_", "ext_", "authress_")),
     TokenRule("alibaba", _L + r"LTAI(?P<body>[A-Za-z0-9]{20})" + _R, ("ltai",)),
+    # Formats published by the vendors (and read by trufflehog's detectors of the same name).
+    TokenRule("langsmith", _L + r"lsv2_(?:pt|sk)_(?P<body>[a-f0-9]{32})_[a-f0-9]{10}" + _R,
+              ("lsv2_",)),
+    TokenRule("launchdarkly", _L + r"(?:api|sdk)-(?P<body>[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}"
+              r"-[a-z0-9]{4}-[a-z0-9]{12})" + _R, ("api-", "sdk-")),
+    TokenRule("pinecone", _L + r"pcsk_[A-Za-z0-9]{4,6}_(?P<body>[A-Za-z0-9]{60,70})" + _R,
+              ("pcsk_",)),
+    TokenRule("besttime", _L + r"pri_(?P<body>[a-f0-9]{32})" + _R, ("pri_",)),
+    TokenRule("rootly", _L + r"rootly_(?P<body>[a-f0-9]{64})" + _R, ("rootly_",)),
+    TokenRule("pganalyze", _L + r"pgar_(?P<body>[A-Za-z0-9]{27})" + _R, ("pgar_",)),
+    TokenRule("spectralops", _L + r"spu-(?P<body>[A-Za-z0-9]{32})" + _R, ("spu-",)),
+    TokenRule("langfuse", _L + r"sk-lf-(?P<body>[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}"
+              r"-[a-f0-9]{12})" + _R, ("sk-lf-",)),
+    # Tableau personal access token secrets: 16 bytes of base64, ':', 32 characters.
+    TokenRule("tableau_pat", _L + r"[A-Za-z0-9+/]{22}==:(?P<body>[A-Za-z0-9]{32})" + _R,
+              ("==:",), 3.5),
+    # Azure shared access signatures: the sig= of a query that carries sv= (the
+    # storage service version), either order; the signature alone is the secret.
+    TokenRule("azure_sas_signature",
+              r"(?:(?<=[?&]sv=[^\s\"'<>]{0,400}[?&]sig=)|(?<=[?&]sig=)(?=[^\s\"'<>]{0,520}&sv=))"
+              r"(?P<body>[A-Za-z0-9%+/_-]{40,120}(?:%3[Dd]|=){0,2})(?![A-Za-z0-9%+/_=-])",
+              ("sig=",), 3.5, case_insensitive=True),
+    # Webhook URLs carry their credential in the path.
+    TokenRule("teams_webhook", r"https://[A-Za-z0-9-]+\.webhook\.office\.com/webhookb2/"
+              r"(?P<body>[A-Za-z0-9@/_-]{60,300})", ("webhook.office.com",), 3.5),
+    TokenRule("zapier_webhook", r"https://(?:www\.)?hooks\.zapier\.com/hooks/catch/"
+              r"(?P<body>[A-Za-z0-9]+/?[A-Za-z0-9]{6,})", ("hooks.zapier.com",), 3.0),
+    TokenRule("tines_webhook", r"https://[\w-]+\.tines\.com/webhook/(?P<body>[a-z0-9]{32}/"
+              r"[a-z0-9]{32})", ("tines.com",), 3.0),
     TokenRule("dynatrace", _L + r"dt0c01\.(?P<body>[A-Z0-9]{24}\.[A-Z0-9]{64})" + _R, ("dt0c01",)),
 )
 
@@ -206,17 +240,37 @@ def is_placeholder(value: str) -> bool:
     folded = value.lower()
     if _PLACEHOLDER_RUN.search(value) or any(run in folded for run in _KEYBOARD_RUNS):
         return True
-    if _PLACEHOLDER_WORD.search(value):
-        rest = _PLACEHOLDER_WORD.sub("", value)
-        if len(rest) < _RANDOM_REST or _entropy(rest) < 3.5:
-            return True
-    return is_counting(folded)
+    return is_placeholder_word(value) or is_counting(folded)
+
+
+def is_placeholder_word(value: str) -> bool:
+    """A documentation word (``fake``, ``example``, ``changeme``...) and little else
+    (``somefakekey``, ``your_api_key_here``); counting and keyboard runs aside,
+    which are weak passwords as often as placeholders."""
+    if not _PLACEHOLDER_WORD.search(value):
+        return False
+    rest = _PLACEHOLDER_WORD.sub("", value)
+    return len(rest) < _RANDOM_REST or _entropy(rest) < 3.5
 
 
 def is_counting(value: str) -> bool:
     """One run of 6+ characters counting up, or two of 4+ (``xoxp-1234-1234-...``)."""
     runs = _counting_runs(value.lower())
     return any(n >= 6 for n in runs) or len(runs) >= 2
+
+
+def counts_in_short(value: str) -> bool:
+    """Two runs of 3+ counting up in a value under 20 characters (``AbCeFG123``):
+    in a short value they almost never happen by chance, in a made-up one often."""
+    count, runs = 1, 0
+    for a, b in zip(value.lower(), value.lower()[1:], strict=False):
+        if ord(b) - ord(a) == 1:
+            count += 1
+            continue
+        runs += count >= 3
+        count = 1
+    runs += count >= 3
+    return len(value) < 20 and runs >= 2
 
 
 def is_filler(value: str) -> bool:

@@ -28,7 +28,16 @@ from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, Reco
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from ._context import phrase_before
-from ._secret_patterns import TOKEN_RULES, body_ok, is_counting, is_filler, is_placeholder
+from ._secret_patterns import (
+    TOKEN_RULES,
+    body_ok,
+    counts_in_short,
+    is_counting,
+    is_filler,
+    is_placeholder,
+    is_placeholder_word,
+)
+from ._vendor_keywords import VENDOR_KEYWORDS
 
 __all__ = [
     "AssignedSecretRecognizer",
@@ -280,6 +289,15 @@ def looks_like_identifier(value: str) -> bool:
     )
 
 
+# Lower-case labels, the last two a word and a top-level domain.
+_HOST = regex.compile(r"(?:[a-z0-9-]+\.)*[a-z]{4,}\.[a-z]{2,6}")
+
+
+def looks_like_host(value: str) -> bool:
+    """A host name (``4f2a9c.example.net``): it names a server, not a key."""
+    return bool(_HOST.fullmatch(value))
+
+
 def looks_like_reference(value: str) -> bool:
     """A variable, template or code reference standing where a value would be."""
     v = value.strip("\"'`")
@@ -294,7 +312,10 @@ def looks_like_reference(value: str) -> bool:
 # UUIDs after a credential word are ids far more often than credentials
 # (npm's ``_authToken=<uuid>`` is a table rule of its own).
 # Right after a value: an ellipsis or a mask run says the example was cut short.
-_ELIDED = regex.compile(r"\.{3}|\u2026|#{3,}|\*{3,}")
+# Right after a value: an ellipsis (two dots or more), a mask run or a
+# redaction mark says the example was cut short; "(" says it is a call.
+_MASKED = r"(?i)\.{2,}|\u2026|#{3,}|\*{3,}|\[redacted\]"
+_ELIDED = regex.compile(_MASKED + r"|\(")
 _HEX = regex.compile(r"(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]+")
 _UUID = regex.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
@@ -311,6 +332,7 @@ def _sequential(value: str, run: int) -> bool:
 
 _LETTER_RUN = regex.compile(r"(?<![A-Za-z])(?:[A-Z]?[a-z]{6,}|[A-Z]{7,})(?![a-z])")
 _VOWELS = frozenset("aeiouyAEIOUY")
+_LOWER_RUN = regex.compile(r"[a-z]{3,}")
 
 
 def _wordlike(run: str) -> bool:
@@ -319,26 +341,41 @@ def _wordlike(run: str) -> bool:
     return sum(c in _VOWELS for c in run) / len(run) >= 0.3
 
 
-def short_secret_ok(value: str) -> bool:
+def short_secret_ok(value: str, quoted: bool = False) -> bool:
     """A short value (8-19 chars) right after ``key =`` that still looks generated.
 
-    Letters and digits both, at least two letters' cases or a symbol, no
+    Letters and digits both (or, ``quoted`` and from 10 characters, letters
+    whose case flips 4+ times: ``'vZrEclFwOqeA'``; unquoted that is a camelCase
+    variable, ``blitAppKey``), at least two letters' cases or a symbol, no
     dictionary-looking runs, entropy near the maximum for its length.
     """
     n = len(value)
-    if n < 8 or is_placeholder(value) or looks_like_identifier(value):
+    if n < 8 or is_placeholder(value) or looks_like_identifier(value) or counts_in_short(value):
         return False
     digits = sum(c.isdigit() for c in value)
     letters = sum(c.isalpha() for c in value)
-    if not digits or letters < 2:
+    if letters < 2:
         return False
+    if not digits:
+        if not quoted:
+            return False
+        flips = sum(a.isalpha() and b.isalpha() and a.islower() != b.islower()
+                    for a, b in zip(value, value[1:], strict=False))
+        if n < 10 or flips < 4 or any(
+                sum(c in _VOWELS for c in m.group()) * 3 >= len(m.group())
+                for m in _LOWER_RUN.finditer(value)):
+            return False  # words or a camelCase name ("getUserName"), not generated
     classes = sum((any(c.islower() for c in value), any(c.isupper() for c in value),
                    any(not c.isalnum() for c in value)))
-    if classes < 2 and not (digits >= 3 and letters >= 3):
+    if classes < 2 and not (digits >= 2 and letters >= 3):
         return False
     if any(_wordlike(m.group()) for m in _LETTER_RUN.finditer(value)) or _sequential(
             value.lower(), 4):
         return False  # a word inside, or counting (abc12345): not generated
+    if _HEX.fullmatch(value):
+        # Hex has 16 symbols: 5% of random 12-character hex strings measure
+        # under 2.6 bits (half under 3.0, the bar below).
+        return shannon_entropy(value) >= min(3.0, 0.8 * math.log2(n) - 0.25)
     return shannon_entropy(value) >= min(3.0, math.log2(n) - 0.4)
 
 
@@ -381,11 +418,27 @@ class KeywordSecretRecognizer(_Scanner):
     MIN_HEX_ENTROPY = 3.0
     SCORE = 0.7
     # Right after the keyword: the end of its name, an operator, a quote.
-    _ASSIGNED = regex.compile(r"[\"'`]?\s*(?:[:=]{1,3}|=>|!==?|===?|,|\s)?\s*[\"'`(]?\s*$")
+    # (``key: v``, ``key = "v"``, ``key - 'v'``, ``Key("v")``).
+    _ASSIGNED = regex.compile(
+        r"[\"'`]?\s*(?:[:=]{1,3}|=>|!==?|===?|,|-(?=\s)|\s)?\s*(?:\(\s*)?[\"'`]?\s*$")
+    _LITERAL = regex.compile(
+        r"[\"'`]?[ \t]*(?:[:=]{1,3}|=>|-(?=\s)|[ \t])?[ \t]*(?:\([ \t]*)?"
+        r"([\"'`])([^\s\"'`]{8,256})\1")
     _XML_OPEN = regex.compile(r"<([\w.:-]+)[^<>\n]*>\s*$")
     _NEXT_VALUE = regex.compile(
         r"[ \t]*(?:-[ \t]*)?[\"']?value[\"']?[ \t]*[:=][ \t]*[\"']?([^\s\"']+)"
     )
+
+    # A vendor's name as a whole word or the first part of an identifier
+    # (``cloze``, ``CLOZE_ID``, ``clozeKey``), not inside a longer word.
+    # After ".", "/", "#", "-" or "@" it is a member, a path, a selector or a
+    # host (``.pusher{``, ``api.cloudsmith.io``), not a key's name.
+    # Every KEYWORD match holds one of these (case-folded, as the regex folds):
+    # a text without them (most prose) skips that regex.
+    _STEMS = ("key", "secret", "token", "pass", "pwd", "credential", "auth")
+    _WORD_START = regex.compile(r"(?<![\w.#@/\\-])[A-Za-z][A-Za-z0-9]{3,}")
+    _IDENTIFIER = regex.compile(r"[A-Za-z][\w.-]*")
+    _VENDOR_MAX = max(map(len, VENDOR_KEYWORDS))
 
     def __init__(self) -> None:
         self._keyword = regex.compile(self.KEYWORD, regex.IGNORECASE)
@@ -397,15 +450,50 @@ class KeywordSecretRecognizer(_Scanner):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         found: dict[tuple[int, int], RecognizerResult] = {}
-        for keyword in self._keyword.finditer(text, timeout=1.0):
-            for start, end in self._candidates(text, keyword):
+        folded = text.casefold()
+        keywords = [(k, False) for k in self._keyword.finditer(text, timeout=1.0)] if any(
+            stem in folded for stem in self._STEMS) else []
+        keywords += [(k, True) for k in self._vendor_names(text)]
+        for keyword, vendor in keywords:
+            for start, end in self._candidates(text, keyword, vendor):
                 found.setdefault((start, end), _result(self, start, end, self.SCORE, "keyword"))
         return list(found.values())
 
-    def _candidates(self, text: str, keyword: regex.Match[str]) -> list[tuple[int, int]]:
+    def _vendor_names(self, text: str) -> list[regex.Match[str]]:
+        """Identifiers that start with a vendor's name ending at a word edge: the
+        end of the word, or an upper-case letter (``HubSpotAPI``). A set lookup
+        per word: a regex alternation of 600 names, case-insensitive, walked
+        every position at a fifth of the speed."""
+        out = []
+        for word in self._WORD_START.finditer(text, timeout=1.0):
+            value = word.group()
+            folded = value.lower()
+            if folded in VENDOR_KEYWORDS or (not value[1:].islower() and any(
+                    value[end].isupper() and folded[:end] in VENDOR_KEYWORDS
+                    for end in range(4, min(len(value), self._VENDOR_MAX + 1)))):
+                found = self._IDENTIFIER.match(text, word.start())
+                if found:
+                    out.append(found)
+        return out
+
+    def _candidates(
+        self, text: str, keyword: regex.Match[str], vendor: bool = False
+    ) -> list[tuple[int, int]]:
+        """Values for ``keyword``; after a vendor's name alone (``vendor``), a
+        short value counts only in quotes (``mattermost 'e2rg...'``): ``Jira
+        PROJ-4821`` is a ticket."""
         line_end = text.find("\n", keyword.end())
         window_end = len(text) if line_end < 0 else line_end
         out = []
+        # A quoted literal right after the keyword is one value, whatever its
+        # characters (``token = '4nXY]mHD...'``): candidates would split it.
+        literal = self._LITERAL.match(text, keyword.end(), window_end)
+        taken = keyword.end()
+        if literal and "://" not in literal.group(2) and not regex.search(
+                _MASKED, literal.group(2)) and self._is_secret(literal.group(2), True, True):
+            out.append(literal.span(2))
+            taken = literal.end(2)
+        named = vendor or text[keyword.start() - 1:keyword.start()] in ("?", "&")
         words = 0
         for word in self._words.finditer(text, keyword.end(), window_end):
             words += 1
@@ -414,12 +502,16 @@ class KeywordSecretRecognizer(_Scanner):
             if "://" in word.group():
                 continue  # a URL, not a credential
             for cand in self._candidate.finditer(text, word.start(), word.end()):
+                if cand.start() < taken:
+                    continue  # inside the quoted literal found above
                 if _ELIDED.match(text, cand.end()):
                     continue  # "ops_eyJzaW...", "...-####": an example cut short
                 assigned = words <= 2 and bool(
                     self._ASSIGNED.match(text, keyword.end(), cand.start()))
-                if self._is_secret(cand.group(), assigned) or (
-                        assigned and self._assigned_id_shape(keyword.group(), cand.group())):
+                quoted = text[cand.start() - 1] in "\"'`"
+                value = cand.group()
+                if self._is_secret(value, assigned and (quoted or not vendor), quoted) or (
+                        assigned and self._assigned_id_shape(keyword.group(), value, named)):
                     out.append(cand.span())
         if out or line_end < 0:
             return out
@@ -443,22 +535,27 @@ class KeywordSecretRecognizer(_Scanner):
                 out.append(m.span(1))
         return out
 
-    def _assigned_id_shape(self, keyword: str, value: str) -> bool:
-        """A UUID or 20+ digits assigned to a credential-named key."""
+    def _assigned_id_shape(self, keyword: str, value: str, vendor: bool = False) -> bool:
+        """A UUID or 20+ digits assigned to a credential-named key, to a vendor's
+        name alone (``onesignal: <uuid>``: many vendors' keys are UUIDs) or to a
+        URL query's ``key`` (``?key=<uuid>``; ``vendor`` covers both)."""
         shaped = bool(_UUID.fullmatch(value)) or (value.isdigit() and len(value) >= 20)
-        return (shaped and not is_placeholder(value)
-                and bool(self._CREDENTIAL_NAME.search(keyword)))
+        named = (vendor and not regex.search(r"(?i)id$", keyword)) or bool(
+            self._CREDENTIAL_NAME.search(keyword))
+        return shaped and named and not is_placeholder(value)
 
-    def _is_secret(self, value: str, assigned: bool) -> bool:
+    def _is_secret(self, value: str, assigned: bool, quoted: bool = False) -> bool:
         value = value.rstrip("=.")
         if looks_like_reference(value) or _UUID.fullmatch(value) or is_placeholder(value):
             return False
+        if looks_like_host(value):
+            return False  # a server's name after "secret =" or a vendor's name
         # Hex carries 4 bits a character at most: 32 random hex characters
         # often reach only 3.4 (detect-secrets' hex limit is 3.0).
         bar = self.MIN_HEX_ENTROPY if _HEX.fullmatch(value) else self.MIN_ENTROPY
         if len(value) >= self.MIN_LENGTH and looks_random(value, self.MIN_LENGTH, bar):
             return not looks_like_identifier(value)
-        return assigned and len(value) < 64 and short_secret_ok(value)
+        return assigned and len(value) < 64 and short_secret_ok(value, quoted)
 
 
 class QuotedHighEntropyRecognizer(_Scanner):
@@ -500,8 +597,13 @@ class QuotedHighEntropyRecognizer(_Scanner):
 
 
 # A key whose name says "password": db_password, PASSWORD, "passwd", pwd.
-_PW_KEY = r"(?<![\w.-])[\w.-]*(?:passw(?:or)?d|pwd|passphrase)[\w.-]*[\"']?[ \t]*"
-_PW_ASSIGN = _PW_KEY + r"(?:=>|:=|=|:)[ \t]*"
+# A C array's brackets may follow the name (``char password[25] = "..."``).
+_PW_KEY = r"(?<![\w.-])[\w.-]*(?:passw(?:or)?d|pwd|passphrase)[\w.-]*(?:\[\d*\])?[\"']?[ \t]*"
+# Before a quoted value: an operator (an Objective-C literal's ``@`` may stand
+# before the quote); or only a space (``password "s3cr3t";``), then the value is
+# one word of 6+ characters ("the password "must be long"" is prose).
+_PW_ASSIGN = _PW_KEY + r"(?:=>|:=|=|:)[ \t]*@?"
+_PW_SPACE = _PW_KEY + r"(?<=[ \t])@?"
 _PW_VALUE = r"[^\s\"'`,;(){}\[\]<>]{1,256}"
 
 
@@ -543,6 +645,7 @@ class PasswordRecognizer(_HintGatedRecognizer):
         ),
         Pattern("config_password_dq", r"(?<=" + _PW_ASSIGN + r"\")[^\"\r\n]{1,256}(?=\")", 0.75),
         Pattern("config_password_sq", r"(?<=" + _PW_ASSIGN + r"')[^'\r\n]{1,256}(?=')", 0.75),
+        Pattern("code_password", r"(?<=" + _PW_SPACE + r"([\"']))[^\"'\s]{6,256}(?=\1)", 0.7),
         Pattern(
             "config_password_assign",
             r"(?<=" + _PW_KEY + r"(?:=>|:=|=)[ \t]*)" + _PW_VALUE + r"(?=[\s\"'`,;]|$)",
@@ -580,15 +683,21 @@ class PasswordRecognizer(_HintGatedRecognizer):
             return True  # a variable, template or code reference (var.db_password)
         if regex.fullmatch(r"[a-z]+(?:_[a-z]+)+", value):
             return True  # a snake_case name (password: real_key), not a value
+        if is_placeholder_word(value):
+            return True  # "somefakekey", "changeme", "your_password_here"
         return len(set(value)) == 1 or set(value) <= set("*•xX.")
 
 
 # A key named for a credential other than a password: secret, api key, private key...
-_CRED_KEY = (
-    r"(?<![\w.-])[\w.-]*(?:secret|api_?key|apikey|private_?key|access_?key|auth_?token"
-    r"|access_?token|db_?pass|passwd)[\w.-]*[\"']?[ \t]*"
+_CRED_NAME = (
+    r"(?:secret|api_?key|apikey|private_?key|access_?key|auth_?token|access_?token|db_?pass"
+    r"|passwd)"
 )
-_CRED_ASSIGN = _CRED_KEY + r"(?:=>|:=|===?|!==?|=|:|,)[ \t]*"
+_CRED_KEY = r"(?<![\w.-])[\w.-]*" + _CRED_NAME + r"[\w.-]*(?:\[\d*\])?[\"']?[ \t]*"
+_CRED_ASSIGN = _CRED_KEY + r"(?:=>|:=|===?|!==?|=|:|,)[ \t]*@?"
+_CRED_SPACE = _CRED_KEY + r"(?<=[ \t])@?"
+# ``if ("s3cr3t" == password)``: a literal compared with a credential-named variable.
+_CMP_NAME = r"[ \t]*(?:===?|!==?)[ \t]*[\w.]*(?:" + _CRED_NAME + r"|passw(?:or)?d|pwd)\w*"
 
 
 class AssignedSecretRecognizer(_HintGatedRecognizer):
@@ -604,15 +713,17 @@ class AssignedSecretRecognizer(_HintGatedRecognizer):
     PATTERNS = (
         Pattern("assigned_secret_dq", r"(?<=" + _CRED_ASSIGN + r"\")[^\"\r\n]{6,256}(?=\")", 0.7),
         Pattern("assigned_secret_sq", r"(?<=" + _CRED_ASSIGN + r"')[^'\r\n]{6,256}(?=')", 0.7),
+        Pattern("literal_secret", r"(?<=" + _CRED_SPACE + r"([\"']))[^\"'\s]{6,256}(?=\1)", 0.7),
         # In backticks a value with spaces is a shell command (`vault read ...`).
         Pattern("assigned_secret_bq", r"(?<=" + _CRED_ASSIGN + r"`)[^`\s]{6,256}(?=`)", 0.7),
+        Pattern("compared_secret", r"(?<=([\"']))[^\"'\r\n]{6,256}(?=\1" + _CMP_NAME + ")", 0.7),
         Pattern(
             "assigned_secret_bare",
             r"(?<=" + _CRED_KEY + r"(?::=|=|:)[ \t]*)[^\s\"'`=][^\s\"'`]{5,255}(?=[\s,;\"'`]|$)",
             0.7,
         ),
     )
-    HINTS = ("secret", "key", "token", "pass")
+    HINTS = ("secret", "key", "token", "pass", "pwd")
 
     FLAGS = _CASE_INSENSITIVE
 
@@ -622,8 +733,10 @@ class AssignedSecretRecognizer(_HintGatedRecognizer):
             return True
         if value.lower() in PasswordRecognizer.PLACEHOLDERS or looks_like_reference(value):
             return True
-        if is_placeholder(value) or looks_like_identifier(value):
+        if is_placeholder(value) or looks_like_identifier(value) or counts_in_short(value):
             return True
+        if regex.search(_MASKED, value):
+            return True  # cut short or masked ("ops_eyJz..[Redacted]", "ab12***")
         if regex.fullmatch(r"[a-z]+(?:_[a-z]+)*", value):
             return True  # one lower-case word or snake_case name ("real_secret")
         if value.startswith(("/", "./", "~/", "file:", "http")) or regex.search(
