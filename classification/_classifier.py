@@ -29,6 +29,12 @@ __all__ = ["Classification", "Classifier", "split_segments"]
 
 logger = logging.getLogger(__name__)
 
+#: Characters a text is cut into for the NER: long texts become a batch of
+#: segments (spaCy's decoder steps many at once) instead of one long walk.
+#: A 100,000-character text: 29-34k chars per CPU-second uncut, 42-44k at
+#: 4,000, the same findings (benchmarks/README.md, issue 16 third round).
+SEGMENT_CHARS = 4_000
+
 _PEM_BEGIN = "-----BEGIN "
 _PEM_END = "-----END "
 
@@ -75,7 +81,7 @@ class Classifier:
         policy: Policy,
         *,
         batch_size: int = 32,
-        max_segment_chars: int = 100_000,
+        max_segment_chars: int = SEGMENT_CHARS,
     ) -> None:
         if max_segment_chars < 1_000:
             raise ValueError("max_segment_chars must be at least 1000")
@@ -173,10 +179,9 @@ def split_segments(text: str, max_chars: int, overlap: int = 256) -> list[tuple[
 
     Cuts go at the last blank line in the second half of the window, else
     the last line break, else the last whitespace, else anywhere; a cut that
-    falls inside a PEM block moves before its BEGIN line. Cuts at a blank
-    line or before a key are clean; the others re-read ``overlap``
-    characters, so an entity across the cut is still seen whole by the next
-    segment.
+    falls inside a PEM block moves before its BEGIN line. A cut before a key
+    is clean; the others re-read ``overlap`` characters, so an entity across
+    the cut is still seen whole by the next segment, with its context.
     """
     if len(text) <= max_chars:
         return [(0, len(text))]
@@ -189,6 +194,10 @@ def split_segments(text: str, max_chars: int, overlap: int = 256) -> list[tuple[
         cut = text.rfind("\n\n", floor, end)
         if cut >= 0:
             cut += 2
+            # A blank line still re-reads: a keyword can stand a paragraph
+            # before its value ("password:\n\nhunter2"), a name before its
+            # coreferent.
+            clean = False
         else:
             clean = False
             cut = text.rfind("\n", floor, end)

@@ -199,11 +199,12 @@ def test_when_text_is_split_then_segments_cover_it_within_the_limit() -> None:
     for (_, e1), (s2, _) in zip(spans, spans[1:], strict=False):
         assert s2 <= e1  # contiguous or overlapping, never a gap
     assert all(e - s <= 1_000 for s, e in spans)
-    # Among paragraphs, cuts go at blank lines with no overlap.
+    # Among paragraphs, cuts go at blank lines and the next segment re-reads
+    # the overlap before it: a keyword a paragraph before its value is seen.
     tail = [(s, e) for s, e in spans if s > text.index("para")]
     assert len(tail) > 10
-    assert all(text[s - 2 : s] == "\n\n" for s, _ in tail[1:])
-    assert all(e1 == s2 for (_, e1), (s2, _) in zip(tail, tail[1:], strict=False))
+    assert all(text[e - 2 : e] == "\n\n" for _, e in tail[:-1])
+    assert all(s2 < e1 for (_, e1), (s2, _) in zip(tail, tail[1:], strict=False))
 
 
 def test_when_cut_would_fall_inside_a_pem_block_then_it_moves_before_it() -> None:
@@ -288,3 +289,19 @@ def test_when_classified_then_no_text_in_repr_or_logs(
     shown = repr(result) + str(result) + repr(result.findings) + caplog.text
     for secret in (CANARY, "Zebulon", "zebulon.quartermaine", "536-22-1234", "10.9.8.7", CARD):
         assert secret not in shown
+
+
+def test_when_long_text_is_cut_into_segments_then_the_findings_are_those_of_one_read() -> None:
+    from ragseal.classification import default_policy
+
+    policy = default_policy()
+    filler = "The quarterly report covers the regional offices and their plans.\n\n" * 60
+    # the default cut (4,000 characters) falls inside these lines, then at blank lines
+    near = "Dana Whitfield (dana.whitfield@example.org) keeps it; Dana says\n" \
+        "the database password: Tr0ub4dor&3xQz9!\n\n"
+    text = (filler[:3_900] + near) * 8
+    whole = Classifier(policy, max_segment_chars=100_000).classify(text)
+    cut = Classifier(policy, max_segment_chars=4_000).classify(text)
+    assert [(f.entity, f.start, f.end) for f in cut.findings] == \
+        [(f.entity, f.start, f.end) for f in whole.findings]
+    assert any(f.entity == "PASSWORD" for f in cut.findings)
