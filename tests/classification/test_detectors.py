@@ -314,3 +314,35 @@ def test_openblas_starts_single_threaded_unless_the_operator_chose(
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
     ensure_offline()
     assert os.environ["OPENBLAS_NUM_THREADS"] == "4"
+
+
+def test_the_stepped_ner_finds_what_spacys_own_loop_finds(detector: PresidioDetector) -> None:
+    """``annotate`` decodes the NER from Python (docs/TRAPS.md, Cython's profile
+    hooks): same entities as ``nlp.pipe``, in the input order, empty texts
+    included, batches of mixed lengths and a batch cut by the token budget."""
+    from pathlib import Path
+
+    from ragseal.classification import _spacy
+    from ragseal.classification._engine import nlp_of
+
+    engine = detector.engine
+    assert engine is not None
+    nlp = nlp_of(engine)
+    corpus = Path(__file__).resolve().parents[2] / "samples" / "corpus"
+    texts = [p.read_text(encoding="utf-8") for p in sorted(corpus.rglob("*.md"))][:8]
+    assert texts
+    texts += ["", "  \n", "Maria Gonzalez met Ahmed Khan in Lisbon on 12 March 2024."]
+    texts += [t[:400] for t in texts[:8]]
+
+    def ents(docs: Any) -> list[list[tuple[int, int, str]]]:
+        return [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in docs]
+
+    expected = ents(nlp.pipe(texts, batch_size=4))
+    assert sum(map(len, expected)) > 20
+    assert ents(_spacy.annotate(nlp, texts, batch_size=4)) == expected
+    budget = _spacy.NER_BATCH_TOKENS
+    try:
+        _spacy.NER_BATCH_TOKENS = 300  # most batches cut by tokens, one doc alone
+        assert ents(_spacy.annotate(nlp, texts, batch_size=4)) == expected
+    finally:
+        _spacy.NER_BATCH_TOKENS = budget
