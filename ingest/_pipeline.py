@@ -301,7 +301,10 @@ class Ingestor:
             quarantined=built.quarantined,
         )
 
-    def ingest_batch(self, items: Sequence[BatchItem]) -> list[IngestResult | IngestError]:
+    def ingest_batch(
+        self, items: Sequence[BatchItem],
+        on_commit: Callable[[int, IngestResult], None] | None = None,
+    ) -> list[IngestResult | IngestError]:
         """Ingest several planned documents together; one answer per item, in order.
 
         Each item is classified (one ``classify_many`` over those without a
@@ -314,6 +317,10 @@ class Ingestor:
         uninterrupted run makes (docs/INGEST.md, "Batches"). A document that
         cannot be ingested is answered with its :class:`IngestError`; the
         others go on. Two items may not name the same document.
+
+        ``on_commit(index, result)`` is called as each document's switch is
+        done, before the next one's (so a caller's audit record of a document
+        is written as it commits, even if a later one fails).
         """
         if len({(i.acl.tenant, i.plan.doc_id) for i in items}) != len(items):
             raise ValueError("ingest_batch: two items name the same document")
@@ -335,11 +342,12 @@ class Ingestor:
                 answers[n] = exc
         if ready:
             with self._writing():
-                self._write_batch(items, ready, answers)
+                self._write_batch(items, ready, answers, on_commit)
         return [a if a is not None else IngestError("not ingested") for a in answers]
 
     def _write_batch(self, items: Sequence[BatchItem], ready: list[tuple[int, Prepared]],
-                     answers: list[IngestResult | IngestError | None]) -> None:
+                     answers: list[IngestResult | IngestError | None],
+                     on_commit: Callable[[int, IngestResult], None] | None) -> None:
         opened: list[tuple[int, Prepared, bytes]] = []
         for n, prepared in ready:
             plan, acl = items[n].plan, items[n].acl
@@ -378,10 +386,14 @@ class Ingestor:
         for n, b in built:  # file order; each switch after its points
             item = items[n]
             try:
-                answers[n] = self.switch(b, doc_id=item.plan.doc_id, tenant=item.acl.tenant,
-                                         version=item.plan.version, started=item.plan.started)
+                result = self.switch(b, doc_id=item.plan.doc_id, tenant=item.acl.tenant,
+                                     version=item.plan.version, started=item.plan.started)
             except IngestError as exc:
                 answers[n] = exc
+                continue
+            answers[n] = result
+            if on_commit is not None:
+                on_commit(n, result)
 
     def plan_file(self, path: Path, *, source: str, acl: Acl) -> FilePlan | IngestResult:
         """Hash the file's bytes and decide: the unchanged result (nothing to

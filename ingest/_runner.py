@@ -273,12 +273,12 @@ class _Batch:
         if not items:
             return
         try:
-            answers = self._ingestor.ingest_batch(items)
+            # Each document is recorded (and audited by the caller) as it commits.
+            answers = self._ingestor.ingest_batch(
+                items, on_commit=lambda n, result: self._record(todo[n].shown, result))
             for t, answer in zip(todo, answers, strict=True):
                 if isinstance(answer, IngestError):
                     self._report.refused.append(Refusal(t.shown, answer.reason))
-                else:
-                    self._record(t.shown, answer)
         finally:
             if self._on_file is not None:
                 for t in todo:
