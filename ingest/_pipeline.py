@@ -49,12 +49,13 @@ from ragseal.store import (
 )
 
 from ._manifest import Acl
-from ._work import Built, DocumentWork, IngestError, _Chunker, key_free
+from ._work import Built, DocumentWork, IngestError, Prepared, _Chunker, key_free
 
 _key_free = key_free  # tests/ingest/test_deterministic.py names it here
 
 __all__ = [
-    "PIPELINE_VERSION", "FilePlan", "IngestError", "IngestResult", "Ingestor", "erase_document",
+    "PIPELINE_VERSION", "BatchItem", "FilePlan", "IngestError", "IngestResult", "Ingestor",
+    "erase_document",
 ]
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,22 @@ class FilePlan:
     doc_id: str
     version: str
     started: float
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One planned document of :meth:`Ingestor.ingest_batch`: its text, and its
+    classification when a worker process made it."""
+
+    plan: FilePlan
+    text: str
+    source: str
+    acl: Acl
+    classification: ClassificationLike | None = None
+    hidden: Sequence[tuple[int, int]] = ()
+
+    def __repr__(self) -> str:  # never the text
+        return f"BatchItem(doc_id={self.plan.doc_id!r}, len={len(self.text)})"
 
 
 def _readable(hits: Iterable[Hit]) -> list[StoredChunk]:
@@ -242,9 +259,16 @@ class Ingestor:
                started: float) -> IngestResult:
         """Store a built version and switch to it: upsert, the one-transaction
         version switch, then the old version's points and keys go."""
-        points = list(built.points)
-        self._store.upsert(points)
+        self._store.upsert(list(built.points))
         self._checkpoint("upsert")
+        return self.switch(built, doc_id=doc_id, tenant=tenant, version=version, started=started)
+
+    def switch(self, built: Built, *, doc_id: str, tenant: str, version: str,
+               started: float) -> IngestResult:
+        """Make a built version whose points are stored current: the
+        one-transaction version switch, then the old version's points and
+        keys go (:meth:`commit` without its upsert)."""
+        points = built.points
         try:
             # The switch: one keyring transaction. Before it readers open only the
             # old version, after it only the new one.
@@ -276,6 +300,100 @@ class Ingestor:
             flagged=built.flagged,
             quarantined=built.quarantined,
         )
+
+    def ingest_batch(
+        self, items: Sequence[BatchItem],
+        on_commit: Callable[[int, IngestResult], None] | None = None,
+    ) -> list[IngestResult | IngestError]:
+        """Ingest several planned documents together; one answer per item, in order.
+
+        Each item is classified (one ``classify_many`` over those without a
+        worker's classification), masked and chunked; then, under the writers'
+        lock: every version's pending key and encryption count, one embedder
+        call over all their chunks, the seals, **one** upsert of all their
+        points, and the version switch of each document, in item order, after
+        its points. A run killed anywhere leaves only pending versions and
+        current ones, which :meth:`recover` and a rerun turn into the store an
+        uninterrupted run makes (docs/INGEST.md, "Batches"). A document that
+        cannot be ingested is answered with its :class:`IngestError`; the
+        others go on. Two items may not name the same document.
+
+        ``on_commit(index, result)`` is called as each document's switch is
+        done, before the next one's (so a caller's audit record of a document
+        is written as it commits, even if a later one fails).
+        """
+        if len({(i.acl.tenant, i.plan.doc_id) for i in items}) != len(items):
+            raise ValueError("ingest_batch: two items name the same document")
+        answers: list[IngestResult | IngestError | None] = [None] * len(items)
+        unclassified = [n for n, i in enumerate(items) if i.classification is None
+                        and i.text.strip()]
+        classified: dict[int, ClassificationLike] = {}
+        if unclassified:
+            found = self._work.classify_many([items[n].text for n in unclassified])
+            classified = dict(zip(unclassified, found, strict=True))
+        ready: list[tuple[int, Prepared]] = []
+        for n, item in enumerate(items):
+            try:
+                ready.append((n, self._work.prepare(
+                    item.text, acl=item.acl, hidden=item.hidden,
+                    classification=(item.classification if item.classification is not None
+                                    else classified.get(n)))))
+            except IngestError as exc:
+                answers[n] = exc
+        if ready:
+            with self._writing():
+                self._write_batch(items, ready, answers, on_commit)
+        return [a if a is not None else IngestError("not ingested") for a in answers]
+
+    def _write_batch(self, items: Sequence[BatchItem], ready: list[tuple[int, Prepared]],
+                     answers: list[IngestResult | IngestError | None],
+                     on_commit: Callable[[int, IngestResult], None] | None) -> None:
+        opened: list[tuple[int, Prepared, bytes]] = []
+        for n, prepared in ready:
+            plan, acl = items[n].plan, items[n].acl
+            try:
+                opened.append((n, prepared, self.open_version(
+                    plan.doc_id, acl.tenant, plan.version, len(prepared.spans))))
+            except IngestError as exc:
+                answers[n] = exc
+        texts = [t for _, prepared, _ in opened for t in DocumentWork.chunk_texts(prepared)]
+        try:
+            vectors = self._work.embed_many(texts) if texts else []
+        except IngestError as exc:
+            for n, _, _ in opened:
+                self.abandon(items[n].plan.doc_id, items[n].acl.tenant, items[n].plan.version)
+                answers[n] = exc
+            return
+        built: list[tuple[int, Built]] = []
+        at = 0
+        for n, prepared, key in opened:
+            item = items[n]
+            count = len(prepared.spans)
+            try:
+                built.append((n, self._work.build(
+                    prepared, doc_id=item.plan.doc_id, version=item.plan.version,
+                    source=item.source, acl=item.acl, data_key=key,
+                    vectors=vectors[at : at + count])))
+            except IngestError as exc:  # nothing of it stored yet: drop its pending key
+                self.abandon(item.plan.doc_id, item.acl.tenant, item.plan.version)
+                answers[n] = exc
+            at += count
+        if not built:
+            return
+        # Every pending key above is written before any point below (keys first).
+        self._store.upsert([p for _, b in built for p in b.points])
+        self._checkpoint("upsert")
+        for n, b in built:  # file order; each switch after its points
+            item = items[n]
+            try:
+                result = self.switch(b, doc_id=item.plan.doc_id, tenant=item.acl.tenant,
+                                     version=item.plan.version, started=item.plan.started)
+            except IngestError as exc:
+                answers[n] = exc
+                continue
+            answers[n] = result
+            if on_commit is not None:
+                on_commit(n, result)
 
     def plan_file(self, path: Path, *, source: str, acl: Acl) -> FilePlan | IngestResult:
         """Hash the file's bytes and decide: the unchanged result (nothing to

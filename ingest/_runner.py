@@ -28,7 +28,7 @@ import pathspec
 
 from ._batch_report import BatchReport, Refusal
 from ._manifest import _PATTERN_FACTORY, Acl, Manifest
-from ._pipeline import FilePlan, IngestError, Ingestor, IngestResult
+from ._pipeline import BatchItem, FilePlan, IngestError, Ingestor, IngestResult
 
 if TYPE_CHECKING:
     from ._engine import EngineConfig
@@ -41,15 +41,16 @@ __all__ = ["BatchReport", "Refusal", "ingest_paths", "iter_files"]
 # for itself with this many files per worker.
 POOL_MIN_FILES = 8
 
-
-@dataclass(frozen=True)
-class _Pending:
-    path: Path
-    shown: str
-    source: str
-    acl: Acl
-    plan: FilePlan
-    future: Future[Any]
+# Documents are written in batches (Ingestor.ingest_batch): one embedder call
+# and one upsert for several documents. A batch closes at this many documents
+# or this many characters of text (~1,000 characters per 240-token chunk, so
+# ~128 chunks: large enough for ONNX int8 to run full batches, small enough
+# to bound memory and the time the writers' lock is held).
+BATCH_DOCS = 64
+BATCH_CHARS = 128_000
+# Files per task sent to a worker process: classified together in one
+# ``nlp.pipe`` batch (Classifier.classify_many).
+TASK_FILES = 4
 
 
 def iter_files(paths: Sequence[Path], exclude: set[Path]) -> Iterator[tuple[Path, str | None]]:
@@ -198,12 +199,7 @@ def ingest_paths(
     elif workers > 1 and len(todo) >= POOL_MIN_FILES * workers:
         _parse_in_pool(todo, workers, report, ingestor, record, on_file)
     else:
-        for item in todo:
-            try:
-                _ingest_one(item, report, ingestor, record)
-            finally:
-                if on_file is not None:
-                    on_file(item.path)
+        _ingest_in_process(todo, report, ingestor, record, on_file)
     if manifest is not None:
         report.unmatched_rules = [f"rules[{i}] ({rule.match})"
                                   for i, rule in enumerate(manifest.rules) if i not in used_rules]
@@ -239,53 +235,117 @@ class _Todo:
     plan: FilePlan
 
 
-def _ingest_one(item: _Todo, report: BatchReport, ingestor: Ingestor,
-                record: Callable[[str, IngestResult], None]) -> None:
+class _Batch:
+    """Documents waiting to be written together (:meth:`Ingestor.ingest_batch`)."""
+
+    def __init__(self, ingestor: Ingestor, report: BatchReport,
+                 record: Callable[[str, IngestResult], None],
+                 on_file: Callable[[Path], None] | None) -> None:
+        self._ingestor = ingestor
+        self._report = report
+        self._record = record
+        self._on_file = on_file
+        self._todo: list[_Todo] = []
+        self._items: list[BatchItem] = []
+        self._docs: set[tuple[str, str]] = set()
+        self.chars = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def full(self) -> bool:
+        return len(self._items) >= BATCH_DOCS or self.chars >= BATCH_CHARS
+
+    def add(self, todo: _Todo, item: BatchItem) -> None:
+        if (item.acl.tenant, item.plan.doc_id) in self._docs:
+            self.flush()  # a file named twice in one run: its versions go one after the other
+        self._todo.append(todo)
+        self._items.append(item)
+        self._docs.add((item.acl.tenant, item.plan.doc_id))
+        self.chars += len(item.text)
+        if self.full:
+            self.flush()
+
+    def flush(self) -> None:
+        todo, items = self._todo, self._items
+        self._todo, self._items, self._docs, self.chars = [], [], set(), 0
+        if not items:
+            return
+        try:
+            # Each document is recorded (and audited by the caller) as it commits.
+            answers = self._ingestor.ingest_batch(
+                items, on_commit=lambda n, result: self._record(todo[n].shown, result))
+            for t, answer in zip(todo, answers, strict=True):
+                if isinstance(answer, IngestError):
+                    self._report.refused.append(Refusal(t.shown, answer.reason))
+        finally:
+            if self._on_file is not None:
+                for t in todo:
+                    self._on_file(t.path)
+
+
+def _ingest_in_process(todo: list[_Todo], report: BatchReport, ingestor: Ingestor,
+                       record: Callable[[str, IngestResult], None],
+                       on_file: Callable[[Path], None] | None) -> None:
     from ._loaders import LoadError, load_document
 
-    try:
+    batch = _Batch(ingestor, report, record, on_file)
+    for item in todo:
         try:
             loaded = load_document(item.path)
         except LoadError as exc:
-            raise IngestError(str(exc)) from None
-        record(item.shown, ingestor.ingest_planned(
-            item.plan, loaded.text, source=item.source, acl=item.acl, hidden=loaded.hidden))
-    except IngestError as exc:
-        report.refused.append(Refusal(item.shown, exc.reason))
+            report.refused.append(Refusal(item.shown, str(exc)))
+            if on_file is not None:
+                on_file(item.path)
+            continue
+        batch.add(item, BatchItem(item.plan, loaded.text, item.source, item.acl,
+                                  hidden=loaded.hidden))
+    batch.flush()
 
 
 def _parse_in_pool(todo: list[_Todo], workers: int, report: BatchReport, ingestor: Ingestor,
                    record: Callable[[str, IngestResult], None],
                    on_file: Callable[[Path], None] | None) -> None:
+    """Workers load and classify :data:`TASK_FILES` files per task; this
+    process masks, chunks, embeds, seals and writes them in batches, in file
+    order. A batch is written when full, or as soon as the next task is not
+    back yet (so the workers' classification overlaps this process's
+    embedding, and batches grow only when this process is the bottleneck)."""
     from ._workers import ParsePool
 
     pool: ParsePool = ParsePool(ingestor.policy, workers)
-    pending: deque[_Pending] = deque()
+    pending: deque[tuple[list[_Todo], Future[Any]]] = deque()
+    batch = _Batch(ingestor, report, record, on_file)
 
-    def finish_oldest() -> None:
-        item = pending.popleft()
-        try:
-            parsed = pool.result(item.future)
+    def take_oldest() -> None:
+        items, future = pending.popleft()
+        for t, parsed in zip(items, pool.results(future), strict=True):
             if parsed.error is not None:
-                report.refused.append(Refusal(item.shown, parsed.error))
+                report.refused.append(Refusal(t.shown, parsed.error))
+                if on_file is not None:
+                    on_file(t.path)
+                continue
+            batch.add(t, BatchItem(t.plan, parsed.text, t.source, t.acl,
+                                   classification=parsed, hidden=parsed.hidden))
+
+    groups = iter([todo[b : b + TASK_FILES] for b in range(0, len(todo), TASK_FILES)])
+
+    def refill() -> None:  # backpressure: at most max_in_flight tasks out
+        while len(pending) < pool.max_in_flight:
+            group = next(groups, None)
+            if group is None:
                 return
-            record(item.shown, ingestor.ingest_planned(
-                item.plan, parsed.text, source=item.source, acl=item.acl,
-                classification=parsed, hidden=parsed.hidden))
-        except IngestError as exc:
-            report.refused.append(Refusal(item.shown, exc.reason))
-        finally:
-            if on_file is not None:
-                on_file(item.path)
+            pending.append((group, pool.submit([t.path for t in group])))
 
     try:
-        for t in todo:
-            while len(pending) >= pool.max_in_flight:  # backpressure
-                finish_oldest()
-            pending.append(_Pending(t.path, t.shown, t.source, t.acl, t.plan,
-                                    pool.submit(t.path)))
+        refill()
         while pending:
-            finish_oldest()
+            take_oldest()
+            refill()  # the workers get their next task before this process writes
+            if not pending or not pending[0][1].done():
+                batch.flush()  # the workers are behind: write what is ready
+        batch.flush()
     finally:
         pool.close()
 

@@ -188,14 +188,39 @@ class DocumentWork:
             raise IngestError("no text to ingest")
         return Prepared(text, findings, doc_rank, masked, spans, tuple(hidden))
 
+    def classify_many(self, texts: Sequence[str]) -> list[ClassificationLike]:
+        """Classify several texts at once: one ``nlp.pipe`` batch when the
+        classifier has ``classify_many`` (the real one does), else one by one."""
+        many = getattr(self._classifier, "classify_many", None)
+        if callable(many):
+            results: list[ClassificationLike] = list(many(list(texts)))
+            if len(results) != len(texts):
+                raise IngestError("classifier returned a wrong number of results")
+            return results
+        return [self._classifier.classify(t) for t in texts]
+
+    @staticmethod
+    def chunk_texts(prepared: Prepared) -> list[str]:
+        """The masked chunks the embedder sees, in order."""
+        return [prepared.masked.text[s:e] for s, e in prepared.spans]
+
+    def embed_many(self, texts: Sequence[str]) -> list[list[float]]:
+        """One embedder call over many documents' chunks (a batch)."""
+        vectors = self._embedder.embed(list(texts))
+        if len(vectors) != len(texts):
+            raise IngestError("embedder returned a wrong number of vectors")
+        return list(vectors)
+
     def build(self, prepared: Prepared, *, doc_id: str, version: str, source: str, acl: Acl,
-              data_key: bytes) -> Built:
-        """Embed the masked chunks and seal the original ones under ``data_key``."""
+              data_key: bytes, vectors: Sequence[Sequence[float]] | None = None) -> Built:
+        """Embed the masked chunks (unless ``vectors`` holds them, from a call
+        over a batch of documents) and seal the original ones under ``data_key``."""
         policy = self.policy
         tenant = acl.tenant
         text, findings, masked, spans = (prepared.text, prepared.findings, prepared.masked,
                                          prepared.spans)
-        vectors = self._embedder.embed([masked.text[s:e] for s, e in spans])
+        if vectors is None:
+            vectors = self._embedder.embed(self.chunk_texts(prepared))
         if len(vectors) != len(spans):
             raise IngestError("embedder returned a wrong number of vectors")
         points: list[Point] = []

@@ -7,13 +7,15 @@ copy in an unusable state) and returns the document text with its findings.
 Everything durable (keys, seals, embeddings, upserts, the version switch)
 stays in the parent, in file order, so crash consistency is unchanged.
 
-Backpressure: at most ``2 x workers`` files are in flight, so memory stays
-bounded however many files the run covers.
+A task is a few files (``ingest._runner.TASK_FILES``), classified together
+in one ``nlp.pipe`` batch. Backpressure: at most ``2 x workers`` tasks are in
+flight, so memory stays bounded however many files the run covers.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,20 +56,32 @@ def _init(policy: Policy) -> None:
 _Answer = tuple[str, tuple[Span, ...], int | None, str | None, tuple[tuple[int, int], ...]]
 
 
-def _parse(path: str) -> _Answer:
-    """Load and classify one file (in a worker). Only reasons, never text, on error."""
+def _parse(paths: list[str]) -> list[_Answer]:
+    """Load several files and classify them in one batch (in a worker).
+    Only reasons, never text, on error."""
     from ._loaders import LoadError, load_document
 
-    try:
-        loaded = load_document(Path(path))
-    except LoadError as exc:
-        return "", (), None, str(exc), ()
-    except Exception as exc:  # a parser bug must refuse one file, not stop the run
-        return "", (), None, f"cannot load document: {type(exc).__name__}", ()
-    text = loaded.text
-    result = _classifier.classify(text)
-    spans = tuple((f.entity, f.start, f.end, f.score, f.detector) for f in result.findings)
-    return text, spans, result.marker_level, None, loaded.hidden
+    answers: list[_Answer | None] = []
+    loaded = []
+    for path in paths:
+        try:
+            loaded.append(load_document(Path(path)))
+            answers.append(None)
+        except LoadError as exc:
+            answers.append(("", (), None, str(exc), ()))
+        except Exception as exc:  # a parser bug must refuse one file, not stop the run
+            answers.append(("", (), None, f"cannot load document: {type(exc).__name__}", ()))
+    results = iter(_classifier.classify_many([d.text for d in loaded]) if loaded else [])
+    documents = iter(loaded)
+    out: list[_Answer] = []
+    for answer in answers:
+        if answer is not None:
+            out.append(answer)
+            continue
+        document, result = next(documents), next(results)
+        spans = tuple((f.entity, f.start, f.end, f.score, f.detector) for f in result.findings)
+        out.append((document.text, spans, result.marker_level, None, document.hidden))
+    return out
 
 
 class ParsePool:
@@ -88,14 +102,18 @@ class ParsePool:
             initargs=(policy,),
         )
 
-    def submit(self, path: Path) -> Future[_Answer]:
-        return self._pool.submit(_parse, str(path))
+    def submit(self, paths: Sequence[Path]) -> Future[list[_Answer]]:
+        """Parse and classify ``paths`` in one task (one ``nlp.pipe`` batch)."""
+        return self._pool.submit(_parse, [str(p) for p in paths])
 
     @staticmethod
-    def result(future: Future[_Answer]) -> Parsed:
-        text, spans, marker, error, hidden = future.result()
-        findings = tuple(Finding(e, s, t, sc, d) for e, s, t, sc, d in spans)
-        return Parsed(text, findings, marker, error, hidden)
+    def results(future: Future[list[_Answer]]) -> list[Parsed]:
+        """The task's answers, one per path, in order."""
+        out = []
+        for text, spans, marker, error, hidden in future.result():
+            findings = tuple(Finding(e, s, t, sc, d) for e, s, t, sc, d in spans)
+            out.append(Parsed(text, findings, marker, error, hidden))
+        return out
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

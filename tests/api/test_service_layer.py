@@ -41,7 +41,7 @@ def test_when_an_ingest_dies_midway_then_the_documents_it_committed_are_audited(
     from ragseal.ingest import Ingestor
 
     manifest = _corpus(tmp_path / "docs")
-    original = Ingestor.ingest_planned
+    original = Ingestor.switch  # each document's version switch (its commit)
     calls: list[int] = []
 
     def dies_on_the_second(self: Ingestor, *args: object, **kwargs: object) -> object:
@@ -50,7 +50,7 @@ def test_when_an_ingest_dies_midway_then_the_documents_it_committed_are_audited(
             raise RuntimeError("the machine went away")
         return original(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Ingestor, "ingest_planned", dies_on_the_second)
+    monkeypatch.setattr(Ingestor, "switch", dies_on_the_second)
 
     code = main(["ingest", str(tmp_path / "docs"), "--manifest", str(manifest),
                  "--workers", "1"])

@@ -218,9 +218,10 @@ def test_when_run_with_workers_then_same_outcome_as_one_process_in_file_order(
     submitted: list[Path] = []
     real_submit = _workers.ParsePool.submit
 
-    def counting_submit(self: _workers.ParsePool, path: Path):  # type: ignore[no-untyped-def]
-        submitted.append(path)
-        return real_submit(self, path)
+    def counting_submit(self: _workers.ParsePool,  # type: ignore[no-untyped-def]
+                        paths: list[Path]):
+        submitted.extend(paths)
+        return real_submit(self, paths)
 
     monkeypatch.setattr(_workers.ParsePool, "submit", counting_submit)
     reports = []
