@@ -54,17 +54,3 @@ def test_when_50k_chunks_are_searched_then_every_visibility_class_keeps_recall_a
     for target, row in results.items():
         recall = sum(row.recalls) / len(row.recalls)
         assert recall >= 0.99, f"recall@10 {recall:.3f} for the {target:.1%} class"
-
-
-def test_when_the_filter_is_wide_then_the_walk_is_wider_than_for_a_narrow_one() -> None:
-    from ragseal.store import _client as client_module
-
-    narrow, wide = edge_module.WIDE_SHARE / 2, edge_module.WIDE_SHARE
-    assert edge_module.approximate_params(10, narrow).hnsw_ef == edge_module.HNSW_EF_NARROW
-    assert edge_module.approximate_params(10, wide).hnsw_ef == edge_module.HNSW_EF
-    assert edge_module.HNSW_EF > edge_module.HNSW_EF_NARROW
-    # never under 4 x limit, and the server's plan is the same as the embedded one
-    assert edge_module.approximate_params(100, wide).hnsw_ef == max(edge_module.HNSW_EF, 400)
-    for share in (narrow, wide, 1.0):
-        assert client_module.approximate_params(10, share).hnsw_ef == \
-            edge_module.approximate_params(10, share).hnsw_ef
