@@ -339,7 +339,7 @@ def _all_modes() -> Iterator[tuple[str, object]]:
                SearchParams(exact=True, quantization=QuantizationSearchParams(
                    rescore=True, oversampling=over)))
     rescore = QuantizationSearchParams(rescore=True, oversampling=2.0)
-    for ef in (64, 128, 256, 512):
+    for ef in (64, 128, 256, 512, 1024):
         yield f"hnsw ef={ef} int8+rescore", SearchParams(hnsw_ef=ef, quantization=rescore)
         yield (f"hnsw ef={ef} int8+rescore acorn",
                SearchParams(hnsw_ef=ef, quantization=rescore, acorn=AcornSearchParams(enable=True)))
