@@ -582,7 +582,8 @@ class KeywordSecretRecognizer(_Scanner):
 
     def _is_secret(self, value: str, assigned: bool, quoted: bool = False) -> bool:
         value = value.rstrip("=.")
-        if looks_like_reference(value) or _UUID.fullmatch(value) or is_placeholder(value):
+        if looks_like_reference(value) or _UUID.fullmatch(value) or is_placeholder(
+                value, assigned):
             return False
         if looks_like_host(value):
             return False  # a server's name after "secret =" or a vendor's name
@@ -909,7 +910,8 @@ class AssignedSecretRecognizer(_HintGatedRecognizer):
             return True
         if value.lower() in PasswordRecognizer.PLACEHOLDERS or looks_like_reference(value):
             return True
-        if is_placeholder(value) or looks_like_identifier(value) or counts_in_short(value):
+        if is_placeholder(value, assigned=True) or looks_like_identifier(value) or counts_in_short(
+                value):
             return True
         if regex.search(_MASKED, value):
             return True  # cut short or masked ("ops_eyJz..[Redacted]", "ab12***")
