@@ -733,6 +733,76 @@ def _classes(value: str) -> int:
                 any(c.isdigit() for c in value), any(not c.isalnum() for c in value)))
 
 
+# A table whose header names a password column (Markdown ``| User | Password |``
+# over ``|---|---|``, or tab- / comma-separated lines): each row's cell in
+# that column is a password, as a value after ``password =`` is.
+_HEADER_CELL = regex.compile(
+    r"[*_ \t]*(?:[\w.-]*(?:passw(?:or)?d|passwort|pwd|passphrase|passcode)[\w.-]*|pw|pass"
+    r"|(?:db|database|admin|user|account|root|initial|temp|temporary|new)[ _-]?"
+    r"(?:passw(?:or)?d|pwd|pw|pass))[*_ \t]*", regex.IGNORECASE)
+_RULE_ROW = regex.compile(r"[ \t]*\|?[ \t]*:?-{3,}")
+_MAX_ROWS = 1_000
+
+
+def _cells(line: str, offset: int, sep: str) -> list[tuple[int, int]]:
+    """(start, end) of each cell of ``line`` (at ``offset`` in the text), spaces
+    trimmed; a Markdown row's outer pipes open and close no cell."""
+    out: list[tuple[int, int]] = []
+    at = 0
+    for part in line.split(sep):
+        start, end = at, at + len(part)
+        at = end + 1
+        while start < end and line[start] in " \t*_":
+            start += 1
+        while end > start and line[end - 1] in " \t\r*_":
+            end -= 1
+        out.append((offset + start, offset + end))
+    if sep == "|":
+        if line.strip(" \t\r").startswith("|"):
+            out = out[1:]
+        if line.strip(" \t\r").endswith("|"):
+            out = out[:-1]
+    return out
+
+
+def table_password_cells(text: str) -> list[tuple[int, int]]:
+    """Spans of the cells under a password column header (see ``_HEADER_CELL``)."""
+    out: list[tuple[int, int]] = []
+    lines = text.split("\n")
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    i = 0
+    while i < len(lines) - 1:
+        line = lines[i]
+        folded = line.casefold()
+        if "pass" not in folded and "pw" not in folded:
+            i += 1
+            continue  # no header here (most lines): no split
+        sep = "|" if "|" in line else "\t" if "\t" in line else "," if "," in line else ""
+        cells = _cells(line, starts[i], sep) if sep else []
+        column = next((j for j, (a, b) in enumerate(cells)
+                       if b > a and _HEADER_CELL.fullmatch(text, a, b)), None)
+        if column is None:
+            i += 1
+            continue
+        first = i + 1
+        if sep == "|":
+            if not _RULE_ROW.match(lines[first]):
+                i += 1
+                continue
+            first += 1
+        k = first
+        while k < len(lines) and k - first < _MAX_ROWS:
+            row = _cells(lines[k], starts[k], sep) if sep in lines[k] else []
+            if len(row) != len(cells):
+                break
+            out.append(row[column])
+            k += 1
+        i = max(k, i + 1)
+    return [(a, b) for a, b in out if b > a]
+
+
 class PasswordRecognizer(_HintGatedRecognizer):
     """Passwords in connection strings and config lines: the value only.
 
@@ -776,7 +846,7 @@ class PasswordRecognizer(_HintGatedRecognizer):
         ),
     )
     MIN_LENGTH = 4
-    PHRASE_SCORE = 0.7
+    PHRASE_SCORE = 0.75  # above the keyword rule's 0.7: the same span is a PASSWORD
     PLACEHOLDERS = frozenset(
         {
             "str", "string", "bytes", "secretstr", "optional", "none", "null", "nil",
@@ -837,6 +907,11 @@ class PasswordRecognizer(_HintGatedRecognizer):
                 if not core or not self._bare_ok(core, sep):
                     continue
             out.append(_result(self, start, end, self.PHRASE_SCORE, "password_phrase"))
+        if "|" in text or "\t" in text or "," in text:
+            for start, end in table_password_cells(text):
+                value = text[start:end]
+                if " " not in value.strip() and not self.invalidate_result(value):
+                    out.append(_result(self, start, end, self.PHRASE_SCORE, "password_column"))
         return out
 
     def _bare_ok(self, core: str, sep: str) -> bool:

@@ -120,8 +120,9 @@ def test_when_issue_line_goes_through_the_cli_then_value_fully_covered(
     assert main(["classify", "-", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     at = text.index(VALUE)
-    spans = [(f["start"], f["end"]) for f in data["findings"] if f["type"] in SECRET_TYPES]
-    assert any(s <= at and at + len(VALUE) <= e for s, e in spans), spans
+    spans = [(f["type"], f["start"], f["end"]) for f in data["findings"]
+             if f["type"] in SECRET_TYPES]
+    assert ("PASSWORD", at, at + len(VALUE)) in spans, spans
 
 
 def test_password_like_rules() -> None:
@@ -146,3 +147,32 @@ def test_when_pattern_value_lies_inside_a_phrase_value_then_one_finding() -> Non
     text = f"password: {VALUE} (ask Dana)"
     results = [r for r in PasswordRecognizer().analyze(text, ["PASSWORD"], None) if r.score > 0]
     assert [text[r.start:r.end] for r in results] == [VALUE]
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("| User | Password |\n|------|----------|\n| bob | Tr0ub4dor&3x |\n| ann | hunter22 |\n",
+         ["Tr0ub4dor&3x", "hunter22"]),
+        ("user,password\nbob,Tr0ub4dor&3x\nann,S3cr3t!x\n", ["Tr0ub4dor&3x", "S3cr3t!x"]),
+        ("name\tdb_pwd\nbob\tTr0ub4dor&3x\n", ["Tr0ub4dor&3x"]),
+        ("| Setting | Value |\n|---|---|\n| password | Tr0ub4dor&3x |\n", ["Tr0ub4dor&3x"]),
+    ],
+)
+def test_when_table_has_a_password_column_then_each_cell_found(
+    text: str, values: list[str]
+) -> None:
+    results = [r for r in PasswordRecognizer().analyze(text, ["PASSWORD"], None) if r.score > 0]
+    assert sorted(text[r.start:r.end] for r in results) == sorted(values)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "| Field | Rule |\n|---|---|\n| Password | must be long |\n",
+        "user,password\nbob,${PW}\nann,<redacted>\n",
+        "| User | Password |\nbob Tr0ub4dor&3x\n",  # no rule row: no table
+    ],
+)
+def test_when_password_column_holds_no_password_then_not_found(text: str) -> None:
+    assert [r for r in PasswordRecognizer().analyze(text, ["PASSWORD"], None) if r.score > 0] == []
