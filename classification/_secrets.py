@@ -454,10 +454,15 @@ class KeywordSecretRecognizer(_Scanner):
     SCORE = 0.7
     # Right after the keyword: the end of its name, an operator, a quote.
     # (``key: v``, ``key = "v"``, ``key - 'v'``, ``Key("v")``).
+    # A declared type may stand between the name and the operator (Go's ``var
+    # herokuToken string = "..."``), and the operator be PHP's ``.=``, Make's
+    # ``?=`` / ``:::=``.
+    _TYPE = r"(?:[ \t]+(?:string|String|str|&str|char\*?|const))?"
     _ASSIGNED = regex.compile(
-        r"[\"'`]?\s*(?:[:=]{1,3}|=>|!==?|===?|,|-(?=\s)|\s)?\s*(?:\(\s*)?[\"'`]?\s*$")
+        r"[\"'`]?" + _TYPE + r"\s*(?:[:=]{1,4}|[.?+]=|=>|!==?|===?|,|-(?=\s)|\s)?\s*(?:\(\s*)?"
+        r"[\"'`]?\s*$")
     _LITERAL = regex.compile(
-        r"[\"'`]?[ \t]*(?:[:=]{1,3}|=>|-(?=\s)|[ \t])?[ \t]*(?:\([ \t]*)?"
+        r"[\"'`]?" + _TYPE + r"[ \t]*(?:[:=]{1,4}|[.?+]=|=>|-(?=\s)|[ \t])?[ \t]*(?:\([ \t]*)?"
         r"([\"'`])([^\s\"'`]{8,256})\1")
     _XML_OPEN = regex.compile(r"<([\w.:-]+)[^<>\n]*>\s*$")
     _NEXT_VALUE = regex.compile(
@@ -524,11 +529,13 @@ class KeywordSecretRecognizer(_Scanner):
         # characters (``token = '4nXY]mHD...'``): candidates would split it.
         literal = self._LITERAL.match(text, keyword.end(), window_end)
         taken = keyword.end()
+        named = vendor or text[keyword.start() - 1:keyword.start()] in ("?", "&")
         if literal and "://" not in literal.group(2) and not regex.search(
-                _MASKED, literal.group(2)) and self._is_secret(literal.group(2), True, True):
+                _MASKED, literal.group(2)) and (self._is_secret(literal.group(2), True, True) or
+                                                self._assigned_id_shape(keyword.group(),
+                                                                        literal.group(2), named)):
             out.append(literal.span(2))
             taken = literal.end(2)
-        named = vendor or text[keyword.start() - 1:keyword.start()] in ("?", "&")
         words = 0
         for word in self._words.finditer(text, keyword.end(), window_end):
             words += 1
@@ -562,7 +569,8 @@ class KeywordSecretRecognizer(_Scanner):
                 stripped = inner.strip()
                 if stripped and "\n" not in stripped and "<" not in stripped:
                     at = window_end + inner.index(stripped)
-                    if self._is_secret(stripped, True):
+                    if self._is_secret(stripped, True) or self._assigned_id_shape(
+                            keyword.group(), stripped, vendor):
                         out.append((at, at + len(stripped)))
             return out
         if regex.search(r"name[\"']?[ \t]*[:=]", head, regex.IGNORECASE):

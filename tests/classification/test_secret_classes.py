@@ -286,3 +286,34 @@ def test_placeholder_rules_in_and_out_of_an_assignment() -> None:
 def test_when_counting_value_stands_alone_then_not_found() -> None:
     """Without a key, a counting string is documentation (no context says otherwise)."""
     assert found(KeywordSecretRecognizer(), f"the sample value {COUNTING_HEX} here") == []
+
+
+# -- declarations with a type or a compound operator (issue 16, fourth round) ---
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (f'var herokuToken string = "{UUID}"', UUID),  # Go: a type before "="
+        (f'$herokuToken .= "{UUID}"', UUID),  # PHP
+        ('ACME_TOKEN :::= "658a833a:fda69bea"', "658a833a:fda69bea"),  # Make
+        ('ACME_TOKEN ?= "Zq8rT3vX9pL2mN"', "Zq8rT3vX9pL2mN"),
+        (f"<herokuToken>\n    {UUID}\n</herokuToken>", UUID),  # a UUID inside the element
+    ],
+)
+def test_when_value_is_declared_with_a_type_or_compound_operator_then_found(
+    text: str, secret: str
+) -> None:
+    assert found(KeywordSecretRecognizer(), text) == [secret]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f'var user_id string = "{UUID}"',  # an id
+        'var snykToken string = "12345678-ABCD-ABCD-ABCD-1234567890AB"',  # a template
+        f"<userId>\n    {UUID}\n</userId>",
+    ],
+)
+def test_when_declared_value_is_an_id_or_template_then_not_found(text: str) -> None:
+    assert found(KeywordSecretRecognizer(), text) == []
