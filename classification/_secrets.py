@@ -691,7 +691,7 @@ _PHRASE_KEY = (
 _PHRASE_QUALIFIER = r"(?:" + _SP + r"+(?:for|of|on|to)" + _SP + r"+[^\n:=|\"'`]{1,40}?)?"
 _PHRASE_SEP = (
     r"[*_]{0,2}(?:" + _PHRASE_QUALIFIER + r"(?P<sep>"
-    + _SP + r"*(?:=>|:=|=(?!=)|->|\u2192|:|\|)[*_]{0,2}" + _SP + r"*"  # operator
+    + _SP + r"*(?:=>|:=|=(?!=)|->|\u2192|:|\uff1a|\||,)[*_]{0,2}" + _SP + r"*"  # operator
     + r"|" + _SP + r"+[-\u2013\u2014]" + _SP + r"+"  # a dash
     + r"|" + _SP + r"+(?:(?:was|is|has" + _SP + r"+been)" + _SP + r"+)?(?:set|changed|reset"
     + r"|updated)" + _SP + r"+to(?:" + _SP + r"*:)?" + _SP + r"+"

@@ -67,6 +67,11 @@ LEAKS = [
     ("password: \u201cblue sky & 42 apples\u201d (ask Dana)", "blue sky & 42 apples"),
     ("Passwort: Zq8!rT3vX9&pL2 (bitte nicht teilen)", "Zq8!rT3vX9&pL2"),
     ("the vpn passcode is 482913, valid today", "482913"),
+    (f"the wifi password, {VALUE}, is on the fridge", VALUE),
+    (f"password:\u00a0{VALUE} (no-break space)", VALUE),
+    (f"password\uff1a{VALUE}", VALUE),  # a full-width colon
+    (f"password: **{VALUE}**", VALUE),
+    (f"Password for dana@example.org: {VALUE}", VALUE),
     ("Server=db;Password=Tr0ub{4}dor&3x;User Id=bob", "Tr0ub{4}dor&3x"),
     ("api_key: Zq8rT3vX9pL2mN7k&3x! (rotate monthly)", "Zq8rT3vX9pL2mN7k&3x!"),
 ]
@@ -100,6 +105,7 @@ NOT_PASSWORDS = [
     "Use the password field below.",
     "password: ${DB_PASSWORD} (from the vault)",
     "password is <your password here>",
+    "Password, username and e-mail are required.",
 ]
 
 
