@@ -106,6 +106,10 @@ NOT_PASSWORDS = [
     "password: ${DB_PASSWORD} (from the vault)",
     "password is <your password here>",
     "Password, username and e-mail are required.",
+    "def check(password: str) -> bool:",  # code naming a password
+    "password: z.string().min(8),",
+    "password: Optional[str] = None",
+    "const password: string = form.password;",
 ]
 
 
