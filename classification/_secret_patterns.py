@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import regex
 
 __all__ = [
-    "TOKEN_RULES", "TokenRule", "counts_in_short", "is_counting", "is_filler", "is_placeholder",
-    "is_placeholder_word",
+    "TOKEN_RULES", "TokenRule", "counts_in_short", "is_alphabet", "is_counting", "is_filler",
+    "is_placeholder", "is_placeholder_word",
 ]
 
 
@@ -209,6 +209,12 @@ _RANDOM_REST = 20
 _KEYBOARD_RUNS = ("qwerty", "asdfgh", "zxcvbn")
 
 
+#: The prefilter words of the vendor formats long enough to be a prefix (``xox``,
+#: ``dapi``, ``ghp_``), lower case.
+_VENDOR_PREFIXES = tuple(sorted({k for rule in TOKEN_RULES for k in rule.keywords
+                                 if len(k) >= 3 and k[0].isalnum()}))
+
+
 def _entropy(value: str) -> float:
     n = len(value)
     return -sum(c / n * math.log2(c / n) for c in Counter(value).values()) if n else 0.0
@@ -230,17 +236,49 @@ def _counting_runs(value: str) -> list[int]:
     return runs
 
 
-def is_placeholder(value: str) -> bool:
+def is_placeholder(value: str, assigned: bool = False) -> bool:
     """A documentation value rather than a secret (``xxxx``, ``EXAMPLE``, alphabets).
 
     Counting (one run of 6+ characters such as ``abcdef`` or ``123456``, or
     two runs of 4+) almost never happens in a generated string of this size
     (about 1 in 5,000 for one run of 4 in 40 random characters).
+
+    ``assigned``: the value stands right after a key named for a credential
+    (``softlayer_api_key: abcd1234abcd1234...``). There a counting or
+    keyboard value may be a real, weak credential someone chose, and a
+    security layer masks it; only what is surely no credential stays a
+    placeholder: filler runs (``xxxx``, ``****``, one character 8 times),
+    documentation words with little else (``your_api_key_here``,
+    ``changeme``) and an alphabet alone (:func:`is_alphabet`).
     """
     folded = value.lower()
-    if _PLACEHOLDER_RUN.search(value) or any(run in folded for run in _KEYBOARD_RUNS):
+    if _PLACEHOLDER_RUN.search(value) or is_placeholder_word(value):
         return True
-    return is_placeholder_word(value) or is_counting(folded)
+    if assigned and not folded.startswith(_VENDOR_PREFIXES):
+        return is_alphabet(folded)
+    # A value in a vendor's format (``xoxp-1234-1234-...``, ``dapi1234...``) is
+    # judged as that vendor's rule judges it, wherever it stands.
+    return any(run in folded for run in _KEYBOARD_RUNS) or is_counting(folded)
+
+
+def is_alphabet(value: str) -> bool:
+    """Counting runs and nothing else, one of them 6+ characters long and none
+    under 4 (``abcdefghijklmnop``, ``0123456789abcdef``, ``abc...xyz0123``):
+    an alphabet written out, in any context. ``abcd1234abcd1234`` (runs of
+    four) and ``1234567890abcdef`` (a lone ``0``) are not."""
+    folded = value.lower()
+    if len(folded) < 6:
+        return False
+    runs: list[int] = []
+    count = 1
+    for a, b in zip(folded, folded[1:], strict=False):
+        if ord(b) - ord(a) == 1:
+            count += 1
+            continue
+        runs.append(count)
+        count = 1
+    runs.append(count)
+    return min(runs) >= 4 and max(runs) >= 6
 
 
 def is_placeholder_word(value: str) -> bool:

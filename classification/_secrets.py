@@ -379,6 +379,41 @@ def short_secret_ok(value: str, quoted: bool = False) -> bool:
     return shannon_entropy(value) >= min(3.0, math.log2(n) - 0.4)
 
 
+# Inside an unquoted value, the next key of a connection string or a query
+# (``abc;User Id=bob``, ``abc&user=bob``) ends it.
+_NEXT_PAIR = regex.compile(r"[;&][A-Za-z_][\w .-]{0,30}=")
+# Characters that end a value on its left (an operator, an opening bracket)
+# and on either side (space, quotes, angle brackets).
+_VALUE_EDGE = "\"'`<>\u201c\u201d\u2018\u2019"
+_VALUE_LEFT_EDGE = _VALUE_EDGE + "=:(,[{"
+
+
+def whole_value(text: str, start: int, end: int, floor: int, limit: int) -> tuple[int, int]:
+    """The span of the whole value around a found part of it.
+
+    A candidate stops at characters a token rarely holds (``&``, ``!``,
+    ``{``); a password or a hand-made key holds them all the same, and a
+    mask that covers ``Tr0ub4dor`` of ``Tr0ub4dor&3x!`` leaves the rest in
+    clear. The value runs to the next space or quote on the right (up to
+    ``limit``, not into the next ``&key=`` / ``;key=`` pair; punctuation
+    alone after a whole token, ``...0aY.``, ends a sentence) and to the
+    operator or ``floor`` (the key's end) on the left.
+    """
+    stop = limit
+    pair = _NEXT_PAIR.search(text, end, limit)
+    if pair:
+        stop = pair.start()
+    grown = end
+    while grown < stop and not text[grown].isspace() and text[grown] not in _VALUE_EDGE:
+        grown += 1
+    if text[end:grown].strip(".,;:)]}"):
+        end = grown  # more than a sentence's punctuation follows: part of the value
+    while start > floor and not text[start - 1].isspace() and \
+            text[start - 1] not in _VALUE_LEFT_EDGE:
+        start -= 1
+    return start, end
+
+
 class KeywordSecretRecognizer(_Scanner):
     """High-entropy strings after key/secret/token/password, or inside such an element.
 
@@ -419,10 +454,15 @@ class KeywordSecretRecognizer(_Scanner):
     SCORE = 0.7
     # Right after the keyword: the end of its name, an operator, a quote.
     # (``key: v``, ``key = "v"``, ``key - 'v'``, ``Key("v")``).
+    # A declared type may stand between the name and the operator (Go's ``var
+    # herokuToken string = "..."``), and the operator be PHP's ``.=``, Make's
+    # ``?=`` / ``:::=``.
+    _TYPE = r"(?:[ \t]+(?:string|String|str|&str|char\*?|const))?"
     _ASSIGNED = regex.compile(
-        r"[\"'`]?\s*(?:[:=]{1,3}|=>|!==?|===?|,|-(?=\s)|\s)?\s*(?:\(\s*)?[\"'`]?\s*$")
+        r"[\"'`]?" + _TYPE + r"\s*(?:[:=]{1,4}|[.?+]=|=>|!==?|===?|,|-(?=\s)|\s)?\s*(?:\(\s*)?"
+        r"[\"'`]?\s*$")
     _LITERAL = regex.compile(
-        r"[\"'`]?[ \t]*(?:[:=]{1,3}|=>|-(?=\s)|[ \t])?[ \t]*(?:\([ \t]*)?"
+        r"[\"'`]?" + _TYPE + r"[ \t]*(?:[:=]{1,4}|[.?+]=|=>|-(?=\s)|[ \t])?[ \t]*(?:\([ \t]*)?"
         r"([\"'`])([^\s\"'`]{8,256})\1")
     _XML_OPEN = regex.compile(r"<([\w.:-]+)[^<>\n]*>\s*$")
     _NEXT_VALUE = regex.compile(
@@ -489,11 +529,13 @@ class KeywordSecretRecognizer(_Scanner):
         # characters (``token = '4nXY]mHD...'``): candidates would split it.
         literal = self._LITERAL.match(text, keyword.end(), window_end)
         taken = keyword.end()
+        named = vendor or text[keyword.start() - 1:keyword.start()] in ("?", "&")
         if literal and "://" not in literal.group(2) and not regex.search(
-                _MASKED, literal.group(2)) and self._is_secret(literal.group(2), True, True):
+                _MASKED, literal.group(2)) and (self._is_secret(literal.group(2), True, True) or
+                                                self._assigned_id_shape(keyword.group(),
+                                                                        literal.group(2), named)):
             out.append(literal.span(2))
             taken = literal.end(2)
-        named = vendor or text[keyword.start() - 1:keyword.start()] in ("?", "&")
         words = 0
         for word in self._words.finditer(text, keyword.end(), window_end):
             words += 1
@@ -512,7 +554,8 @@ class KeywordSecretRecognizer(_Scanner):
                 value = cand.group()
                 if self._is_secret(value, assigned and (quoted or not vendor), quoted) or (
                         assigned and self._assigned_id_shape(keyword.group(), value, named)):
-                    out.append(cand.span())
+                    out.append(whole_value(text, cand.start(), cand.end(), keyword.end(),
+                                           word.end()))
         if out or line_end < 0:
             return out
         # Nothing on the keyword's line: an XML element or a name/value pair.
@@ -526,7 +569,8 @@ class KeywordSecretRecognizer(_Scanner):
                 stripped = inner.strip()
                 if stripped and "\n" not in stripped and "<" not in stripped:
                     at = window_end + inner.index(stripped)
-                    if self._is_secret(stripped, True):
+                    if self._is_secret(stripped, True) or self._assigned_id_shape(
+                            keyword.group(), stripped, vendor):
                         out.append((at, at + len(stripped)))
             return out
         if regex.search(r"name[\"']?[ \t]*[:=]", head, regex.IGNORECASE):
@@ -546,7 +590,8 @@ class KeywordSecretRecognizer(_Scanner):
 
     def _is_secret(self, value: str, assigned: bool, quoted: bool = False) -> bool:
         value = value.rstrip("=.")
-        if looks_like_reference(value) or _UUID.fullmatch(value) or is_placeholder(value):
+        if looks_like_reference(value) or _UUID.fullmatch(value) or is_placeholder(
+                value, assigned):
             return False
         if looks_like_host(value):
             return False  # a server's name after "secret =" or a vendor's name
@@ -626,6 +671,146 @@ class _HintGatedRecognizer(_DeclaredPatterns):
         return super().analyze(text, entities, nlp_artifacts, regex_flags)
 
 
+# -- passwords written into prose (a wiki page, a chat, a ticket) -------------
+#
+# ``password: Tr0ub4dor&3x (ask Dana)``, ``the database password is: X``,
+# ``my password is X``, ``pw: X``, ``passwd=X and then``, ``password for prod
+# was changed to X``, ``| Password | X |``, ``**Password:** X``, a value in
+# quotes (straight or typographic) with spaces, a value on the line after
+# ``Password:``. The value is everything up to the next space (or the closing
+# quote): a password may hold any symbol, so a mask that stops at ``&`` or
+# ``!`` leaves the rest of it in clear. Punctuation at its end (``.``, ``,``,
+# ``)``) is masked with it: whether it belongs to the password cannot be told,
+# and a masked full stop costs nothing.
+_SP = r"[ \t\u00a0]"
+_PHRASE_KEY = (
+    r"(?<![\w.-])(?:[\w.-]*(?:passw(?:or)?d|passwort|pwd|passphrase|passcode)[\w.-]*|pw|pass)"
+    r"(?![\w])"
+)
+# "password for the prod db", "password of user admin" (not across a separator).
+_PHRASE_QUALIFIER = r"(?:" + _SP + r"+(?:for|of|on|to)" + _SP + r"+[^\n:=|\"'`]{1,40}?)?"
+_PHRASE_SEP = (
+    r"[*_]{0,2}(?:" + _PHRASE_QUALIFIER + r"(?P<sep>"
+    + _SP + r"*(?:=>|:=|=(?!=)|->|\u2192|:|\uff1a|\||,)[*_]{0,2}" + _SP + r"*"  # operator
+    + r"|" + _SP + r"+[-\u2013\u2014]" + _SP + r"+"  # a dash
+    + r"|" + _SP + r"+(?:(?:was|is|has" + _SP + r"+been)" + _SP + r"+)?(?:set|changed|reset"
+    + r"|updated)" + _SP + r"+to(?:" + _SP + r"*:)?" + _SP + r"+"
+    + r"|" + _SP + r"+(?:is|was)(?:" + _SP + r"*:)?" + _SP + r"+"
+    # a space alone ("use password X to log in"), not before the words above
+    + r")|(?P<sep>" + _SP + r"+(?!(?:is|was|has|set|changed|reset|updated|for|of|on|to)\b)))"
+)
+_PHRASE_VALUE = (
+    r"(?:\"(?P<q1>[^\"\n]{1,128})\"|'(?P<q2>[^'\n]{1,128})'|`(?P<q3>[^`\n]{1,128})`"
+    r"|\u201c(?P<q4>[^\u201d\n]{1,128})\u201d|\u2018(?P<q5>[^\u2019\n]{1,128})\u2019"
+    r"|\u00ab(?P<q6>[^\u00bb\n]{1,128})\u00bb|\u201e(?P<q7>[^\u201c\u201d\n]{1,128})[\u201c\u201d]"
+    r"|(?P<bare>[^\s]{1,256})"
+    r"|\r?\n" + _SP + r"*(?P<next>[^\s]{4,256})" + _SP + r"*(?=\r?\n|\Z))"
+)
+_PHRASE = regex.compile(_PHRASE_KEY + _PHRASE_SEP + _PHRASE_VALUE,
+                        regex.IGNORECASE)
+_QUOTE_GROUPS = ("q1", "q2", "q3", "q4", "q5", "q6", "q7")
+_TRAILING = ".,;:!?)]}>*_|"
+# "2FA-protected", "SHA256-hashed": a compound word, not a value.
+_COMPOUND = regex.compile(r"[A-Za-z0-9]+(?:-[a-z]{3,})+")
+
+
+
+_CAMEL = regex.compile(r"[A-Za-z][a-z]+(?:[A-Z][a-z]+)+")
+# A call or an index in code (``getPassword();``, ``form['password']``).
+_CODE = regex.compile(r"[A-Za-z_][\w.]*[(\[]")
+
+
+def password_like(value: str) -> bool:
+    """A word that reads as a password where prose could stand instead
+    (``password: must be long``, ``the password is stored in Vault``): six
+    characters or more, letters with a digit, a symbol or an irregular
+    capital (not ``camelCase``), or six digits or more (a PIN)."""
+    if len(value) < 6 or _COMPOUND.fullmatch(value) or _CODE.match(value):
+        return False
+    if value.isdigit():
+        return True
+    if not any(c.isalpha() for c in value):
+        return False
+    if any(c.isdigit() for c in value) or any(not c.isalnum() and not c.isspace() for c in value):
+        return True
+    return any(c.isupper() for c in value[1:]) and not _CAMEL.fullmatch(value)
+
+
+def _classes(value: str) -> int:
+    return sum((any(c.islower() for c in value), any(c.isupper() for c in value),
+                any(c.isdigit() for c in value), any(not c.isalnum() for c in value)))
+
+
+# A table whose header names a password column (Markdown ``| User | Password |``
+# over ``|---|---|``, or tab- / comma-separated lines): each row's cell in
+# that column is a password, as a value after ``password =`` is.
+_HEADER_CELL = regex.compile(
+    r"[*_ \t]*(?:[\w.-]*(?:passw(?:or)?d|passwort|pwd|passphrase|passcode)[\w.-]*|pw|pass"
+    r"|(?:db|database|admin|user|account|root|initial|temp|temporary|new)[ _-]?"
+    r"(?:passw(?:or)?d|pwd|pw|pass))[*_ \t]*", regex.IGNORECASE)
+_RULE_ROW = regex.compile(r"[ \t]*\|?[ \t]*:?-{3,}")
+_MAX_ROWS = 1_000
+
+
+def _cells(line: str, offset: int, sep: str) -> list[tuple[int, int]]:
+    """(start, end) of each cell of ``line`` (at ``offset`` in the text), spaces
+    trimmed; a Markdown row's outer pipes open and close no cell."""
+    out: list[tuple[int, int]] = []
+    at = 0
+    for part in line.split(sep):
+        start, end = at, at + len(part)
+        at = end + 1
+        while start < end and line[start] in " \t*_":
+            start += 1
+        while end > start and line[end - 1] in " \t\r*_":
+            end -= 1
+        out.append((offset + start, offset + end))
+    if sep == "|":
+        if line.strip(" \t\r").startswith("|"):
+            out = out[1:]
+        if line.strip(" \t\r").endswith("|"):
+            out = out[:-1]
+    return out
+
+
+def table_password_cells(text: str) -> list[tuple[int, int]]:
+    """Spans of the cells under a password column header (see ``_HEADER_CELL``)."""
+    out: list[tuple[int, int]] = []
+    lines = text.split("\n")
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    i = 0
+    while i < len(lines) - 1:
+        line = lines[i]
+        folded = line.casefold()
+        if "pass" not in folded and "pw" not in folded:
+            i += 1
+            continue  # no header here (most lines): no split
+        sep = "|" if "|" in line else "\t" if "\t" in line else "," if "," in line else ""
+        cells = _cells(line, starts[i], sep) if sep else []
+        column = next((j for j, (a, b) in enumerate(cells)
+                       if b > a and _HEADER_CELL.fullmatch(text, a, b)), None)
+        if column is None:
+            i += 1
+            continue
+        first = i + 1
+        if sep == "|":
+            if not _RULE_ROW.match(lines[first]):
+                i += 1
+                continue
+            first += 1
+        k = first
+        while k < len(lines) and k - first < _MAX_ROWS:
+            row = _cells(lines[k], starts[k], sep) if sep in lines[k] else []
+            if len(row) != len(cells):
+                break
+            out.append(row[column])
+            k += 1
+        i = max(k, i + 1)
+    return [(a, b) for a, b in out if b > a]
+
+
 class PasswordRecognizer(_HintGatedRecognizer):
     """Passwords in connection strings and config lines: the value only.
 
@@ -634,6 +819,12 @@ class PasswordRecognizer(_HintGatedRecognizer):
     After a colon the value must end its line (``Password: must be long``
     is prose, ``password: s3cret`` is YAML). Placeholders (``${VAR}``,
     ``<password>``, ``****``, type names) are not passwords.
+
+    Passwords written into prose (``password: Tr0ub4dor&3x (ask Dana)``,
+    ``my password is X``, ``pw: X``, a table cell, the next line) are found
+    by ``_PHRASE`` beside the patterns, the whole value each (to the next
+    space or closing quote): where words could stand instead, the value
+    must look like a password (:func:`password_like`).
     """
 
     ENTITY = "PASSWORD"
@@ -663,6 +854,7 @@ class PasswordRecognizer(_HintGatedRecognizer):
         ),
     )
     MIN_LENGTH = 4
+    PHRASE_SCORE = 0.75  # above the keyword rule's 0.7: the same span is a PASSWORD
     PLACEHOLDERS = frozenset(
         {
             "str", "string", "bytes", "secretstr", "optional", "none", "null", "nil",
@@ -675,10 +867,78 @@ class PasswordRecognizer(_HintGatedRecognizer):
     # skipped before six look-behind regexes walk it (most prose).
     HINTS = ("passw", "pwd", "passphrase", "://")
 
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        folded = text.casefold()
+        if "pass" not in folded and "pw" not in folded:
+            return results
+        phrases = self._phrases(text)
+        if not phrases:
+            return results
+        # A pattern's value inside a phrase's (``s3cret`` of ``s3cret!x``) gives
+        # way to the whole value; a phrase inside a pattern's adds nothing.
+        kept = [r for r in results if r.score <= 0 or not any(
+            p.start <= r.start and r.end <= p.end for p in phrases)]
+        return kept + [p for p in phrases if not any(
+            r.score > 0 and r.start <= p.start and p.end <= r.end for r in kept)]
+
+    def _phrases(self, text: str) -> list[RecognizerResult]:
+        """Passwords written into prose or config, the whole value each
+        (see ``_PHRASE``); how sure the value must look depends on what
+        stands between the key and it."""
+        out: list[RecognizerResult] = []
+        for m in _PHRASE.finditer(text, timeout=1.0):
+            sep = m.group("sep").strip(" \t\u00a0*_")
+            quoted = next((g for g in _QUOTE_GROUPS if m.group(g) is not None), None)
+            if quoted is not None:
+                start, end = m.span(quoted)
+                core = text[start:end].strip()
+                if not core or self.invalidate_result(core) or len(core.split()) > 6 or (
+                        not sep and not (" " not in core and password_like(core))):
+                    continue  # after a space alone: one made-looking word ("here" is prose)
+            elif m.group("next") is not None:
+                start, end = m.span("next")
+                core = text[start:end].rstrip(_TRAILING)
+                if sep != ":" or not password_like(core) or self.invalidate_result(core):
+                    continue
+            else:
+                start, end = m.span("bare")
+                pair = _NEXT_PAIR.search(text, start, end + 32)
+                end = pair.start() if pair and pair.start() < end else end
+                core = text[start:end].rstrip(_TRAILING)
+                if not core or not self._bare_ok(core, sep):
+                    continue
+            out.append(_result(self, start, end, self.PHRASE_SCORE, "password_phrase"))
+        if "|" in text or "\t" in text or "," in text:
+            for start, end in table_password_cells(text):
+                value = text[start:end]
+                if " " not in value.strip() and not self.invalidate_result(value):
+                    out.append(_result(self, start, end, self.PHRASE_SCORE, "password_column"))
+        return out
+
+    def _bare_ok(self, core: str, sep: str) -> bool:
+        if self.invalidate_result(core) or not password_like(core):
+            return False
+        if sep:
+            return True
+        # A space alone between the key and the value ("use password X to log
+        # in"): the value must look made, not like the next word of a sentence.
+        digits = sum(c.isdigit() for c in core)
+        return len(core) >= 8 and (_classes(core) >= 3 or (
+            digits >= 2 and sum(c.isalpha() for c in core) >= 2))
+
     def invalidate_result(self, pattern_text: str) -> bool:
         value = pattern_text.strip()
         if len(value) < self.MIN_LENGTH or value.lower() in self.PLACEHOLDERS:
             return True
+        if not any(c.isalnum() for c in value):
+            return True  # symbols only (",.:-@*?!"): a separator list, not a password
         if looks_like_reference(value):
             return True  # a variable, template or code reference (var.db_password)
         if regex.fullmatch(r"[a-z]+(?:_[a-z]+)+", value):
@@ -733,7 +993,8 @@ class AssignedSecretRecognizer(_HintGatedRecognizer):
             return True
         if value.lower() in PasswordRecognizer.PLACEHOLDERS or looks_like_reference(value):
             return True
-        if is_placeholder(value) or looks_like_identifier(value) or counts_in_short(value):
+        if is_placeholder(value, assigned=True) or looks_like_identifier(value) or counts_in_short(
+                value):
             return True
         if regex.search(_MASKED, value):
             return True  # cut short or masked ("ops_eyJz..[Redacted]", "ab12***")

@@ -8,7 +8,12 @@ another project's test data.
 from __future__ import annotations
 
 import pytest
-from ragseal.classification._secret_patterns import counts_in_short, is_placeholder_word
+from ragseal.classification._secret_patterns import (
+    counts_in_short,
+    is_alphabet,
+    is_placeholder,
+    is_placeholder_word,
+)
 from ragseal.classification._secrets import (
     AssignedSecretRecognizer,
     KeywordSecretRecognizer,
@@ -225,4 +230,90 @@ def test_placeholder_word_is_not_counting() -> None:
     ],
 )
 def test_when_value_is_a_variable_or_a_host_then_not_found(text: str) -> None:
+    assert found(KeywordSecretRecognizer(), text) == []
+
+
+# -- placeholders, narrowed (issue 16, fourth round) ----------------------------
+# Right after a key named for a credential, a counting value may be a real,
+# weak credential someone chose: it is masked. Filler runs, documentation
+# words, an alphabet alone and a vendor's own templates stay clear.
+
+COUNTING_40 = "abcd1234abcd1234abcd1234ABCD1234ABCD1234--__"
+COUNTING_HEX = "1234567890abcdef" * 3
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (f"ibm_cloud_api_key: {COUNTING_40}", COUNTING_40),
+        (f'secret_access_key = "{COUNTING_HEX}"', COUNTING_HEX),
+        ("softlayer_api_key: " + "abcd1234" * 8, "abcd1234" * 8),
+        ("--softlayer-api-key " + "abcd1234" * 8, "abcd1234" * 8),
+    ],
+)
+def test_when_counting_value_is_assigned_to_a_credential_key_then_found(
+    text: str, secret: str
+) -> None:
+    assert found(KeywordSecretRecognizer(), text) == [secret]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "api_key: AKCxxxxxxxxxxxxxxxxxxxxxxxxxxx",  # an x-fill
+        "secret_key = '****************************'",
+        "api_key = 'your_api_key_here_please_123'",  # documentation words
+        "api_key = abcdefghijklmnopqrstuvwxyz0123",  # an alphabet alone
+        "token = 0123456789abcdefghijklmnop",
+        "DATABRICKS_TOKEN=dapi123456789012345678a9bc01234defg5",  # the vendor's template
+        '"token": "xoxp-1234-1234-1234-4ddbc191d40ee098cbaae6f3523ada2d"',
+        "api_key = 'AbCeFG123'",  # short and counting twice: still an example
+    ],
+)
+def test_when_assigned_value_is_surely_no_credential_then_not_found(text: str) -> None:
+    assert found(KeywordSecretRecognizer(), text) == []
+    assert found(AssignedSecretRecognizer(), text) == []
+
+
+def test_placeholder_rules_in_and_out_of_an_assignment() -> None:
+    assert is_placeholder(COUNTING_HEX) and not is_placeholder(COUNTING_HEX, assigned=True)
+    assert is_placeholder("x" * 20, assigned=True) and is_placeholder("changeme", assigned=True)
+    assert is_alphabet("abcdefghijklmnop") and is_alphabet("0123456789abcdef")
+    assert not is_alphabet("1234567890abcdef") and not is_alphabet("abcd1234")
+    assert is_placeholder("xoxp-1234-1234-1234-4ddbc191", assigned=True)  # a vendor's template
+
+
+def test_when_counting_value_stands_alone_then_not_found() -> None:
+    """Without a key, a counting string is documentation (no context says otherwise)."""
+    assert found(KeywordSecretRecognizer(), f"the sample value {COUNTING_HEX} here") == []
+
+
+# -- declarations with a type or a compound operator (issue 16, fourth round) ---
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (f'var herokuToken string = "{UUID}"', UUID),  # Go: a type before "="
+        (f'$herokuToken .= "{UUID}"', UUID),  # PHP
+        ('ACME_TOKEN :::= "658a833a:fda69bea"', "658a833a:fda69bea"),  # Make
+        ('ACME_TOKEN ?= "Zq8rT3vX9pL2mN"', "Zq8rT3vX9pL2mN"),
+        (f"<herokuToken>\n    {UUID}\n</herokuToken>", UUID),  # a UUID inside the element
+    ],
+)
+def test_when_value_is_declared_with_a_type_or_compound_operator_then_found(
+    text: str, secret: str
+) -> None:
+    assert found(KeywordSecretRecognizer(), text) == [secret]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f'var user_id string = "{UUID}"',  # an id
+        'var snykToken string = "12345678-ABCD-ABCD-ABCD-1234567890AB"',  # a template
+        f"<userId>\n    {UUID}\n</userId>",
+    ],
+)
+def test_when_declared_value_is_an_id_or_template_then_not_found(text: str) -> None:
     assert found(KeywordSecretRecognizer(), text) == []
