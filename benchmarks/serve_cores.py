@@ -7,8 +7,9 @@ Ingests the sample corpus once and copies the data dir, then starts two
 up while short load phases alternate between them (the order flips every
 round), so both sides meet the same drifting load of a shared machine. Each
 phase is closed-loop load from C client threads (``http.client``, one
-keep-alive connection each, 4 principals; httpx cost 3-4x the CPU per request,
-taken from the same cores as the servers') on one endpoint: ``/v1/retrieve``, or ``/v1/inspect`` with
+keep-alive connection each, 4 principals; httpx cost 3-4x the CPU per
+request, taken from the same cores as the servers') on one endpoint:
+``/v1/retrieve``, or ``/v1/inspect`` with
 answers of ~1,500 characters quoting a retrieval and its id. Prints per
 phase: req/s, p50/p95, errors, the load average, and the CPU time per
 request of the server (its workers included) and of the client threads.
@@ -23,8 +24,11 @@ largest count stays under it). The summary gives, per endpoint, the
 fixed-client table (median of the per-round ratios) and, for retrieve, the
 ratio at equal p95 per round and its median.
 
-    nice -n 5 .venv/bin/python benchmarks/serve_cores.py [--rounds 3] [--seconds 10]
-        [--clients 6] [--sweep 10] [--workers 2]
+    nice -n 5 .venv/bin/python benchmarks/serve_cores.py [--rounds 3] [--seconds 8]
+        [--clients 6] [--sweep 12] [--workers 2]
+
+(defaults: 3 rounds of 6 phases of 1 + 8 s, ~3 minutes after the ~1 minute
+start of a quiet 2-core machine.)
 """
 
 # ruff: noqa: T201, S311, S603  (a benchmark prints; runs our own CLI; seeded choices)
@@ -197,10 +201,10 @@ def at_p95(curve: list[Figures], bound: float) -> tuple[float, str] | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--clients", type=int, default=6,
                         help="client threads of the fixed-client table (and the p95 bound)")
-    parser.add_argument("--sweep", default="10",
+    parser.add_argument("--sweep", default="12",
                         help="more client counts for /v1/retrieve on both sides, comma "
                              "separated ('' for none): the curves read at equal p95")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
