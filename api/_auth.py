@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 import logging
 import os
@@ -55,6 +56,7 @@ __all__ = [
     "TokenVerifier",
     "current_principal",
     "mint_token",
+    "remember_verified",
     "unauthorized",
 ]
 
@@ -515,10 +517,32 @@ def _bearer_token(values: Sequence[str]) -> str:
     return token
 
 
+_VERIFIED = "ragseal_verified"  # request state key: (verifier, token, principal)
+
+
+def remember_verified(state: dict[str, Any], verifier: TokenVerifier, token: str,
+                      principal: Principal) -> None:
+    """Keep the principal the edge verified for this request (``scope["state"]``)."""
+    state[_VERIFIED] = (verifier, token, principal)
+
+
+def _already_verified(request: Request, verifier: TokenVerifier, token: str) -> Principal | None:
+    """The principal the edge verified for this very token and verifier, if it did."""
+    found = request.scope.get("state", {}).get(_VERIFIED)
+    if (isinstance(found, tuple) and len(found) == 3 and found[0] is verifier
+            and isinstance(found[1], str) and hmac.compare_digest(found[1], token)
+            and isinstance(found[2], Principal)):
+        return found[2]
+    return None
+
+
 async def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the verified principal of ``Authorization: Bearer ...``.
 
-    The verifier is ``request.app.state.verifier`` (built at startup).
+    The verifier is ``request.app.state.verifier`` (built at startup). A
+    request with a body was verified by the edge before its body was read
+    (api/_edge.py): the same token, checked by the same verifier, is not
+    verified twice (about a quarter of a millisecond of the server's CPU).
 
     Raises:
         ApiError: 401 ``unauthorized``, identical for every failure.
@@ -527,7 +551,10 @@ async def current_principal(request: Request) -> Principal:
     if not isinstance(verifier, TokenVerifier):
         raise RuntimeError("app.state.verifier is not a TokenVerifier; build one at startup")
     try:
-        principal = verifier.verify(_bearer_token(request.headers.getlist("authorization")))
+        token = _bearer_token(request.headers.getlist("authorization"))
+        principal = _already_verified(request, verifier, token)
+        if principal is None:
+            principal = verifier.verify(token)
     except AuthError as exc:
         # For the audit trail and metrics; never the token itself.
         request.state.auth_failure = exc.reason

@@ -22,9 +22,13 @@ A request is sent to the pool only after the server authenticated it and
 applied every limit; the worker gets the verified :class:`Principal`, the
 text, and the version of the tenant's policy the server has in force (a
 worker that is behind rereads it, so both apply the same version). Tasks and
-answers travel over the pool's anonymous pipes, inherited by the spawned
-children only; nothing reaches the file system. A worker that dies breaks
-the pool: that request answers 503 and the next one starts a fresh pool.
+answers travel over one anonymous pipe per worker, inherited by that spawned
+child only; nothing reaches the file system. The request's own thread sends
+the task on an idle worker's pipe and reads the answer from it: no feeder or
+manager thread in the server (a ``ProcessPoolExecutor`` took two more
+threads and ~0.3 ms of the server's CPU per request). A worker that dies
+fails the request it was running (503); a replacement starts in the
+background while the others serve on.
 
 ``workers == 1`` keeps today's single process (no pool, no socket hop).
 """
@@ -34,10 +38,11 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import queue
+import signal
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from ragseal.retrieval import InspectResult, Principal, RetrievalIdError
@@ -46,7 +51,8 @@ from ragseal.store import KeyringError, StoreError
 from ._errors import ApiError
 
 if TYPE_CHECKING:
-    from multiprocessing.synchronize import Barrier
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
     from ragseal.retrieval import Retrieval
 
@@ -75,6 +81,27 @@ def available_cores() -> int:
 # -- the server's side ---------------------------------------------------------------
 
 
+class _Worker:
+    """One spawned worker process and the server's end of its pipe."""
+
+    __slots__ = ("conn", "process")
+
+    def __init__(self, process: BaseProcess, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+
+    def stop(self, wait: float) -> None:
+        """Ask it to exit (closing its pipe does), then make sure it did."""
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+        self.process.join(wait)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(5)
+
+
 class CorePool:
     """``workers`` spawned processes that run retrievals and inspections.
 
@@ -93,89 +120,159 @@ class CorePool:
         self._settings = settings
         self._remote = remote_store
         self._lock = threading.Lock()
-        self._pool: ProcessPoolExecutor | None = None
+        self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        self._running: set[_Worker] = set()  # started and not lost (idle or busy)
+        self._replacing = 0
         self._closed = False
+        #: What each spawned process runs (a module-level function: it is pickled).
+        self._target: Callable[[Connection, Settings, bool, int], None] = _serve_tasks
 
     def __repr__(self) -> str:
         return f"CorePool(workers={self.workers})"
 
-    def _new_pool(self) -> ProcessPoolExecutor:
+    def _spawn(self) -> _Worker:
         context = multiprocessing.get_context("spawn")  # never fork: ONNX and Edge threads
-        barrier = context.Barrier(self.workers)
-        pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=context, initializer=_init,
-            initargs=(self._settings, self._remote, logging.getLogger().level, barrier))
-        # One ready-task per worker, each waiting for all: every process is
-        # spawned and warm (models loaded, store reached) before we serve.
-        readies = [pool.submit(_ready) for _ in range(self.workers)]
+        ours, theirs = context.Pipe(duplex=True)
+        process = context.Process(
+            target=self._target, name="ragseal-serving-worker",
+            args=(theirs, self._settings, self._remote, logging.getLogger().level))
+        process.start()
+        theirs.close()  # the child's end lives in the child only
+        return _Worker(process, ours)
+
+    @staticmethod
+    def _ready(worker: _Worker, deadline: float) -> None:
+        """Wait until ``worker`` loaded its models (OSError: it died or never did)."""
+        if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
+            raise TimeoutError
         try:
-            pids = {f.result(timeout=START_TIMEOUT_S) for f in readies}
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        log.info("core pool ready", extra={"workers": len(pids)})
-        return pool
+            message = worker.conn.recv()
+        except EOFError:
+            raise OSError("the worker exited while starting") from None
+        if message != ("ready", worker.process.pid):
+            raise OSError("the worker did not start")
 
     def start(self) -> None:
         """Spawn the workers and wait until each has loaded its models.
+
+        Every process is spawned and warm (models loaded, store reached)
+        before the server answers its first request.
 
         Raises:
             StoreError: a worker could not start (it reached no store, or its
                 models failed to load); the server does not start.
         """
+        deadline = time.monotonic() + START_TIMEOUT_S
+        started: list[_Worker] = []
         try:
-            self._current()
-        except (BrokenProcessPool, TimeoutError, OSError) as exc:
+            for _ in range(self.workers):
+                started.append(self._spawn())
+            for worker in started:
+                self._ready(worker, deadline)
+        except (TimeoutError, OSError) as exc:
+            for worker in started:
+                worker.stop(1)
             raise StoreError(f"the serving workers could not start ({type(exc).__name__}); "
                              "run with -v, or serve with --workers 1") from None
-
-    def _current(self) -> ProcessPoolExecutor:
         with self._lock:
-            if self._closed:
-                raise StoreError("the server is stopping")
-            if self._pool is None:
-                self._pool = self._new_pool()
-            return self._pool
+            self._running.update(started)
+        for worker in started:
+            self._idle.put(worker)
+        log.info("core pool ready", extra={"workers": len(started)})
 
-    def _call(self, fn: Any, *args: object) -> Any:
-        pool = self._current()
-        try:
-            future: Future[tuple[_Kind, Any]] = pool.submit(fn, *args)
-            kind, value = future.result()
-        except BrokenProcessPool:
-            log.error("a serving worker died; the pool restarts on the next request")
+    def _take(self) -> _Worker:
+        """An idle worker; waits while every one is busy (the pool's queue)."""
+        while True:
             with self._lock:
-                if self._pool is pool:
-                    self._pool = None
-            pool.shutdown(wait=False, cancel_futures=True)
+                if self._closed:
+                    raise ApiError(503, "worker_unavailable", "the server is stopping",
+                                   headers={"Retry-After": "5"})
+                if not self._running and not self._replacing:
+                    self._replace_one()
+                    raise ApiError(503, "worker_unavailable",
+                                   "no serving worker is running; one is starting",
+                                   headers={"Retry-After": "5"})
+            try:
+                return self._idle.get(timeout=1.0)
+            except queue.Empty:
+                continue
+
+    def _lost(self, worker: _Worker) -> None:
+        """``worker`` died (or its pipe is out of step): stop it, start another."""
+        with self._lock:
+            was_running = worker in self._running
+            self._running.discard(worker)
+            if was_running and not self._closed:
+                self._replace_one()
+        threading.Thread(target=worker.stop, args=(5,), daemon=True,
+                         name="ragseal-worker-reap").start()
+
+    def _replace_one(self) -> None:
+        """Start one worker in the background (under ``self._lock``)."""
+        self._replacing += 1
+
+        def replace() -> None:
+            worker: _Worker | None = None
+            try:
+                worker = self._spawn()
+                self._ready(worker, time.monotonic() + START_TIMEOUT_S)
+            except (TimeoutError, OSError) as exc:
+                log.error("a serving worker could not be restarted",
+                          extra={"error_type": type(exc).__name__})
+                if worker is not None:
+                    worker.stop(1)
+                worker = None
+            with self._lock:
+                self._replacing -= 1
+                if worker is not None and not self._closed:
+                    self._running.add(worker)
+                    self._idle.put(worker)
+                    return
+            if worker is not None:
+                worker.stop(1)
+
+        threading.Thread(target=replace, daemon=True, name="ragseal-worker-restart").start()
+
+    def _call(self, task: str, *args: object) -> Any:
+        worker = self._take()
+        try:
+            worker.conn.send((task, args))
+            kind, value = worker.conn.recv()
+        except (EOFError, OSError):
+            self._lost(worker)
+            if self._closed:
+                raise ApiError(503, "worker_unavailable", "the server is stopping",
+                               headers={"Retry-After": "5"}) from None
+            log.error("a serving worker died; another one starts")
             raise ApiError(503, "worker_unavailable",
                            "a serving worker stopped; the request was not served",
                            headers={"Retry-After": "5"}) from None
-        except RuntimeError:  # submit after shutdown: the server is stopping
-            raise ApiError(503, "worker_unavailable", "the server is stopping",
-                           headers={"Retry-After": "5"}) from None
+        except BaseException:
+            self._lost(worker)  # a task half sent or an answer half read: out of step
+            raise
+        self._idle.put(worker)
         return _unwrap(kind, value)
 
     def retrieve(self, principal: Principal, query: str, top_k: int, *, pseudonymize: bool,
                  version: int) -> Retrieval:
         """One retrieval in a worker, under the tenant's policy ``version`` or newer."""
-        result: Retrieval = self._call(_retrieve, principal, query, top_k, pseudonymize,
+        result: Retrieval = self._call("retrieve", principal, query, top_k, pseudonymize,
                                        version)
         return result
 
     def inspect(self, principal: Principal, answer: str, retrieval_id: str | None, *,
                 version: int) -> InspectResult:
         """One inspection in a worker (RetrievalIdError as in-process)."""
-        result: InspectResult = self._call(_inspect, principal, answer, retrieval_id, version)
+        result: InspectResult = self._call("inspect", principal, answer, retrieval_id, version)
         return result
 
     def close(self) -> None:
-        """Stop the workers (idempotent); requests still queued are cancelled."""
+        """Stop the workers (idempotent); a request still running answers 503."""
         with self._lock:
             self._closed = True
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            workers, self._running = list(self._running), set()
+        for worker in workers:
+            worker.stop(5)
 
 
 class Serving:
@@ -256,7 +353,6 @@ def _unwrap(kind: _Kind, value: Any) -> Any:
 # -- the worker's side ----------------------------------------------------------------
 
 _services: Services | None = None
-_barrier: Barrier | None = None
 
 
 def exit_with_parent(interval: float = 1.0) -> threading.Thread:
@@ -284,7 +380,7 @@ def exit_with_parent(interval: float = 1.0) -> threading.Thread:
     return thread
 
 
-def _init(settings: Settings, remote_store: bool, log_level: int, barrier: Barrier) -> None:
+def _init(settings: Settings, remote_store: bool, log_level: int) -> None:
     """Build this worker's services once: models, keyring, the store (through the owner)."""
     exit_with_parent()
     from ragseal.classification import ensure_offline
@@ -296,7 +392,7 @@ def _init(settings: Settings, remote_store: bool, log_level: int, barrier: Barri
     from ._logging import configure_logging
 
     configure_logging(log_level)
-    global _services, _barrier
+    global _services
     services = Services(settings)
     if remote_store:
         from ragseal.store import RemoteStore, socket_path
@@ -309,13 +405,21 @@ def _init(settings: Settings, remote_store: bool, log_level: int, barrier: Barri
     _ = (services.classifier, services.retriever, services.inspector, services.keys)
     # The server relabels after a policy change; a worker only reads.
     services.policies.on_change = None
-    _services, _barrier = services, barrier
+    _services = services
 
 
-def _ready() -> int:
-    if _barrier is not None:
-        _barrier.wait(timeout=START_TIMEOUT_S)
-    return os.getpid()
+def _serve_tasks(conn: Connection, settings: Settings, remote_store: bool,
+                 log_level: int) -> None:
+    """A worker's life: load, say ready, then one task at a time until the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops us
+    _init(settings, remote_store, log_level)
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            task, args = conn.recv()
+        except (EOFError, OSError):
+            return  # the server closed our pipe (stopping) or is gone
+        conn.send(_TASKS[task](*args))
 
 
 def _paths(tenant: str, version: int) -> Any:
@@ -355,3 +459,6 @@ def _inspect(principal: Principal, answer: str, retrieval_id: str | None,
              version: int) -> tuple[_Kind, Any]:
     return _guarded(lambda: _paths(principal.tenant, version).inspector.inspect(
         principal, answer, retrieval_id))
+
+
+_TASKS: dict[str, Callable[..., tuple[_Kind, Any]]] = {"retrieve": _retrieve, "inspect": _inspect}

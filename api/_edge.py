@@ -39,7 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ragseal import RagsealError
 
-from ._auth import AuthError, TokenVerifier, _bearer_token
+from ._auth import AuthError, TokenVerifier, _bearer_token, remember_verified
 from ._errors import error_response, http_error
 
 __all__ = ["EdgeMiddleware"]
@@ -168,10 +168,14 @@ class EdgeMiddleware:
             scope["state"]["auth_failure"] = "not_ready"
             return False
         try:
-            verifier.verify(_bearer_token(headers.getlist("authorization")))
+            token = _bearer_token(headers.getlist("authorization"))
+            principal = verifier.verify(token)
         except AuthError as exc:
             scope["state"]["auth_failure"] = exc.reason
             return False
+        # The route's dependency takes this principal instead of verifying the
+        # same token again (api/_auth.py, current_principal).
+        remember_verified(scope["state"], verifier, token, principal)
         return True
 
     async def _audit_401(self, scope: Scope) -> Response | None:

@@ -10,13 +10,14 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ragseal.api._container import Services
 from ragseal.api._cores import CorePool, _unwrap, available_cores, start_serving
 from ragseal.api._errors import ApiError
 from ragseal.api._settings import ConfigError, Settings
-from ragseal.retrieval import RetrievalIdError
+from ragseal.retrieval import Principal, RetrievalIdError
 from ragseal.store import KeyringError, RemoteStore, StoreError, open_store, socket_path
 
 SECRET = "cores-test-secret-" + "c" * 40
@@ -108,3 +109,71 @@ def test_when_the_server_is_killed_then_its_workers_exit() -> None:
     else:
         os.kill(worker, signal.SIGKILL)
         pytest.fail("the worker outlived its server")
+
+
+# -- the pool's own life, with stand-in workers (no models) ---------------------------
+
+
+def _stand_in_worker(conn: Any, settings: Any, remote: bool, level: int) -> None:
+    """Says ready, then echoes each task's query; the query "die" kills the process."""
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            task, args = conn.recv()
+        except EOFError:
+            return
+        if args[1] == "die":
+            os._exit(3)
+        conn.send(("ok", (task, args[1], os.getpid())))
+
+
+def _never_ready(conn: Any, settings: Any, remote: bool, level: int) -> None:
+    raise SystemExit(1)  # as a worker whose models fail to load
+
+
+def _stand_in_pool(tmp_path: Path, target: Any) -> CorePool:
+    pool = CorePool(Settings(data_dir=tmp_path, jwt_secret=SECRET), 2, remote_store=False)
+    pool._target = target
+    return pool
+
+
+WHO = Principal(sub="s@acme.example", tenant="acme", groups=("g",), roles=("employee",))
+
+
+def test_when_a_worker_dies_mid_request_then_that_request_is_503_and_the_pool_serves_on(
+    tmp_path: Path,
+) -> None:
+    pool = _stand_in_pool(tmp_path, _stand_in_worker)
+    pool.start()
+    try:
+        answers = {pool.retrieve(WHO, f"q{i}", 5, pseudonymize=False, version=0)
+                   for i in range(4)}
+        assert {a[1] for a in answers} == {"q0", "q1", "q2", "q3"}  # type: ignore[index]
+        pids = {a[2] for a in answers}  # type: ignore[index]
+        with pytest.raises(ApiError) as info:
+            pool.retrieve(WHO, "die", 5, pseudonymize=False, version=0)
+        assert info.value.status == 503 and info.value.code == "worker_unavailable"
+        # The other worker answers at once; a replacement joins in the background.
+        after = pool.inspect(WHO, "after", None, version=0)
+        assert after[:2] == ("inspect", "after")  # type: ignore[index]
+        deadline = time.monotonic() + 60
+        while len(pool._running) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(pool._running) == 2
+        later = {pool.retrieve(WHO, f"r{i}", 5, pseudonymize=False,
+                               version=0)[2] for i in range(20)}  # type: ignore[index]
+        assert later - pids  # the replacement serves too
+        workers = list(pool._running)
+    finally:
+        pool.close()
+    assert workers and not any(w.process.is_alive() for w in workers)  # close stops them
+    with pytest.raises(ApiError) as info:
+        pool.retrieve(WHO, "q", 5, pseudonymize=False, version=0)
+    assert info.value.status == 503
+
+
+def test_when_a_worker_cannot_start_then_the_pool_does_not_start(tmp_path: Path) -> None:
+    pool = _stand_in_pool(tmp_path, _never_ready)
+    with pytest.raises(StoreError, match="could not start"):
+        pool.start()
+    assert not pool._running

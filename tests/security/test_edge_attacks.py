@@ -259,3 +259,51 @@ def test_when_long_token_sent_then_401_with_uniform_body(client: TestClient) -> 
     assert_error(r, 401, "unauthorized")
     assert json.dumps(r.json()) == json.dumps(
         {"error": {"code": "unauthorized", "message": "missing or invalid bearer token"}})
+
+
+# --- one verification per request (issue 19, serve2) ----------------------------
+
+
+def test_when_the_edge_verified_a_token_then_the_route_takes_its_principal_not_a_second_check(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    verify = TokenVerifier.verify
+
+    def counting(self: TokenVerifier, token: str) -> Any:
+        calls.append(token)
+        return verify(self, token)
+
+    monkeypatch.setattr(TokenVerifier, "verify", counting)
+    r = client.post("/v1/retrieve", json={"query": "q"}, headers=bearer(**EMPLOYEE))
+    assert r.status_code == 200, r.text
+    assert len(calls) == 1  # the edge's check, reused by the route's dependency
+    calls.clear()
+    assert_error(client.post("/v1/retrieve", json={"query": "q"},
+                             headers={"Authorization": "Bearer x.y.z"}), 401, "unauthorized")
+    assert len(calls) == 1  # refused at the edge; nothing reaches the route
+    calls.clear()
+    assert_error(client.get("/v1/policy", headers=bearer(**EMPLOYEE)), 403, "forbidden")
+    assert len(calls) == 1  # no body, so no edge check: the dependency verifies it
+
+
+def test_when_the_remembered_principal_is_for_another_token_or_verifier_then_it_is_not_used(
+    client: TestClient,
+) -> None:
+    """What the edge keeps answers only the very token and verifier it was checked with."""
+    from ragseal.api._auth import _already_verified, remember_verified
+    from ragseal.retrieval import Principal
+    from starlette.requests import Request
+
+    verifier = client.app.state.verifier  # type: ignore[attr-defined]
+    other = TokenVerifier(Settings(jwt_secret=SECRET))
+    someone = Principal(sub="s", tenant="t", groups=frozenset(), roles=frozenset({"steward"}))
+    state: dict[str, Any] = {}
+    remember_verified(state, verifier, "a.b.c", someone)
+    request = Request({"type": "http", "state": state, "headers": []})
+    assert _already_verified(request, verifier, "a.b.c") is someone
+    assert _already_verified(request, verifier, "a.b.d") is None
+    assert _already_verified(request, other, "a.b.c") is None
+    assert _already_verified(Request({"type": "http", "headers": []}), verifier, "a.b.c") is None
+    state["ragseal_verified"] = ("not", "a", "principal")
+    assert _already_verified(request, verifier, "a.b.c") is None

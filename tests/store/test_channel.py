@@ -240,3 +240,33 @@ def test_when_a_live_owner_serves_the_socket_then_a_second_owner_is_refused(
     with pytest.raises(StoreError, match="already serves"):
         StoreOwner(store, owner.path, collection="c", dim=DIM)
     assert RemoteStore(owner.path, "c", DIM).count() == 0  # the first one still answers
+
+
+def test_when_a_search_is_sent_then_its_frame_is_the_json_the_owner_reads_and_nan_is_refused(
+    owned: tuple[EdgeStore, StoreOwner],
+) -> None:
+    """serve2: search frames are written by pydantic-core (the fast path of every
+    serving worker's retrieve): the owner reads the values json.dumps would have
+    sent, and a non-finite vector is still refused before anything is sent."""
+    import math
+
+    from pydantic_core import to_json
+    from ragseal.store import AccessFilter
+
+    vector = [math.sin(i) / 7 for i in range(384)] + [5e-324, -0.0, 1e300, 0.1]
+    request = {"op": "search", "vector": vector, "access": {"tenant": "t", "max_level": 1,
+               "groups": ["g"], "user": "u"}, "limit": 3, "tags": ["x"]}
+    assert json.loads(to_json(request)) == json.loads(json.dumps(request)) == request
+    store, owner = owned
+    store.upsert([Point("00000000-0000-0000-0000-000000000001", unit(2), TENANT_POINT)])
+    remote = RemoteStore(owner.path, "c", DIM)
+    try:
+        access = AccessFilter(tenant="acme", max_level=0, groups=("g",), user="u")
+        with pytest.raises(StoreError, match="non-finite"):
+            remote.search([float("nan")] + unit(2)[1:], access, 3)
+        hits = remote.search(unit(2), access, 3)
+        assert [(h.id, h.payload["doc_id"]) for h in hits] == [
+            ("00000000-0000-0000-0000-000000000001", "d")]
+        assert hits == store.search(unit(2), access, 3)
+    finally:
+        remote.close()
