@@ -122,7 +122,15 @@ _STREET = regex.compile(
 _STREET_WITHOUT_ENDING = regex.compile(
     _STREET_TEMPLATE.replace("ENDING_ALTERNATIVE", ""), regex.VERBOSE
 )
+# Its alternatives apart (``_with_ending``): the first, and the ending one.
+_ENDING_ALTERNATIVE = rf"(?:{_NUM}[ ])?(?:{_W}[ ]){{0,2}}\p{{L}}*{_ENDING_THEN_NUMBER}"
+_ENDING_STREET = regex.compile(rf"(?<![\w-])(?:{_ENDING_ALTERNATIVE})")
+_FIRST_STREET = regex.compile(
+    rf"(?<![\w-])(?:{_NUM}[ ])?(?:{_NUM}[ ])(?:{_W}[ ]){{1,3}}(?:{_SUFFIX})\b\.?")
 _HAS_ENDING_THEN_NUMBER = regex.compile(_ENDING_THEN_NUMBER)
+_SPACE_NUMBER = regex.compile(rf"[ ]{_NUM}\b")
+_ENDING_SET = frozenset(_ENDINGS)
+_ENDING_LENGTHS = tuple(sorted({len(e) for e in _ENDINGS}))
 _UNIT_AFTER = regex.compile(rf"[ ]*,?[ ]*\n?[ ]*{_UNIT}")
 # One more part: a comma or line break, then a short capitalised phrase, a
 # state code or a ZIP, never running into a sentence.
@@ -205,9 +213,7 @@ class StreetAddressRecognizer(EntityRecognizer):
 
 def find_addresses(text: str) -> list[tuple[int, int]]:
     """Spans of addresses in ``text`` (street line, then unit and trailing parts)."""
-    if _HAS_ENDING_THEN_NUMBER.search(text, timeout=1.0):
-        return _find(_STREET, text)
-    return _find(_STREET_WITHOUT_ENDING, text)
+    return _find(_STREET_WITHOUT_ENDING, text, _ending_windows(text))
 
 
 def find_lower_case_addresses(text: str) -> list[tuple[int, int]]:
@@ -215,17 +221,89 @@ def find_lower_case_addresses(text: str) -> list[tuple[int, int]]:
     return _find(_LOWER_STREET, text)
 
 
-def _find(pattern: regex.Pattern[str], text: str) -> list[tuple[int, int]]:
+def _find(pattern: regex.Pattern[str], text: str,
+          endings: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     pos = 0
+    found: dict[int, int | None] = {}  # per ending window: where its next match starts
     while True:
-        m = pattern.search(text, pos, timeout=1.0)
+        m: regex.Match[str] | None = pattern.search(text, pos, timeout=1.0)
+        if endings:
+            m = _with_ending(text, pos, m, endings, found)
         if m is None:
             break
         start, end = m.span()
         spans.append((start, _extend(text, end)))
         pos = spans[-1][1]
     return spans
+
+
+def _ending_windows(text: str) -> list[tuple[int, int]]:
+    """Where the "Hausergasse 59" alternative can match: per street-word ending
+    followed by a number (``_HAS_ENDING_THEN_NUMBER``), (from, to): ``to`` is
+    that number's end, ``from`` four spaces back on its line (the
+    alternative has at most three before the ending: number, two words,
+    the word holding the ending). Found from the numbers after a space, the
+    ending looked up in a set: an alternation of 50 endings tried at every
+    position cost a third of the address search."""
+    windows: list[tuple[int, int]] = []
+    for m in _SPACE_NUMBER.finditer(text, timeout=1.0):
+        space = m.start()
+        stops = (space, space - 1) if text[space - 1 : space] == "." else (space,)
+        if not any(text[max(0, stop - n) : stop] in _ENDING_SET
+                   for stop in stops for n in _ENDING_LENGTHS):
+            continue
+        line = text.rfind("\n", 0, space) + 1
+        lo = space
+        for _ in range(4):
+            lo = text.rfind(" ", line, lo)
+            if lo < 0:
+                lo = line
+                break
+        else:
+            lo += 1
+        windows.append((lo, m.end()))
+    return windows
+
+
+def _with_ending(text: str, pos: int, m: regex.Match[str] | None,
+                 windows: list[tuple[int, int]],
+                 found: dict[int, int | None]) -> regex.Match[str] | None:
+    """The first match of ``_STREET`` at or after ``pos``, given ``m``, that of
+    ``_STREET_WITHOUT_ENDING``.
+
+    ``_STREET`` is ``_STREET_WITHOUT_ENDING`` with the "Hausergasse 59"
+    alternative second. That alternative ends with a street-word ending and
+    a number, so it is searched only in the windows before one
+    (``_ending_windows``), each cut at its number (a ``\\b`` there holds in
+    the whole text too); the leftmost start found is then matched on the
+    whole text. Where it starts first it wins; where both start at one
+    position it wins unless the first alternative matches there too: the
+    answer of ``_STREET``'s own leftmost, first-alternative search, without
+    walking the alternative over every word of the text. ``found`` keeps
+    each window's last answer (none stays none; a start ahead of ``pos`` is
+    still the next one).
+    """
+    limit = m.start() if m is not None else len(text)
+    best: int | None = None
+    for i, (lo, hi) in enumerate(windows):
+        if hi <= pos:
+            continue
+        if lo > (limit if best is None else best):
+            break  # windows start in order: none later can start earlier
+        cached = found.get(i, -1)
+        if cached is not None and cached < pos:
+            hit = _ENDING_STREET.search(text, max(lo, pos), hi, timeout=1.0)
+            found[i] = cached = hit.start() if hit is not None else None
+        if cached is not None and (best is None or cached < best):
+            best = cached
+    if best is None or best > limit:
+        return m
+    if m is not None and best == m.start() and _FIRST_STREET.match(text, best, timeout=1.0):
+        return m
+    line_end = text.find("\n", best)
+    return _ENDING_STREET.match(text, best, len(text) if line_end < 0 else line_end,
+                                timeout=1.0)
 
 
 def _extend(text: str, end: int) -> int:

@@ -44,6 +44,10 @@ class PhraseRequiredRecognizer(PatternRecognizer):
     PHRASE: regex.Pattern[str] | None = None
     WINDOW = 48
     PHRASE_SCORE: float | None = None
+    #: A pattern that matches inside every match of ``PHRASE`` (its key word,
+    #: same flags): where every match needs the phrase, a text without it
+    #: has no result, and the recognizer's patterns are not run at all.
+    PHRASE_GATE: regex.Pattern[str] | None = None
 
     def needs_phrase(self, result: RecognizerResult) -> bool:
         """Whether this match counts only with the phrase before it (all, by default)."""
@@ -56,6 +60,10 @@ class PhraseRequiredRecognizer(PatternRecognizer):
         nlp_artifacts: NlpArtifacts | None = None,
         regex_flags: int | None = None,
     ) -> list[RecognizerResult]:
+        gate = self.PHRASE_GATE
+        if (gate is not None and type(self).needs_phrase is PhraseRequiredRecognizer.needs_phrase
+                and gate.search(text, timeout=_TIMEOUT_S) is None):
+            return []
         results: list[RecognizerResult] = super().analyze(
             text, list(entities), nlp_artifacts, regex_flags
         )

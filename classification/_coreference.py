@@ -21,7 +21,9 @@ text are the document's. Two passes over them, both on PERSON only:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
+from itertools import accumulate
 
 import regex
 
@@ -37,6 +39,11 @@ general chief officer counsel director manager president review work support emp
 success service team staff office department finance legal people operations engineering
 """.split())
 _NAME_WORD = regex.compile(r"\p{Lu}[\p{Ll}]+(?:['’-]\p{Lu}?[\p{Ll}]+)?")
+# A propagated part: a word start (not after a letter, digit, ``@._-``) and
+# the longest name shape there; a part ends before no letter, digit, ``@``
+# or ``.x`` (an e-mail or a domain).
+_PART_START = regex.compile(r"(?<![\p{L}\p{N}@._-])\p{Lu}\p{Ll}+(?:['’-]\p{Lu}?\p{Ll}+)?")
+_PART_END = regex.compile(r"(?![\p{L}\p{N}@]|\.\w)")
 _DETERMINER = regex.compile(r"(?i:\b(?:the|a|an|our|your|their|its|this|that|these|those)\s+)$")
 # A sentence, line or list item opens just before: "\n", ". ", "(b) ", "15:02  ", "- ".
 _OPENING = regex.compile(r"(?:^|[\n.!?;]\s*|\(\w\)\s+|\d{1,2}:\d{2}\s+|^\s*[-*•]\s+)$")
@@ -124,13 +131,27 @@ def propagate_names(findings: Iterable[Finding], text: str) -> list[Finding]:
                 parts[w] = max(parts.get(w, 0.0), f.score)
     if not parts:
         return findings
-    alternatives = "|".join(regex.escape(p) for p in sorted(parts, key=len, reverse=True))
-    pattern = regex.compile(
-        rf"(?<![\p{{L}}\p{{N}}@._-])(?:{alternatives})(?![\p{{L}}\p{{N}}@]|\.\w)")
+    # Where the parts stand alone: the leftmost-longest scan of the
+    # alternation ``(?<!...)(?:Helen|Zhao|...)(?!...)``, without compiling one
+    # per document. A part starts a word (``_PART_START``) and is a prefix of
+    # that word's longest name shape, so the candidates are few; findings
+    # are looked up by bisection (starts sorted, furthest end so far), not
+    # scanned per match: linear in the document, not in names x findings.
     taken = sorted((f.start, f.end) for f in findings)
+    starts = [s for s, _ in taken]
+    reach = list(accumulate((e for _, e in taken), max))
     added = []
-    for m in pattern.finditer(text, timeout=1.0):
-        if any(s < m.end() and m.start() < e for s, e in taken):
+    pos = 0
+    while (m := _PART_START.search(text, pos)) is not None:
+        start, shape = m.start(), m.group()
+        end = next((start + n for n in range(len(shape), 1, -1)
+                    if shape[:n] in parts and _PART_END.match(text, start + n)), None)
+        if end is None:
+            pos = start + 1
             continue
-        added.append(Finding("PERSON", m.start(), m.end(), parts[m.group()], PROPAGATED))
+        pos = end
+        i = bisect_left(starts, end)
+        if i and reach[i - 1] > start:
+            continue  # inside (or across) a finding
+        added.append(Finding("PERSON", start, end, parts[text[start:end]], PROPAGATED))
     return findings + added

@@ -668,7 +668,36 @@ class _HintGatedRecognizer(_DeclaredPatterns):
         folded = text.casefold()
         if not any(hint in folded for hint in self.HINTS):
             return []
-        return super().analyze(text, entities, nlp_artifacts, regex_flags)
+        if "\n" not in text:
+            return super().analyze(text, entities, nlp_artifacts, regex_flags)
+        # Every pattern matches within one line holding a hint (the key's name
+        # and its value share the line), so only runs of such lines are read
+        # (a 4,000-character segment holds "key" somewhere; few of its lines
+        # do), the offsets shifted back.
+        results: list[RecognizerResult] = []
+        for start, end in self._hinted_runs(text):
+            found = super().analyze(text[start:end], entities, nlp_artifacts, regex_flags)
+            for r in found:
+                r.start += start
+                r.end += start
+            results += found
+        return results
+
+    def _hinted_runs(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of each run of consecutive lines holding a hint."""
+        runs: list[tuple[int, int]] = []
+        start = 0
+        while start <= len(text):
+            end = text.find("\n", start)
+            end = len(text) if end < 0 else end
+            line = text[start:end].casefold()
+            if any(hint in line for hint in self.HINTS):
+                if runs and runs[-1][1] == start - 1:
+                    runs[-1] = (runs[-1][0], end)
+                else:
+                    runs.append((start, end))
+            start = end + 1
+        return runs
 
 
 # -- passwords written into prose (a wiki page, a chat, a ticket) -------------

@@ -188,6 +188,7 @@ class ContextLicenseRecognizer(PhraseRequiredRecognizer, UsLicenseRecognizer):
         r"[\s:#.\-]*(?:(?:is|was|number|no\.?|id)\s+){0,3}$",
         regex.IGNORECASE,
     )
+    PHRASE_GATE = regex.compile(r"\b(?:driv|c?dl|licen)", regex.IGNORECASE)
 
     def __init__(self, supported_language: str = "en") -> None:
         super().__init__(supported_language=supported_language,

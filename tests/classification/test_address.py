@@ -46,3 +46,23 @@ def test_when_the_policy_enables_street_address_then_the_classifier_finds_it() -
     (finding,) = Classifier(pol).classify(text).findings
     assert finding.entity == "STREET_ADDRESS"
     assert text[finding.start:finding.end] == "350 Fifth Avenue, New York, NY 10118"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ship to 12 Hausergasse 59, Wien. Then 350 Fifth Avenue and Koskikatu 25\n"
+        "6750 Koskikatu 25\n",
+        "during 2010 we moved to Old Mühlenweg 12a; 40th Ring 3, u. 5, Rue du Koweit 7",
+        "12 Main Ring 5\n3 Old Mill Rd Strada 4. Hauptstraße 5a Apt. 8, Berlin\n12 12 Ring 4",
+        "x gate 9 y. Via Roma 3,\nP.O. Box 101 then Kirkegade 12b, 2100 København",
+    ],
+)
+def test_when_street_word_endings_are_searched_in_windows_then_same_as_the_whole_pattern(
+    text: str,
+) -> None:
+    from ragseal.classification import _address
+
+    reference = _address._find(_address._STREET, text)  # the one pattern, walked everywhere
+    assert find_addresses(text) == reference
+    assert reference

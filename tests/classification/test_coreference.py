@@ -83,3 +83,47 @@ def test_when_document_names_a_person_then_lone_names_are_masked_end_to_end() ->
              if f.entity == "PERSON"}
     assert {"Aisha Patel", "Aisha", "Helen", "Helen Zhao"} <= found
     assert "Refer" not in found
+
+
+def _by_alternation(findings: list[Finding], text: str) -> list[tuple[int, int]]:
+    """The spans the former one-regex-per-document scan added (the reference)."""
+    import regex
+
+    parts = sorted({w for f in findings for w in (text[f.start:f.end].split()[0],
+                                                  text[f.start:f.end].split()[-1])},
+                   key=len, reverse=True)
+    pattern = regex.compile(r"(?<![\p{L}\p{N}@._-])(?:" + "|".join(map(regex.escape, parts))
+                            + r")(?![\p{L}\p{N}@]|\.\w)")
+    return [m.span() for m in pattern.finditer(text)
+            if not any(f.start < m.end() and m.start() < f.end for f in findings)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mary-Jane Dunn met Mary-Janet, then Mary and Dunn's sister; mary-jane; X-Mary.",
+        "Anne’Marie Dunn: O'Dunn, Anne’Marie and Marie; helen@Dunn.example; Dunn.io; Dunn.",
+        "Sean Neil\nNeil O'Neil Neils Sean-Neil Sean\nNeil. _Sean Sean2 @Sean (Sean) D'Sean",
+    ],
+)
+def test_when_parts_are_prefixes_hyphenated_or_in_addresses_then_same_as_the_alternation(
+    text: str,
+) -> None:
+    first = text.split(maxsplit=2)
+    found = [person(text, " ".join(first[:2]).rstrip(":"))]
+    out = propagate_names(found, text)
+    added = sorted((f.start, f.end) for f in out if f.detector == "DocumentNameRecognizer")
+    assert added == _by_alternation(found, text)
+    assert added  # the check is not vacuous
+
+
+def test_when_document_is_long_with_many_findings_then_parts_outside_them_are_added() -> None:
+    block = "Helen Marsh called 555-0100 about Marsh. Helen wrote. "
+    text = block * 2_000
+    found = [person(text, "Helen Marsh")] + [
+        Finding("PHONE_NUMBER", i + 19, i + 27, 0.7, "PhoneRecognizer")
+        for i in range(0, len(text), len(block))]
+    added = [f for f in propagate_names(found, text) if f.detector == "DocumentNameRecognizer"]
+    # Per block "Marsh." and "Helen wrote"; "Helen" and "Marsh" of the name
+    # too, except in the first block, where the name is a finding.
+    assert len(added) == 2 + 4 * 1_999

@@ -271,3 +271,20 @@ def test_possible_numbers_without_a_phone_context_stay_undetected(
     classifier: Classifier, text: str
 ) -> None:
     assert found(classifier, text, "PHONE_NUMBER") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Driver's license D1234567 on file; DL# A7654321; CDL 99887766",
+        "driving licence no. X123-4567-890, LICENSE ID 55512345",
+        "no licence word here: D1234567 and A7654321 stay numbers",
+    ],
+)
+def test_when_licence_phrase_gate_skips_a_text_then_results_are_as_without_it(text: str) -> None:
+    from ragseal.classification._tuned import ContextLicenseRecognizer
+
+    recognizer = ContextLicenseRecognizer()
+    gated = sorted((r.start, r.end, r.score) for r in recognizer.analyze(text, []))
+    recognizer.PHRASE_GATE = None  # the instance reads every text
+    assert gated == sorted((r.start, r.end, r.score) for r in recognizer.analyze(text, []))
