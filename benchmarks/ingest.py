@@ -27,6 +27,11 @@ average is printed beside every run):
   pays it); models loaded by ``Services.warm_up`` and the chunker's import are
   warm-up, as the baseline's model load is.
 
+Each run also reports its CPU seconds (``cpu_s``: every thread, and for
+ragseal its worker processes once shut down) and the baseline's per stage
+(``cpu_s_load``, ``cpu_s_split_embed``, ``cpu_s_upsert``): with every core
+busy, the ratio of the two CPU totals bounds the throughput ratio.
+
 Quality (``--quality``): nDCG@10 over the 300 test queries against all 5,183
 abstracts for (a) the plain model (torch) on raw abstracts, (b) ragseal's
 embeddings of the masked abstracts (real ``Classifier`` + ``mask`` with the
