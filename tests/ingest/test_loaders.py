@@ -425,3 +425,35 @@ Jane Doe, the CFO, presented the figures.
 Contact: jane.doe@example.com
 Berlin, BE 10115
 """
+
+
+def test_when_documents_load_then_unstructured_detects_no_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Language detection (langdetect over the whole text, most of a .txt
+    file's load time) is skipped: it only fills metadata nothing reads."""
+    import unstructured.partition.common.lang as lang
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("language detection ran")
+
+    monkeypatch.setattr(lang, "detect_languages", refuse)
+    files = [write(tmp_path, name, data) for name, data in GOOD_FILES.items()]
+    files.append(make_docx(tmp_path / "d.docx"))
+    files.append(write(tmp_path, "prose.txt", PROSE))
+    for path in files:
+        assert load_document(path).text
+
+
+def test_when_language_detection_runs_then_the_text_is_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Skipping detection changes metadata only, never the extracted text."""
+    files = [write(tmp_path, name, data) for name, data in GOOD_FILES.items()]
+    files.append(make_docx(tmp_path / "d.docx"))
+    files.append(write(tmp_path, "prose.txt", PROSE))
+    files.append(write(tmp_path, "wrapped.txt", "Résumé of Jane\nDoe, née Smith.\n\n- one\n- 2\n"))
+    files.append(write(tmp_path, "bom.txt", b"\xef\xbb\xbfBOM text here\r\nsecond line\r\n"))
+    skipped = [load_document(path).text for path in files]
+    monkeypatch.setattr(_loaders, "_NO_LANGUAGE", ["auto"])
+    assert [load_document(path).text for path in files] == skipped
