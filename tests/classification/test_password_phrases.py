@@ -186,3 +186,26 @@ def test_when_table_has_a_password_column_then_each_cell_found(
 )
 def test_when_password_column_holds_no_password_then_not_found(text: str) -> None:
     assert [r for r in PasswordRecognizer().analyze(text, ["PASSWORD"], None) if r.score > 0] == []
+
+
+# An attacker who cannot read a document still controls what it holds: many
+# password phrases, phrase keys with nothing after them, unclosed quotes and
+# endless `&key=` pairs must neither time out out of classify nor leave a
+# part of any value in clear (the phrase regex runs under a timeout).
+@pytest.mark.parametrize("text", [
+    f"password: {VALUE} (ask Dana) " * 400,
+    "pw: " * 5_000,
+    'password "' * 2_000,
+    "password=" + "a&b=" * 5_000,
+    "| Password | " * 2_000,
+    "password:\n" * 3_000,
+])
+def test_when_a_text_repeats_password_phrases_then_classify_ends_and_masks_whole_values(
+    classifier: Classifier, text: str,
+) -> None:
+    covered, shown = masked_view(classifier, text)
+    assert "&3xQz9" not in shown
+    start = text.find(VALUE)
+    while start >= 0:
+        assert set(range(start, start + len(VALUE))) <= covered
+        start = text.find(VALUE, start + 1)
