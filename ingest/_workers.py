@@ -59,28 +59,22 @@ _Answer = tuple[str, tuple[Span, ...], int | None, str | None, tuple[tuple[int, 
 def _parse(paths: list[str]) -> list[_Answer]:
     """Load several files and classify them in one batch (in a worker).
     Only reasons, never text, on error."""
-    from ._loaders import LoadError, load_document
+    from ._loaders import LoadedDocument, LoadError, load_document
 
-    answers: list[_Answer | None] = []
-    loaded = []
+    out: list[_Answer] = []
+    loaded: list[tuple[int, LoadedDocument]] = []  # (slot in out, document)
     for path in paths:
         try:
-            loaded.append(load_document(Path(path)))
-            answers.append(None)
+            loaded.append((len(out), load_document(Path(path))))
+            out.append(("", (), None, None, ()))  # filled below, once classified
         except LoadError as exc:
-            answers.append(("", (), None, str(exc), ()))
+            out.append(("", (), None, str(exc), ()))
         except Exception as exc:  # a parser bug must refuse one file, not stop the run
-            answers.append(("", (), None, f"cannot load document: {type(exc).__name__}", ()))
-    results = iter(_classifier.classify_many([d.text for d in loaded]) if loaded else [])
-    documents = iter(loaded)
-    out: list[_Answer] = []
-    for answer in answers:
-        if answer is not None:
-            out.append(answer)
-            continue
-        document, result = next(documents), next(results)
+            out.append(("", (), None, f"cannot load document: {type(exc).__name__}", ()))
+    results = _classifier.classify_many([d.text for _, d in loaded]) if loaded else []
+    for (slot, document), result in zip(loaded, results, strict=True):
         spans = tuple((f.entity, f.start, f.end, f.score, f.detector) for f in result.findings)
-        out.append((document.text, spans, result.marker_level, None, document.hidden))
+        out[slot] = (document.text, spans, result.marker_level, None, document.hidden)
     return out
 
 

@@ -253,3 +253,26 @@ def test_when_run_with_workers_then_same_outcome_as_one_process_in_file_order(
     assert _reasons(pool) == _reasons(one) and len(pool.refused) == 3
     assert [r.level for r in pool.ingested] == [r.level for r in one.ingested]
     assert len(submitted) == 23  # the pooled run parsed every candidate in a worker
+
+
+@pytest.mark.slow  # a real classifier warms up in this process
+def test_when_a_worker_batch_mixes_refused_and_loaded_files_then_each_answer_keeps_its_slot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ragseal.ingest import _workers
+
+    monkeypatch.setattr(_workers, "_classifier", None)
+    _workers._init(default_policy())
+    paths = []
+    for name, body in (("a.txt", "Call Dana Whitfield at 415-555-0142."), ("empty.txt", ""),
+                       ("b.txt", "Nothing sensitive here at all."), ("gone.txt", None)):
+        path = tmp_path / name
+        if body is not None:
+            path.write_text(body)
+        paths.append(str(path))
+    answers = _workers._parse(paths)
+    assert [a[0] for a in answers] == ["Call Dana Whitfield at 415-555-0142.", "",
+                                       "Nothing sensitive here at all.", ""]
+    assert [a[3] is None for a in answers] == [True, False, True, False]
+    assert {span[0] for span in answers[0][1]} >= {"PERSON", "PHONE_NUMBER"}
+    assert answers[2][1] == ()
