@@ -272,72 +272,75 @@ def main() -> None:
                      f"{len(allowed)} cores this process may use)")
 
     root = Path(tempfile.mkdtemp(prefix="ragseal-cores-bench-"))
-    env = {**os.environ, "RAGSEAL_DATA_DIR": str(root / "one"), "RAGSEAL_JWT_SECRET": SECRET,
-           "RAGSEAL_RATE_LIMIT_PER_MINUTE": "0", "RAGSEAL_PROBE_THRESHOLD": "0"}
-    corpus = ROOT / "samples" / "corpus"
-    subprocess.run([sys.executable, "-m", "ragseal.api.cli", "ingest", str(corpus),
-                    "--manifest", str(corpus / "acl.yaml"), "--json"], env=env, cwd=ROOT,
-                   check=True, stdout=subprocess.DEVNULL)
-    n = args.workers
-    pinned = set(allowed[:args.baseline_cores])
-    # The sides, by label: the baselines first. Each serves its own copy of one
-    # data dir (same store, keys and master key).
-    core = f"{args.baseline_cores}core" if pinned else ""
-    many = f"{n}workers"
-    sides: dict[str, tuple[dict[str, str], set[int] | None]] = {}
-    if pinned:
-        sides[core] = ({**env, "RAGSEAL_WORKERS": "1",
-                        "RAGSEAL_DATA_DIR": str(root / "core")}, pinned)
-    sides["1worker"] = ({**env, "RAGSEAL_WORKERS": "1"}, None)
-    sides[many] = ({**env, "RAGSEAL_WORKERS": str(n), "RAGSEAL_DATA_DIR": str(root / "many")},
-                   None)
-    for side_env, _ in sides.values():
-        if not Path(side_env["RAGSEAL_DATA_DIR"]).exists():
-            shutil.copytree(root / "one", side_env["RAGSEAL_DATA_DIR"])
-    print(f"cores: {len(allowed)}, workers 1 vs {n}"
-          + (f", and 1 worker pinned to CPU {sorted(pinned)} (threads and children included; "
-             "the client threads run unpinned, on every core)" if pinned else "")
-          + f"; {args.seconds:.0f}s per phase, {args.rounds} rounds alternated; clients "
-          f"{args.clients} (retrieve also at {', '.join(map(str, sweep)) or 'no other count'} "
-          f"on the unpinned sides); load avg {os.getloadavg()[0]:.2f}", flush=True)
-    # runs[side][endpoint][round] -> the phases of that round (retrieve: one per count)
-    runs: dict[str, dict[str, list[list[Figures]]]] = {
-        side: {"retrieve": [], "inspect": []} for side in sides}
-    t0 = time.perf_counter()
-    with contextlib.ExitStack() as stack:
-        up = _start_all(stack, sides)
-        print(f"servers up in {time.perf_counter() - t0:.0f}s", flush=True)
+    try:
+        env = {**os.environ, "RAGSEAL_DATA_DIR": str(root / "one"), "RAGSEAL_JWT_SECRET": SECRET,
+               "RAGSEAL_RATE_LIMIT_PER_MINUTE": "0", "RAGSEAL_PROBE_THRESHOLD": "0"}
+        corpus = ROOT / "samples" / "corpus"
+        subprocess.run([sys.executable, "-m", "ragseal.api.cli", "ingest", str(corpus),
+                        "--manifest", str(corpus / "acl.yaml"), "--json"], env=env, cwd=ROOT,
+                       check=True, stdout=subprocess.DEVNULL)
+        n = args.workers
+        pinned = set(allowed[:args.baseline_cores])
+        # The sides, by label: the baselines first. Each serves its own copy of one
+        # data dir (same store, keys and master key).
+        core = f"{args.baseline_cores}core" if pinned else ""
+        many = f"{n}workers"
+        sides: dict[str, tuple[dict[str, str], set[int] | None]] = {}
         if pinned:
-            threads, outside = _pinned_threads(up[core][1].pid, pinned)
-            print(f"{core}: {threads} threads, {outside} allowed outside CPU "
-                  f"{sorted(pinned)}", flush=True)
-            if outside:
-                raise SystemExit("the pinned server runs threads outside its core")
-        bases = {side: base for side, (base, _) in up.items()}
-        pids = {side: server.pid for side, (_, server) in up.items()}
-        tokens = [mint_token(SECRET, **p) for p in PRINCIPALS]  # type: ignore[arg-type]
-        answers = {side: _answers(b, tokens) for side, b in bases.items()}
-        labels = list(sides)
-        for round_ in range(args.rounds):
-            shift = round_ % len(labels)
-            order = labels[shift:] + labels[:shift]  # each side first in turn
-            print(f"round {round_ + 1}: order {', '.join(order)}", flush=True)
-            for side in sides:
+            sides[core] = ({**env, "RAGSEAL_WORKERS": "1",
+                            "RAGSEAL_DATA_DIR": str(root / "core")}, pinned)
+        sides["1worker"] = ({**env, "RAGSEAL_WORKERS": "1"}, None)
+        sides[many] = ({**env, "RAGSEAL_WORKERS": str(n), "RAGSEAL_DATA_DIR": str(root / "many")},
+                       None)
+        for side_env, _ in sides.values():
+            if not Path(side_env["RAGSEAL_DATA_DIR"]).exists():
+                shutil.copytree(root / "one", side_env["RAGSEAL_DATA_DIR"])
+        print(f"cores: {len(allowed)}, workers 1 vs {n}"
+              + (f", and 1 worker pinned to CPU {sorted(pinned)} (threads and children included; "
+                 "the client threads run unpinned, on every core)" if pinned else "")
+              + f"; {args.seconds:.0f}s per phase, {args.rounds} rounds alternated; clients "
+              f"{args.clients} (retrieve also at {', '.join(map(str, sweep)) or 'no other count'} "
+              f"on the unpinned sides); load avg {os.getloadavg()[0]:.2f}", flush=True)
+        # runs[side][endpoint][round] -> the phases of that round (retrieve: one per count)
+        runs: dict[str, dict[str, list[list[Figures]]]] = {
+            side: {"retrieve": [], "inspect": []} for side in sides}
+        t0 = time.perf_counter()
+        with contextlib.ExitStack() as stack:
+            up = _start_all(stack, sides)
+            print(f"servers up in {time.perf_counter() - t0:.0f}s", flush=True)
+            if pinned:
+                threads, outside = _pinned_threads(up[core][1].pid, pinned)
+                print(f"{core}: {threads} threads, {outside} allowed outside CPU "
+                      f"{sorted(pinned)}", flush=True)
+                if outside:
+                    raise SystemExit("the pinned server runs threads outside its core")
+            bases = {side: base for side, (base, _) in up.items()}
+            pids = {side: server.pid for side, (_, server) in up.items()}
+            tokens = [mint_token(SECRET, **p) for p in PRINCIPALS]  # type: ignore[arg-type]
+            answers = {side: _answers(b, tokens) for side, b in bases.items()}
+            labels = list(sides)
+            for round_ in range(args.rounds):
+                shift = round_ % len(labels)
+                order = labels[shift:] + labels[:shift]  # each side first in turn
+                print(f"round {round_ + 1}: order {', '.join(order)}", flush=True)
+                for side in sides:
+                    for endpoint in ("retrieve", "inspect"):
+                        runs[side][endpoint].append([])
+                counts = {"retrieve": [args.clients, *sweep], "inspect": [args.clients]}
                 for endpoint in ("retrieve", "inspect"):
-                    runs[side][endpoint].append([])
-            counts = {"retrieve": [args.clients, *sweep], "inspect": [args.clients]}
-            for endpoint in ("retrieve", "inspect"):
-                for clients in counts[endpoint]:
-                    for side in order:
-                        if side == core and clients != args.clients:
-                            continue  # the pinned side is read at its own p95 only
-                        runs[side][endpoint][-1].append(_phase(
-                            bases[side], pids[side], endpoint, tokens, answers[side],
-                            clients, args.seconds, side))
-        print("RSS: " + "; ".join(f"{side} {_rss_mib(pid):.0f} MiB"
-                                  for side, pid in pids.items()) + " (server + workers)")
-    for base in ([core] if pinned else []) + ["1worker"]:
-        _summary(runs, base, many, args.clients)
+                    for clients in counts[endpoint]:
+                        for side in order:
+                            if side == core and clients != args.clients:
+                                continue  # the pinned side is read at its own p95 only
+                            runs[side][endpoint][-1].append(_phase(
+                                bases[side], pids[side], endpoint, tokens, answers[side],
+                                clients, args.seconds, side))
+            print("RSS: " + "; ".join(f"{side} {_rss_mib(pid):.0f} MiB"
+                                      for side, pid in pids.items()) + " (server + workers)")
+        for base in ([core] if pinned else []) + ["1worker"]:
+            _summary(runs, base, many, args.clients)
+    finally:  # the copies of the data dir (store, keys, audit) go with the run
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _summary(runs: dict[str, dict[str, list[list[Figures]]]], base: str, many: str,
