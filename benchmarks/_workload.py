@@ -63,18 +63,27 @@ def serving(app: Any) -> Iterator[str]:
 
 @contextmanager
 def serving_process(env: Mapping[str, str], cwd: str | os.PathLike[str],
-                    startup_s: float = 180) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+                    startup_s: float = 180, cpus: set[int] | None = None,
+                    ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``ragseal serve`` as its own process (as deployed) on a free loopback port.
 
     Yields the base URL and the process once ``/healthz`` answers 200; the
     server is terminated on exit. A client in the benchmark's own process
-    then shares no interpreter (no GIL) with the server.
+    then shares no interpreter (no GIL) with the server. With ``cpus`` the
+    server runs on those CPUs only: the child sets its affinity before it
+    imports anything, so every thread it starts and every process it spawns
+    inherits it.
     """
     import httpx
 
     port = free_port()
+    # Pinned: the child sets its own affinity first thing, before it starts
+    # any thread (no preexec_fn: servers may be started from several threads).
+    launch = (["-m", "ragseal.api.cli"] if cpus is None else
+              ["-c", f"import os, runpy; os.sched_setaffinity(0, {sorted(cpus)!r}); "
+                     "runpy.run_module('ragseal.api.cli', run_name='__main__', alter_sys=True)"])
     server = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-        [sys.executable, "-m", "ragseal.api.cli", "serve", "--port", str(port)], env=dict(env), cwd=cwd)
+        [sys.executable, *launch, "serve", "--port", str(port)], env=dict(env), cwd=cwd)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup_s

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["Backend", "Embedder", "default_cache_dir"]
+__all__ = ["Backend", "Embedder", "default_cache_dir", "default_threads"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,23 @@ _Encoder = Callable[[list[str]], "NDArray[np.float32]"]
 def default_cache_dir() -> Path:
     """Where exported models live unless the caller passes ``cache_dir``."""
     return Path.home() / ".cache" / "ragseal" / "embedder"
+
+
+def default_threads() -> int | None:
+    """ONNX Runtime's thread count when the caller gives none.
+
+    ``None`` (ORT's own choice) unless this process may run on fewer CPUs than
+    the host has (``taskset``, ``os.sched_setaffinity``, a container's CPU
+    set as the kernel reports it): then that many. Left to itself, ORT starts
+    one thread per physical core of the host and pins each to its core,
+    outside the affinity the process inherited (docs/TRAPS.md).
+    """
+    try:
+        allowed = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # no affinity on this platform
+        return None
+    host = os.cpu_count() or allowed
+    return max(1, allowed) if allowed < host else None
 
 
 class Embedder:
@@ -72,7 +90,8 @@ class Embedder:
         cache_dir: where exported ONNX models are kept; default
             :func:`default_cache_dir`.
         threads: CPU threads for ONNX Runtime; default: its own choice
-            (the physical cores).
+            (the physical cores), or the CPUs this process may run on where
+            its affinity is narrower than the host (:func:`default_threads`).
     """
 
     dim = 384
@@ -203,8 +222,9 @@ class Embedder:
         # Idle ORT threads spin for a while by default; between two embed calls
         # that steals the CPU from classification running in the same process.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if self._threads is not None:
-            options.intra_op_num_threads = self._threads
+        threads = self._threads if self._threads is not None else default_threads()
+        if threads is not None:
+            options.intra_op_num_threads = threads
         session = ort.InferenceSession(str(model_file), options,
                                        providers=["CPUExecutionProvider"])
         tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))

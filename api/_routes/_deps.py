@@ -64,19 +64,23 @@ def _ops(request: Request) -> Operations:
     return ops
 
 
-def _retrieval(request: Request) -> RetrievalOps:
+# The collaborators are attribute reads: ``async`` so that FastAPI calls them
+# on the event loop. A plain ``def`` dependency runs in the thread pool, one
+# hand-off per dependency per request (docs/TRAPS.md). ``_health`` does I/O
+# and stays a plain function.
+async def _retrieval(request: Request) -> RetrievalOps:
     return _ops(request).retrieval
 
 
-def _documents(request: Request) -> DocumentOps:
+async def _documents(request: Request) -> DocumentOps:
     return _ops(request).documents
 
 
-def _quarantine(request: Request) -> QuarantineOps:
+async def _quarantine(request: Request) -> QuarantineOps:
     return _ops(request).quarantine
 
 
-def _policy(request: Request) -> PolicyOps:
+async def _policy(request: Request) -> PolicyOps:
     return _ops(request).policy
 
 
@@ -96,11 +100,11 @@ def _health(request: Request) -> dict[str, str]:
     return checks
 
 
-def _auditor(request: Request) -> Auditor:
+async def _auditor(request: Request) -> Auditor:
     return _ops(request).auditor
 
 
-def _metrics(request: Request) -> Metrics:
+async def _metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 

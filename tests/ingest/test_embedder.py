@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -291,3 +294,41 @@ def test_when_batch_size_is_not_positive_then_construction_fails() -> None:
 def test_when_backend_is_unknown_then_construction_fails() -> None:
     with pytest.raises(ValueError, match="backend"):
         Embedder(backend="tensorrt")  # type: ignore[arg-type]
+
+
+def test_when_the_process_may_use_fewer_cpus_than_the_host_then_ort_gets_that_many(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ragseal.ingest import _embedder
+
+    monkeypatch.setattr(_embedder.os, "cpu_count", lambda: 16)
+    monkeypatch.setattr(_embedder.os, "sched_getaffinity", lambda pid: {3, 5}, raising=False)
+    assert _embedder.default_threads() == 2
+    monkeypatch.setattr(_embedder.os, "sched_getaffinity", lambda pid: set(range(16)),
+                        raising=False)
+    assert _embedder.default_threads() is None  # the whole host: ORT's own choice
+
+
+_PINNED_PROBE = """
+import os, sys
+cpu = min(os.sched_getaffinity(0))
+os.sched_setaffinity(0, {cpu})
+from ragseal.ingest._embedder import Embedder
+embedder = Embedder(backend="onnx")
+embedder.warm_up()
+embedder.embed(["one pinned process"])
+tasks = os.listdir("/proc/self/task")
+outside = [t for t in tasks if os.sched_getaffinity(int(t)) != {cpu}]
+print(len(tasks), len(outside))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs CPU affinity and two CPUs")
+def test_when_the_process_is_pinned_to_one_cpu_then_no_onnx_thread_runs_elsewhere() -> None:
+    # ONNX Runtime left to choose starts a thread per physical core and pins
+    # each to its core, escaping the process's affinity (docs/TRAPS.md).
+    done = subprocess.run([sys.executable, "-c", _PINNED_PROBE], capture_output=True,  # noqa: S603
+                          text=True, check=True, timeout=600)
+    threads, outside = map(int, done.stdout.split())
+    assert threads >= 1
+    assert outside == 0
