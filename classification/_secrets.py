@@ -86,12 +86,18 @@ def _copy(patterns: Sequence[Pattern]) -> list[Pattern]:
 
 class _DeclaredPatterns(PatternRecognizer):
     """A pattern recognizer declared by its class: ``ENTITY``, ``PATTERNS``,
-    ``CONTEXT`` words and regex ``FLAGS``."""
+    ``CONTEXT`` words and regex ``FLAGS``.
+
+    ``GATE``: a regex that every match of every pattern implies (a literal
+    the patterns require, matched with the same flags); a text it is not
+    found in is not scanned. Empty: no gate.
+    """
 
     ENTITY = ""
     PATTERNS: tuple[Pattern, ...] = ()
     CONTEXT: tuple[str, ...] = ()
     FLAGS = _CASE_SENSITIVE
+    GATE = ""
 
     def __init__(self) -> None:
         super().__init__(
@@ -100,6 +106,26 @@ class _DeclaredPatterns(PatternRecognizer):
             context=list(self.CONTEXT),
             global_regex_flags=self.FLAGS,
         )
+        self._gates: dict[int, regex.Pattern[str]] = {}
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        if self.GATE:
+            flags = regex_flags or self.global_regex_flags or 0
+            gate = self._gates.get(flags)
+            if gate is None:
+                gate = self._gates[flags] = regex.compile(self.GATE, flags)
+            if gate.search(text) is None:
+                return []
+        results: list[RecognizerResult] = super().analyze(
+            text, entities, nlp_artifacts, regex_flags
+        )
+        return results
 
 
 class _Scanner(EntityRecognizer):
@@ -208,6 +234,9 @@ class BearerTokenRecognizer(_DeclaredPatterns):
 
     ENTITY = "API_TOKEN"
     PATTERNS = (Pattern("bearer_token", r"(?<=\bBearer[ \t]{1,8})[A-Za-z0-9\-._~+/]{16,}=*", 0.85),)
+    # The pattern's look-behind, tried at every position, was most of its cost
+    # (18 ms per 100k characters of prose); a match implies the word.
+    GATE = r"\bBearer[ \t]"
     MIN_ENTROPY = 3.0
 
     FLAGS = _CASE_INSENSITIVE

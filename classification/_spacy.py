@@ -117,9 +117,11 @@ def load_spacy(model: str, with_ner: bool) -> Language:
 
 
 # Tokens per NER batch: enough states per step to amortise its Python
-# overhead, few enough that the tok2vec activations stay small (16k tokens
-# x 288 floats ~ 18 MB a layer).
-NER_BATCH_TOKENS = 16_384
+# overhead, few enough that the tok2vec activations stay in cache (8k tokens
+# x 288 floats ~ 9 MB a layer). A 100k-character text (27 segments): 8,192
+# ran 1.03-1.09x faster than 16,384 and 65,536 ~0.93x, the same findings
+# (benchmarks/README.md, issue 16 fifth round).
+NER_BATCH_TOKENS = 8_192
 
 
 def annotate(nlp: Language, texts: Iterable[str], batch_size: int = 32) -> Iterator[Doc]:
