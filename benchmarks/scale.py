@@ -323,14 +323,15 @@ def raw_row(store: EdgeStore, klass: Klass, params: object, count: int) -> Row:
     return row
 
 
-def sweep_modes() -> Iterator[tuple[str, object]]:
+def sweep_modes(efs: Sequence[int] = (64, 128, 256, 512, 1024),
+                oversampling: Sequence[float] = (2.0,)) -> Iterator[tuple[str, object]]:
     modes = os.environ.get("SCALE_MODES", "")  # e.g. "exact,acorn" picks modes by substring
-    for name, params in _all_modes():
+    for name, params in _all_modes(efs, oversampling):
         if not modes or any(m in name for m in modes.split(",")):
             yield name, params
 
 
-def _all_modes() -> Iterator[tuple[str, object]]:
+def _all_modes(efs: Sequence[int], oversampling: Sequence[float]) -> Iterator[tuple[str, object]]:
     from qdrant_edge import AcornSearchParams, QuantizationSearchParams, SearchParams
 
     yield "exact (float32 scan)", SearchParams(exact=True)
@@ -338,11 +339,18 @@ def _all_modes() -> Iterator[tuple[str, object]]:
         yield (f"exact int8 scan, best {over:g}x rescored",
                SearchParams(exact=True, quantization=QuantizationSearchParams(
                    rescore=True, oversampling=over)))
-    rescore = QuantizationSearchParams(rescore=True, oversampling=2.0)
-    for ef in (64, 128, 256, 512, 1024):
-        yield f"hnsw ef={ef} int8+rescore", SearchParams(hnsw_ef=ef, quantization=rescore)
-        yield (f"hnsw ef={ef} int8+rescore acorn",
-               SearchParams(hnsw_ef=ef, quantization=rescore, acorn=AcornSearchParams(enable=True)))
+    for ef in efs:
+        for over in oversampling:
+            if over == 0:  # the walk on the float32 vectors, int8 codes left aside
+                rescore = QuantizationSearchParams(ignore=True)
+                tag = f"ef={ef} float32"
+            else:
+                rescore = QuantizationSearchParams(rescore=True, oversampling=over)
+                tag = f"ef={ef} int8+rescore" + ("" if over == 2.0 else f" {over:g}x")
+            yield f"hnsw {tag}", SearchParams(hnsw_ef=ef, quantization=rescore)
+            yield (f"hnsw {tag} acorn",
+                   SearchParams(hnsw_ef=ef, quantization=rescore,
+                                acorn=AcornSearchParams(enable=True)))
 
 
 def during_build(store: EdgeStore, klasses: list[Klass], n: int) -> Callable[[], str]:
@@ -379,8 +387,16 @@ def during_build(store: EdgeStore, klasses: list[Klass], n: int) -> Callable[[],
 def run(
     vectors: np.ndarray, claims: np.ndarray, *, queries: int, seed: int,
     sweep: int = 0, workdir: Path | None = None, keep: Path | None = None,
+    efs: Sequence[int] = (64, 128, 256, 512, 1024), oversampling: Sequence[float] = (2.0,),
+    rounds: int = 1, sweep_classes: Sequence[float] = (), production: bool = True,
+    sweep_out: dict[tuple[str, float], Row] | None = None,
 ) -> dict[float, Row]:
-    """Load, index and search one store; prints as it goes; returns a row per class."""
+    """Load, index and search one store; prints as it goes; returns a row per class.
+
+    The raw modes of ``--sweep`` run ``rounds`` times, alternated (each round
+    every mode on every class of ``sweep_classes``, all if empty), so that
+    their latencies share the same load; their rows go to ``sweep_out``.
+    """
     n = len(vectors)
     labels = Labels.make(n, seed)
     gen = np.random.default_rng(seed + 2)
@@ -428,21 +444,89 @@ def run(
               " MiB", flush=True)
         for klass in klasses:
             search_row(store, klass, 5)  # warm the caches (the swapped-in shard is cold)
-        print(f"\nEdgeStore.search at {n:,} points (production path):")
-        for klass in klasses:
-            row = results[klass.target] = search_row(store, klass)
-            print(f"  {klass.target:>6.1%} ({klass.visible:>7,} visible)  {row.text()}"
-                  f"  load {_load()}", flush=True)
-        print(f"RSS while serving: {_rss()} MiB (includes the benchmark's own arrays)")
+        if production:
+            print(f"\nEdgeStore.search at {n:,} points (production path):")
+            for klass in klasses:
+                row = results[klass.target] = search_row(store, klass)
+                print(f"  {klass.target:>6.1%} ({klass.visible:>7,} visible)  {row.text()}"
+                      f"  load {_load()}", flush=True)
+            print(f"RSS while serving: {_rss()} MiB (includes the benchmark's own arrays)")
         if sweep:
-            for name, params in sweep_modes():
-                print(f"\nraw mode: {name}")
-                for klass in klasses:
-                    row = raw_row(store, klass, params, sweep)
-                    print(f"  {klass.target:>6.1%} ({klass.visible:>7,} visible)  {row.text()}"
-                          f"  load {_load()}", flush=True)
+            _sweep(store, [k for k in klasses if not sweep_classes or k.target in sweep_classes],
+                   list(sweep_modes(efs, oversampling)), sweep, rounds,
+                   {} if sweep_out is None else sweep_out)
         store.close()
     return results
+
+
+def _sweep(store: EdgeStore, klasses: list[Klass], modes: list[tuple[str, object]],
+           count: int, rounds: int, out: dict[tuple[str, float], Row]) -> None:
+    for r in range(rounds):
+        loads = []
+        for name, params in modes:
+            for klass in klasses:
+                row = raw_row(store, klass, params, count)
+                merged = out.setdefault((name, klass.target), Row())
+                merged.latencies += row.latencies
+                merged.recalls += row.recalls
+            loads.append(_load())
+        print(f"  sweep round {r + 1}/{rounds}: load {loads[0]} -> {loads[-1]}", flush=True)
+    for name, _ in modes:
+        print(f"\nraw mode: {name} ({rounds} alternated round(s))")
+        for klass in klasses:
+            row = out[(name, klass.target)]
+            print(f"  {klass.target:>6.1%} ({klass.visible:>7,} visible)  {row.text()}",
+                  flush=True)
+
+
+def sample_sentences(root: Path = ROOT) -> list[str]:
+    """The sentences of the project's sample corpus (the CI store's vectors grow from them)."""
+    out: list[str] = []
+    for path in sorted((root / "samples" / "corpus").rglob("*")):
+        if path.suffix in {".md", ".txt", ".eml", ".html"}:
+            text = re.sub(r"<[^>]+>|[#|*_-]{2,}", " ", path.read_text(encoding="utf-8"))
+            out.extend(s.strip() for s in re.split(r"(?<=[.!?])\s+|\n\s*\n", text)
+                       if len(s.strip()) > 30)
+    return sorted(set(out))
+
+
+def ci_builds(seeds: Sequence[int], points: int, **sweep: object) -> None:
+    """The CI store of tests/store/test_scale.py (sample-corpus vectors, tight
+    clusters), built once per seed (vectors, labels and build differ), every
+    class above 1,000 visible on the approximate path; the raw modes swept on
+    each build, and the worst build per mode and class printed at the end."""
+    import ragseal.store._edge as edge_module
+    from ragseal.ingest import Embedder
+
+    sentences = sample_sentences()
+    embedded = np.asarray(Embedder().embed(sentences), dtype=np.float32)
+    held_out = np.arange(len(sentences)) % 5 == 0
+    edge_module.EXACT_MAX_VISIBLE = 1_000  # type: ignore[misc]
+    edge_module.INDEX_QUIET_SECONDS = 0.2  # type: ignore[misc]
+    worst: dict[tuple[str, float], list[float]] = {}
+    production: dict[float, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="ragseal-scale-ci-") as tmp:
+        for seed in seeds:
+            print(f"\n== CI store build, seed {seed}, load {_load()}", flush=True)
+            vectors = grow(embedded[~held_out], points, seed=seed, cache=Path(tmp))
+            out: dict[tuple[str, float], Row] = {}
+            rows = run(vectors, embedded[held_out], queries=200, seed=seed, sweep_out=out,
+                       workdir=Path(tmp), **sweep)  # type: ignore[arg-type]
+            for target, row in rows.items():
+                production.setdefault(target, []).append(statistics.fmean(row.recalls))
+            for key, row in out.items():
+                worst.setdefault(key, []).append(statistics.fmean(row.recalls))
+    print(f"\n== recall@{K} over {len(seeds)} builds (mean per build; min across builds)")
+    for target, recalls in production.items():
+        print(f"  production path  {target:>6.1%}: "
+              f"{' '.join(f'{r:.3f}' for r in recalls)}  min {min(recalls):.3f}")
+    for (name, target), recalls in worst.items():
+        print(f"  {name:<34} {target:>6.1%}: "
+              f"{' '.join(f'{r:.3f}' for r in recalls)}  min {min(recalls):.3f}")
+
+
+def _floats(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x]
 
 
 def main() -> None:
@@ -451,6 +535,18 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100, help="per visibility class")
     parser.add_argument("--sweep", type=int, default=0, metavar="Q",
                         help="also the raw engine modes, Q queries a class")
+    parser.add_argument("--efs", default="64,128,256,512,1024", help="hnsw_ef of the sweep")
+    parser.add_argument("--oversampling", default="2",
+                        help="rescoring oversampling of the sweep (0: the walk on float32)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="sweep rounds, the modes alternated (latency under a varying load)")
+    parser.add_argument("--sweep-classes", default="", metavar="SHARES",
+                        help="sweep only these classes, e.g. 0.5,1.0")
+    parser.add_argument("--no-production", action="store_true",
+                        help="skip the production-path rows (sweep only)")
+    parser.add_argument("--ci-seeds", default="", metavar="SEEDS",
+                        help="instead: build the 50k CI store of tests/store/test_scale.py "
+                             "once per seed (e.g. 5,6,7,8,9) and sweep each build")
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--scifact", type=Path, default=SCIFACT)
     parser.add_argument("--real", type=int, default=12_000,
@@ -461,11 +557,20 @@ def main() -> None:
                              "(measure the searches again without the hour of upsert)")
     args = parser.parse_args()
 
+    sweep = {"sweep": args.sweep, "efs": [int(x) for x in _floats(args.efs)],
+             "oversampling": _floats(args.oversampling), "rounds": args.rounds,
+             "sweep_classes": _floats(args.sweep_classes),
+             "production": not args.no_production}
+    if args.ci_seeds:
+        print(f"scale benchmark, CI store: {args.points:,} points, {os.cpu_count()} CPUs, "
+              f"load {_load()}", flush=True)
+        ci_builds([int(x) for x in _floats(args.ci_seeds)], args.points, **sweep)
+        return
     print(f"scale benchmark: {args.points:,} points, {os.cpu_count()} CPUs, load {_load()}",
           flush=True)
     vectors, claims = scifact_vectors(args.points, args.seed, args.scifact, args.real)
-    run(vectors, claims, queries=args.queries, seed=args.seed, sweep=args.sweep,
-        workdir=args.dir, keep=args.keep)
+    run(vectors, claims, queries=args.queries, seed=args.seed, workdir=args.dir,
+        keep=args.keep, **sweep)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
