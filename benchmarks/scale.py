@@ -264,15 +264,20 @@ def point_id(i: int) -> str:
 class Row:
     latencies: list[float] = field(default_factory=list)
     recalls: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # this process's CPU ms per query
 
-    def add(self, ms: float, got: Sequence[str], truth: Sequence[str]) -> None:
+    def add(self, ms: float, got: Sequence[str], truth: Sequence[str],
+            cpu_ms: float | None = None) -> None:
         self.latencies.append(ms)
+        if cpu_ms is not None:
+            self.cpu.append(cpu_ms)
         self.recalls.append(len(set(got) & set(truth)) / max(1, len(truth)))
 
     def text(self) -> str:
         return (f"p50 {_pct(self.latencies, 0.5):7.1f} ms  p95 {_pct(self.latencies, 0.95):7.1f} ms"
                 f"  recall@{K} {statistics.fmean(self.recalls):.3f}"
-                f" (min {min(self.recalls):.1f}, {len(self.latencies)} q)")
+                f" (min {min(self.recalls):.1f}, {len(self.latencies)} q)"
+                + (f"  CPU/wall {sum(self.cpu) / sum(self.latencies):.2f}" if self.cpu else ""))
 
 
 @dataclass
@@ -300,9 +305,10 @@ def bulk_load(store: EdgeStore, labels: Labels, vectors: np.ndarray, batch: int 
 def search_row(store: EdgeStore, klass: Klass, count: int | None = None) -> Row:
     row = Row()
     for q, truth in list(zip(klass.queries, klass.truth, strict=True))[:count]:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         hits = store.search(q.tolist(), klass.access, K)
-        row.add((time.perf_counter() - started) * 1000, [h.id for h in hits], truth)
+        row.add((time.perf_counter() - started) * 1000, [h.id for h in hits], truth,
+                (time.process_time() - cpu) * 1000)
         assert all(matches(h.payload, klass.access) for h in hits), "a hit it may not see"
     return row
 
@@ -317,9 +323,10 @@ def raw_row(store: EdgeStore, klass: Klass, params: object, count: int) -> Row:
     for q, truth in list(zip(klass.queries, klass.truth, strict=True))[:count]:
         request = QueryRequest(limit=K, query=Query.Nearest(q.tolist()), filter=flt,
                                params=params, with_payload=False)  # type: ignore[arg-type]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         points = store._shard.query(request)
-        row.add((time.perf_counter() - started) * 1000, [str(p.id) for p in points], truth)
+        row.add((time.perf_counter() - started) * 1000, [str(p.id) for p in points], truth,
+                (time.process_time() - cpu) * 1000)
     return row
 
 
@@ -469,6 +476,7 @@ def _sweep(store: EdgeStore, klasses: list[Klass], modes: list[tuple[str, object
                 merged = out.setdefault((name, klass.target), Row())
                 merged.latencies += row.latencies
                 merged.recalls += row.recalls
+                merged.cpu += row.cpu
             loads.append(_load())
         print(f"  sweep round {r + 1}/{rounds}: load {loads[0]} -> {loads[-1]}", flush=True)
     for name, _ in modes:
