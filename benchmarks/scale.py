@@ -455,7 +455,8 @@ def run(
             print(f"\nEdgeStore.search at {n:,} points (production path):")
             for klass in klasses:
                 row = results[klass.target] = search_row(store, klass)
-                print(f"  {klass.target:>6.1%} ({klass.visible:>7,} visible)  {row.text()}"
+                print(f"  {klass.target:>6.1%} ({klass.visible:>7,} visible, estimated "
+                      f"{_estimate(store, klass.access) / n:.3f} of the shard)  {row.text()}"
                       f"  load {_load()}", flush=True)
             print(f"RSS while serving: {_rss()} MiB (includes the benchmark's own arrays)")
         if sweep:
@@ -464,6 +465,15 @@ def run(
                    {} if sweep_out is None else sweep_out)
         store.close()
     return results
+
+
+def _estimate(store: EdgeStore, access: AccessFilter) -> int:
+    """The engine's estimate of the visible set, which the store's plan reads."""
+    from qdrant_edge import CountRequest
+    from ragseal.store import edge_access_filter
+
+    request = CountRequest(exact=False, filter=edge_access_filter(access))
+    return int(store._shard.count(request))
 
 
 def _sweep(store: EdgeStore, klasses: list[Klass], modes: list[tuple[str, object]],
