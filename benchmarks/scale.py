@@ -396,7 +396,8 @@ def run(
     sweep: int = 0, workdir: Path | None = None, keep: Path | None = None,
     efs: Sequence[int] = (64, 128, 256, 512, 1024), oversampling: Sequence[float] = (2.0,),
     rounds: int = 1, sweep_classes: Sequence[float] = (), production: bool = True,
-    sweep_out: dict[tuple[str, float], Row] | None = None,
+    sweep_out: dict[tuple[str, float], Row] | None = None, same_queries: bool = False,
+    ab: dict[str, float] | None = None,
 ) -> dict[float, Row]:
     """Load, index and search one store; prints as it goes; returns a row per class.
 
@@ -410,8 +411,10 @@ def run(
     tenant_size = int((labels.tenant == 0).sum())
     klasses = []
     started = time.perf_counter()
+    first = claims[gen.choice(len(claims), size=min(queries, len(claims)), replace=False)]
     for target, access, seen in pick_principals(labels):
-        picked = claims[gen.choice(len(claims), size=min(queries, len(claims)), replace=False)]
+        picked = first if same_queries or target == TARGETS[0] else claims[
+            gen.choice(len(claims), size=min(queries, len(claims)), replace=False)]
         visible = labels.visible(access)
         rows = true_top_k(vectors, visible, picked)[:, : min(K, len(visible))]
         truth = [[point_id(int(i)) for i in r] for r in rows]
@@ -459,6 +462,8 @@ def run(
                       f"{_estimate(store, klass.access) / n:.3f} of the shard)  {row.text()}"
                       f"  load {_load()}", flush=True)
             print(f"RSS while serving: {_rss()} MiB (includes the benchmark's own arrays)")
+        if ab:
+            _ab(store, klasses, ab, rounds)
         if sweep:
             _sweep(store, [k for k in klasses if not sweep_classes or k.target in sweep_classes],
                    list(sweep_modes(efs, oversampling)), sweep, rounds,
@@ -474,6 +479,34 @@ def _estimate(store: EdgeStore, access: AccessFilter) -> int:
 
     request = CountRequest(exact=False, filter=edge_access_filter(access))
     return int(store._shard.count(request))
+
+
+def _ab(store: EdgeStore, klasses: list[Klass], other: dict[str, float], rounds: int) -> None:
+    """The production path against the same with ``other`` store/_edge.py constants,
+    alternated ``rounds`` times (the plan as it stands first in odd rounds)."""
+    import ragseal.store._edge as edge_module
+
+    plan = {name: getattr(edge_module, name) for name in other}
+    sides = {"plan": plan, "other": other}
+    rows: dict[tuple[str, float], Row] = {}
+    for r in range(rounds):
+        for side in (("plan", "other") if r % 2 == 0 else ("other", "plan")):
+            for name, value in sides[side].items():
+                setattr(edge_module, name, type(plan[name])(value))
+            for klass in klasses:
+                row = search_row(store, klass)
+                merged = rows.setdefault((side, klass.target), Row())
+                merged.latencies += row.latencies
+                merged.recalls += row.recalls
+                merged.cpu += row.cpu
+            print(f"  a/b round {r + 1}/{rounds}, {side} done: load {_load()}", flush=True)
+    for name, value in plan.items():
+        setattr(edge_module, name, value)
+    for side in ("plan", "other"):
+        print(f"\nproduction path, {side} {sides[side]} ({rounds} alternated rounds):")
+        for klass in klasses:
+            print(f"  {klass.target:>6.1%} ({klass.visible:>7,} visible)  "
+                  f"{rows[(side, klass.target)].text()}", flush=True)
 
 
 def _sweep(store: EdgeStore, klasses: list[Klass], modes: list[tuple[str, object]],
@@ -560,6 +593,12 @@ def main() -> None:
                         help="sweep rounds, the modes alternated (latency under a varying load)")
     parser.add_argument("--sweep-classes", default="", metavar="SHARES",
                         help="sweep only these classes, e.g. 0.5,1.0")
+    parser.add_argument("--same-queries", action="store_true",
+                        help="the same queries for every class (default: drawn per class)")
+    parser.add_argument("--ab", default="", metavar="NAME=VALUE,...",
+                        help="also the production path with these store/_edge.py constants, "
+                             "alternated --rounds times with the plan as it stands "
+                             "(e.g. HNSW_EF_NARROW=256)")
     parser.add_argument("--no-production", action="store_true",
                         help="skip the production-path rows (sweep only)")
     parser.add_argument("--ci-seeds", default="", metavar="SEEDS",
@@ -578,7 +617,9 @@ def main() -> None:
     sweep = {"sweep": args.sweep, "efs": [int(x) for x in _floats(args.efs)],
              "oversampling": _floats(args.oversampling), "rounds": args.rounds,
              "sweep_classes": _floats(args.sweep_classes),
-             "production": not args.no_production}
+             "production": not args.no_production, "same_queries": args.same_queries,
+             "ab": {k: float(v) for k, _, v in
+                    (pair.partition("=") for pair in args.ab.split(",") if pair)}}
     if args.ci_seeds:
         print(f"scale benchmark, CI store: {args.points:,} points, {os.cpu_count()} CPUs, "
               f"load {_load()}", flush=True)

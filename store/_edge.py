@@ -84,7 +84,19 @@ _T = TypeVar("_T")
 # shard). Measured at 1M points (benchmarks/README.md, "A million chunks"):
 # an exact scan of 51k visible points beat ACORN at ef 64-256 (92 vs 125-234
 # ms, same load) with the true top-k; ef 256 lifted the widest principal's
-# recall@10 from 0.979-0.987 (ef 128) to 0.997. A plain walk is 5-7x faster
+# recall@10 from 0.979-0.987 (ef 128) to 0.997-0.999, while a narrower one
+# (a quarter of the shard, estimated at 0.12) paid 1.5-1.7x its time at 256
+# (51-61 ms p50 quiet) for no recall: below WIDE_SHARE of the shard (the
+# engine's estimate, which reads a compound filter at about half its true
+# size) the walk is at HNSW_EF_NARROW. Fifth round (benchmarks/README.md):
+# with the same 100 queries for every class at 1M, ACORN at ef 128 / 160 /
+# 192 / 256 gave 0.999 / 1.000 / 1.000 / 1.000 (10 %), 0.998 / 0.998 /
+# 0.998 / 0.999 (50 %), 0.987 / 0.994 / 0.997 / 0.999 (100 %): only the
+# widest filter needs the wider walk. On the 50k CI store over 11 builds
+# (5 seeds, seed 5 three times) ef 128 and 160 gave the same worst build
+# as 256 for the 10 % and 50 % classes (1.000, 0.995 vs 0.996 at 256), so
+# the narrow walk is 160, a quarter above the smallest ef that held
+# everywhere, as margin for documents unlike these. A plain walk is 5-7x faster
 # than ACORN where the filter keeps a quarter of the shard or more, with the
 # same recall at 1M, but it fell to 0.945 for the widest principal on the
 # 50k-point CI store (tests/store/test_scale.py): ACORN stays on up to 0.4,
@@ -93,6 +105,8 @@ _T = TypeVar("_T")
 # exact search (docs/TRAPS.md).
 EXACT_MAX_VISIBLE = 60_000
 HNSW_EF = 256
+HNSW_EF_NARROW = 160
+WIDE_SHARE = 0.2
 OVERSAMPLING = 2.0
 ACORN_MAX_SELECTIVITY = 0.4
 
@@ -245,9 +259,10 @@ class EdgeStore:
         flt = edge_access_filter(access)
         if tags:  # nested beside the access filter: it can only narrow it
             flt = Filter(must=[flt, FieldCondition("tags", match=MatchAny(list(tags)))])
-        if not self._may_use_hnsw(flt):
+        share = self._approximate_share(flt)
+        if share is None:
             return self._query(query, flt, limit, SearchParams(exact=True))
-        hits = self._query(query, flt, limit, approximate_params(limit))
+        hits = self._query(query, flt, limit, approximate_params(limit, share))
         if len(hits) < limit:
             # A graph walk under a filter can stop short. Only an exact count
             # tells a small visible set from a missed one (it costs about an
@@ -464,17 +479,20 @@ class EdgeStore:
                 operation = UpdateOperation.create_field_index(name, schema)
                 self._call("index", partial(self._shard.update, operation))
 
-    def _may_use_hnsw(self, flt: Filter) -> bool:
+    def _approximate_share(self, flt: Filter) -> float | None:
+        """The filter's estimated share of the shard, or None: search exactly."""
         shard = self._shard
         info = self._call("info", shard.info)
         if info.indexed_vectors_count == 0:
-            return False  # no HNSW graph yet: every segment is a plain scan anyway
+            return None  # no HNSW graph yet: every segment is a plain scan anyway
         # The engine's estimate from its payload indexes (sub-ms). Too low an
         # estimate costs time (an exact scan), never recall; too high a one
         # sends a small set to the engine, whose planner still scans a
         # segment where the filter's true share is small.
         estimate = self._call("count", partial(shard.count, CountRequest(exact=False, filter=flt)))
-        return bool(estimate > EXACT_MAX_VISIBLE)
+        if estimate <= EXACT_MAX_VISIBLE:
+            return None
+        return estimate / max(1, info.points_count)
 
     def _query(
         self, vector: list[float], flt: Filter, limit: int, params: SearchParams
@@ -541,10 +559,15 @@ def _lock(path: Path) -> int:
     return fd
 
 
-def approximate_params(limit: int) -> SearchParams:
+def hnsw_ef(limit: int, share: float) -> int:
+    """The walk's ``hnsw_ef`` for a filter estimated at ``share`` of the shard."""
+    return max(HNSW_EF if share >= WIDE_SHARE else HNSW_EF_NARROW, 4 * limit)
+
+
+def approximate_params(limit: int, share: float = 1.0) -> SearchParams:
     """Search parameters above :data:`EXACT_MAX_VISIBLE` (see the module constants)."""
     return SearchParams(
-        hnsw_ef=max(HNSW_EF, 4 * limit),
+        hnsw_ef=hnsw_ef(limit, share),
         quantization=QuantizationSearchParams(rescore=True, oversampling=OVERSAMPLING),
         acorn=AcornSearchParams(enable=True, max_selectivity=ACORN_MAX_SELECTIVITY),
     )

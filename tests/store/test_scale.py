@@ -54,3 +54,4 @@ def test_when_50k_chunks_are_searched_then_every_visibility_class_keeps_recall_a
     for target, row in results.items():
         recall = sum(row.recalls) / len(row.recalls)
         assert recall >= 0.99, f"recall@10 {recall:.3f} for the {target:.1%} class"
+
