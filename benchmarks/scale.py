@@ -552,8 +552,8 @@ def ci_builds(seeds: Sequence[int], points: int, **sweep: object) -> None:
     sentences = sample_sentences()
     embedded = np.asarray(Embedder().embed(sentences), dtype=np.float32)
     held_out = np.arange(len(sentences)) % 5 == 0
-    edge_module.EXACT_MAX_VISIBLE = 1_000  # type: ignore[misc]
-    edge_module.INDEX_QUIET_SECONDS = 0.2  # type: ignore[misc]
+    edge_module.EXACT_MAX_VISIBLE = 1_000
+    edge_module.INDEX_QUIET_SECONDS = 0.2
     worst: dict[tuple[str, float], list[float]] = {}
     production: dict[float, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="ragseal-scale-ci-") as tmp:
@@ -629,7 +629,7 @@ def main() -> None:
           flush=True)
     vectors, claims = scifact_vectors(args.points, args.seed, args.scifact, args.real)
     run(vectors, claims, queries=args.queries, seed=args.seed, workdir=args.dir,
-        keep=args.keep, **sweep)  # type: ignore[arg-type]
+        keep=args.keep, **sweep)
 
 
 if __name__ == "__main__":
