@@ -26,6 +26,19 @@ ACORN) that the store's thresholds were chosen from.
     nice -n 5 .venv/bin/python benchmarks/scale.py --points 1000000 --sweep 50
     .venv/bin/python benchmarks/scale.py --points 1000000 --keep /var/tmp/ragseal-scale
     .venv/bin/python benchmarks/scale.py --points 100000 --sweep 50
+
+The walk's width (fifth round): the production path against other
+store/_edge.py constants, alternated; the raw ACORN modes on the same
+queries for every class; the 50k CI store of tests/store/test_scale.py
+rebuilt once per seed (recall only; the worst build per mode at the end):
+
+    .venv/bin/python benchmarks/scale.py --points 1000000 --keep /var/tmp/ragseal-scale \
+        --ab HNSW_EF_NARROW=256 --rounds 4
+    SCALE_MODES=acorn .venv/bin/python benchmarks/scale.py --points 1000000 \
+        --keep /var/tmp/ragseal-scale --same-queries --no-production --sweep 100 \
+        --efs 128,160,192,256 --sweep-classes 0.1,0.5,1.0
+    SCALE_MODES=acorn .venv/bin/python benchmarks/scale.py --points 50000 \
+        --ci-seeds 5,6,7,8,9 --sweep 200 --efs 128,160,256 --sweep-classes 0.1,0.5,1.0
 """
 
 # ruff: noqa: T201  (a benchmark prints)
