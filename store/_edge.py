@@ -92,11 +92,12 @@ _T = TypeVar("_T")
 # with the same 100 queries for every class at 1M, ACORN at ef 128 / 160 /
 # 192 / 256 gave 0.999 / 1.000 / 1.000 / 1.000 (10 %), 0.998 / 0.998 /
 # 0.998 / 0.999 (50 %), 0.987 / 0.994 / 0.997 / 0.999 (100 %): only the
-# widest filter needs the wider walk. On the 50k CI store over 11 builds
-# (5 seeds, seed 5 three times) ef 128 and 160 gave the same worst build
-# as 256 for the 10 % and 50 % classes (1.000, 0.995 vs 0.996 at 256), so
-# the narrow walk is 160, a quarter above the smallest ef that held
-# everywhere, as margin for documents unlike these. A plain walk is 5-7x faster
+# widest filter needs the wider walk. On the 50k CI store (9 seeds, 11
+# builds at ef 128, 14 at 160) both gave the same worst build as 256 for the 10 %
+# and 50 % classes (1.000; 0.995 vs 0.996 at 256), and at 1M ef 160 cost
+# the 50 % class 0.76x the time of 256 and ~1.05x that of 128 (alternated,
+# loaded): the narrow walk is 160, a quarter above the smallest ef that
+# held everywhere, as margin for documents unlike these. A plain walk is 5-7x faster
 # than ACORN where the filter keeps a quarter of the shard or more, with the
 # same recall at 1M, but it fell to 0.945 for the widest principal on the
 # 50k-point CI store (tests/store/test_scale.py): ACORN stays on up to 0.4,
