@@ -61,6 +61,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -494,11 +495,17 @@ def _estimate(store: EdgeStore, access: AccessFilter) -> int:
     return int(store._shard.count(request))
 
 
+def _plan_module() -> Any:
+    """The module holding the store's search-plan constants, which the A/B and
+    the CI builds change as tests/store/test_scale.py does (a benchmark measures
+    the store's insides; it does not import another package's private module)."""
+    return sys.modules[EdgeStore.__module__]
+
+
 def _ab(store: EdgeStore, klasses: list[Klass], other: dict[str, float], rounds: int) -> None:
     """The production path against the same with ``other`` store/_edge.py constants,
     alternated ``rounds`` times (the plan as it stands first in odd rounds)."""
-    import ragseal.store._edge as edge_module
-
+    edge_module = _plan_module()
     plan = {name: getattr(edge_module, name) for name in other}
     sides = {"plan": plan, "other": other}
     rows: dict[tuple[str, float], Row] = {}
@@ -559,8 +566,9 @@ def ci_builds(seeds: Sequence[int], points: int, **sweep: object) -> None:
     clusters), built once per seed (vectors, labels and build differ), every
     class above 1,000 visible on the approximate path; the raw modes swept on
     each build, and the worst build per mode and class printed at the end."""
-    import ragseal.store._edge as edge_module
     from ragseal.ingest import Embedder
+
+    edge_module = _plan_module()
 
     sentences = sample_sentences()
     embedded = np.asarray(Embedder().embed(sentences), dtype=np.float32)
