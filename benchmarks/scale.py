@@ -26,6 +26,19 @@ ACORN) that the store's thresholds were chosen from.
     nice -n 5 .venv/bin/python benchmarks/scale.py --points 1000000 --sweep 50
     .venv/bin/python benchmarks/scale.py --points 1000000 --keep /var/tmp/ragseal-scale
     .venv/bin/python benchmarks/scale.py --points 100000 --sweep 50
+
+The walk's width (fifth round): the production path against other
+store/_edge.py constants, alternated; the raw ACORN modes on the same
+queries for every class; the 50k CI store of tests/store/test_scale.py
+rebuilt once per seed (recall only; the worst build per mode at the end):
+
+    .venv/bin/python benchmarks/scale.py --points 1000000 --keep /var/tmp/ragseal-scale \
+        --ab HNSW_EF_NARROW=256 --rounds 4
+    SCALE_MODES=acorn .venv/bin/python benchmarks/scale.py --points 1000000 \
+        --keep /var/tmp/ragseal-scale --same-queries --no-production --sweep 100 \
+        --efs 128,160,192,256 --sweep-classes 0.1,0.5,1.0
+    SCALE_MODES=acorn .venv/bin/python benchmarks/scale.py --points 50000 \
+        --ci-seeds 5,6,7,8,9 --sweep 200 --efs 128,160,256 --sweep-classes 0.1,0.5,1.0
 """
 
 # ruff: noqa: T201  (a benchmark prints)
@@ -48,6 +61,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -264,15 +278,20 @@ def point_id(i: int) -> str:
 class Row:
     latencies: list[float] = field(default_factory=list)
     recalls: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # this process's CPU ms per query
 
-    def add(self, ms: float, got: Sequence[str], truth: Sequence[str]) -> None:
+    def add(self, ms: float, got: Sequence[str], truth: Sequence[str],
+            cpu_ms: float | None = None) -> None:
         self.latencies.append(ms)
+        if cpu_ms is not None:
+            self.cpu.append(cpu_ms)
         self.recalls.append(len(set(got) & set(truth)) / max(1, len(truth)))
 
     def text(self) -> str:
         return (f"p50 {_pct(self.latencies, 0.5):7.1f} ms  p95 {_pct(self.latencies, 0.95):7.1f} ms"
                 f"  recall@{K} {statistics.fmean(self.recalls):.3f}"
-                f" (min {min(self.recalls):.1f}, {len(self.latencies)} q)")
+                f" (min {min(self.recalls):.1f}, {len(self.latencies)} q)"
+                + (f"  CPU/wall {sum(self.cpu) / sum(self.latencies):.2f}" if self.cpu else ""))
 
 
 @dataclass
@@ -300,9 +319,10 @@ def bulk_load(store: EdgeStore, labels: Labels, vectors: np.ndarray, batch: int 
 def search_row(store: EdgeStore, klass: Klass, count: int | None = None) -> Row:
     row = Row()
     for q, truth in list(zip(klass.queries, klass.truth, strict=True))[:count]:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         hits = store.search(q.tolist(), klass.access, K)
-        row.add((time.perf_counter() - started) * 1000, [h.id for h in hits], truth)
+        row.add((time.perf_counter() - started) * 1000, [h.id for h in hits], truth,
+                (time.process_time() - cpu) * 1000)
         assert all(matches(h.payload, klass.access) for h in hits), "a hit it may not see"
     return row
 
@@ -317,20 +337,22 @@ def raw_row(store: EdgeStore, klass: Klass, params: object, count: int) -> Row:
     for q, truth in list(zip(klass.queries, klass.truth, strict=True))[:count]:
         request = QueryRequest(limit=K, query=Query.Nearest(q.tolist()), filter=flt,
                                params=params, with_payload=False)  # type: ignore[arg-type]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         points = store._shard.query(request)
-        row.add((time.perf_counter() - started) * 1000, [str(p.id) for p in points], truth)
+        row.add((time.perf_counter() - started) * 1000, [str(p.id) for p in points], truth,
+                (time.process_time() - cpu) * 1000)
     return row
 
 
-def sweep_modes() -> Iterator[tuple[str, object]]:
+def sweep_modes(efs: Sequence[int] = (64, 128, 256, 512, 1024),
+                oversampling: Sequence[float] = (2.0,)) -> Iterator[tuple[str, object]]:
     modes = os.environ.get("SCALE_MODES", "")  # e.g. "exact,acorn" picks modes by substring
-    for name, params in _all_modes():
+    for name, params in _all_modes(efs, oversampling):
         if not modes or any(m in name for m in modes.split(",")):
             yield name, params
 
 
-def _all_modes() -> Iterator[tuple[str, object]]:
+def _all_modes(efs: Sequence[int], oversampling: Sequence[float]) -> Iterator[tuple[str, object]]:
     from qdrant_edge import AcornSearchParams, QuantizationSearchParams, SearchParams
 
     yield "exact (float32 scan)", SearchParams(exact=True)
@@ -338,11 +360,18 @@ def _all_modes() -> Iterator[tuple[str, object]]:
         yield (f"exact int8 scan, best {over:g}x rescored",
                SearchParams(exact=True, quantization=QuantizationSearchParams(
                    rescore=True, oversampling=over)))
-    rescore = QuantizationSearchParams(rescore=True, oversampling=2.0)
-    for ef in (64, 128, 256, 512, 1024):
-        yield f"hnsw ef={ef} int8+rescore", SearchParams(hnsw_ef=ef, quantization=rescore)
-        yield (f"hnsw ef={ef} int8+rescore acorn",
-               SearchParams(hnsw_ef=ef, quantization=rescore, acorn=AcornSearchParams(enable=True)))
+    for ef in efs:
+        for over in oversampling:
+            if over == 0:  # the walk on the float32 vectors, int8 codes left aside
+                rescore = QuantizationSearchParams(ignore=True)
+                tag = f"ef={ef} float32"
+            else:
+                rescore = QuantizationSearchParams(rescore=True, oversampling=over)
+                tag = f"ef={ef} int8+rescore" + ("" if over == 2.0 else f" {over:g}x")
+            yield f"hnsw {tag}", SearchParams(hnsw_ef=ef, quantization=rescore)
+            yield (f"hnsw {tag} acorn",
+                   SearchParams(hnsw_ef=ef, quantization=rescore,
+                                acorn=AcornSearchParams(enable=True)))
 
 
 def during_build(store: EdgeStore, klasses: list[Klass], n: int) -> Callable[[], str]:
@@ -379,16 +408,27 @@ def during_build(store: EdgeStore, klasses: list[Klass], n: int) -> Callable[[],
 def run(
     vectors: np.ndarray, claims: np.ndarray, *, queries: int, seed: int,
     sweep: int = 0, workdir: Path | None = None, keep: Path | None = None,
+    efs: Sequence[int] = (64, 128, 256, 512, 1024), oversampling: Sequence[float] = (2.0,),
+    rounds: int = 1, sweep_classes: Sequence[float] = (), production: bool = True,
+    sweep_out: dict[tuple[str, float], Row] | None = None, same_queries: bool = False,
+    ab: dict[str, float] | None = None,
 ) -> dict[float, Row]:
-    """Load, index and search one store; prints as it goes; returns a row per class."""
+    """Load, index and search one store; prints as it goes; returns a row per class.
+
+    The raw modes of ``--sweep`` run ``rounds`` times, alternated (each round
+    every mode on every class of ``sweep_classes``, all if empty), so that
+    their latencies share the same load; their rows go to ``sweep_out``.
+    """
     n = len(vectors)
     labels = Labels.make(n, seed)
     gen = np.random.default_rng(seed + 2)
     tenant_size = int((labels.tenant == 0).sum())
     klasses = []
     started = time.perf_counter()
+    first = claims[gen.choice(len(claims), size=min(queries, len(claims)), replace=False)]
     for target, access, seen in pick_principals(labels):
-        picked = claims[gen.choice(len(claims), size=min(queries, len(claims)), replace=False)]
+        picked = first if same_queries or target == TARGETS[0] else claims[
+            gen.choice(len(claims), size=min(queries, len(claims)), replace=False)]
         visible = labels.visible(access)
         rows = true_top_k(vectors, visible, picked)[:, : min(K, len(visible))]
         truth = [[point_id(int(i)) for i in r] for r in rows]
@@ -428,21 +468,137 @@ def run(
               " MiB", flush=True)
         for klass in klasses:
             search_row(store, klass, 5)  # warm the caches (the swapped-in shard is cold)
-        print(f"\nEdgeStore.search at {n:,} points (production path):")
-        for klass in klasses:
-            row = results[klass.target] = search_row(store, klass)
-            print(f"  {klass.target:>6.1%} ({klass.visible:>7,} visible)  {row.text()}"
-                  f"  load {_load()}", flush=True)
-        print(f"RSS while serving: {_rss()} MiB (includes the benchmark's own arrays)")
+        if production:
+            print(f"\nEdgeStore.search at {n:,} points (production path):")
+            for klass in klasses:
+                row = results[klass.target] = search_row(store, klass)
+                print(f"  {klass.target:>6.1%} ({klass.visible:>7,} visible, estimated "
+                      f"{_estimate(store, klass.access) / n:.3f} of the shard)  {row.text()}"
+                      f"  load {_load()}", flush=True)
+            print(f"RSS while serving: {_rss()} MiB (includes the benchmark's own arrays)")
+        if ab:
+            _ab(store, klasses, ab, rounds)
         if sweep:
-            for name, params in sweep_modes():
-                print(f"\nraw mode: {name}")
-                for klass in klasses:
-                    row = raw_row(store, klass, params, sweep)
-                    print(f"  {klass.target:>6.1%} ({klass.visible:>7,} visible)  {row.text()}"
-                          f"  load {_load()}", flush=True)
+            _sweep(store, [k for k in klasses if not sweep_classes or k.target in sweep_classes],
+                   list(sweep_modes(efs, oversampling)), sweep, rounds,
+                   {} if sweep_out is None else sweep_out)
         store.close()
     return results
+
+
+def _estimate(store: EdgeStore, access: AccessFilter) -> int:
+    """The engine's estimate of the visible set, which the store's plan reads."""
+    from qdrant_edge import CountRequest
+    from ragseal.store import edge_access_filter
+
+    request = CountRequest(exact=False, filter=edge_access_filter(access))
+    return int(store._shard.count(request))
+
+
+def _plan_module() -> Any:
+    """The module holding the store's search-plan constants, which the A/B and
+    the CI builds change as tests/store/test_scale.py does (a benchmark measures
+    the store's insides; it does not import another package's private module)."""
+    return sys.modules[EdgeStore.__module__]
+
+
+def _ab(store: EdgeStore, klasses: list[Klass], other: dict[str, float], rounds: int) -> None:
+    """The production path against the same with ``other`` store/_edge.py constants,
+    alternated ``rounds`` times (the plan as it stands first in odd rounds)."""
+    edge_module = _plan_module()
+    plan = {name: getattr(edge_module, name) for name in other}
+    sides = {"plan": plan, "other": other}
+    rows: dict[tuple[str, float], Row] = {}
+    for r in range(rounds):
+        for side in (("plan", "other") if r % 2 == 0 else ("other", "plan")):
+            for name, value in sides[side].items():
+                setattr(edge_module, name, type(plan[name])(value))
+            for klass in klasses:
+                row = search_row(store, klass)
+                merged = rows.setdefault((side, klass.target), Row())
+                merged.latencies += row.latencies
+                merged.recalls += row.recalls
+                merged.cpu += row.cpu
+            print(f"  a/b round {r + 1}/{rounds}, {side} done: load {_load()}", flush=True)
+    for name, value in plan.items():
+        setattr(edge_module, name, value)
+    for side in ("plan", "other"):
+        print(f"\nproduction path, {side} {sides[side]} ({rounds} alternated rounds):")
+        for klass in klasses:
+            print(f"  {klass.target:>6.1%} ({klass.visible:>7,} visible)  "
+                  f"{rows[(side, klass.target)].text()}", flush=True)
+
+
+def _sweep(store: EdgeStore, klasses: list[Klass], modes: list[tuple[str, object]],
+           count: int, rounds: int, out: dict[tuple[str, float], Row]) -> None:
+    for r in range(rounds):
+        loads = []
+        for name, params in modes:
+            for klass in klasses:
+                row = raw_row(store, klass, params, count)
+                merged = out.setdefault((name, klass.target), Row())
+                merged.latencies += row.latencies
+                merged.recalls += row.recalls
+                merged.cpu += row.cpu
+            loads.append(_load())
+        print(f"  sweep round {r + 1}/{rounds}: load {loads[0]} -> {loads[-1]}", flush=True)
+    for name, _ in modes:
+        print(f"\nraw mode: {name} ({rounds} alternated round(s))")
+        for klass in klasses:
+            row = out[(name, klass.target)]
+            print(f"  {klass.target:>6.1%} ({klass.visible:>7,} visible)  {row.text()}",
+                  flush=True)
+
+
+def sample_sentences(root: Path = ROOT) -> list[str]:
+    """The sentences of the project's sample corpus (the CI store's vectors grow from them)."""
+    out: list[str] = []
+    for path in sorted((root / "samples" / "corpus").rglob("*")):
+        if path.suffix in {".md", ".txt", ".eml", ".html"}:
+            text = re.sub(r"<[^>]+>|[#|*_-]{2,}", " ", path.read_text(encoding="utf-8"))
+            out.extend(s.strip() for s in re.split(r"(?<=[.!?])\s+|\n\s*\n", text)
+                       if len(s.strip()) > 30)
+    return sorted(set(out))
+
+
+def ci_builds(seeds: Sequence[int], points: int, **sweep: object) -> None:
+    """The CI store of tests/store/test_scale.py (sample-corpus vectors, tight
+    clusters), built once per seed (vectors, labels and build differ), every
+    class above 1,000 visible on the approximate path; the raw modes swept on
+    each build, and the worst build per mode and class printed at the end."""
+    from ragseal.ingest import Embedder
+
+    edge_module = _plan_module()
+
+    sentences = sample_sentences()
+    embedded = np.asarray(Embedder().embed(sentences), dtype=np.float32)
+    held_out = np.arange(len(sentences)) % 5 == 0
+    edge_module.EXACT_MAX_VISIBLE = 1_000
+    edge_module.INDEX_QUIET_SECONDS = 0.2
+    worst: dict[tuple[str, float], list[float]] = {}
+    production: dict[float, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="ragseal-scale-ci-") as tmp:
+        for seed in seeds:
+            print(f"\n== CI store build, seed {seed}, load {_load()}", flush=True)
+            vectors = grow(embedded[~held_out], points, seed=seed, cache=Path(tmp))
+            out: dict[tuple[str, float], Row] = {}
+            rows = run(vectors, embedded[held_out], queries=200, seed=seed, sweep_out=out,
+                       workdir=Path(tmp), **sweep)  # type: ignore[arg-type]
+            for target, row in rows.items():
+                production.setdefault(target, []).append(statistics.fmean(row.recalls))
+            for key, row in out.items():
+                worst.setdefault(key, []).append(statistics.fmean(row.recalls))
+    print(f"\n== recall@{K} over {len(seeds)} builds (mean per build; min across builds)")
+    for target, recalls in production.items():
+        print(f"  production path  {target:>6.1%}: "
+              f"{' '.join(f'{r:.3f}' for r in recalls)}  min {min(recalls):.3f}")
+    for (name, target), recalls in worst.items():
+        print(f"  {name:<34} {target:>6.1%}: "
+              f"{' '.join(f'{r:.3f}' for r in recalls)}  min {min(recalls):.3f}")
+
+
+def _floats(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x]
 
 
 def main() -> None:
@@ -451,6 +607,24 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100, help="per visibility class")
     parser.add_argument("--sweep", type=int, default=0, metavar="Q",
                         help="also the raw engine modes, Q queries a class")
+    parser.add_argument("--efs", default="64,128,256,512,1024", help="hnsw_ef of the sweep")
+    parser.add_argument("--oversampling", default="2",
+                        help="rescoring oversampling of the sweep (0: the walk on float32)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="sweep rounds, the modes alternated (latency under a varying load)")
+    parser.add_argument("--sweep-classes", default="", metavar="SHARES",
+                        help="sweep only these classes, e.g. 0.5,1.0")
+    parser.add_argument("--same-queries", action="store_true",
+                        help="the same queries for every class (default: drawn per class)")
+    parser.add_argument("--ab", default="", metavar="NAME=VALUE,...",
+                        help="also the production path with these store/_edge.py constants, "
+                             "alternated --rounds times with the plan as it stands "
+                             "(e.g. HNSW_EF_NARROW=256)")
+    parser.add_argument("--no-production", action="store_true",
+                        help="skip the production-path rows (sweep only)")
+    parser.add_argument("--ci-seeds", default="", metavar="SEEDS",
+                        help="instead: build the 50k CI store of tests/store/test_scale.py "
+                             "once per seed (e.g. 5,6,7,8,9) and sweep each build")
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--scifact", type=Path, default=SCIFACT)
     parser.add_argument("--real", type=int, default=12_000,
@@ -461,11 +635,22 @@ def main() -> None:
                              "(measure the searches again without the hour of upsert)")
     args = parser.parse_args()
 
+    sweep = {"sweep": args.sweep, "efs": [int(x) for x in _floats(args.efs)],
+             "oversampling": _floats(args.oversampling), "rounds": args.rounds,
+             "sweep_classes": _floats(args.sweep_classes),
+             "production": not args.no_production, "same_queries": args.same_queries,
+             "ab": {k: float(v) for k, _, v in
+                    (pair.partition("=") for pair in args.ab.split(",") if pair)}}
+    if args.ci_seeds:
+        print(f"scale benchmark, CI store: {args.points:,} points, {os.cpu_count()} CPUs, "
+              f"load {_load()}", flush=True)
+        ci_builds([int(x) for x in _floats(args.ci_seeds)], args.points, **sweep)
+        return
     print(f"scale benchmark: {args.points:,} points, {os.cpu_count()} CPUs, load {_load()}",
           flush=True)
     vectors, claims = scifact_vectors(args.points, args.seed, args.scifact, args.real)
-    run(vectors, claims, queries=args.queries, seed=args.seed, sweep=args.sweep,
-        workdir=args.dir, keep=args.keep)
+    run(vectors, claims, queries=args.queries, seed=args.seed, workdir=args.dir,
+        keep=args.keep, **sweep)
 
 
 if __name__ == "__main__":

@@ -50,10 +50,10 @@ _INDEXES: tuple[tuple[str, models.PayloadSchemaParams], ...] = (
 )
 
 
-def approximate_params(limit: int) -> models.SearchParams:
+def approximate_params(limit: int, share: float = 1.0) -> models.SearchParams:
     """The server-side twin of ``store._edge.approximate_params``."""
     return models.SearchParams(
-        hnsw_ef=max(_edge.HNSW_EF, 4 * limit),
+        hnsw_ef=_edge.hnsw_ef(limit, share),
         quantization=models.QuantizationSearchParams(
             rescore=True, oversampling=_edge.OVERSAMPLING),
         acorn=models.AcornSearchParams(
@@ -139,9 +139,10 @@ class ClientStore:
         if self._local:
             # Local mode is brute force already; search_params would only warn.
             return self._query(query, flt, limit, None)
-        if not self._may_use_hnsw(flt):
+        share = self._approximate_share(flt)
+        if share is None:
             return self._query(query, flt, limit, models.SearchParams(exact=True))
-        hits = self._query(query, flt, limit, approximate_params(limit))
+        hits = self._query(query, flt, limit, approximate_params(limit, share))
         if len(hits) < limit:
             # As in EdgeStore: a short answer is checked against an exact count.
             visible = self._call(
@@ -314,11 +315,14 @@ class ClientStore:
             if field not in present:
                 self._call("index", partial(client.create_payload_index, name, field, schema))
 
-    def _may_use_hnsw(self, flt: models.Filter) -> bool:
-        # The server's estimate from its payload indexes; see EdgeStore._may_use_hnsw.
+    def _approximate_share(self, flt: models.Filter) -> float | None:
+        # The server's estimates from its payload indexes; see EdgeStore._approximate_share.
         client, name = self._live(), self._collection
         estimate = self._call("count", lambda: client.count(name, flt, exact=False).count)
-        return estimate > EXACT_MAX_VISIBLE
+        if estimate <= EXACT_MAX_VISIBLE:
+            return None
+        total = self._call("count", lambda: client.count(name, exact=False).count)
+        return estimate / max(1, total)
 
     def _query(
         self,

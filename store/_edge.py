@@ -70,29 +70,45 @@ logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 # -- search plan (measured: benchmarks/scale.py, docs/ARCHITECTURE.md) ---------
-# A principal whose visible set is estimated at no more than EXACT_MAX_VISIBLE
-# points gets an exact float32 scan of exactly those points through the
-# payload indexes: the true top-k, at a cost that grows with the visible set
-# (not the store). Above it the engine searches its HNSW graph (per segment:
-# Qdrant still scans a segment whose share of the filter is small) with
-# int8 quantized vectors and the best OVERSAMPLING x limit candidates
-# rescored with the float32 vectors: approximate. Where the filter keeps
-# under ACORN_MAX_SELECTIVITY of a segment the walk uses ACORN (neighbours of
-# neighbours: the filter cuts a plain walk short); above it a plain walk at
-# HNSW_EF (the selectivity is Qdrant's estimate, per segment: it reads a
-# compound filter low, so ACORN also serves principals who see half the
-# shard). Measured at 1M points (benchmarks/README.md, "A million chunks"):
-# an exact scan of 51k visible points beat ACORN at ef 64-256 (92 vs 125-234
-# ms, same load) with the true top-k; ef 256 lifted the widest principal's
-# recall@10 from 0.979-0.987 (ef 128) to 0.997. A plain walk is 5-7x faster
-# than ACORN where the filter keeps a quarter of the shard or more, with the
-# same recall at 1M, but it fell to 0.945 for the widest principal on the
+# A principal whose visible set is estimated at no more than
+# EXACT_MAX_VISIBLE points gets an exact float32 scan of exactly those
+# points through the payload indexes: the true top-k, at a cost that grows
+# with the visible set (not the store). Above it the engine searches its
+# HNSW graph (per segment: Qdrant still scans a segment whose share of the
+# filter is small) with int8 quantized vectors and the best OVERSAMPLING x
+# limit candidates rescored with the float32 vectors: approximate. Where the
+# filter keeps under ACORN_MAX_SELECTIVITY of a segment the walk uses ACORN
+# (neighbours of neighbours: the filter cuts a plain walk short); above it a
+# plain walk at HNSW_EF (the selectivity is Qdrant's estimate, per segment:
+# it reads a compound filter low, so ACORN also serves principals who see
+# half the shard). Measured at 1M points (benchmarks/README.md, "A million
+# chunks"): an exact scan of 51k visible points beat ACORN at ef 64-256 (92
+# vs 125-234 ms, same load) with the true top-k; ef 256 lifted the widest
+# principal's recall@10 from 0.979-0.987 (ef 128) to 0.997-0.999, while a
+# narrower one (a quarter of the shard, estimated at 0.12) paid 1.5-1.7x its
+# time at 256 (51-61 ms p50 quiet) for no recall: below WIDE_SHARE of the
+# shard (the engine's estimate, which reads a compound filter at about half
+# its true size) the walk is at HNSW_EF_NARROW. Fifth round
+# (benchmarks/README.md): with the same 100 queries for every class at 1M,
+# ACORN at ef 128 / 160 / 192 / 256 gave 0.999 / 1.000 / 1.000 / 1.000
+# (10 %), 0.998 / 0.998 / 0.998 / 0.999 (50 %), 0.987 / 0.994 / 0.997 / 0.999
+# (100 %): only the widest filter needs the wider walk. On the 50k CI store
+# (9 seeds, 11 builds at ef 128, 14 at 160) both gave the same worst build
+# as 256 for the 10 % and 50 % classes (1.000; 0.995 vs 0.996 at 256), and
+# at 1M ef 160 cost the 50 % class 0.69x the time of 256 (38.2 vs 55.2 ms
+# p50, load 2-4) and ~1.05x that of 128 (alternated, loaded): the narrow
+# walk is 160, a quarter above the smallest ef that held everywhere, as
+# margin for documents unlike these. A plain walk is 5-7x faster than ACORN
+# where the filter keeps a quarter of the shard or more, with the same
+# recall at 1M, but it fell to 0.945 for the widest principal on the
 # 50k-point CI store (tests/store/test_scale.py): ACORN stays on up to 0.4,
 # its default. The estimate is the engine's own (payload index
 # cardinalities, sub-millisecond); an exact count costs about as much as an
 # exact search (docs/TRAPS.md).
 EXACT_MAX_VISIBLE = 60_000
 HNSW_EF = 256
+HNSW_EF_NARROW = 160
+WIDE_SHARE = 0.2
 OVERSAMPLING = 2.0
 ACORN_MAX_SELECTIVITY = 0.4
 
@@ -245,9 +261,10 @@ class EdgeStore:
         flt = edge_access_filter(access)
         if tags:  # nested beside the access filter: it can only narrow it
             flt = Filter(must=[flt, FieldCondition("tags", match=MatchAny(list(tags)))])
-        if not self._may_use_hnsw(flt):
+        share = self._approximate_share(flt)
+        if share is None:
             return self._query(query, flt, limit, SearchParams(exact=True))
-        hits = self._query(query, flt, limit, approximate_params(limit))
+        hits = self._query(query, flt, limit, approximate_params(limit, share))
         if len(hits) < limit:
             # A graph walk under a filter can stop short. Only an exact count
             # tells a small visible set from a missed one (it costs about an
@@ -464,17 +481,20 @@ class EdgeStore:
                 operation = UpdateOperation.create_field_index(name, schema)
                 self._call("index", partial(self._shard.update, operation))
 
-    def _may_use_hnsw(self, flt: Filter) -> bool:
+    def _approximate_share(self, flt: Filter) -> float | None:
+        """The filter's estimated share of the shard, or None: search exactly."""
         shard = self._shard
         info = self._call("info", shard.info)
         if info.indexed_vectors_count == 0:
-            return False  # no HNSW graph yet: every segment is a plain scan anyway
+            return None  # no HNSW graph yet: every segment is a plain scan anyway
         # The engine's estimate from its payload indexes (sub-ms). Too low an
         # estimate costs time (an exact scan), never recall; too high a one
         # sends a small set to the engine, whose planner still scans a
         # segment where the filter's true share is small.
         estimate = self._call("count", partial(shard.count, CountRequest(exact=False, filter=flt)))
-        return bool(estimate > EXACT_MAX_VISIBLE)
+        if estimate <= EXACT_MAX_VISIBLE:
+            return None
+        return estimate / max(1, info.points_count)
 
     def _query(
         self, vector: list[float], flt: Filter, limit: int, params: SearchParams
@@ -541,10 +561,15 @@ def _lock(path: Path) -> int:
     return fd
 
 
-def approximate_params(limit: int) -> SearchParams:
+def hnsw_ef(limit: int, share: float) -> int:
+    """The walk's ``hnsw_ef`` for a filter estimated at ``share`` of the shard."""
+    return max(HNSW_EF if share >= WIDE_SHARE else HNSW_EF_NARROW, 4 * limit)
+
+
+def approximate_params(limit: int, share: float = 1.0) -> SearchParams:
     """Search parameters above :data:`EXACT_MAX_VISIBLE` (see the module constants)."""
     return SearchParams(
-        hnsw_ef=max(HNSW_EF, 4 * limit),
+        hnsw_ef=hnsw_ef(limit, share),
         quantization=QuantizationSearchParams(rescore=True, oversampling=OVERSAMPLING),
         acorn=AcornSearchParams(enable=True, max_selectivity=ACORN_MAX_SELECTIVITY),
     )

@@ -11,7 +11,6 @@ visible set. Nothing here is timed.
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -27,30 +26,24 @@ from benchmarks import scale  # noqa: E402
 pytestmark = pytest.mark.slow
 
 
-def _sample_sentences() -> list[str]:
-    out: list[str] = []
-    for path in sorted((ROOT / "samples" / "corpus").rglob("*")):
-        if path.suffix in {".md", ".txt", ".eml", ".html"}:
-            text = re.sub(r"<[^>]+>|[#|*_-]{2,}", " ", path.read_text(encoding="utf-8"))
-            out.extend(s.strip() for s in re.split(r"(?<=[.!?])\s+|\n\s*\n", text)
-                       if len(s.strip()) > 30)
-    return sorted(set(out))
-
-
 def test_when_50k_chunks_are_searched_then_every_visibility_class_keeps_recall_at_10(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from ragseal.ingest import Embedder
 
-    sentences = _sample_sentences()
+    sentences = scale.sample_sentences()
     assert len(sentences) > 300
     embedded = np.asarray(Embedder().embed(sentences), dtype=np.float32)
     held_out = np.arange(len(sentences)) % 5 == 0
     vectors = scale.grow(embedded[~held_out], 50_000, seed=5, cache=tmp_path)
     monkeypatch.setattr(edge_module, "EXACT_MAX_VISIBLE", 1_000)
     monkeypatch.setattr(edge_module, "INDEX_QUIET_SECONDS", 0.2)
-    results = scale.run(vectors, embedded[held_out], queries=40, seed=5, workdir=tmp_path)
+    # Every held-out sentence is a query (~99 a class): over 40 of them the
+    # widest class once read 0.985 at ef 256, where 11 builds read
+    # 0.993-1.000 over all 99 (benchmarks/README.md, fifth round).
+    results = scale.run(vectors, embedded[held_out], queries=200, seed=5, workdir=tmp_path)
     assert sorted(results) == sorted(scale.TARGETS)
     for target, row in results.items():
         recall = sum(row.recalls) / len(row.recalls)
         assert recall >= 0.99, f"recall@10 {recall:.3f} for the {target:.1%} class"
+
