@@ -48,6 +48,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from ragseal.retrieval import InspectResult, Principal, RetrievalIdError
 from ragseal.store import KeyringError, StoreError
 
+from ragseal._cpus import usable_cpus
+
 from ._errors import ApiError
 
 if TYPE_CHECKING:
@@ -71,11 +73,9 @@ _Kind = Literal["ok", "retrieval_id", "policy_unavailable", "keys", "store", "fa
 
 
 def available_cores() -> int:
-    """Cores this process may run on (its CPU affinity, not the host's count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+    """CPUs this process may use (its affinity and any cgroup CPU quota, not the
+    host's count; see ``ragseal/_cpus.py``)."""
+    return usable_cpus()
 
 
 # -- the server's side ---------------------------------------------------------------

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -40,6 +39,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
 from ragseal.classification import ensure_offline
+
+from ragseal._cpus import host_cpus, usable_cpus
 
 from ._onnx_export import Backend, ensure_export, load_sentence_transformer
 
@@ -62,18 +63,15 @@ def default_cache_dir() -> Path:
 def default_threads() -> int | None:
     """ONNX Runtime's thread count when the caller gives none.
 
-    ``None`` (ORT's own choice) unless this process may run on fewer CPUs than
-    the host has (``taskset``, ``os.sched_setaffinity``, a container's CPU
-    set as the kernel reports it): then that many. Left to itself, ORT starts
-    one thread per physical core of the host and pins each to its core,
-    outside the affinity the process inherited (docs/TRAPS.md).
+    ``None`` (ORT's own choice) unless this process may use fewer CPUs than
+    the host has (``taskset``, ``os.sched_setaffinity``, a cpuset, or a
+    container's CPU quota: ``ragseal/_cpus.py``): then that many. Left to
+    itself, ORT starts one thread per physical core of the host and pins each
+    to its core, outside the affinity the process inherited and beyond any
+    quota (docs/TRAPS.md).
     """
-    try:
-        allowed = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # no affinity on this platform
-        return None
-    host = os.cpu_count() or allowed
-    return max(1, allowed) if allowed < host else None
+    allowed = usable_cpus()
+    return allowed if allowed < host_cpus() else None
 
 
 class Embedder:

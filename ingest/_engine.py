@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +48,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ragseal import InvalidInputError
+from ragseal._cpus import usable_cpus
 
 from ._manifest import Acl
 from ._work import Built, IngestError, WorkSpec
@@ -248,7 +248,7 @@ def start_engine(config: EngineConfig, spec: WorkSpec) -> Iterator[Engine]:
     with dask.config.set(_DASK_CONFIG):
         try:
             if config.address is None:
-                workers = config.workers or os.cpu_count() or 1
+                workers = config.workers or usable_cpus()
                 # Mutual TLS even on loopback: any local user could otherwise
                 # connect to the scheduler's port and run code as us.
                 cluster = LocalCluster(

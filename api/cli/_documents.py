@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+
+from ragseal._cpus import usable_cpus
 
 from ._common import (
     command_services,
@@ -51,8 +52,8 @@ Examples:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--sync", is_flag=True,
               help="Also erase documents whose files are gone from the given folders.")
-@click.option("--workers", type=click.IntRange(1, 256), default=os.cpu_count() or 1,
-              show_default="the cores",
+@click.option("--workers", type=click.IntRange(1, 256), default=lambda: min(usable_cpus(), 256),
+              show_default="the CPUs this process may use",
               help="Processes that parse and classify in parallel (used when at least 8 "
                    "changed files per worker; writes stay in one process, in order).")
 @engine_options

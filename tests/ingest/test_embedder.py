@@ -300,11 +300,10 @@ def test_when_the_process_may_use_fewer_cpus_than_the_host_then_ort_gets_that_ma
         monkeypatch: pytest.MonkeyPatch) -> None:
     from ragseal.ingest import _embedder
 
-    monkeypatch.setattr(_embedder.os, "cpu_count", lambda: 16)
-    monkeypatch.setattr(_embedder.os, "sched_getaffinity", lambda pid: {3, 5}, raising=False)
+    monkeypatch.setattr(_embedder, "host_cpus", lambda: 16)
+    monkeypatch.setattr(_embedder, "usable_cpus", lambda: 2)  # a pin, a cpuset or a quota
     assert _embedder.default_threads() == 2
-    monkeypatch.setattr(_embedder.os, "sched_getaffinity", lambda pid: set(range(16)),
-                        raising=False)
+    monkeypatch.setattr(_embedder, "usable_cpus", lambda: 16)
     assert _embedder.default_threads() is None  # the whole host: ORT's own choice
 
 
