@@ -287,6 +287,12 @@ class Row:
             self.cpu.append(cpu_ms)
         self.recalls.append(len(set(got) & set(truth)) / max(1, len(truth)))
 
+    def extend(self, other: Row) -> None:
+        """Add ``other``'s queries (alternated rounds of one mode pool into one row)."""
+        self.latencies += other.latencies
+        self.recalls += other.recalls
+        self.cpu += other.cpu
+
     def text(self) -> str:
         return (f"p50 {_pct(self.latencies, 0.5):7.1f} ms  p95 {_pct(self.latencies, 0.95):7.1f} ms"
                 f"  recall@{K} {statistics.fmean(self.recalls):.3f}"
@@ -514,11 +520,7 @@ def _ab(store: EdgeStore, klasses: list[Klass], other: dict[str, float], rounds:
             for name, value in sides[side].items():
                 setattr(edge_module, name, type(plan[name])(value))
             for klass in klasses:
-                row = search_row(store, klass)
-                merged = rows.setdefault((side, klass.target), Row())
-                merged.latencies += row.latencies
-                merged.recalls += row.recalls
-                merged.cpu += row.cpu
+                rows.setdefault((side, klass.target), Row()).extend(search_row(store, klass))
             print(f"  a/b round {r + 1}/{rounds}, {side} done: load {_load()}", flush=True)
     for name, value in plan.items():
         setattr(edge_module, name, value)
@@ -535,11 +537,8 @@ def _sweep(store: EdgeStore, klasses: list[Klass], modes: list[tuple[str, object
         loads = []
         for name, params in modes:
             for klass in klasses:
-                row = raw_row(store, klass, params, count)
-                merged = out.setdefault((name, klass.target), Row())
-                merged.latencies += row.latencies
-                merged.recalls += row.recalls
-                merged.cpu += row.cpu
+                out.setdefault((name, klass.target), Row()).extend(
+                    raw_row(store, klass, params, count))
             loads.append(_load())
         print(f"  sweep round {r + 1}/{rounds}: load {loads[0]} -> {loads[-1]}", flush=True)
     for name, _ in modes:
